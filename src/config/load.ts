@@ -1,0 +1,201 @@
+/**
+ * Config loading: the file (JSON with comments and trailing commas), then environment, then command-line flags.
+ * Produces a ResolvedConfig, or a ConfigError whose message names the key and what is wrong.
+ */
+import { readFileSync } from 'node:fs';
+import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { z } from 'zod';
+import { PROVIDER_PROFILES, type ProviderProfile } from '../providers/profile.js';
+import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
+import { ModelMapper } from './model-mapping.js';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface CommandLineOverrides {
+  configPath?: string;
+  port?: number;
+  host?: string;
+  provider?: string;
+  apiKey?: string;
+  baseUrl?: string;
+  model?: string;
+}
+
+export interface ResolvedConfig {
+  source: string;
+  /** True when neither a file nor the environment said anything: the embedded local-Ollama default. */
+  embeddedDefault: boolean;
+  host: string;
+  port: number;
+  basePath: string;
+  bodyLimitBytes: number;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  upstream: { provider: string; profile: ProviderProfile; baseUrl: string; apiKey: string | undefined };
+  models: ModelMapper;
+  defaultEmbeddingModel: string | undefined;
+  clientApiKeys: string[];
+  allowUnauthenticated: boolean;
+  logging: { detailed: boolean; access: boolean; directory: string };
+  timeouts: {
+    commitSeconds: number;
+    heartbeatSeconds: number;
+    idleSeconds: number;
+    headersSeconds: number;
+    connectSeconds: number;
+  };
+  warnings: string[];
+}
+
+export const EMBEDDED_DEFAULT = {
+  baseUrl: 'http://127.0.0.1:11434/v1',
+  model: 'qwen3:8b',
+  /** The original tool's default base URL, used when a key is configured but no URL. */
+  openAIBaseUrl: 'https://api.openai.com/v1',
+} as const;
+
+function parseJsonWithComments(text: string, source: string): unknown {
+  const errors: ParseError[] = [];
+  const value: unknown = parse(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const first = errors[0];
+  if (first !== undefined) {
+    const before = text.slice(0, first.offset);
+    const line = before.split('\n').length;
+    const column = first.offset - before.lastIndexOf('\n');
+    throw new ConfigError(`${source}: invalid JSON at line ${line}, column ${column}: ${printParseErrorCode(first.error)}`);
+  }
+  return value;
+}
+
+function unknownKeys(raw: unknown): string[] {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return [];
+  const unknown: string[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    const known = KNOWN_KEYS[''];
+    if (known !== undefined && !known.has(key)) {
+      unknown.push(key);
+      continue;
+    }
+    const nested = KNOWN_KEYS[key];
+    if (nested !== undefined && typeof value === 'object' && value !== null) {
+      for (const child of Object.keys(value)) if (!nested.has(child)) unknown.push(`${key}.${child}`);
+    }
+  }
+  return unknown;
+}
+
+function describeIssues(error: z.ZodError, source: string): string {
+  const lines = error.issues.map((issue) => {
+    const path = issue.path.length === 0 ? '(root)' : issue.path.join('.');
+    return `  - ${path}: ${issue.message}`;
+  });
+  return `${source}: invalid configuration\n${lines.join('\n')}`;
+}
+
+export function parseConfigText(text: string, source: string): { config: FileConfig; warnings: string[] } {
+  const raw = parseJsonWithComments(text, source);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: the top level must be a JSON object`);
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(describeIssues(result.error, source));
+  const warnings = unknownKeys(raw).map((key) => `${source}: unknown key "${key}" ignored`);
+  return { config: result.data, warnings };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+const LOG_LEVELS: Record<string, ResolvedConfig['logLevel']> = {
+  trace: 'trace',
+  debug: 'debug',
+  info: 'info',
+  warning: 'warn',
+  warn: 'warn',
+  error: 'error',
+  critical: 'fatal',
+  fatal: 'fatal',
+  silent: 'silent',
+};
+
+export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.ProcessEnv): ResolvedConfig {
+  const path = overrides.configPath ?? env['GEMINI_PROXY_CONFIG'];
+  let file: FileConfig;
+  const warnings: string[] = [];
+  let source = 'embedded defaults';
+  if (path !== undefined && path !== '') {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read config file ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const parsed = parseConfigText(text, path);
+    file = parsed.config;
+    warnings.push(...parsed.warnings);
+    source = path;
+  } else {
+    file = configSchema.parse({});
+  }
+
+  const envKey = env['OPENAI_API_KEY'] || undefined;
+  const envUrl = env['OPENAI_BASE_URL'] || undefined;
+  const apiKey = overrides.apiKey ?? file.openai_api_key ?? envKey;
+  const configuredUrl = overrides.baseUrl ?? file.openai_base_url ?? envUrl;
+  const embeddedDefault = path === undefined && configuredUrl === undefined && apiKey === undefined;
+  const baseUrl = configuredUrl ?? (apiKey !== undefined ? EMBEDDED_DEFAULT.openAIBaseUrl : EMBEDDED_DEFAULT.baseUrl);
+  try {
+    new URL(baseUrl);
+  } catch {
+    throw new ConfigError(`openai_base_url: "${baseUrl}" is not a valid URL`);
+  }
+
+  const providerName = overrides.provider ?? file.provider ?? 'generic';
+  const profile = PROVIDER_PROFILES[providerName];
+  if (profile === undefined) {
+    throw new ConfigError(`provider: unknown provider "${providerName}"; known: ${Object.keys(PROVIDER_PROFILES).join(', ')}`);
+  }
+
+  const defaultModel = overrides.model ?? file.default_openai_model ?? env['OPENAI_MODEL'] ?? (embeddedDefault ? EMBEDDED_DEFAULT.model : undefined);
+  const models = new ModelMapper(file.model_mapping, defaultModel);
+
+  const host = overrides.host ?? file.server.host;
+  const port = overrides.port ?? file.server.port;
+  const clientApiKeys = file.client_api_keys ?? [];
+  if (clientApiKeys.length === 0 && !isLoopback(host) && !file.allow_unauthenticated) {
+    throw new ConfigError(
+      `server.host: refusing to listen on ${host} without client_api_keys; set client_api_keys, or "allow_unauthenticated": true to accept anyone who can reach this address`,
+    );
+  }
+  if (models.isEmpty()) {
+    warnings.push('no model_mapping and no default_openai_model: every request for an unmapped model will get 404');
+  }
+
+  return {
+    source,
+    embeddedDefault,
+    host,
+    port,
+    basePath: file.server.base_path,
+    bodyLimitBytes: Math.floor(file.server.body_limit_mb * 1024 * 1024),
+    logLevel: LOG_LEVELS[file.server.log_level] ?? 'info',
+    upstream: { provider: providerName, profile, baseUrl: baseUrl.replace(/\/+$/, ''), apiKey },
+    models,
+    defaultEmbeddingModel: file.default_embedding_model,
+    clientApiKeys,
+    allowUnauthenticated: file.allow_unauthenticated,
+    logging: {
+      detailed: file.logging.enable_detailed_logs,
+      access: file.logging.enable_access_logs,
+      directory: file.logging.log_directory,
+    },
+    timeouts: {
+      commitSeconds: file.timeouts.first_byte_commit_seconds,
+      heartbeatSeconds: file.timeouts.heartbeat_seconds,
+      idleSeconds: file.timeouts.upstream_idle_seconds,
+      headersSeconds: file.timeouts.upstream_headers_seconds,
+      connectSeconds: file.timeouts.upstream_connect_seconds,
+    },
+    warnings,
+  };
+}

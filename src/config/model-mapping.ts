@@ -1,0 +1,87 @@
+/**
+ * Gemini model name → upstream model ([R-MAP-1], [R-MAP-2]): exact key first, then the most specific glob pattern
+ * (`*` any run of characters, `?` one character), then the default model. Gemini CLI sends at least six different
+ * names even with `-m`, so a default (or a catch-all pattern) keeps every one of them from a 404.
+ */
+
+interface PatternRule {
+  pattern: string;
+  regex: RegExp;
+  /** Literal characters: more means more specific. */
+  specificity: number;
+  target: string;
+  order: number;
+}
+
+export type ModelResolution = { upstreamModel: string; matchedBy: 'exact' | 'pattern' | 'default'; rule?: string };
+
+/** Model names Gemini CLI 0.61 sends (gemini-contract.md §8.1); listed by models.list when they resolve. */
+export const GEMINI_CLI_MODEL_NAMES = [
+  'gemini-3-pro-preview',
+  'gemini-3.1-pro-preview',
+  'gemini-3.1-pro-preview-customtools',
+  'gemini-3-flash-preview',
+  'gemini-2.5-pro',
+  'gemini-3.5-flash',
+  'gemini-3-flash',
+  'gemini-3.8-flash',
+  'gemini-3.1-flash-lite',
+  'gemini-3.5-flash-lite',
+  'gemini-2.5-flash',
+  'gemini-2.5-flash-lite',
+  'gemini-3.1-flash-lite-preview',
+  'gemma-4-31b-it',
+  'gemma-4-26b-a4b-it',
+  'gemini-embedding-001',
+] as const;
+
+function globToRegex(pattern: string): RegExp {
+  let source = '';
+  for (const char of pattern) {
+    if (char === '*') source += '.*';
+    else if (char === '?') source += '.';
+    else source += char.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`);
+}
+
+export class ModelMapper {
+  private readonly exact = new Map<string, string>();
+  private readonly patterns: PatternRule[] = [];
+  private readonly defaultModel: string | undefined;
+
+  constructor(mapping: Readonly<Record<string, string>>, defaultModel: string | undefined) {
+    let order = 0;
+    for (const [key, target] of Object.entries(mapping)) {
+      const name = key.replace(/^models\//, '');
+      if (name.includes('*') || name.includes('?')) {
+        this.patterns.push({ pattern: name, regex: globToRegex(name), specificity: name.replace(/[*?]/g, '').length, target, order: order++ });
+      } else {
+        this.exact.set(name, target);
+      }
+    }
+    this.patterns.sort((a, b) => b.specificity - a.specificity || a.order - b.order);
+    this.defaultModel = defaultModel;
+  }
+
+  isEmpty(): boolean {
+    return this.exact.size === 0 && this.patterns.length === 0 && this.defaultModel === undefined;
+  }
+
+  resolve(geminiModel: string): ModelResolution | undefined {
+    const exact = this.exact.get(geminiModel);
+    if (exact !== undefined) return { upstreamModel: exact, matchedBy: 'exact' };
+    for (const rule of this.patterns) {
+      if (rule.regex.test(geminiModel)) return { upstreamModel: rule.target, matchedBy: 'pattern', rule: rule.pattern };
+    }
+    if (this.defaultModel !== undefined) return { upstreamModel: this.defaultModel, matchedBy: 'default' };
+    return undefined;
+  }
+
+  /** Gemini names to advertise: every exact key, then the Gemini CLI names that resolve. */
+  listedNames(): string[] {
+    const names = new Set(this.exact.keys());
+    for (const name of GEMINI_CLI_MODEL_NAMES) if (this.resolve(name) !== undefined) names.add(name);
+    return [...names];
+  }
+}

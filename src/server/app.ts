@@ -1,0 +1,257 @@
+/**
+ * The Fastify application: body parsing, client auth, the access log, /health, and one dispatcher for every Gemini
+ * path (our own parser, because model ids contain ':' and '/', which a router would split).
+ */
+import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { ProxyError, apiKeyInvalid, invalidRequest } from '../errors.js';
+import { UpstreamClient } from '../upstream/client.js';
+import type { ResolvedConfig } from '../config/load.js';
+import type { Logger } from 'pino';
+import { DetailedLogWriter, RequestTrace, redactHeaders, redactUrl } from './detailed-log.js';
+import type { ProxyContext, RequestInfo } from './context.js';
+import { parseGeminiPath, type GeminiRoute } from './gemini-path.js';
+import { prepareGenerate, runGenerate } from './generate.js';
+import { listModels, modelResource } from './models.js';
+import { batchEmbedContents, countTokens, embedContent } from './other-methods.js';
+import { encodeJson } from './response-channel.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    proxyInfo: RequestInfo;
+  }
+}
+
+const SERVICE = 'gemini-proxy';
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** Constant-time check of the presented key against every configured key ([R-AUTH-1]). */
+export function createKeyChecker(keys: string[]): (presented: string | undefined) => boolean {
+  const digests = keys.map(digest);
+  return (presented) => {
+    if (presented === undefined || presented === '') return false;
+    const candidate = digest(presented);
+    let match = false;
+    for (const known of digests) match = timingSafeEqual(candidate, known) || match;
+    return match;
+  };
+}
+
+function presentedKey(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-goog-api-key'];
+  if (typeof header === 'string' && header !== '') return header;
+  const authorization = request.headers.authorization;
+  if (typeof authorization === 'string' && /^bearer\s+/i.test(authorization)) return authorization.replace(/^bearer\s+/i, '');
+  const query = request.query as Record<string, unknown> | undefined;
+  const key = query?.['key'];
+  return typeof key === 'string' ? key : undefined;
+}
+
+function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).header('content-type', 'application/json; charset=UTF-8').send(encodeJson(body));
+}
+
+function toProxyError(error: FastifyError | Error): ProxyError {
+  if (error instanceof ProxyError) return error;
+  const code = (error as FastifyError).code;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ProxyError('PAYLOAD_TOO_LARGE', 'Request payload size exceeds the limit of this proxy.');
+  if (typeof code === 'string' && code.startsWith('FST_ERR_CTP')) return invalidRequest(`Invalid request body: ${error.message}`);
+  const status = (error as FastifyError).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return invalidRequest(error.message);
+  return new ProxyError('INTERNAL', 'Internal error in gemini-proxy.');
+}
+
+export interface BuiltApp {
+  app: FastifyInstance;
+  context: ProxyContext;
+}
+
+export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
+  const upstream = new UpstreamClient({
+    connectSeconds: config.timeouts.connectSeconds,
+    idleSeconds: config.timeouts.idleSeconds,
+    headersSeconds: config.timeouts.headersSeconds,
+  });
+  const context: ProxyContext = {
+    config,
+    upstream,
+    target: { provider: config.upstream.provider, baseUrl: config.upstream.baseUrl, apiKey: config.upstream.apiKey },
+    log,
+    detailedLog: config.logging.detailed ? new DetailedLogWriter(config.logging.directory, [config.upstream.apiKey, ...config.clientApiKeys]) : undefined,
+    health: { lastSuccessAt: undefined, lastFailureAt: undefined, lastFailure: undefined, requests: 0, failures: 0 },
+  };
+  const checkKey = config.clientApiKeys.length > 0 ? createKeyChecker(config.clientApiKeys) : undefined;
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: config.bodyLimitBytes,
+    // [R-TO-5]: never cut long responses; only the request itself must arrive in time.
+    requestTimeout: 120_000,
+    keepAliveTimeout: 75_000,
+    return503OnClosing: false,
+    // Model ids can be long; the whole path is parsed by us anyway.
+    routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 4096 },
+  });
+  app.server.timeout = 0;
+
+  // [R-JSON-6]: the body is JSON whatever the content type says.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(invalidRequest(`Invalid JSON payload received. ${error instanceof Error ? error.message : ''}`.trim()), undefined);
+    }
+  });
+
+  app.decorateRequest('proxyInfo', null as unknown as RequestInfo);
+  app.addHook('onRequest', (request, reply, done) => {
+    const info: RequestInfo = { requestId: randomBytes(4).toString('hex'), startedAt: process.hrtime.bigint() };
+    request.proxyInfo = info;
+    reply.raw.setHeader('x-request-id', info.requestId);
+    reply.raw.once('close', () => {
+      const seconds = Number(process.hrtime.bigint() - info.startedAt) / 1e9;
+      if (config.logging.access) {
+        const model = info.model === undefined ? '-' : `${info.model}${info.upstreamModel ? ` → ${info.upstreamModel}` : ''}${info.stream ? ' (stream)' : ''}`;
+        const status = reply.raw.headersSent ? reply.raw.statusCode : 499;
+        const aborted = reply.raw.writableFinished ? '' : ' [client closed]';
+        log.info(`${request.method} ${redactUrl(request.url)} - ${status} - Model: ${model} - ID: ${info.requestId} - ${seconds.toFixed(3)}s${aborted}`);
+      }
+      if (info.trace !== undefined && context.detailedLog !== undefined) {
+        context.detailedLog.write(info.trace).catch((error: unknown) => log.error({ err: error }, 'cannot write detailed log'));
+      }
+    });
+    done();
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const proxyError = toProxyError(error);
+    if (proxyError.code === 'INTERNAL') log.error({ err: error, requestId: request.proxyInfo?.requestId }, 'unhandled error');
+    if (reply.sent || reply.raw.headersSent) {
+      reply.raw.end();
+      return;
+    }
+    request.proxyInfo?.trace?.set('4_GEMINI_RESPONSE', proxyError.toGoogleStatus());
+    void sendJson(reply, proxyError.httpStatus, proxyError.toGoogleStatus());
+  });
+
+  const notFound = (request: FastifyRequest): ProxyError =>
+    new ProxyError('NOT_FOUND', `The requested URL ${redactUrl(request.url).split('?')[0]} was not found on this server (method ${request.method}).`);
+  app.setNotFoundHandler((request, reply) => {
+    const error = notFound(request);
+    void sendJson(reply, error.httpStatus, error.toGoogleStatus());
+  });
+
+  const health = async (query: Record<string, unknown>): Promise<unknown> => {
+    const upstreamInfo: Record<string, unknown> = {
+      provider: config.upstream.provider,
+      base_url: config.upstream.baseUrl,
+      ...context.health,
+    };
+    if (query['probe'] === '1' || query['probe'] === 'true') {
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), 3000);
+      try {
+        const response = await upstream.get(context.target, '/models', abort.signal);
+        await response.body.dump();
+        upstreamInfo['probe'] = { reachable: true, status: response.statusCode };
+      } catch (error) {
+        upstreamInfo['probe'] = { reachable: false, error: error instanceof Error ? error.message : String(error) };
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    return { status: 'healthy', service: SERVICE, upstream: upstreamInfo };
+  };
+  const healthPaths = new Set(['/health', config.basePath === '' ? '/health' : `${config.basePath}/health`]);
+  for (const path of healthPaths) app.get(path, async (request) => health(request.query as Record<string, unknown>));
+
+  app.route({
+    method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
+    url: '/*',
+    handler: async (request, reply) => {
+      const path = request.url.split('?')[0] ?? '';
+      const route = parseGeminiPath(request.method, path, config.basePath);
+      if (route.kind === 'not-found') throw notFound(request);
+      if (checkKey !== undefined && !checkKey(presentedKey(request))) throw apiKeyInvalid();
+      return dispatch(route, request, reply);
+    },
+  });
+
+  async function dispatch(route: Exclude<GeminiRoute, { kind: 'not-found' }>, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const info = request.proxyInfo;
+    const query = request.query as Record<string, unknown>;
+    switch (route.kind) {
+      case 'bad-model':
+        throw invalidRequest(route.message);
+      case 'list-models':
+        return sendJson(reply, 200, listModels(context, query));
+      case 'get-model': {
+        const model = modelResource(context, route.model.replace(/^models\//, ''));
+        if (model === undefined) throw new ProxyError('MODEL_NOT_FOUND', `models/${route.model} is not found for API version ${route.version}.`);
+        return sendJson(reply, 200, model);
+      }
+      case 'list-tuned-models':
+        // [R-MOD-4]: proto3 JSON omits the empty list.
+        return sendJson(reply, 200, {});
+      case 'get-tuned-model':
+        throw new ProxyError('NOT_FOUND', `tunedModels/${route.model} is not found.`);
+      case 'method':
+        break;
+    }
+    info.model = route.model;
+    if (context.detailedLog !== undefined) {
+      info.trace = new RequestTrace(info.requestId, new Date());
+      info.trace.set('1_GEMINI_REQUEST', {
+        method: request.method,
+        url: redactUrl(request.url),
+        headers: redactHeaders(request.headers),
+        body: request.body,
+      });
+    }
+    const body: unknown = request.body;
+    switch (route.method) {
+      case 'generateContent':
+      case 'streamGenerateContent': {
+        const stream = route.method === 'streamGenerateContent';
+        const alt = typeof query['alt'] === 'string' ? query['alt'].toLowerCase() : undefined;
+        if (stream && alt !== undefined && alt !== 'sse' && alt !== 'json') {
+          throw invalidRequest(`Invalid value for 'alt': ${alt}. Use alt=sse, or omit it for a JSON array.`);
+        }
+        info.stream = stream;
+        const prepared = prepareGenerate(context, info, body, route.model, stream);
+        reply.hijack();
+        await runGenerate(context, info, prepared, reply.raw, stream ? (alt === 'sse' ? 'sse' : 'json-array') : 'unary');
+        return reply;
+      }
+      case 'countTokens': {
+        const result = await countTokens(context, info, route.model, body);
+        info.trace?.set('4_GEMINI_RESPONSE', result);
+        return sendJson(reply, 200, result);
+      }
+      case 'embedContent': {
+        const result = await embedContent(context, info, route.model, body);
+        return sendJson(reply, 200, result);
+      }
+      case 'batchEmbedContents': {
+        const result = await batchEmbedContents(context, info, route.model, body);
+        return sendJson(reply, 200, result);
+      }
+    }
+  }
+
+  app.addHook('onClose', async () => {
+    await upstream.close();
+  });
+
+  return { app, context };
+}
+

@@ -1,0 +1,111 @@
+/**
+ * countTokens and the two embedding methods.
+ */
+import { ProxyError } from '../errors.js';
+import { geminiRequestToOpenAI } from '../translate/gemini-request-to-openai.js';
+import { countRequestTokens } from '../translate/count-tokens.js';
+import { parseBatchEmbedContents, parseEmbedContent, parseEmbeddingsResponse, type EmbeddingInput } from '../translate/embeddings.js';
+import { normalizeGenerateContentRequest } from '../translate/normalize-request.js';
+import { classifyUpstreamError } from '../upstream/upstream-errors.js';
+import { loadTokenizer } from '../tokenizer.js';
+import { recordUpstreamOutcome, type ProxyContext, type RequestInfo } from './context.js';
+import { resolveModelOrThrow } from './models.js';
+
+/**
+ * Both body forms: `{contents}` (what the SDKs send) and `{generateContentRequest:{…}}` (REST). Never a generation
+ * ([R-CT-1]); always 200 with a count for well-formed input ([R-CT-2]).
+ */
+export async function countTokens(context: ProxyContext, info: RequestInfo, geminiModel: string, body: unknown): Promise<{ totalTokens: number }> {
+  const record = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  const inner = record['generateContentRequest'] ?? record['generate_content_request'];
+  const request = normalizeGenerateContentRequest(inner ?? body);
+  const upstreamModel = resolveModelOrThrow(context, geminiModel, 'countTokens');
+  info.upstreamModel = upstreamModel;
+  let translated;
+  try {
+    translated = geminiRequestToOpenAI(request, { model: upstreamModel, stream: false, profile: context.config.upstream.profile });
+  } catch (error) {
+    // Features a generation would refuse (built-in tools, cachedContent) can still be counted: count without them.
+    if (!(error instanceof ProxyError) || error.code !== 'UNSUPPORTED_FEATURE') throw error;
+    const stripped = { ...request, tools: request.tools.map((tool) => ({ ...tool, builtIns: [] })), generationConfig: {} };
+    delete (stripped as { cachedContent?: string }).cachedContent;
+    translated = geminiRequestToOpenAI(stripped, { model: upstreamModel, stream: false, profile: context.config.upstream.profile });
+  }
+  const count = await loadTokenizer();
+  return { totalTokens: countRequestTokens(translated.body, count) };
+}
+
+async function embedGroup(context: ProxyContext, model: string, inputs: EmbeddingInput[]): Promise<number[][]> {
+  const { profile } = context.config.upstream;
+  const vectors: number[][] = [];
+  for (let start = 0; start < inputs.length; start += profile.maxEmbeddingBatch) {
+    const batch = inputs.slice(start, start + profile.maxEmbeddingBatch);
+    const dimensions = batch[0]?.dimensions;
+    const payload: Record<string, unknown> = { model, input: batch.map((input) => input.text), encoding_format: 'float' };
+    if (dimensions !== undefined) payload['dimensions'] = dimensions;
+    const abort = new AbortController();
+    const response = await context.upstream.post(context.target, profile.embeddingsPath, JSON.stringify(payload), abort.signal, false);
+    const text = await response.body.text();
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      const error = classifyUpstreamError({ provider: context.target.provider, status: response.statusCode, body: text });
+      if (error.code === 'UPSTREAM_NOT_FOUND') {
+        // [R-EMB-3]: an upstream without embeddings is a 404, never a 5xx.
+        throw new ProxyError('NOT_FOUND', `models/${model} is not supported for embedContent by upstream ${context.target.provider}: ${error.message}`);
+      }
+      throw error;
+    }
+    try {
+      vectors.push(...parseEmbeddingsResponse(JSON.parse(text.trim()), batch.length));
+    } catch (error) {
+      throw new ProxyError('UPSTREAM_PROTOCOL', `upstream ${context.target.provider} returned an unusable embeddings reply: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return vectors;
+}
+
+async function embed(context: ProxyContext, info: RequestInfo, geminiModel: string, inputs: EmbeddingInput[]): Promise<number[][]> {
+  const resolveEmbedding = (name: string): string => {
+    const resolution = context.config.models.resolve(name);
+    if (resolution?.matchedBy !== 'default' || context.config.defaultEmbeddingModel === undefined) {
+      return resolveModelOrThrow(context, name, 'embedContent');
+    }
+    return context.config.defaultEmbeddingModel;
+  };
+  // [R-EMB-1]: group elements that name different models (and dimensions); keep the answer in input order.
+  const groups = new Map<string, { model: string; positions: number[]; inputs: EmbeddingInput[] }>();
+  inputs.forEach((input, position) => {
+    const model = resolveEmbedding(input.model ?? geminiModel);
+    const key = `${model}\u0000${input.dimensions ?? ''}`;
+    const group = groups.get(key) ?? { model, positions: [], inputs: [] };
+    group.positions.push(position);
+    group.inputs.push(input);
+    groups.set(key, group);
+  });
+  info.upstreamModel = [...new Set([...groups.values()].map((group) => group.model))].join(',');
+  const out = new Array<number[]>(inputs.length);
+  let failure: string | undefined;
+  try {
+    for (const group of groups.values()) {
+      const vectors = await embedGroup(context, group.model, group.inputs);
+      group.positions.forEach((position, index) => {
+        out[position] = vectors[index] ?? [];
+      });
+    }
+  } catch (error) {
+    failure = error instanceof Error ? error.message : String(error);
+    throw error;
+  } finally {
+    recordUpstreamOutcome(context, failure);
+  }
+  return out;
+}
+
+export async function embedContent(context: ProxyContext, info: RequestInfo, geminiModel: string, body: unknown): Promise<{ embedding: { values: number[] } }> {
+  const [vector] = await embed(context, info, geminiModel, parseEmbedContent(body));
+  return { embedding: { values: vector ?? [] } };
+}
+
+export async function batchEmbedContents(context: ProxyContext, info: RequestInfo, geminiModel: string, body: unknown): Promise<{ embeddings: Array<{ values: number[] }> }> {
+  const vectors = await embed(context, info, geminiModel, parseBatchEmbedContents(body));
+  return { embeddings: vectors.map((values) => ({ values })) };
+}

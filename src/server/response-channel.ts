@@ -1,0 +1,143 @@
+/**
+ * The three ways a generate answer leaves the proxy — SSE (`alt=sse`), a streamed JSON array (no `alt`) and unary
+ * JSON — behind one interface: commit headers, send responses, heartbeat, fail, end. Each knows its own framing and
+ * its own form of a late error (gemini-contract.md §5, §6.5, §7).
+ */
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { ProxyError } from '../errors.js';
+import type { GenerateContentResponse } from '../translate/gemini-types.js';
+
+/** JSON.stringify leaves U+2028/U+2029 raw; SDK 1.30's line regex stops at them ([R-SSE-8], [R-PART-4]). */
+export function encodeJson(value: unknown): string {
+  const json = JSON.stringify(value);
+  if (json.includes('\u2028') || json.includes('\u2029')) return json.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return json;
+}
+
+const ERROR_HEADERS = { 'content-type': 'application/json; charset=UTF-8' };
+
+export function writeErrorResponse(res: ServerResponse, error: ProxyError, extraHeaders: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(error.httpStatus, { ...ERROR_HEADERS, ...extraHeaders });
+  res.end(encodeJson(error.toGoogleStatus()));
+}
+
+export type ChannelKind = 'sse' | 'json-array' | 'unary';
+
+export class ResponseChannel {
+  private readonly res: ServerResponse;
+  private readonly kind: ChannelKind;
+  private committed = false;
+  private elements = 0;
+  private lastWrite = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
+  /** Everything sent, for the detailed log's fourth stage; only kept when asked for. */
+  readonly sent: unknown[] | undefined;
+
+  constructor(res: ServerResponse, kind: ChannelKind, keepSent: boolean) {
+    this.res = res;
+    this.kind = kind;
+    this.sent = keepSent ? [] : undefined;
+  }
+
+  get isCommitted(): boolean {
+    return this.committed;
+  }
+
+  get isOpen(): boolean {
+    return !this.res.destroyed && !this.res.writableEnded;
+  }
+
+  /** Sends 200 and the headers now; starts heartbeats every `heartbeatSeconds` of silence. */
+  commit(heartbeatSeconds: number): void {
+    if (this.committed || !this.isOpen) return;
+    this.committed = true;
+    const headers: Record<string, string> =
+      this.kind === 'sse'
+        ? { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
+        : { 'content-type': 'application/json; charset=UTF-8' };
+    this.res.writeHead(200, headers);
+    // Flush the headers to the client right away, before any body byte exists ([R-TO-1]).
+    this.res.flushHeaders();
+    this.lastWrite = Date.now();
+    const periodMs = heartbeatSeconds * 1000;
+    this.heartbeat = setInterval(() => {
+      if (Date.now() - this.lastWrite >= periodMs - 50) this.write(this.kind === 'unary' ? ' ' : '\r\n');
+    }, periodMs);
+    this.heartbeat.unref();
+  }
+
+  private write(text: string): boolean {
+    if (!this.isOpen) return true;
+    this.lastWrite = Date.now();
+    return this.res.write(text);
+  }
+
+  /** Sends stream responses in one write; resolves once the socket can take more (back-pressure, [R-SSE-12]). */
+  async send(responses: GenerateContentResponse[], heartbeatSeconds: number): Promise<void> {
+    if (responses.length === 0) return;
+    if (!this.committed) this.commit(heartbeatSeconds);
+    let text = '';
+    for (const response of responses) {
+      this.sent?.push(response);
+      const json = encodeJson(response);
+      if (this.kind === 'sse') {
+        text += `data: ${json}\r\n\r\n`;
+        this.elements += 1;
+      }
+      else if (this.kind === 'json-array') text += `${this.elements++ === 0 ? '[' : ',\r\n'}${json}`;
+      else text += json;
+    }
+    if (!this.write(text) && this.isOpen) await Promise.race([once(this.res, 'drain'), once(this.res, 'close')]);
+  }
+
+  /** Unary success: the whole body at once (after any heartbeat whitespace). */
+  sendUnary(response: GenerateContentResponse): void {
+    this.sent?.push(response);
+    const body = encodeJson(response);
+    if (!this.committed) {
+      this.stopHeartbeat();
+      this.committed = true;
+      this.res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+    }
+    this.res.end(body);
+  }
+
+  /**
+   * An error. Before the commit it is a real HTTP status with a google.rpc.Status body. After it: SSE gets the raw,
+   * unframed error object in its own write, which SDK 1.30 turns into an ApiError with that status ([R-ERR-5]);
+   * a JSON array gets an error element; unary gets the error object as its body ([R-TO-3]).
+   */
+  fail(error: ProxyError): void {
+    this.sent?.push(error.toGoogleStatus());
+    this.stopHeartbeat();
+    if (!this.isOpen) return;
+    if (!this.committed) {
+      writeErrorResponse(this.res, error);
+      return;
+    }
+    const body = encodeJson(error.toGoogleStatus());
+    if (this.kind === 'json-array') this.res.end(`${this.elements++ === 0 ? '[' : ',\r\n'}${body}]`);
+    else if (this.kind === 'sse' && this.elements > 0) {
+      // SDK 1.30 recognises the error only when one network read is exactly this object: let the earlier events
+      // reach the client first so the two are not read together.
+      setTimeout(() => this.res.end(body), 25).unref();
+    } else this.res.end(body);
+  }
+
+  end(): void {
+    this.stopHeartbeat();
+    if (!this.isOpen) return;
+    if (this.kind === 'json-array') this.res.end(this.elements === 0 ? '[]' : ']');
+    else this.res.end();
+  }
+
+  stopHeartbeat(): void {
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Chat Completions stream → Gemini stream, as a state machine (gemini-contract.md §4, §5.3). `push` takes one parsed
+ * upstream chunk and returns the Gemini responses to send now; `end` is the flush step and returns the single final
+ * response carrying the function calls, the one finishReason and the cumulative usage ([R-FIN-1], [R-FC-3],
+ * [R-USE-3]). Pure: ids and the model name are passed in; no clock, no I/O.
+ */
+import { isFailureFinish, mapFinishReason } from './finish-reason.js';
+import type { ResponseTextMode } from './gemini-request-to-openai.js';
+import type { FinishReason, GenerateContentResponse, ResponsePart, UsageMetadata } from './gemini-types.js';
+import { extractEnumText, extractJsonText } from './json-text.js';
+import type { OpenAIChunk, OpenAIDelta, OpenAIUsage } from './openai-types.js';
+import { ToolCallTracker } from './tool-call-tracker.js';
+import type { ToolNameCodec } from './tool-names.js';
+import { estimateUsage, mapUsage } from './usage.js';
+
+export interface StreamTranslationOptions {
+  modelVersion: string;
+  responseId: string;
+  includeThoughts: boolean;
+  textMode: ResponseTextMode;
+  toolNames: ToolNameCodec;
+  /** Size of the translated request, for the usage estimate when the upstream reports none ([R-USE-4]). */
+  promptCharacters: number;
+}
+
+/**
+ * How the upstream stream ended: `done` ([DONE] seen), `eof` (closed cleanly without [DONE]) or `interrupted`
+ * (connection error, idle timeout, or an error event).
+ */
+export type StreamEnd = 'done' | 'eof' | 'interrupted';
+
+export interface StreamFinish {
+  /** The final response, absent when `failed`. */
+  response?: GenerateContentResponse;
+  /** True when the generation failed before anything reached the client: answer with a retryable error instead. */
+  failed: boolean;
+}
+
+function usageHasCounts(usage: OpenAIUsage | null | undefined): usage is OpenAIUsage {
+  return typeof usage === 'object' && usage !== null && (typeof usage.prompt_tokens === 'number' || typeof usage.completion_tokens === 'number');
+}
+
+export class OpenAIStreamToGemini {
+  private readonly options: StreamTranslationOptions;
+  private readonly tracker = new ToolCallTracker();
+  private finishReason: string | undefined;
+  private usage: OpenAIUsage | undefined;
+  private bufferedText = '';
+  private outputCharacters = 0;
+  private thoughtCharacters = 0;
+  private reasoningText = '';
+  private emitted = false;
+
+  constructor(options: StreamTranslationOptions) {
+    this.options = options;
+  }
+
+  /** Whether any content has been handed out (decides error form and finish on failure, [R-FIN-5]). */
+  get hasEmitted(): boolean {
+    return this.emitted;
+  }
+
+  /** The upstream reasoning text seen so far (for a reasoning replay cache). */
+  get reasoning(): string {
+    return this.reasoningText;
+  }
+
+  private response(parts: ResponsePart[]): GenerateContentResponse {
+    return {
+      candidates: [{ content: { role: 'model', parts }, index: 0 }],
+      modelVersion: this.options.modelVersion,
+      responseId: this.options.responseId,
+    };
+  }
+
+  push(chunk: OpenAIChunk): GenerateContentResponse[] {
+    if (usageHasCounts(chunk.usage)) this.usage = chunk.usage;
+    const out: GenerateContentResponse[] = [];
+    const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
+    for (const choice of choices) {
+      if (typeof choice !== 'object' || choice === null) continue;
+      if (usageHasCounts(choice.usage)) this.usage = choice.usage;
+      if ((choice.index ?? 0) !== 0) continue;
+      const delta: OpenAIDelta | null | undefined = choice.delta ?? choice.message;
+      if (typeof delta === 'object' && delta !== null) this.pushDelta(delta, out);
+      // Keep the first finish: OpenRouter and Avian send the finish chunk twice.
+      if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '' && this.finishReason === undefined) {
+        this.finishReason = choice.finish_reason;
+      }
+    }
+    return out;
+  }
+
+  private pushDelta(delta: OpenAIDelta, out: GenerateContentResponse[]): void {
+    const reasoning = typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '' ? delta.reasoning_content : delta.reasoning;
+    if (typeof reasoning === 'string' && reasoning !== '') {
+      this.reasoningText += reasoning;
+      this.thoughtCharacters += reasoning.length;
+      // [R-THK-2]: thoughts travel in chunks of their own.
+      if (this.options.includeThoughts) {
+        out.push(this.response([{ text: reasoning, thought: true }]));
+        this.emitted = true;
+      }
+    }
+    if (Array.isArray(delta.tool_calls)) {
+      for (const call of delta.tool_calls) if (typeof call === 'object' && call !== null) this.tracker.push(call);
+    }
+    const text = delta.content;
+    if (typeof text === 'string' && text !== '') {
+      this.outputCharacters += text.length;
+      if (this.options.textMode !== 'text') {
+        this.bufferedText += text;
+      } else if (this.tracker.size > 0 && text.trim() === '') {
+        // Whitespace some upstreams interleave between tool calls ([R-FC-3]).
+      } else {
+        out.push(this.response([{ text }]));
+        this.emitted = true;
+      }
+    }
+  }
+
+  end(how: StreamEnd): StreamFinish {
+    const upstreamReason = this.finishReason;
+    const failedUpstream = upstreamReason !== undefined && isFailureFinish(upstreamReason);
+    const interrupted = how === 'interrupted' || failedUpstream || (how === 'eof' && upstreamReason === undefined && !this.hasContent());
+
+    const parts: ResponsePart[] = [];
+    if (this.bufferedText !== '') {
+      const text = this.options.textMode === 'enum' ? extractEnumText(this.bufferedText) : extractJsonText(this.bufferedText);
+      if (text !== '') parts.push({ text });
+    }
+    const calls = this.tracker.finalize();
+    let finish: FinishReason;
+    if (!calls.ok) {
+      finish = 'MALFORMED_FUNCTION_CALL';
+    } else {
+      const seen = new Set<string>();
+      for (const call of calls.calls) {
+        const functionCall: NonNullable<ResponsePart['functionCall']> = { name: this.options.toolNames.toGemini(call.name), args: call.args };
+        // [R-FC-4]: the upstream id when present and unique; otherwise none, and Gemini CLI invents one.
+        if (call.id !== '' && !seen.has(call.id)) {
+          functionCall.id = call.id;
+          seen.add(call.id);
+        }
+        parts.push({ functionCall });
+      }
+      if (interrupted) {
+        if (!this.emitted && parts.length === 0) return { failed: true };
+        // [R-FIN-5]: a call cut off mid-assembly makes the CLI retry the turn.
+        finish = how === 'interrupted' && this.tracker.size > 0 && calls.calls.length === 0 ? 'MALFORMED_FUNCTION_CALL' : 'OTHER';
+        if (failedUpstream && upstreamReason !== undefined) finish = 'OTHER';
+      } else if (calls.calls.length > 0 && (upstreamReason === undefined || mapFinishReason(upstreamReason) === 'STOP')) {
+        finish = 'STOP';
+      } else {
+        finish = upstreamReason === undefined ? 'STOP' : mapFinishReason(upstreamReason);
+      }
+    }
+
+    const response: GenerateContentResponse = {
+      candidates: [parts.length > 0 ? { content: { role: 'model', parts }, finishReason: finish, index: 0 } : { finishReason: finish, index: 0 }],
+      usageMetadata: this.finalUsage(),
+      modelVersion: this.options.modelVersion,
+      responseId: this.options.responseId,
+    };
+    return { response, failed: false };
+  }
+
+  private hasContent(): boolean {
+    return this.emitted || this.bufferedText !== '' || this.tracker.size > 0 || this.reasoningText !== '';
+  }
+
+  private finalUsage(): UsageMetadata {
+    if (this.usage !== undefined) return mapUsage(this.usage);
+    return estimateUsage(this.options.promptCharacters, this.outputCharacters, this.thoughtCharacters);
+  }
+}
+
+/**
+ * A unary Chat Completions body → one GenerateContentResponse ([R-UN-1]): the message is run through the same state
+ * machine as a one-chunk stream, so finish, usage and call handling live in one place; the parts are then merged into
+ * thoughts first, one text part, then calls.
+ */
+export function openAICompletionToGemini(completion: OpenAIChunk, options: StreamTranslationOptions): StreamFinish {
+  const machine = new OpenAIStreamToGemini(options);
+  const streamed = machine.push(completion);
+  const finish = machine.end('done');
+  if (finish.response === undefined) return finish;
+  const thoughts: string[] = [];
+  const texts: string[] = [];
+  for (const response of streamed) {
+    for (const part of response.candidates?.[0]?.content?.parts ?? []) {
+      if (part.text !== undefined) (part.thought === true ? thoughts : texts).push(part.text);
+    }
+  }
+  const finalCandidate = finish.response.candidates?.[0];
+  const finalParts = finalCandidate?.content?.parts ?? [];
+  for (const part of finalParts) if (part.text !== undefined) texts.push(part.text);
+  const parts: ResponsePart[] = [];
+  if (thoughts.length > 0) parts.push({ text: thoughts.join(''), thought: true });
+  if (texts.length > 0) parts.push({ text: texts.join('') });
+  for (const part of finalParts) if (part.functionCall !== undefined) parts.push(part);
+  const candidate = { ...finalCandidate, index: 0 };
+  if (parts.length > 0) candidate.content = { role: 'model', parts };
+  return { response: { ...finish.response, candidates: [candidate] }, failed: false };
+}

@@ -1,0 +1,92 @@
+/**
+ * The Chat Completions shapes we send, and the loose shapes we accept back. Upstreams deviate from OpenAI in many
+ * documented ways (providers.md §2), so every response field is optional and checked before use.
+ */
+import type { JsonObject } from './gemini-types.js';
+
+export type OpenAIContentPart =
+  | { type: 'text'; text: string }
+  | { type: 'image_url'; image_url: { url: string } };
+
+export interface OpenAIToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export type OpenAIMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string | OpenAIContentPart[] }
+  | { role: 'assistant'; content?: string | null; tool_calls?: OpenAIToolCall[] }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+export interface OpenAITool {
+  type: 'function';
+  function: { name: string; description?: string; parameters: JsonObject };
+}
+
+export type OpenAIToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+
+export type OpenAIResponseFormat =
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { name: string; schema: JsonObject; strict: boolean } };
+
+export interface OpenAIChatRequest {
+  model: string;
+  messages: OpenAIMessage[];
+  stream?: boolean;
+  stream_options?: { include_usage: boolean };
+  tools?: OpenAITool[];
+  tool_choice?: OpenAIToolChoice;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+  stop?: string[];
+  n?: number;
+  seed?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  response_format?: OpenAIResponseFormat;
+}
+
+export interface OpenAIUsage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  total_tokens?: number;
+  cached_tokens?: number;
+  prompt_cache_hit_tokens?: number;
+  prompt_tokens_details?: { cached_tokens?: number } | null;
+  completion_tokens_details?: { reasoning_tokens?: number } | null;
+}
+
+export interface OpenAIToolCallDelta {
+  index?: number;
+  id?: string | null;
+  type?: string;
+  function?: { name?: string | null; arguments?: string | null };
+}
+
+export interface OpenAIDelta {
+  role?: string | null;
+  content?: string | null;
+  reasoning_content?: string | null;
+  reasoning?: string | null;
+  tool_calls?: OpenAIToolCallDelta[] | null;
+}
+
+export interface OpenAIChoice {
+  index?: number;
+  delta?: OpenAIDelta | null;
+  message?: OpenAIDelta | null;
+  finish_reason?: string | null;
+  usage?: OpenAIUsage | null;
+}
+
+export interface OpenAIChunk {
+  id?: string;
+  model?: string;
+  choices?: OpenAIChoice[] | null;
+  usage?: OpenAIUsage | null;
+}

@@ -1,0 +1,120 @@
+/**
+ * The upstream HTTP client: one undici Agent per proxy (pooled keep-alive connections), `undici.request` (about 5×
+ * `fetch` on Node 20, landscape.md §6.2), our own header and idle timeouts, and network failures turned into
+ * ProxyErrors that name the upstream but never its key.
+ */
+import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { ProxyError, errorInfo } from '../errors.js';
+
+export interface UpstreamTarget {
+  provider: string;
+  baseUrl: string;
+  apiKey: string | undefined;
+}
+
+export interface UpstreamTimeouts {
+  connectSeconds: number;
+  /** Idle time between body bytes before the upstream is given up ([R-TO-4]). */
+  idleSeconds: number;
+  /** Longest wait for response headers. */
+  headersSeconds: number;
+}
+
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: Dispatcher.ResponseData['headers'];
+  body: Dispatcher.ResponseData['body'];
+}
+
+const USER_AGENT = 'gemini-proxy/0.1';
+
+export class UpstreamClient {
+  private readonly agent: Agent;
+
+  constructor(timeouts: UpstreamTimeouts) {
+    this.agent = new Agent({
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 600_000,
+      connectTimeout: timeouts.connectSeconds * 1000,
+      headersTimeout: timeouts.headersSeconds * 1000,
+      bodyTimeout: timeouts.idleSeconds * 1000,
+      pipelining: 1,
+    });
+  }
+
+  async post(target: UpstreamTarget, path: string, body: string, signal: AbortSignal, stream: boolean): Promise<UpstreamResponse> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: stream ? 'text/event-stream' : 'application/json',
+      'user-agent': USER_AGENT,
+    };
+    if (target.apiKey !== undefined && target.apiKey !== '') headers['authorization'] = `Bearer ${target.apiKey}`;
+    try {
+      const response = await request(joinUrl(target.baseUrl, path), {
+        method: 'POST',
+        headers,
+        body,
+        signal,
+        dispatcher: this.agent,
+      });
+      return { statusCode: response.statusCode, headers: response.headers, body: response.body };
+    } catch (error) {
+      throw networkError(error, target);
+    }
+  }
+
+  async get(target: UpstreamTarget, path: string, signal: AbortSignal): Promise<UpstreamResponse> {
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
+    if (target.apiKey !== undefined && target.apiKey !== '') headers['authorization'] = `Bearer ${target.apiKey}`;
+    try {
+      const response = await request(joinUrl(target.baseUrl, path), { method: 'GET', headers, signal, dispatcher: this.agent });
+      return { statusCode: response.statusCode, headers: response.headers, body: response.body };
+    } catch (error) {
+      throw networkError(error, target);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+export function joinUrl(baseUrl: string, path: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}${path}`;
+}
+
+function errorCode(error: unknown): string {
+  if (typeof error === 'object' && error !== null) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    const cause = (error as { cause?: unknown }).cause;
+    if (cause !== undefined && cause !== error) return errorCode(cause);
+  }
+  return '';
+}
+
+/** Network-level failures: timeouts → 504, everything else → 503; both are retried by Gemini CLI. */
+export function networkError(error: unknown, target: UpstreamTarget): ProxyError {
+  if (error instanceof ProxyError) return error;
+  const code = errorCode(error);
+  const where = `upstream ${target.provider} at ${target.baseUrl}`;
+  const metadata = { provider: target.provider, network_error: code || 'unknown' };
+  if (error instanceof undiciErrors.HeadersTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT') {
+    return new ProxyError('UPSTREAM_TIMEOUT', `${where} sent no response headers in time`, [errorInfo('UPSTREAM_TIMEOUT', metadata)]);
+  }
+  if (error instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_BODY_TIMEOUT') {
+    return new ProxyError('UPSTREAM_TIMEOUT', `${where} stopped sending data`, [errorInfo('UPSTREAM_TIMEOUT', metadata)]);
+  }
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new ProxyError('UPSTREAM_TIMEOUT', `${where} did not accept a connection in time`, [errorInfo('UPSTREAM_TIMEOUT', metadata)]);
+  }
+  const reason =
+    code === 'ECONNREFUSED'
+      ? 'refused the connection (is it running?)'
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? 'could not be resolved'
+        : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
+          ? 'closed the connection unexpectedly'
+          : `is unreachable (${code || (error instanceof Error ? error.message : 'unknown error')})`;
+  return new ProxyError('UPSTREAM_UNAVAILABLE', `${where} ${reason}`, [errorInfo('UPSTREAM_UNREACHABLE', metadata)]);
+}

@@ -1,0 +1,116 @@
+/**
+ * Upstream error bodies, in every documented dialect, → one ProxyError whose status makes Gemini CLI do the right
+ * thing: retry what is transient, stop at once on what is deterministic (providers.md §8.3, gemini-contract.md §6.3).
+ * Pure: takes the status, the headers that matter and the body text.
+ */
+import { ProxyError, errorInfo, retryInfo, screenUpstreamMessage, type ErrorCode, type RpcDetail } from '../errors.js';
+
+export interface UpstreamErrorInput {
+  provider: string;
+  status: number;
+  body: string;
+  retryAfterHeader?: string | undefined;
+  /** Milliseconds since the epoch, for `Retry-After` given as an HTTP date. */
+  now?: number;
+}
+
+interface Envelope {
+  message: string;
+  type: string;
+  code: string;
+}
+
+function asText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  return '';
+}
+
+function readEnvelope(body: string): Envelope {
+  const trimmed = body.trim();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch {
+    return { message: trimmed.slice(0, 2048), type: '', code: '' };
+  }
+  if (typeof parsed !== 'object' || parsed === null) return { message: trimmed.slice(0, 2048), type: '', code: '' };
+  const root = parsed as Record<string, unknown>;
+  const error = root['error'];
+  let envelope: Record<string, unknown> = root;
+  if (typeof error === 'object' && error !== null) envelope = error as Record<string, unknown>;
+  else if (typeof error === 'string') envelope = { message: error };
+  let message = asText(envelope['message']) || asText(envelope['msg']) || asText(envelope['detail']) || (typeof error === 'string' ? error : '');
+  let type = asText(envelope['type']);
+  let code = asText(envelope['code']);
+  // OpenRouter wraps the routed provider's body as a string in metadata.raw: classify on the inner body.
+  const metadata = envelope['metadata'];
+  if (typeof metadata === 'object' && metadata !== null) {
+    const raw = (metadata as Record<string, unknown>)['raw'];
+    if (typeof raw === 'string' && raw.trim().startsWith('{')) {
+      const inner = readEnvelope(raw);
+      if (inner.message !== '') message = `${message ? `${message}: ` : ''}${inner.message}`;
+      type = inner.type || type;
+      code = inner.code || code;
+    }
+  }
+  if (message === '') message = trimmed.slice(0, 2048);
+  return { message, type, code };
+}
+
+/** `Retry-After` (seconds or HTTP date), else "retry after N seconds" / "try again in N s" in the text. */
+export function retryDelaySeconds(header: string | undefined, message: string, now: number): number | undefined {
+  if (header !== undefined && header.trim() !== '') {
+    const seconds = Number(header);
+    if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+    const date = Date.parse(header);
+    if (Number.isFinite(date)) return Math.max(0, (date - now) / 1000);
+  }
+  const match = /(?:retry after|try again in|try again after|retry in)\s+([0-9]+(?:\.[0-9]+)?)\s*(ms|milliseconds?|s|sec|secs|seconds?)?/i.exec(message);
+  if (match?.[1] !== undefined) {
+    const value = Number(match[1]);
+    return match[2] !== undefined && match[2].startsWith('m') ? value / 1000 : value;
+  }
+  return undefined;
+}
+
+const BALANCE = /insufficient[_ ]balance|insufficient_quota|exceeded_current_quota|suspended due to insufficient balance|exceeded your current quota|no resource package|余额不足|insufficient credits/i;
+const CONTENT_FILTER = /content_filter|data_inspection_failed|DataInspectionFailed|^1301$/;
+const CONTEXT = /context_length_exceeded|exceed_context_size_error|exceeded model token limit|maximum context length|context size/i;
+const UNSUPPORTED = /requires --jinja|image input is not supported|unknown_url|response_format type is unavailable|does not support tools|not supported by this server/i;
+const NOT_FOUND = /resource_not_found_error|not found, try pulling it first|model_not_found|does not exist/i;
+const OVERLOADED = /engine_overloaded_error|overloaded/i;
+
+export function classifyUpstreamError(input: UpstreamErrorInput): ProxyError {
+  const { status, provider } = input;
+  const envelope = readEnvelope(input.body);
+  const signals = `${envelope.type} ${envelope.code} ${envelope.message}`;
+  const label = [envelope.type, envelope.code].filter((part) => part !== '' && part !== String(status)).join(' ');
+  const message = screenUpstreamMessage(`upstream ${provider} ${status}${label ? ` ${label}` : ''}: ${envelope.message || 'no message'}`);
+  const metadata: Record<string, string> = { provider, upstream_status: String(status) };
+  if (envelope.code !== '') metadata['upstream_code'] = envelope.code;
+
+  const make = (code: ErrorCode, reason: string, text: string, extra: RpcDetail[] = []): ProxyError =>
+    new ProxyError(code, text, [...extra, errorInfo(reason, metadata)]);
+
+  if (status === 402 || envelope.code === '1113' || BALANCE.test(signals)) {
+    return make('UPSTREAM_INSUFFICIENT_BALANCE', 'UPSTREAM_INSUFFICIENT_BALANCE', `${message} (the upstream account has no balance or quota left; retrying will not help)`);
+  }
+  if (status === 401 || /invalid_authentication_error|permission_denied_error|invalid_api_key/i.test(signals) || status === 403) {
+    return make('UPSTREAM_AUTH', 'UPSTREAM_AUTH_REJECTED', `${message} (the upstream rejected the proxy's credentials)`);
+  }
+  if (CONTENT_FILTER.test(envelope.code) || CONTENT_FILTER.test(envelope.type)) {
+    return make('UPSTREAM_REJECTED', 'UPSTREAM_CONTENT_FILTERED', `${message} (flagged content stays in the conversation history; later requests may fail too)`);
+  }
+  if (CONTEXT.test(signals)) return make('UPSTREAM_REJECTED', 'UPSTREAM_CONTEXT_LENGTH', message);
+  if (UNSUPPORTED.test(signals)) return make('UPSTREAM_REJECTED', 'UPSTREAM_UNSUPPORTED', message);
+  if (status === 404 || NOT_FOUND.test(signals)) return make('UPSTREAM_NOT_FOUND', 'UPSTREAM_NOT_FOUND', message);
+
+  const delay = retryDelaySeconds(input.retryAfterHeader, envelope.message, input.now ?? Date.now());
+  const retry = delay === undefined ? [] : [retryInfo(delay)];
+  if (OVERLOADED.test(signals) || status === 503) return make('UPSTREAM_UNAVAILABLE', 'UPSTREAM_OVERLOADED', message, retry);
+  if (status === 429 || /rate_limit/i.test(signals)) return make('UPSTREAM_RATE_LIMITED', 'UPSTREAM_RATE_LIMITED', message, retry);
+  if (status === 408) return make('UPSTREAM_TIMEOUT', 'UPSTREAM_TIMEOUT', message, retry);
+  if (status >= 500) return make('UPSTREAM_UNAVAILABLE', 'UPSTREAM_SERVER_ERROR', message, retry);
+  return make('UPSTREAM_REJECTED', 'UPSTREAM_BAD_REQUEST', message);
+}
