@@ -15,6 +15,11 @@ export function encodeJson(value: unknown): string {
   return json;
 }
 
+/** One SSE event exactly as SDK 1.30 parses it: `data: ` + one line of JSON + a blank line ([R-SSE-2]). */
+export function frameSseEvent(response: unknown): string {
+  return `data: ${encodeJson(response)}\r\n\r\n`;
+}
+
 const ERROR_HEADERS = { 'content-type': 'application/json; charset=UTF-8' };
 
 export function writeErrorResponse(res: ServerResponse, error: ProxyError, extraHeaders: Record<string, string> = {}): void {
@@ -84,13 +89,11 @@ export class ResponseChannel {
     let text = '';
     for (const response of responses) {
       this.sent?.push(response);
-      const json = encodeJson(response);
       if (this.kind === 'sse') {
-        text += `data: ${json}\r\n\r\n`;
+        text += frameSseEvent(response);
         this.elements += 1;
-      }
-      else if (this.kind === 'json-array') text += `${this.elements++ === 0 ? '[' : ',\r\n'}${json}`;
-      else text += json;
+      } else if (this.kind === 'json-array') text += `${this.elements++ === 0 ? '[' : ',\r\n'}${encodeJson(response)}`;
+      else text += encodeJson(response);
     }
     if (!this.write(text) && this.isOpen) await Promise.race([once(this.res, 'drain'), once(this.res, 'close')]);
   }

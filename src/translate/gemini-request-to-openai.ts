@@ -55,9 +55,10 @@ function joinText(parts: GeminiPart[]): string {
 function userContent(parts: GeminiPart[], profile: ProviderProfile, warnings: string[]): string | OpenAIContentPart[] | undefined {
   const items: OpenAIContentPart[] = [];
   let hasMedia = false;
+  // Separate parts become separate lines: Gemini CLI sends its session context and the prompt as two parts.
   const pushText = (text: string): void => {
     const last = items[items.length - 1];
-    if (last !== undefined && last.type === 'text') last.text += text;
+    if (last !== undefined && last.type === 'text') last.text += `\n${text}`;
     else items.push({ type: 'text', text });
   };
   for (const part of parts) {
@@ -86,14 +87,14 @@ function userContent(parts: GeminiPart[], profile: ProviderProfile, warnings: st
       }
     }
     if (part.executableCode !== undefined) {
-      pushText(`\n\`\`\`${part.executableCode.language?.toLowerCase() ?? ''}\n${part.executableCode.code}\n\`\`\`\n`);
+      pushText(`\`\`\`${part.executableCode.language?.toLowerCase() ?? ''}\n${part.executableCode.code}\n\`\`\``);
     }
     if (part.codeExecutionResult !== undefined) {
-      pushText(`\nCode execution result (${part.codeExecutionResult.outcome ?? 'OUTCOME_OK'}):\n${part.codeExecutionResult.output ?? ''}\n`);
+      pushText(`Code execution result (${part.codeExecutionResult.outcome ?? 'OUTCOME_OK'}):\n${part.codeExecutionResult.output ?? ''}`);
     }
   }
   if (items.length === 0) return undefined;
-  if (!hasMedia) return items.map((item) => (item.type === 'text' ? item.text : '')).join('');
+  if (!hasMedia) return items.map((item) => (item.type === 'text' ? item.text : '')).join('\n');
   return items;
 }
 

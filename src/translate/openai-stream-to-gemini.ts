@@ -103,7 +103,11 @@ export class OpenAIStreamToGemini {
       }
     }
     if (Array.isArray(delta.tool_calls)) {
-      for (const call of delta.tool_calls) if (typeof call === 'object' && call !== null) this.tracker.push(call);
+      for (const call of delta.tool_calls) {
+        if (typeof call !== 'object' || call === null) continue;
+        this.tracker.push(call);
+        this.outputCharacters += call.function?.arguments?.length ?? 0;
+      }
     }
     const text = delta.content;
     if (typeof text === 'string' && text !== '') {

@@ -1,0 +1,85 @@
+/**
+ * Fixture-driven translator tests (style.md): each folder under test/fixtures holds a Gemini request, the expected
+ * Chat Completions request, the upstream's raw SSE bytes (verbatim from providers.md) and the exact SSE bytes the
+ * proxy must emit. The upstream bytes are also fed split at every byte boundary; the output must not change.
+ * `UPDATE_FIXTURES=1` rewrites the expected files, which are then reviewed by hand before committing.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { genericProfile } from '../../src/providers/profile.js';
+import { frameSseEvent } from '../../src/server/response-channel.js';
+import { geminiRequestToOpenAI } from '../../src/translate/gemini-request-to-openai.js';
+import { normalizeGenerateContentRequest } from '../../src/translate/normalize-request.js';
+import { OpenAIStreamToGemini } from '../../src/translate/openai-stream-to-gemini.js';
+import type { OpenAIChunk } from '../../src/translate/openai-types.js';
+import { SseDecoder } from '../../src/upstream/sse-decoder.js';
+
+const root = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url));
+const update = process.env['UPDATE_FIXTURES'] === '1';
+
+function read(path: string): string {
+  return readFileSync(path, 'utf8');
+}
+
+function expectFile(path: string, actual: string): void {
+  if (update || !existsSync(path)) {
+    if (!update) assert.fail(`missing expected file ${path}; run with UPDATE_FIXTURES=1 and review it`);
+    writeFileSync(path, actual);
+    return;
+  }
+  assert.equal(actual, read(path), path);
+}
+
+function translateStream(upstream: Uint8Array[], options: Parameters<typeof geminiRequestToOpenAI>[1], requestBody: unknown): string {
+  const translated = geminiRequestToOpenAI(normalizeGenerateContentRequest(requestBody), options);
+  const machine = new OpenAIStreamToGemini({
+    modelVersion: options.model,
+    responseId: 'r-fixture',
+    includeThoughts: translated.includeThoughts,
+    textMode: translated.textMode,
+    toolNames: translated.toolNames,
+    promptCharacters: JSON.stringify(translated.body).length,
+  });
+  const decoder = new SseDecoder();
+  let out = '';
+  let done = false;
+  const handle = (data: string): void => {
+    if (done) return;
+    if (data === '[DONE]') {
+      done = true;
+      return;
+    }
+    for (const response of machine.push(JSON.parse(data) as OpenAIChunk)) out += frameSseEvent(response);
+  };
+  for (const chunk of upstream) for (const event of decoder.push(chunk)) handle(event.data);
+  for (const event of decoder.end()) handle(event.data);
+  const finish = machine.end(done ? 'done' : 'eof');
+  return finish.response === undefined ? `${out}FAILED\n` : out + frameSseEvent(finish.response);
+}
+
+describe('translator fixtures', () => {
+  const defaultRequest: unknown = JSON.parse(read(`${root}default-gemini-request.json`));
+  for (const name of readdirSync(root, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort()) {
+    const directory = `${root}${name}/`;
+    it(name, () => {
+      const request: unknown = existsSync(`${directory}gemini-request.json`) ? JSON.parse(read(`${directory}gemini-request.json`)) : defaultRequest;
+      const optionsFile = existsSync(`${directory}options.json`) ? (JSON.parse(read(`${directory}options.json`)) as { stream?: boolean; model?: string }) : {};
+      const options = { model: optionsFile.model ?? 'test-model', stream: optionsFile.stream ?? true, profile: genericProfile };
+      const translated = geminiRequestToOpenAI(normalizeGenerateContentRequest(request), options);
+      expectFile(`${directory}openai-request.json`, `${JSON.stringify(translated.body, null, 2)}\n`);
+      if (translated.warnings.length > 0 || existsSync(`${directory}warnings.json`)) {
+        expectFile(`${directory}warnings.json`, `${JSON.stringify(translated.warnings, null, 2)}\n`);
+      }
+
+      if (!existsSync(`${directory}upstream.sse`)) return;
+      const bytes = new Uint8Array(readFileSync(`${directory}upstream.sse`));
+      const whole = translateStream([bytes], options, request);
+      expectFile(`${directory}gemini-stream.sse`, whole);
+      for (let cut = 1; cut < bytes.length; cut += 1) {
+        assert.equal(translateStream([bytes.slice(0, cut), bytes.slice(cut)], options, request), whole, `${name}: split at byte ${cut}`);
+      }
+    });
+  }
+});
