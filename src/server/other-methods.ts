@@ -48,7 +48,7 @@ async function embedGroup(context: ProxyContext, model: string, inputs: Embeddin
     const text = await response.body.text();
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const error = classifyUpstreamError({ provider: context.target.provider, status: response.statusCode, body: text });
-      if (error.code === 'UPSTREAM_NOT_FOUND') {
+      if (error.code === 'UPSTREAM_NOT_FOUND' || response.statusCode === 404 || response.statusCode === 405) {
         // [R-EMB-3]: an upstream without embeddings is a 404, never a 5xx.
         throw new ProxyError('NOT_FOUND', `models/${model} is not supported for embedContent by upstream ${context.target.provider}: ${error.message}`);
       }

@@ -16,7 +16,8 @@ export function extractJsonText(text: string): string {
   const trimmed = text.trim();
   if (trimmed === '' || parses(trimmed)) return trimmed === '' ? text : trimmed;
   const fence = /```[a-zA-Z0-9_-]*[ \t]*\r?\n?([\s\S]*?)\r?\n?[ \t]*```/.exec(trimmed);
-  if (fence?.[1] !== undefined && parses(fence[1].trim())) return fence[1].trim();
+  const fenced = fence?.[1]?.trim();
+  if (fenced !== undefined && parses(fenced)) return fenced;
   const starts = [trimmed.indexOf('{'), trimmed.indexOf('[')].filter((index) => index >= 0);
   if (starts.length > 0) {
     const start = Math.min(...starts);

@@ -1,0 +1,424 @@
+/**
+ * End-to-end over real sockets: the real proxy in front of the scripted upstream. Endpoints, errors, timing rules,
+ * auth, logs.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, mkdtempSync, statSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { ScriptedUpstream, sseFromChunks } from '../support/scripted-upstream.js';
+import { startProxy, type RunningProxy } from '../support/proxy.js';
+
+interface HttpResult {
+  status: number;
+  headers: Headers;
+  text: string;
+  json(): Record<string, unknown>;
+}
+
+async function call(url: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpResult> {
+  const response = await fetch(url, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: { 'content-type': 'application/json', ...init.headers },
+    ...(init.body === undefined ? {} : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) as Record<string, unknown> };
+}
+
+function sseEvents(text: string): Array<Record<string, unknown>> {
+  assert.ok(!text.includes('[DONE]'), 'never [DONE] ([R-SSE-7])');
+  return text
+    .split('\r\n\r\n')
+    .map((event) => event.trim())
+    .filter((event) => event !== '')
+    .map((event) => {
+      assert.ok(event.startsWith('data: {'), `every event is one data line: ${event.slice(0, 80)}`);
+      return JSON.parse(event.slice(6)) as Record<string, unknown>;
+    });
+}
+
+function googleError(result: HttpResult): { code: number; status: string; message: string; details?: Array<Record<string, unknown>> } {
+  assert.match(result.headers.get('content-type') ?? '', /^application\/json/);
+  const body = result.json() as { error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> } };
+  assert.equal(body.error.code, result.status, 'code equals the HTTP status');
+  assert.equal(typeof body.error.message, 'string');
+  return body.error;
+}
+
+const USER = { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] };
+const TEXT_STREAM = sseFromChunks([
+  { choices: [{ index: 0, delta: { role: 'assistant', content: 'Hello' }, finish_reason: null }] },
+  { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } },
+]);
+
+describe('proxy over HTTP', () => {
+  let upstream: ScriptedUpstream;
+  let proxy: RunningProxy;
+  const logDirectory = mkdtempSync(join(tmpdir(), 'gp-logs-'));
+  const base = (): string => `${proxy.url}/v1beta/models`;
+
+  before(async () => {
+    upstream = await new ScriptedUpstream().start();
+    proxy = await startProxy({
+      openai_base_url: upstream.baseUrl,
+      openai_api_key: 'sk-upstream-SECRET-1234',
+      model_mapping: { 'gemini-2.5-pro': 'big-model', 'gemini-*-flash-lite*': 'small-model', 'qwen3:8b': 'qwen3:8b', 'gemini-embedding-001': 'embed-model' },
+      default_openai_model: 'default-model',
+      logging: { enable_detailed_logs: true, enable_access_logs: true, log_directory: logDirectory },
+      timeouts: { first_byte_commit_seconds: 0.4, heartbeat_seconds: 0.15, upstream_idle_seconds: 0.8 },
+    });
+  });
+  after(async () => {
+    await proxy.stop();
+    await upstream.stop();
+  });
+  afterEach(() => upstream.reset());
+
+  it('generateContent: unary text, model mapped by pattern, modelVersion and responseId set', async () => {
+    upstream.enqueue({ kind: 'json', body: { id: 'x', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi!' }, finish_reason: 'stop' }], usage: { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 } } });
+    const result = await call(`${base()}/gemini-3.5-flash-lite:generateContent`, { body: USER });
+    assert.equal(result.status, 200);
+    const body = result.json() as { candidates: Array<{ content: { parts: unknown[]; role: string }; finishReason: string }>; modelVersion: string; responseId: string };
+    assert.deepEqual(body.candidates[0]?.content, { role: 'model', parts: [{ text: 'Hi!' }] });
+    assert.equal(body.candidates[0]?.finishReason, 'STOP');
+    assert.equal(body.modelVersion, 'small-model');
+    assert.ok(body.responseId.length > 0);
+    assert.equal((upstream.received[0]?.body as { model: string; stream?: boolean }).model, 'small-model');
+    assert.equal((upstream.received[0]?.body as { stream?: boolean }).stream, undefined);
+  });
+
+  it('generateContent: DeepSeek-style leading blank lines before the JSON body, reasoning and a tool call merged in order', async () => {
+    upstream.enqueue({
+      kind: 'json',
+      rawPrefix: '\n\n\n',
+      body: {
+        choices: [{ index: 0, message: { role: 'assistant', content: 'Reading.', reasoning_content: 'Plan it.', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'read_file', arguments: '{"file_path":"a"}' } }] }, finish_reason: 'tool_calls' }],
+        usage: { prompt_tokens: 10, completion_tokens: 8, total_tokens: 18, completion_tokens_details: { reasoning_tokens: 3 } },
+      },
+    });
+    const result = await call(`${base()}/gemini-2.5-pro:generateContent`, {
+      body: { ...USER, generationConfig: { thinkingConfig: { includeThoughts: true } }, tools: [{ functionDeclarations: [{ name: 'read_file' }] }] },
+    });
+    assert.equal(result.status, 200, result.text);
+    const body = result.json() as { candidates: Array<{ content: { parts: unknown[] }; finishReason: string }>; usageMetadata: unknown };
+    assert.deepEqual(body.candidates[0]?.content.parts, [{ text: 'Plan it.', thought: true }, { text: 'Reading.' }, { functionCall: { name: 'read_file', args: { file_path: 'a' }, id: 'call_1' } }]);
+    assert.equal(body.candidates[0]?.finishReason, 'STOP');
+    assert.deepEqual(body.usageMetadata, { promptTokenCount: 10, candidatesTokenCount: 5, totalTokenCount: 18, thoughtsTokenCount: 3 });
+  });
+
+  it('streamGenerateContent without alt: a JSON array of responses', async () => {
+    upstream.enqueue({ kind: 'sse', writes: TEXT_STREAM });
+    const result = await call(`${base()}/gemini-2.5-pro:streamGenerateContent`, { body: USER });
+    assert.equal(result.status, 200);
+    assert.match(result.headers.get('content-type') ?? '', /application\/json/);
+    const array = JSON.parse(result.text) as Array<{ candidates: Array<{ finishReason?: string }> }>;
+    assert.equal(array.length, 2);
+    assert.equal(array[1]?.candidates[0]?.finishReason, 'STOP');
+  });
+
+  it('alt values other than sse/json are a 400', async () => {
+    const result = await call(`${base()}/m:streamGenerateContent?alt=proto`, { body: USER });
+    assert.equal(result.status, 400);
+    assert.equal(googleError(result).status, 'INVALID_ARGUMENT');
+    assert.equal(upstream.received.length, 0);
+  });
+
+  it('bad input gets a Gemini-format 400 naming the problem, never a crash', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      ['{not json', /Invalid JSON payload/],
+      ['[]', /JSON object/],
+      [{}, /contents is not specified/],
+      [{ contents: [{ parts: [{ text: 5 }] }] }, /contents\[0\]\.parts\[0\]\.text/],
+      [{ contents: [{ parts: [{ functionCall: { args: {} } }] }] }, /functionCall\.name/],
+      [{ contents: 'hello' }, /Content object/],
+      [{ ...USER, generationConfig: { temperature: 'hot' } }, /generationConfig\.temperature/],
+      [{ ...USER, cachedContent: 'cachedContents/x' }, /cachedContent/],
+      [{ ...USER, generationConfig: { responseModalities: ['IMAGE'] } }, /responseModalities/],
+      [{ ...USER, tools: [{ googleSearch: {} }] }, /not available through this proxy/],
+    ];
+    for (const [body, pattern] of cases) {
+      const result = await call(`${base()}/m:generateContent`, { body });
+      assert.equal(result.status, 400, `${JSON.stringify(body)} → ${result.text}`);
+      const error = googleError(result);
+      assert.equal(error.status, 'INVALID_ARGUMENT');
+      assert.match(error.message, pattern);
+      assert.doesNotMatch(result.text, /at .*\.js:\d+/, 'no stack trace');
+    }
+    assert.equal(upstream.received.length, 0);
+    const empty = await call(`${base()}/m:generateContent`, { body: '' });
+    assert.equal(empty.status, 400);
+  });
+
+  it('unknown routes and methods are Google-shaped 404s', async () => {
+    for (const [method, path] of [['GET', '/nope'], ['POST', '/v1beta/models/m:fooBar'], ['POST', '/v1beta/models/m'], ['GET', '/v1beta/files'], ['DELETE', '/v1beta/models/m']]) {
+      const result = await call(`${proxy.url}${path}`, { method: method ?? 'GET', ...(method === 'POST' ? { body: USER } : {}) });
+      assert.equal(result.status, 404, `${method} ${path}`);
+      assert.equal(googleError(result).status, 'NOT_FOUND');
+    }
+  });
+
+  it('models.list pages without an empty nextPageToken; models.get keeps colons; tunedModels', async () => {
+    const first = await call(`${base()}?pageSize=3`);
+    const page = first.json() as { models: Array<{ name: string }>; nextPageToken?: string };
+    assert.equal(page.models.length, 3);
+    assert.equal(page.nextPageToken, '3');
+    const names: string[] = [];
+    let token: string | undefined = '';
+    for (let guard = 0; guard < 50 && token !== undefined; guard += 1) {
+      const next = (await call(`${base()}?pageSize=4${token ? `&pageToken=${token}` : ''}`)).json() as { models: Array<{ name: string }>; nextPageToken?: string };
+      assert.notEqual(next.nextPageToken, '');
+      names.push(...next.models.map((model) => model.name));
+      token = next.nextPageToken;
+    }
+    assert.equal(token, undefined, 'the pager terminates');
+    assert.ok(names.includes('models/gemini-2.5-pro') && names.includes('models/qwen3:8b') && names.includes('models/gemini-3.8-flash'));
+    const model = (await call(`${base()}/qwen3:8b`)).json() as { name: string; displayName: string };
+    assert.equal(model.name, 'models/qwen3:8b');
+    assert.equal((await call(`${proxy.url}/v1/tunedModels`)).text, '{}');
+    assert.equal((await call(`${proxy.url}/v1/tunedModels/abc`)).status, 404);
+  });
+
+  it('countTokens: both body forms, never calls the upstream', async () => {
+    const plain = await call(`${base()}/gemini-2.5-pro:countTokens`, { body: { contents: [{ parts: [{ text: 'hello world, how are you today?' }] }] } });
+    assert.equal(plain.status, 200);
+    const plainCount = (plain.json() as { totalTokens: number }).totalTokens;
+    assert.ok(plainCount > 5 && plainCount < 30, String(plainCount));
+    const full = await call(`${base()}/gemini-2.5-pro:countTokens`, {
+      body: { generateContentRequest: { model: 'models/gemini-2.5-pro', contents: [{ parts: [{ text: 'hello world, how are you today?' }] }], systemInstruction: { parts: [{ text: 'You are a very helpful assistant with many words.' }] }, tools: [{ googleSearch: {} }] } },
+    });
+    assert.ok((full.json() as { totalTokens: number }).totalTokens > plainCount);
+    const image = await call(`${base()}/gemini-2.5-pro:countTokens`, { body: { contents: [{ parts: [{ inlineData: { mimeType: 'image/png', data: 'AAAA' } }] }] } });
+    assert.ok((image.json() as { totalTokens: number }).totalTokens >= 258);
+    assert.equal(upstream.received.length, 0);
+  });
+
+  it('embedContent and batchEmbedContents → /embeddings, order kept', async () => {
+    upstream.setFallback({
+      kind: 'dynamic',
+      respond: (request) => {
+        const input = (request.body as { input: string[] }).input;
+        return { kind: 'json', body: { object: 'list', data: input.map((_, index) => ({ object: 'embedding', index, embedding: [index, 0.5] })).reverse(), model: 'embed-model' } };
+      },
+    });
+    const single = await call(`${base()}/gemini-embedding-001:embedContent`, { body: { content: { parts: [{ text: 'alpha' }] }, taskType: 'RETRIEVAL_DOCUMENT', outputDimensionality: 2 } });
+    assert.deepEqual(single.json(), { embedding: { values: [0, 0.5] } });
+    assert.deepEqual(upstream.received[0]?.body, { model: 'embed-model', input: ['alpha'], encoding_format: 'float', dimensions: 2 });
+    const batch = await call(`${base()}/gemini-embedding-001:batchEmbedContents`, {
+      body: { requests: ['a', 'b', 'c'].map((text) => ({ model: 'models/gemini-embedding-001', content: { parts: [{ text }] } })) },
+    });
+    assert.deepEqual(batch.json(), { embeddings: [{ values: [0, 0.5] }, { values: [1, 0.5] }, { values: [2, 0.5] }] });
+    const image = await call(`${base()}/gemini-embedding-001:embedContent`, { body: { content: { parts: [{ inlineData: { mimeType: 'image/png', data: 'AA' } }] } } });
+    assert.equal(image.status, 400);
+    upstream.setFallback({ kind: 'json', status: 404, body: { error: { message: 'Unknown request URL: POST /openai/v1/embeddings.', type: 'invalid_request_error', code: 'unknown_url' } } });
+    const missing = await call(`${base()}/gemini-embedding-001:embedContent`, { body: { content: { parts: [{ text: 'x' }] } } });
+    assert.equal(missing.status, 404, missing.text);
+    assert.match(googleError(missing).message, /not supported for embedContent/);
+  });
+
+  it('upstream error bodies map to statuses Gemini CLI treats right', async () => {
+    const cases: Array<{ status: number; body: unknown; headers?: Record<string, string>; expect: number; rpc: string; retryDelay?: string }> = [
+      { status: 429, body: { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } }, headers: { 'retry-after': '7' }, expect: 429, rpc: 'RESOURCE_EXHAUSTED', retryDelay: '7s' },
+      { status: 429, body: { error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } }, expect: 400, rpc: 'FAILED_PRECONDITION' },
+      { status: 429, body: { error: { code: '1113', message: 'Insufficient balance or no resource package. Please recharge.' } }, expect: 400, rpc: 'FAILED_PRECONDITION' },
+      { status: 402, body: { error: { message: 'Insufficient Balance', type: 'unknown_error', param: null, code: 'invalid_request_error' } }, expect: 400, rpc: 'FAILED_PRECONDITION' },
+      { status: 429, body: { error: { message: 'The engine is currently overloaded, please try again later', type: 'engine_overloaded_error' } }, expect: 503, rpc: 'UNAVAILABLE' },
+      { status: 429, body: { error: { code: '429', message: 'Rate limit is exceeded. Try again in 2 seconds.' } }, expect: 429, rpc: 'RESOURCE_EXHAUSTED', retryDelay: '2s' },
+      { status: 429, body: { error: { code: '429', message: 'Requests … have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 86400 seconds.' } }, expect: 429, rpc: 'RESOURCE_EXHAUSTED', retryDelay: '86400s' },
+      { status: 401, body: { error: { message: 'Invalid Authentication', type: 'invalid_authentication_error' } }, expect: 403, rpc: 'PERMISSION_DENIED' },
+      { status: 400, body: { error: { message: "This model's maximum context length is 32768 tokens.", type: 'invalid_request_error', code: 'context_length_exceeded' } }, expect: 400, rpc: 'INVALID_ARGUMENT' },
+      { status: 500, body: { error: { code: 500, message: 'tools param requires --jinja flag', type: 'server_error' } }, expect: 400, rpc: 'INVALID_ARGUMENT' },
+      { status: 500, body: { error: { message: 'The server had an error', type: 'server_error' } }, expect: 503, rpc: 'UNAVAILABLE' },
+      { status: 404, body: { error: { message: 'model "gemma3:12b" not found, try pulling it first', type: 'not_found_error' } }, expect: 404, rpc: 'NOT_FOUND' },
+      { status: 400, body: { object: 'error', message: "[{'type': 'extra_forbidden'}]", type: 'BadRequestError', param: null, code: 400 }, expect: 400, rpc: 'INVALID_ARGUMENT' },
+      { status: 502, body: '<html>Bad gateway</html>', expect: 503, rpc: 'UNAVAILABLE' },
+    ];
+    for (const testCase of cases) {
+      for (const stream of [false, true]) {
+        upstream.enqueue(typeof testCase.body === 'string'
+          ? { kind: 'text', status: testCase.status, body: testCase.body }
+          : { kind: 'json', status: testCase.status, body: testCase.body, ...(testCase.headers ? { headers: testCase.headers } : {}) });
+        const result = await call(`${base()}/m:${stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`, { body: USER });
+        const label = `${testCase.status} ${JSON.stringify(testCase.body).slice(0, 60)} stream=${stream}`;
+        assert.equal(result.status, testCase.expect, `${label} → ${result.text}`);
+        const error = googleError(result);
+        assert.equal(error.status, testCase.rpc, label);
+        const retry = error.details?.find((detail) => detail['@type'] === 'type.googleapis.com/google.rpc.RetryInfo');
+        assert.equal(retry?.['retryDelay'], testCase.retryDelay, label);
+        assert.match(error.message, /upstream generic/);
+      }
+    }
+  });
+
+  it('an unreachable upstream is a 503 naming it, for unary and stream', async () => {
+    const dead = await startProxy({ openai_base_url: 'http://127.0.0.1:9/v1', default_openai_model: 'm' });
+    try {
+      for (const path of ['m:generateContent', 'm:streamGenerateContent?alt=sse']) {
+        const result = await call(`${dead.url}/v1beta/models/${path}`, { body: USER });
+        assert.equal(result.status, 503);
+        assert.match(googleError(result).message, /127\.0\.0\.1:9\/v1/);
+      }
+    } finally {
+      await dead.stop();
+    }
+  });
+
+  it('an upstream error event before any output: 200 then the raw error object, unframed', async () => {
+    upstream.enqueue({ kind: 'sse', writes: ['data: {"error":{"message":"The server had an error processing your request.","type":"server_error","param":null,"code":null}}\n\n', 'data: [DONE]\n\n'] });
+    const result = await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER });
+    assert.equal(result.status, 200);
+    const body = JSON.parse(result.text.trim()) as { error: { code: number; status: string } };
+    assert.equal(body.error.code, 503);
+    assert.equal(body.error.status, 'UNAVAILABLE');
+    assert.ok(!result.text.includes('data:'));
+  });
+
+  it('an upstream error event after output: a final chunk with OTHER, text not repeated', async () => {
+    upstream.enqueue({
+      kind: 'sse',
+      writes: [...TEXT_STREAM.slice(0, 1), 'event: error\ndata: {"error":{"message":"Failed to call a function.","type":"invalid_request_error","code":"tool_use_failed","status_code":400}}\n\n'],
+    });
+    const events = sseEvents((await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text);
+    assert.equal(events.length, 2);
+    assert.equal((events[1] as { candidates: Array<{ finishReason: string }> }).candidates[0]?.finishReason, 'OTHER');
+  });
+
+  it('a connection dropped mid-stream ends with OTHER; dropped before any output is a 503 error object', async () => {
+    upstream.enqueue({ kind: 'sse', writes: TEXT_STREAM.slice(0, 1), endAfter: false, destroyAfter: true });
+    const events = sseEvents((await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text);
+    assert.equal((events.at(-1) as { candidates: Array<{ finishReason: string }> }).candidates[0]?.finishReason, 'OTHER');
+    upstream.enqueue({ kind: 'sse', writes: [': keep-alive\n\n'], endAfter: false, destroyAfter: true });
+    const result = await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER });
+    assert.equal((JSON.parse(result.text.trim()) as { error: { code: number } }).error.code, 503);
+  });
+
+  it('a stream that ends without finish_reason but with [DONE] ends with STOP; a non-JSON event is handled', async () => {
+    upstream.enqueue({ kind: 'sse', writes: [...TEXT_STREAM.slice(0, 1), 'data: [DONE]\n\n'] });
+    let events = sseEvents((await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text);
+    assert.equal((events.at(-1) as { candidates: Array<{ finishReason: string }> }).candidates[0]?.finishReason, 'STOP');
+    upstream.enqueue({ kind: 'sse', writes: [...TEXT_STREAM.slice(0, 1), 'data: {oops\n\n'] });
+    events = sseEvents((await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text);
+    assert.equal((events.at(-1) as { candidates: Array<{ finishReason: string }> }).candidates[0]?.finishReason, 'OTHER');
+  });
+
+  it('a slow upstream: headers and heartbeats go out before its first byte ([R-TO-1], [R-TO-2])', async () => {
+    upstream.enqueue({ kind: 'sse', writes: TEXT_STREAM, delayMs: 500 });
+    const started = Date.now();
+    const response = await fetch(`${base()}/m:streamGenerateContent?alt=sse`, { method: 'POST', body: JSON.stringify(USER) });
+    assert.equal(response.status, 200);
+    assert.ok(Date.now() - started < 450, `headers after ${Date.now() - started} ms`);
+    const text = await response.text();
+    assert.ok(text.startsWith('\r\n'), 'heartbeat line breaks before the first event');
+    assert.equal(sseEvents(text).length, 2);
+
+    upstream.enqueue({ kind: 'stall' });
+    const unaryStarted = Date.now();
+    const unary = await fetch(`${base()}/m:generateContent`, { method: 'POST', body: JSON.stringify(USER) });
+    const headersAfter = Date.now() - unaryStarted;
+    assert.equal(unary.status, 200, 'a unary request commits 200 after the commit delay');
+    assert.ok(headersAfter >= 350 && headersAfter < 2000, `unary headers after ${headersAfter} ms`);
+  });
+
+  it('an upstream that stalls mid-stream is given up after the idle timeout; finish OTHER', async () => {
+    upstream.enqueue({ kind: 'sse', writes: TEXT_STREAM.slice(0, 1), endAfter: false });
+    const started = Date.now();
+    const events = sseEvents((await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text);
+    assert.ok(Date.now() - started < 5000);
+    assert.equal((events.at(-1) as { candidates: Array<{ finishReason: string }> }).candidates[0]?.finishReason, 'OTHER');
+  });
+
+  it('a client disconnect aborts the upstream request within 100 ms', async () => {
+    upstream.enqueue({ kind: 'sse', writes: [...TEXT_STREAM.slice(0, 1), ...Array.from({ length: 50 }, () => TEXT_STREAM[0] ?? '')], delayMs: 100 });
+    const closedAt = await new Promise<number>((resolve, reject) => {
+      const request = httpRequest(`${base()}/m:streamGenerateContent?alt=sse`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (response) => {
+        response.once('data', () => {
+          const at = Date.now();
+          request.destroy();
+          resolve(at);
+        });
+      });
+      request.on('error', () => undefined);
+      request.end(JSON.stringify(USER));
+      setTimeout(() => reject(new Error('no data')), 3000);
+    });
+    for (let wait = 0; wait < 40 && upstream.closedAt.length === 0; wait += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    const upstreamClosed = upstream.closedAt[0];
+    assert.ok(upstreamClosed !== undefined, 'upstream connection closed');
+    assert.ok(upstreamClosed - closedAt < 100, `upstream closed ${upstreamClosed - closedAt} ms after the client`);
+  });
+
+  it('an oversized body is a 413 in the Gemini format', async () => {
+    const small = await startProxy({ openai_base_url: upstream.baseUrl, default_openai_model: 'm', server: { host: '127.0.0.1', port: 0, body_limit_mb: 0.01 } });
+    try {
+      const result = await call(`${small.url}/v1beta/models/m:generateContent`, { body: { contents: [{ parts: [{ text: 'x'.repeat(20_000) }] }] } });
+      assert.equal(result.status, 413);
+      assert.equal(googleError(result).status, 'INVALID_ARGUMENT');
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it('detailed logs: four stages per request, no key anywhere; the access line names the model', async () => {
+    upstream.enqueue({ kind: 'sse', writes: TEXT_STREAM });
+    await call(`${base()}/gemini-2.5-pro:streamGenerateContent?alt=sse&key=client-key-in-query`, { body: USER, headers: { 'x-goog-api-key': 'client-key-in-header' } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const files: string[] = [];
+    const walk = (directory: string): void => {
+      for (const entry of readdirSync(directory)) {
+        const path = join(directory, entry);
+        if (statSync(path).isDirectory()) walk(path);
+        else files.push(path);
+      }
+    };
+    walk(logDirectory);
+    const newest = files.sort().at(-1);
+    assert.ok(newest !== undefined, 'a detailed log file exists');
+    const trace = JSON.parse(readFileSync(newest, 'utf8')) as Record<string, unknown>;
+    for (const stage of ['1_GEMINI_REQUEST', '2_OPENAI_REQUEST', '3_OPENAI_RESPONSE', '4_GEMINI_RESPONSE']) assert.ok(trace[stage] !== undefined, stage);
+    const everything = files.map((file) => readFileSync(file, 'utf8')).join('\n') + proxy.logLines.join('\n');
+    for (const secret of ['sk-upstream-SECRET-1234', 'client-key-in-query', 'client-key-in-header']) assert.ok(!everything.includes(secret), `${secret} leaked`);
+    assert.ok(proxy.logLines.some((line) => line.includes('Model: gemini-2.5-pro → big-model (stream)')), 'access line');
+  });
+
+  it('health: the seed body plus upstream detail', async () => {
+    const health = (await call(`${proxy.url}/health`)).json();
+    assert.equal(health['status'], 'healthy');
+    assert.equal(health['service'], 'gemini-proxy');
+    assert.equal((health['upstream'] as { base_url: string }).base_url, upstream.baseUrl);
+  });
+});
+
+describe('client keys, base path, v1', () => {
+  let upstream: ScriptedUpstream;
+  let proxy: RunningProxy;
+  before(async () => {
+    upstream = await new ScriptedUpstream().start();
+    upstream.setFallback({ kind: 'sse', writes: TEXT_STREAM });
+    proxy = await startProxy({ openai_base_url: upstream.baseUrl, openai_api_key: 'sk-up-key-0000', default_openai_model: 'm', client_api_keys: ['client-key-aaaa', 'client-key-bbbb'], server: { host: '127.0.0.1', port: 0, base_path: '/gem/' } });
+  });
+  after(async () => {
+    await proxy.stop();
+    await upstream.stop();
+  });
+
+  it('requires a configured key in x-goog-api-key, Bearer or ?key=; never forwards it', async () => {
+    const url = `${proxy.url}/gem/v1/models/gemini-3.8-flash:streamGenerateContent?alt=sse`;
+    const missing = await call(url, { body: USER });
+    assert.equal(missing.status, 400);
+    const error = googleError(missing);
+    assert.equal(error.status, 'INVALID_ARGUMENT');
+    assert.equal(error.details?.[0]?.['reason'], 'API_KEY_INVALID');
+    assert.equal((await call(url, { body: USER, headers: { 'x-goog-api-key': 'client-key-wrong' } })).status, 400);
+    assert.equal((await call(url, { body: USER, headers: { 'x-goog-api-key': 'client-key-aaaa' } })).status, 200);
+    assert.equal((await call(url, { body: USER, headers: { authorization: 'Bearer client-key-bbbb' } })).status, 200);
+    assert.equal((await call(`${url}&key=client-key-aaaa`, { body: USER })).status, 200);
+    for (const received of upstream.received) {
+      assert.equal(received.headers.authorization, 'Bearer sk-up-key-0000');
+      assert.ok(!JSON.stringify(received.headers).includes('client-key'));
+    }
+    assert.equal((await call(`${proxy.url}/v1/models/m:generateContent`, { body: USER, headers: { 'x-goog-api-key': 'client-key-aaaa' } })).status, 404, 'outside the base path');
+    assert.equal((await call(`${proxy.url}/gem/health`)).status, 200, 'health needs no key');
+  });
+});
