@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 /**
- * Entry point: flags → config → server. `gemini-proxy --config config.json [--port N] [--host H]`.
+ * Entry point: flags → config → server. `gemini-proxy --config config.json [--port N] [--host H] [--workers N]`.
+ * With `--workers N` (N > 1) the process becomes a node:cluster primary that forks N workers sharing the port,
+ * replaces a crashed worker (with backoff) and forwards SIGTERM/SIGINT to them for a graceful drain.
  */
+import cluster, { type Worker } from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { ConfigError, EMBEDDED_DEFAULT, resolveConfig, type CommandLineOverrides } from './config/load.js';
 import { buildApp } from './server/app.js';
 
@@ -17,11 +20,20 @@ Options:
       --api-key <key>     upstream API key (env: OPENAI_API_KEY)
       --base-url <url>    upstream base URL (env: OPENAI_BASE_URL)
       --model <name>      default upstream model (env: OPENAI_MODEL)
+      --workers <n>       serve with n processes sharing the port (node:cluster; default 1)
   -h, --help              show this help
 
 With no config at all the proxy listens on 127.0.0.1:8000 and forwards to a local Ollama at ${EMBEDDED_DEFAULT.baseUrl}.`;
 
-function parseCommandLine(argv: string[]): CommandLineOverrides | 'help' {
+/** Upper bound for --workers: more processes than this only adds memory and context switches. */
+const MAX_WORKERS = 64;
+
+interface CommandLine {
+  overrides: CommandLineOverrides;
+  workers: number;
+}
+
+function parseCommandLine(argv: string[]): CommandLine | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -32,6 +44,7 @@ function parseCommandLine(argv: string[]): CommandLineOverrides | 'help' {
       'api-key': { type: 'string' },
       'base-url': { type: 'string' },
       model: { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -49,24 +62,31 @@ function parseCommandLine(argv: string[]): CommandLineOverrides | 'help' {
   if (values['api-key'] !== undefined) overrides.apiKey = values['api-key'];
   if (values['base-url'] !== undefined) overrides.baseUrl = values['base-url'];
   if (values.model !== undefined) overrides.model = values.model;
-  return overrides;
+  let workers = 1;
+  if (values.workers !== undefined) {
+    workers = Number(values.workers);
+    if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+      throw new ConfigError(`--workers: "${values.workers}" is not a whole number from 1 to ${MAX_WORKERS}`);
+    }
+  }
+  return { overrides, workers };
 }
 
 async function main(): Promise<void> {
-  let overrides: CommandLineOverrides | 'help';
+  let commandLine: CommandLine | 'help';
   try {
-    overrides = parseCommandLine(process.argv.slice(2));
+    commandLine = parseCommandLine(process.argv.slice(2));
   } catch (error) {
     process.stderr.write(`gemini-proxy: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}\n`);
     process.exit(2);
   }
-  if (overrides === 'help') {
+  if (commandLine === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
   let config;
   try {
-    config = resolveConfig(overrides, process.env);
+    config = resolveConfig(commandLine.overrides, process.env);
   } catch (error) {
     process.stderr.write(`gemini-proxy: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(2);
@@ -74,7 +94,13 @@ async function main(): Promise<void> {
 
   // Asynchronous stdout logging: nothing on the request path waits for a write.
   const log = pino({ level: config.logLevel, base: { service: 'gemini-proxy' } }, pino.destination({ dest: 1, sync: false, minLength: 0 }));
-  for (const warning of config.warnings) log.warn(warning);
+  if (commandLine.workers > 1 && cluster.isPrimary) {
+    for (const warning of config.warnings) log.warn(warning);
+    runPrimary(commandLine.workers, log);
+    return;
+  }
+  // A cluster worker: the primary has already reported the config warnings.
+  if (!cluster.isWorker) for (const warning of config.warnings) log.warn(warning);
   const { app } = buildApp(config, log);
 
   let closing = false;
@@ -98,7 +124,9 @@ async function main(): Promise<void> {
   try {
     const address = await app.listen({ host: config.host, port: config.port });
     const upstream = `${config.upstream.provider} upstream ${config.upstream.baseUrl}`;
-    if (config.embeddedDefault) {
+    if (cluster.isWorker) {
+      log.info(`gemini-proxy worker ${cluster.worker?.id ?? '?'} (pid ${process.pid}) listening on ${address}`);
+    } else if (config.embeddedDefault) {
       log.info(`gemini-proxy listening on ${address} with the embedded default config: no config file, forwarding to a local Ollama at ${config.upstream.baseUrl} (default model ${EMBEDDED_DEFAULT.model})`);
     } else {
       log.info(`gemini-proxy listening on ${address} (config: ${config.source}; ${upstream}; client keys: ${config.clientApiKeys.length > 0 ? 'required' : 'not required'})`);
@@ -108,6 +136,97 @@ async function main(): Promise<void> {
     log.flush();
     process.exit(1);
   }
+}
+
+/** Crash-restart backoff: 100 ms doubling per crash in a row, at most 10 s; a worker that lived 30 s resets it. */
+const RESTART_BASE_MS = 100;
+const RESTART_MAX_MS = 10_000;
+const STABLE_AFTER_MS = 30_000;
+/** The primary waits this long for draining workers (they force-exit at 10 s themselves). */
+const PRIMARY_DRAIN_MS = 12_000;
+
+/**
+ * The node:cluster primary: forks the workers (each re-runs this CLI with the same flags and listens on the shared
+ * port), replaces any worker that dies unexpectedly, and on SIGTERM/SIGINT asks every worker to drain, then exits.
+ * A worker that exits before it ever listened (a bad port, an address in use) stops the whole group: restarting
+ * it would fail the same way.
+ */
+function runPrimary(count: number, log: Logger): void {
+  let closing = false;
+  let exitCode = 0;
+  let listeningReported = false;
+  let crashesInARow = 0;
+  const startedAt = new Map<Worker, number>();
+  const listened = new Set<Worker>();
+  const pendingRestarts = new Set<NodeJS.Timeout>();
+
+  const fork = (): void => {
+    const worker = cluster.fork();
+    startedAt.set(worker, Date.now());
+  };
+
+  cluster.on('listening', (worker, address) => {
+    listened.add(worker);
+    if (listeningReported) return;
+    listeningReported = true;
+    const host = address.address === null || address.address === undefined ? '127.0.0.1' : address.address;
+    const shown = host.includes(':') ? `[${host}]` : host;
+    log.info(`gemini-proxy primary (pid ${process.pid}) serving http://${shown}:${address.port} with ${count} workers`);
+  });
+
+  cluster.on('exit', (worker, code, signal) => {
+    const lived = Date.now() - (startedAt.get(worker) ?? Date.now());
+    const everListened = listened.has(worker);
+    startedAt.delete(worker);
+    listened.delete(worker);
+    const how = signal !== null ? `signal ${signal}` : `code ${String(code)}`;
+    if (closing) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        log.info('all workers stopped');
+        log.flush();
+        process.exit(exitCode);
+      }
+      return;
+    }
+    if (!everListened && signal === null && code !== 0) {
+      log.fatal(`worker ${worker.id} (pid ${worker.process.pid ?? '?'}) exited with ${how} before listening; stopping`);
+      shutdown('startup failure', 1);
+      return;
+    }
+    crashesInARow = lived >= STABLE_AFTER_MS ? 1 : crashesInARow + 1;
+    const delay = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (crashesInARow - 1));
+    log.error(`worker ${worker.id} (pid ${worker.process.pid ?? '?'}) exited with ${how} after ${(lived / 1000).toFixed(1)} s; starting a replacement in ${delay} ms`);
+    const timer = setTimeout(() => {
+      pendingRestarts.delete(timer);
+      if (!closing) fork();
+    }, delay);
+    pendingRestarts.add(timer);
+  });
+
+  const shutdown = (reason: string, code = 0): void => {
+    if (closing) return;
+    closing = true;
+    exitCode = code;
+    for (const timer of pendingRestarts) clearTimeout(timer);
+    pendingRestarts.clear();
+    const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
+    log.info(`${reason}: stopping ${workers.length} workers (open streams get up to 10 s)`);
+    if (workers.length === 0) {
+      log.flush();
+      process.exit(exitCode);
+    }
+    for (const worker of workers) worker.process.kill('SIGTERM');
+    const force = setTimeout(() => {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+      log.flush();
+      process.exit(exitCode === 0 ? 1 : exitCode);
+    }, PRIMARY_DRAIN_MS);
+    force.unref();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM received'));
+  process.on('SIGINT', () => shutdown('SIGINT received'));
+
+  for (let index = 0; index < count; index += 1) fork();
 }
 
 void main();

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { parse, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { z } from 'zod';
-import { PROVIDER_PROFILES, type ProviderProfile } from '../providers/profile.js';
+import { PROVIDERS, PROVIDER_NAMES, inferProvider, isProviderName } from '../providers/index.js';
+import type { ProviderName, ProviderProfile } from '../providers/profile.js';
 import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
 import { ModelMapper } from './model-mapping.js';
 
@@ -32,7 +33,18 @@ export interface ResolvedConfig {
   basePath: string;
   bodyLimitBytes: number;
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
-  upstream: { provider: string; profile: ProviderProfile; baseUrl: string; apiKey: string | undefined };
+  upstream: {
+    provider: ProviderName;
+    profile: ProviderProfile;
+    baseUrl: string;
+    apiKey: string | undefined;
+    /** Azure only. */
+    azureApiVersion: string;
+    /** True when the provider came from the base URL rather than from the config. */
+    providerInferred: boolean;
+  };
+  /** True when neither a file nor --config was given (quick start from flags or environment). */
+  quickStart: boolean;
   models: ModelMapper;
   defaultEmbeddingModel: string | undefined;
   clientApiKeys: string[];
@@ -142,22 +154,28 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
   const envUrl = env['OPENAI_BASE_URL'] || undefined;
   const apiKey = overrides.apiKey ?? file.openai_api_key ?? envKey;
   const configuredUrl = overrides.baseUrl ?? file.openai_base_url ?? envUrl;
-  const embeddedDefault = path === undefined && configuredUrl === undefined && apiKey === undefined;
-  const baseUrl = configuredUrl ?? (apiKey !== undefined ? EMBEDDED_DEFAULT.openAIBaseUrl : EMBEDDED_DEFAULT.baseUrl);
+  const explicitProvider = overrides.provider ?? file.provider;
+  if (explicitProvider !== undefined && !isProviderName(explicitProvider)) {
+    throw new ConfigError(`provider: unknown provider "${explicitProvider}"; known: ${PROVIDER_NAMES.join(', ')}`);
+  }
+  const embeddedDefault = path === undefined && configuredUrl === undefined && apiKey === undefined && explicitProvider === undefined;
+  const providerName: ProviderName =
+    explicitProvider ?? (configuredUrl !== undefined ? inferProvider(configuredUrl) : apiKey !== undefined ? 'openai' : 'ollama');
+  const profile = PROVIDERS[providerName];
+  const baseUrl = configuredUrl ?? profile.defaultBaseUrl ?? (apiKey !== undefined ? EMBEDDED_DEFAULT.openAIBaseUrl : EMBEDDED_DEFAULT.baseUrl);
+  if (configuredUrl === undefined && profile.defaultBaseUrl === undefined) {
+    throw new ConfigError(`openai_base_url: provider ${providerName} has no default base URL; set openai_base_url (e.g. https://NAME.openai.azure.com)`);
+  }
   try {
     new URL(baseUrl);
   } catch {
     throw new ConfigError(`openai_base_url: "${baseUrl}" is not a valid URL`);
   }
 
-  const providerName = overrides.provider ?? file.provider ?? 'generic';
-  const profile = PROVIDER_PROFILES[providerName];
-  if (profile === undefined) {
-    throw new ConfigError(`provider: unknown provider "${providerName}"; known: ${Object.keys(PROVIDER_PROFILES).join(', ')}`);
-  }
-
-  const defaultModel = overrides.model ?? file.default_openai_model ?? env['OPENAI_MODEL'] ?? (embeddedDefault ? EMBEDDED_DEFAULT.model : undefined);
-  const models = new ModelMapper(file.model_mapping, defaultModel);
+  const mapping = Object.keys(file.model_mapping).length > 0 ? file.model_mapping : profile.defaultModelMapping;
+  const defaultModel =
+    overrides.model ?? file.default_openai_model ?? env['OPENAI_MODEL'] ?? profile.defaultModel ?? (embeddedDefault ? EMBEDDED_DEFAULT.model : undefined);
+  const models = new ModelMapper(mapping, defaultModel);
 
   const host = overrides.host ?? file.server.host;
   const port = overrides.port ?? file.server.port;
@@ -179,7 +197,15 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     basePath: file.server.base_path,
     bodyLimitBytes: Math.floor(file.server.body_limit_mb * 1024 * 1024),
     logLevel: LOG_LEVELS[file.server.log_level] ?? 'info',
-    upstream: { provider: providerName, profile, baseUrl: baseUrl.replace(/\/+$/, ''), apiKey },
+    upstream: {
+      provider: providerName,
+      profile,
+      baseUrl: baseUrl.replace(/\/+$/, ''),
+      apiKey,
+      azureApiVersion: file.azure_api_version,
+      providerInferred: explicitProvider === undefined,
+    },
+    quickStart: path === undefined,
     models,
     defaultEmbeddingModel: file.default_embedding_model,
     clientApiKeys,

@@ -3,7 +3,7 @@
  * optional. Unknown keys are reported as warnings, not failures (the original tool's files carry a `retry` block).
  */
 import { z } from 'zod';
-import { PROVIDER_PROFILES } from '../providers/profile.js';
+import { PROVIDER_NAMES, isProviderName } from '../providers/index.js';
 
 const seconds = (fallback: number, max: number) => z.number().positive().max(max).default(fallback);
 
@@ -63,8 +63,10 @@ export const configSchema = z.object({
   default_embedding_model: z.string().min(1).optional(),
   provider: z
     .string()
-    .refine((name) => name in PROVIDER_PROFILES, { message: `must be one of: ${Object.keys(PROVIDER_PROFILES).join(', ')}` })
+    .refine(isProviderName, { message: `must be one of: ${PROVIDER_NAMES.join(', ')}` })
     .optional(),
+  /** Azure OpenAI `api-version` query parameter. */
+  azure_api_version: z.string().min(1).default('2024-10-21'),
   client_api_keys: z.array(z.string().min(8, 'client keys must be at least 8 characters')).optional(),
   allow_unauthenticated: z.boolean().default(false),
   server: serverSchema,

@@ -1,44 +1,143 @@
 /**
- * What one upstream dialect accepts, sends and rejects, as typed data (providers.md §1). Translators read a profile;
- * they never branch on a provider's name. The providers issue adds one small file per upstream.
+ * What one upstream dialect accepts, sends and rejects, as typed data (providers.md §1, §10). Translators read a
+ * profile's resolved capabilities; they never branch on a provider's name. Each preset is one small file in this
+ * folder; capabilities that differ by model are listed as pattern overrides, first match wins.
  */
-export interface ProviderProfile {
-  readonly name: string;
-  /** Characters allowed in a tool name; everything else is mapped reversibly (providers.md §3.3). */
-  readonly toolNameCharset: RegExp;
-  readonly toolNameMaxLength: number;
-  /** Whether `top_k` may be sent (Gemini CLI always sends topK:64; OpenAI rejects it). */
-  readonly acceptsTopK: boolean;
-  readonly maxTokensParameter: 'max_tokens' | 'max_completion_tokens';
-  readonly maxStopSequences: number;
-  /** `stream_options.include_usage` on streams. */
-  readonly streamUsage: boolean;
-  /** Best structured-output form the upstream accepts. */
+
+export type ProviderName =
+  | 'generic'
+  | 'openai'
+  | 'azure'
+  | 'kimi'
+  | 'deepseek'
+  | 'zhipu'
+  | 'dashscope'
+  | 'groq'
+  | 'openrouter'
+  | 'ollama'
+  | 'vllm'
+  | 'llamacpp';
+
+/** How Gemini's thinkingConfig is expressed upstream (providers.md §4.3). */
+export type ThinkingControl =
+  | 'none'
+  /** `reasoning_effort: low|medium|high` (OpenAI reasoning models). */
+  | 'reasoning-effort'
+  /** `thinking: {type: enabled|disabled}` (DeepSeek V4, Kimi k2.5+, GLM 4.5+). */
+  | 'thinking-type'
+  /** `enable_thinking: bool`, false on every unary call (DashScope). */
+  | 'enable-thinking'
+  /** `reasoning_format: parsed` (Groq reasoning models). */
+  | 'reasoning-format'
+  /** `reasoning: {effort | max_tokens | enabled}` (OpenRouter). */
+  | 'openrouter-reasoning'
+  /** `chat_template_kwargs: {enable_thinking: false}` when thinking is off (vLLM Qwen3 templates). */
+  | 'template-kwargs';
+
+export interface ToolChoiceSupport {
+  readonly none: boolean;
+  readonly required: boolean;
+  readonly named: boolean;
+}
+
+export interface ModelCapabilities {
+  /** `data-url`: base64 data URLs only; `data-url+http`: also http(s) URLs (providers.md §7). */
+  readonly images: 'none' | 'data-url' | 'data-url+http';
+  /** When set, only these image MIME types are sent; others become a text note (Ollama). */
+  readonly imageMimeTypes?: readonly string[];
   readonly responseFormat: 'json_schema' | 'json_object' | 'none';
-  /** Whether image parts may be sent at all, and whether http(s) URLs (not only data URLs) are accepted. */
-  readonly images: boolean;
-  readonly imageHttpUrls: boolean;
-  /** Path of the chat endpoint relative to the base URL. */
+  readonly toolChoice: ToolChoiceSupport;
+  /** Narrower tool_choice support while thinking is on (DeepSeek, Kimi). */
+  readonly toolChoiceWhileThinking?: ToolChoiceSupport;
+  /** Whether `tool_choice` is honoured at all; Ollama ignores it, so `tools` are filtered instead. */
+  readonly honoursToolChoice: boolean;
+  /** Reasoning text on earlier assistant tool-call turns (providers.md §4.2). */
+  readonly reasoningHistory: 'require-on-tool-turns' | 'forbid' | 'optional';
+  readonly maxTokensParameter: 'max_tokens' | 'max_completion_tokens';
+  /** `drop`: fixed-temperature models reject or ignore custom values; a range is clamped. */
+  readonly temperature: 'any' | 'drop' | { readonly min: number; readonly max: number };
+  readonly acceptsTopK: boolean;
+  readonly streamUsage: boolean;
+  readonly thinking: ThinkingControl;
+  /** `<think>…</think>` (or ◁think▷) inside `content` is reasoning. */
+  readonly thinkTags: boolean;
+  readonly systemRole: 'system' | 'developer';
+  /** Kimi's MFJS validator (strict by default) needs every property typed and `$ref` only into `#/$defs`. */
+  readonly schemaDialect: 'plain' | 'kimi';
+}
+
+export type TokenCountEndpoint = 'moonshot' | 'zhipu' | 'vllm' | 'llamacpp';
+
+export interface ProviderProfile {
+  readonly name: ProviderName;
+  readonly displayName: string;
+  readonly defaultBaseUrl: string | undefined;
+  /** Gemini name → upstream model, used when the config says nothing (quick start). */
+  readonly defaultModelMapping: Readonly<Record<string, string>>;
+  readonly defaultModel: string | undefined;
+  readonly auth: 'bearer' | 'azure-api-key';
+  /** Characters not allowed in tool names (replaced reversibly); undefined = names pass through. */
+  readonly toolNameForbidden: RegExp | undefined;
+  readonly toolNameMaxLength: number;
+  readonly toolNameMinLength: number;
+  /** The first character must match this (Kimi: a letter or underscore). */
+  readonly toolNameFirstCharacter: RegExp | undefined;
+  readonly maxStopSequences: number;
+  readonly capabilities: ModelCapabilities;
+  /** Model-pattern overrides, first match wins (`*` wildcard, case-insensitive). */
+  readonly modelOverrides: ReadonlyArray<readonly [pattern: string, overrides: Partial<ModelCapabilities>]>;
   readonly chatPath: string;
+  readonly embeddings: boolean;
   readonly embeddingsPath: string;
   /** Most inputs one `/embeddings` call may carry (DashScope: 10). */
   readonly maxEmbeddingBatch: number;
+  readonly tokenCount: TokenCountEndpoint | undefined;
+  /** Hosts (or `:port`) that identify this provider in a base URL, for inference. */
+  readonly hostPatterns: readonly RegExp[];
 }
 
-export const genericProfile: ProviderProfile = {
-  name: 'generic',
-  toolNameCharset: /[^a-zA-Z0-9_-]/g,
-  toolNameMaxLength: 64,
-  acceptsTopK: false,
-  maxTokensParameter: 'max_tokens',
-  maxStopSequences: 4,
-  streamUsage: true,
+export const FULL_TOOL_CHOICE: ToolChoiceSupport = { none: true, required: true, named: true };
+
+export const OPENAI_LIKE_CAPABILITIES: ModelCapabilities = {
+  images: 'data-url+http',
   responseFormat: 'json_schema',
-  images: true,
-  imageHttpUrls: true,
-  chatPath: '/chat/completions',
-  embeddingsPath: '/embeddings',
-  maxEmbeddingBatch: 256,
+  toolChoice: FULL_TOOL_CHOICE,
+  honoursToolChoice: true,
+  reasoningHistory: 'optional',
+  maxTokensParameter: 'max_tokens',
+  temperature: 'any',
+  acceptsTopK: false,
+  streamUsage: true,
+  thinking: 'none',
+  thinkTags: false,
+  systemRole: 'system',
+  schemaDialect: 'plain',
 };
 
-export const PROVIDER_PROFILES: Readonly<Record<string, ProviderProfile>> = { generic: genericProfile };
+/** The OpenAI tool-name rule, also enforced by Groq and DeepSeek: `^[a-zA-Z0-9_-]{1,64}$`. */
+export const OPENAI_TOOL_NAMES = {
+  toolNameForbidden: /[^a-zA-Z0-9_-]/g,
+  toolNameMaxLength: 64,
+  toolNameMinLength: 1,
+  toolNameFirstCharacter: undefined,
+} as const;
+
+const patternCache = new Map<string, RegExp>();
+
+function patternRegex(pattern: string): RegExp {
+  let regex = patternCache.get(pattern);
+  if (regex === undefined) {
+    // `*` is a wildcard and `[…]` a character class; everything else is literal.
+    regex = new RegExp(`^${pattern.replace(/[.+^${}()|\\/?]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
+    patternCache.set(pattern, regex);
+  }
+  return regex;
+}
+
+/** The capabilities that apply to one upstream model. */
+export function capabilitiesFor(profile: ProviderProfile, model: string): ModelCapabilities {
+  for (const [pattern, overrides] of profile.modelOverrides) {
+    if (patternRegex(pattern).test(model)) return { ...profile.capabilities, ...overrides };
+  }
+  return profile.capabilities;
+}

@@ -10,6 +10,7 @@ import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from 'pino';
 import { DetailedLogWriter, RequestTrace, redactHeaders, redactUrl } from './detailed-log.js';
 import type { ProxyContext, RequestInfo } from './context.js';
+import { MemoryReasoningCache } from './reasoning-cache.js';
 import { parseGeminiPath, type GeminiRoute } from './gemini-path.js';
 import { prepareGenerate, runGenerate } from './generate.js';
 import { listModels, modelResource } from './models.js';
@@ -78,7 +79,14 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
   const context: ProxyContext = {
     config,
     upstream,
-    target: { provider: config.upstream.provider, baseUrl: config.upstream.baseUrl, apiKey: config.upstream.apiKey },
+    target: {
+      provider: config.upstream.provider,
+      profile: config.upstream.profile,
+      baseUrl: config.upstream.baseUrl,
+      apiKey: config.upstream.apiKey,
+      azureApiVersion: config.upstream.azureApiVersion,
+    },
+    reasoningCache: new MemoryReasoningCache(),
     log,
     detailedLog: config.logging.detailed ? new DetailedLogWriter(config.logging.directory, [config.upstream.apiKey, ...config.clientApiKeys]) : undefined,
     health: { lastSuccessAt: undefined, lastFailureAt: undefined, lastFailure: undefined, requests: 0, failures: 0 },
@@ -227,7 +235,7 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
           throw invalidRequest(`Invalid value for 'alt': ${alt}. Use alt=sse, or omit it for a JSON array.`);
         }
         info.stream = stream;
-        const prepared = prepareGenerate(context, info, body, route.model, stream);
+        const prepared = await prepareGenerate(context, info, body, route.model, stream);
         reply.hijack();
         await runGenerate(context, info, prepared, reply.raw, stream ? (alt === 'sse' ? 'sse' : 'json-array') : 'unary');
         return reply;

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/load.js';
 import type { UpstreamClient, UpstreamTarget } from '../upstream/client.js';
 import type { DetailedLogWriter, RequestTrace } from './detailed-log.js';
+import type { ReasoningReplayCache } from './reasoning-cache.js';
 
 export interface UpstreamHealth {
   lastSuccessAt: string | undefined;
@@ -21,6 +22,7 @@ export interface ProxyContext {
   log: Logger;
   detailedLog: DetailedLogWriter | undefined;
   health: UpstreamHealth;
+  reasoningCache: ReasoningReplayCache;
 }
 
 /** Per-request facts for the access log line and the detailed log. */

@@ -12,6 +12,9 @@ import { OpenAIStreamToGemini, openAICompletionToGemini, type StreamEnd, type St
 import { classifyUpstreamError } from '../upstream/upstream-errors.js';
 import { networkError } from '../upstream/client.js';
 import { SseDecoder } from '../upstream/sse-decoder.js';
+import { streamUsageOverride, upstreamUrl } from '../upstream/endpoints.js';
+import { reasoningKeys } from './reasoning-cache.js';
+import type { UpstreamCall } from '../translate/openai-stream-to-gemini.js';
 import { recordUpstreamOutcome, type ProxyContext, type RequestInfo } from './context.js';
 import { ResponseChannel, type ChannelKind } from './response-channel.js';
 import { resolveModelOrThrow } from './models.js';
@@ -21,6 +24,7 @@ export interface PreparedGenerate {
   upstreamModel: string;
   translated: TranslatedRequest;
   upstreamBody: string;
+  upstreamUrl: string;
   streamOptions: StreamTranslationOptions;
 }
 
@@ -28,12 +32,44 @@ export function newResponseId(): string {
   return randomBytes(12).toString('base64url');
 }
 
-export function prepareGenerate(context: ProxyContext, info: RequestInfo, body: unknown, geminiModel: string, stream: boolean): PreparedGenerate {
+/**
+ * Restores the reasoning of earlier tool-call turns that the upstream requires and Gemini CLI stripped
+ * (providers.md §4.2); a single space when nothing was recorded, which both DeepSeek and Kimi accept.
+ */
+async function restoreReasoning(context: ProxyContext, info: RequestInfo, translated: TranslatedRequest): Promise<void> {
+  let missing = 0;
+  for (const index of translated.reasoningRequired) {
+    const message = translated.body.messages[index];
+    if (message === undefined || message.role !== 'assistant' || message.tool_calls === undefined) continue;
+    let reasoning: string | undefined;
+    for (const call of message.tool_calls) {
+      reasoning = await context.reasoningCache.get(reasoningKeys(call.id, call.function.name, call.function.arguments));
+      if (reasoning !== undefined) break;
+    }
+    if (reasoning === undefined) missing += 1;
+    message.reasoning_content = reasoning ?? ' ';
+  }
+  if (missing > 0) context.log.warn({ requestId: info.requestId }, `reasoning of ${missing} earlier tool-call turn(s) was not found; sent a placeholder`);
+}
+
+async function rememberReasoning(context: ProxyContext, calls: UpstreamCall[], reasoning: string): Promise<void> {
+  if (reasoning === '' || calls.length === 0) return;
+  for (const call of calls) await context.reasoningCache.set(reasoningKeys(call.id, call.name, JSON.stringify(call.args)), reasoning);
+}
+
+export async function prepareGenerate(context: ProxyContext, info: RequestInfo, body: unknown, geminiModel: string, stream: boolean): Promise<PreparedGenerate> {
   const request = normalizeGenerateContentRequest(body);
   const upstreamModel = resolveModelOrThrow(context, geminiModel, stream ? 'streamGenerateContent' : 'generateContent');
   info.upstreamModel = upstreamModel;
-  const translated = geminiRequestToOpenAI(request, { model: upstreamModel, stream, profile: context.config.upstream.profile });
+  const usage = streamUsageOverride(context.target);
+  const translated = geminiRequestToOpenAI(request, {
+    model: upstreamModel,
+    stream,
+    profile: context.config.upstream.profile,
+    ...(usage === undefined ? {} : { streamUsage: usage }),
+  });
   for (const warning of translated.warnings) context.log.warn({ requestId: info.requestId }, warning);
+  if (translated.reasoningRequired.length > 0) await restoreReasoning(context, info, translated);
   const upstreamBody = JSON.stringify(translated.body);
   info.trace?.set('2_OPENAI_REQUEST', translated.body);
   return {
@@ -41,6 +77,7 @@ export function prepareGenerate(context: ProxyContext, info: RequestInfo, body: 
     upstreamModel,
     translated,
     upstreamBody,
+    upstreamUrl: upstreamUrl(context.target, 'chat', upstreamModel),
     streamOptions: {
       modelVersion: upstreamModel,
       responseId: newResponseId(),
@@ -48,6 +85,7 @@ export function prepareGenerate(context: ProxyContext, info: RequestInfo, body: 
       textMode: translated.textMode,
       toolNames: translated.toolNames,
       promptCharacters: upstreamBody.length,
+      thinkTags: translated.thinkTags,
     },
   };
 }
@@ -99,7 +137,7 @@ export async function runGenerate(
 
   try {
     const stream = kind !== 'unary';
-    const response = await context.upstream.post(context.target, context.config.upstream.profile.chatPath, prepared.upstreamBody, abort.signal, stream);
+    const response = await context.upstream.post(context.target, prepared.upstreamUrl, prepared.upstreamBody, abort.signal, stream);
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const text = await readText(response.body);
       rawChunks?.push(text);
@@ -136,6 +174,7 @@ export async function runGenerate(
         throw new ProxyError('UPSTREAM_UNAVAILABLE', `upstream ${context.target.provider} ended the generation without output (finish ${String(completion.choices?.[0]?.finish_reason)})`);
       }
       clearTimeout(commitTimer);
+      await rememberReasoning(context, finish.calls, finish.reasoning);
       channel.sendUnary(finish.response);
       return;
     }
@@ -157,6 +196,7 @@ export async function runGenerate(
         }
       }
       const finish = machine.end(lateError === undefined ? ended : 'interrupted');
+      await channel.send(finish.before, timeouts.heartbeatSeconds);
       if (finish.response === undefined) {
         const error = lateError ?? new ProxyError('UPSTREAM_UNAVAILABLE', `upstream ${context.target.provider} ended the stream without any output`);
         failure = error.message;
@@ -165,6 +205,7 @@ export async function runGenerate(
       }
       await channel.send([finish.response], timeouts.heartbeatSeconds);
       channel.end();
+      await rememberReasoning(context, finish.calls, finish.reasoning);
     };
 
     /** Returns true when the upstream stream is over for us ([DONE] or an error event). */

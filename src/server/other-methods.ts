@@ -8,6 +8,8 @@ import { parseBatchEmbedContents, parseEmbedContent, parseEmbeddingsResponse, ty
 import { normalizeGenerateContentRequest } from '../translate/normalize-request.js';
 import { classifyUpstreamError } from '../upstream/upstream-errors.js';
 import { loadTokenizer } from '../tokenizer.js';
+import { upstreamUrl } from '../upstream/endpoints.js';
+import type { OpenAIChatRequest } from '../translate/openai-types.js';
 import { recordUpstreamOutcome, type ProxyContext, type RequestInfo } from './context.js';
 import { resolveModelOrThrow } from './models.js';
 
@@ -31,8 +33,57 @@ export async function countTokens(context: ProxyContext, info: RequestInfo, gemi
     delete (stripped as { cachedContent?: string }).cachedContent;
     translated = geminiRequestToOpenAI(stripped, { model: upstreamModel, stream: false, profile: context.config.upstream.profile });
   }
+  const remote = await countWithProvider(context, info, translated.body);
+  if (remote !== undefined) return { totalTokens: remote };
   const count = await loadTokenizer();
   return { totalTokens: countRequestTokens(translated.body, count) };
+}
+
+/**
+ * The provider's own tokenizer endpoint where it has one (providers.md §9.1): Moonshot, Zhipu, vLLM, llama.cpp.
+ * Any failure (status, shape, 5 s timeout) falls back to the local tokenizer, so countTokens never fails on it.
+ */
+async function countWithProvider(context: ProxyContext, info: RequestInfo, body: OpenAIChatRequest): Promise<number | undefined> {
+  const endpoint = context.config.upstream.profile.tokenCount;
+  if (endpoint === undefined) return undefined;
+  const base = context.target.baseUrl.replace(/\/+$/, '');
+  const origin = base.replace(/\/v1$/, '');
+  let url: string;
+  let payload: unknown;
+  switch (endpoint) {
+    case 'moonshot':
+      url = `${base}/tokenizers/estimate-token-count`;
+      payload = { model: body.model, messages: body.messages, ...(body.tools ? { tools: body.tools } : {}) };
+      break;
+    case 'zhipu':
+      url = `${base}/tokenizer`;
+      payload = { model: body.model, messages: body.messages, ...(body.tools ? { tools: body.tools } : {}) };
+      break;
+    case 'vllm':
+      url = `${origin}/tokenize`;
+      payload = { model: body.model, messages: body.messages };
+      break;
+    case 'llamacpp':
+      url = `${origin}/tokenize`;
+      payload = { content: body.messages.map((message) => ('content' in message && typeof message.content === 'string' ? message.content : '')).join('\n') };
+      break;
+  }
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 5000);
+  try {
+    const response = await context.upstream.post(context.target, url, JSON.stringify(payload), abort.signal, false);
+    const text = await response.body.text();
+    if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`);
+    const parsed = JSON.parse(text.trim()) as { data?: { total_tokens?: unknown }; usage?: { prompt_tokens?: unknown }; count?: unknown; tokens?: unknown };
+    const value = endpoint === 'moonshot' ? parsed.data?.total_tokens : endpoint === 'zhipu' ? parsed.usage?.prompt_tokens : endpoint === 'vllm' ? parsed.count : Array.isArray(parsed.tokens) ? parsed.tokens.length : undefined;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error('no count in the reply');
+    return Math.round(value);
+  } catch (error) {
+    context.log.warn({ requestId: info.requestId }, `token count endpoint of ${context.target.provider} failed (${error instanceof Error ? error.message : String(error)}); counted locally`);
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function embedGroup(context: ProxyContext, model: string, inputs: EmbeddingInput[]): Promise<number[][]> {
@@ -44,7 +95,7 @@ async function embedGroup(context: ProxyContext, model: string, inputs: Embeddin
     const payload: Record<string, unknown> = { model, input: batch.map((input) => input.text), encoding_format: 'float' };
     if (dimensions !== undefined) payload['dimensions'] = dimensions;
     const abort = new AbortController();
-    const response = await context.upstream.post(context.target, profile.embeddingsPath, JSON.stringify(payload), abort.signal, false);
+    const response = await context.upstream.post(context.target, upstreamUrl(context.target, 'embeddings', model), JSON.stringify(payload), abort.signal, false);
     const text = await response.body.text();
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const error = classifyUpstreamError({ provider: context.target.provider, status: response.statusCode, body: text });
@@ -64,6 +115,10 @@ async function embedGroup(context: ProxyContext, model: string, inputs: Embeddin
 }
 
 async function embed(context: ProxyContext, info: RequestInfo, geminiModel: string, inputs: EmbeddingInput[]): Promise<number[][]> {
+  if (!context.config.upstream.profile.embeddings) {
+    // [R-EMB-3]: DeepSeek, Groq and Moonshot have no embeddings endpoint; say so instead of calling it.
+    throw new ProxyError('NOT_FOUND', `models/${geminiModel} is not supported for embedContent: upstream ${context.target.provider} has no embeddings endpoint.`);
+  }
   const resolveEmbedding = (name: string): string => {
     const resolution = context.config.models.resolve(name);
     if (resolution?.matchedBy !== 'default' || context.config.defaultEmbeddingModel === undefined) {

@@ -4,7 +4,7 @@
  * codec, JSON mode, thought emission) and warnings for everything it had to drop or degrade.
  */
 import { ProxyError } from '../errors.js';
-import type { ProviderProfile } from '../providers/profile.js';
+import { capabilitiesFor, type ModelCapabilities, type ProviderProfile, type ToolChoiceSupport } from '../providers/profile.js';
 import type {
   GeminiContent,
   GeminiFunctionCall,
@@ -23,6 +23,7 @@ import type {
   OpenAIToolChoice,
 } from './openai-types.js';
 import { normalizeSchema, toolParametersSchema } from './schema.js';
+import { normalizeSchemaForKimi } from './schema-kimi.js';
 import { createToolNameCodec, type ToolNameCodec } from './tool-names.js';
 
 /** How the response text must be post-processed to honour the requested MIME type ([R-JSON-MODE-2/3]). */
@@ -33,6 +34,13 @@ export interface TranslatedRequest {
   toolNames: ToolNameCodec;
   textMode: ResponseTextMode;
   includeThoughts: boolean;
+  /** Whether `<think>` tags in content are reasoning for this upstream. */
+  thinkTags: boolean;
+  /**
+   * Indexes of assistant tool-call messages that must carry `reasoning_content` and do not have it yet (the CLI
+   * strips thoughts): the caller fills them from its reasoning replay cache, or a placeholder (providers.md §4.2).
+   */
+  reasoningRequired: number[];
   warnings: string[];
 }
 
@@ -40,6 +48,8 @@ export interface TranslateOptions {
   model: string;
   stream: boolean;
   profile: ProviderProfile;
+  /** Overrides the profile's `stream_options` support (Azure on old api-versions). */
+  streamUsage?: boolean;
 }
 
 /** Sent as the result of a call the client never answered (cancelled or denied tool), see [R-REQ-5]. */
@@ -52,7 +62,14 @@ function joinText(parts: GeminiPart[]): string {
 }
 
 /** Converts the media and text parts of one user turn. Returns a plain string when there is no media. */
-function userContent(parts: GeminiPart[], profile: ProviderProfile, warnings: string[]): string | OpenAIContentPart[] | undefined {
+function imageAllowed(capabilities: ModelCapabilities, mimeType: string, isHttp: boolean): boolean {
+  if (capabilities.images === 'none') return false;
+  if (isHttp && capabilities.images !== 'data-url+http') return false;
+  const allowList = capabilities.imageMimeTypes;
+  return allowList === undefined || allowList.includes(mimeType.toLowerCase());
+}
+
+function userContent(parts: GeminiPart[], capabilities: ModelCapabilities, warnings: string[]): string | OpenAIContentPart[] | undefined {
   const items: OpenAIContentPart[] = [];
   let hasMedia = false;
   // Separate parts become separate lines: Gemini CLI sends its session context and the prompt as two parts.
@@ -66,11 +83,12 @@ function userContent(parts: GeminiPart[], profile: ProviderProfile, warnings: st
     if (part.text !== undefined && part.text !== '') pushText(part.text);
     if (part.inlineData !== undefined) {
       const { mimeType, data } = part.inlineData;
-      if (mimeType.startsWith('image/') && profile.images) {
+      if (mimeType.startsWith('image/') && imageAllowed(capabilities, mimeType, false)) {
         items.push({ type: 'image_url', image_url: { url: `data:${mimeType};base64,${data}` } });
         hasMedia = true;
       } else {
-        warnings.push(`inlineData of type ${mimeType} is not supported by the upstream; replaced by a note`);
+        // A rejected image stays in the history and fails every later turn (DeepSeek, llama.cpp): a note instead.
+        warnings.push(`inlineData of type ${mimeType} is not supported by the upstream model; replaced by a note`);
         pushText(`[${mimeType} attachment omitted: not supported by the upstream model]`);
       }
     }
@@ -78,7 +96,7 @@ function userContent(parts: GeminiPart[], profile: ProviderProfile, warnings: st
       const { fileUri, mimeType } = part.fileData;
       const isHttp = /^https?:\/\//i.test(fileUri);
       const isImage = mimeType === undefined || mimeType.startsWith('image/');
-      if (isHttp && isImage && profile.images && profile.imageHttpUrls) {
+      if (isHttp && isImage && imageAllowed(capabilities, mimeType ?? 'image/*', true)) {
         items.push({ type: 'image_url', image_url: { url: fileUri } });
         hasMedia = true;
       } else {
@@ -120,7 +138,7 @@ interface PendingCall {
 function convertContents(
   contents: GeminiContent[],
   names: ToolNameCodec,
-  profile: ProviderProfile,
+  capabilities: ModelCapabilities,
   warnings: string[],
 ): OpenAIMessage[] {
   const messages: OpenAIMessage[] = [];
@@ -142,6 +160,8 @@ function convertContents(
       const calls: GeminiFunctionCall[] = [];
       for (const part of content.parts) if (part.functionCall !== undefined && part.thought !== true) calls.push(part.functionCall);
       const text = joinText(content.parts);
+      // Thoughts never come from Gemini CLI; a raw client's thought text is the best reasoning to replay.
+      const thoughts = content.parts.filter((part) => part.thought === true && part.text !== undefined && part.text !== '').map((part) => part.text).join('');
       if (calls.length === 0) {
         if (text !== '') messages.push({ role: 'assistant', content: text });
         return;
@@ -155,7 +175,9 @@ function convertContents(
         return { id, type: 'function', function: { name: names.toUpstream(call.name), arguments: JSON.stringify(call.args) } };
       });
       // Kimi-for-Coding rejects empty assistant content next to tool calls (providers.md §3.6): omit it.
-      messages.push(text === '' ? { role: 'assistant', tool_calls: toolCalls } : { role: 'assistant', content: text, tool_calls: toolCalls });
+      const assistant: Extract<OpenAIMessage, { role: 'assistant' }> = text === '' ? { role: 'assistant', tool_calls: toolCalls } : { role: 'assistant', content: text, tool_calls: toolCalls };
+      if (thoughts !== '' && capabilities.reasoningHistory === 'require-on-tool-turns') assistant.reasoning_content = thoughts;
+      messages.push(assistant);
       return;
     }
 
@@ -184,7 +206,7 @@ function convertContents(
       messages.push({ role: 'tool', tool_call_id: match.id, content: toolResultText(response) });
     }
     if (responses.length > 0) closePending();
-    const user = userContent(rest, profile, warnings);
+    const user = userContent(rest, capabilities, warnings);
     const notes = orphanNotes.join('\n');
     if (user === undefined) {
       if (notes !== '') messages.push({ role: 'user', content: notes });
@@ -211,13 +233,17 @@ function collectToolNames(request: GenerateContentRequest): string[] {
   return names;
 }
 
-function convertTools(request: GenerateContentRequest, names: ToolNameCodec, warnings: string[]): OpenAITool[] {
+function convertTools(request: GenerateContentRequest, names: ToolNameCodec, capabilities: ModelCapabilities, warnings: string[]): OpenAITool[] {
   const tools: OpenAITool[] = [];
   const builtIns = request.tools.flatMap((tool) => tool.builtIns);
   for (const tool of request.tools) {
     for (const declaration of tool.functionDeclarations) {
       const schema = declaration.parametersJsonSchema ?? declaration.parameters;
-      const fn: OpenAITool['function'] = { name: names.toUpstream(declaration.name), parameters: toolParametersSchema(schema) };
+      const parameters = toolParametersSchema(schema);
+      const fn: OpenAITool['function'] = {
+        name: names.toUpstream(declaration.name),
+        parameters: capabilities.schemaDialect === 'kimi' ? normalizeSchemaForKimi(parameters) : parameters,
+      };
       if (declaration.description !== undefined && declaration.description !== '') fn.description = declaration.description;
       tools.push({ type: 'function', function: fn });
     }
@@ -236,31 +262,55 @@ function convertTools(request: GenerateContentRequest, names: ToolNameCodec, war
   return tools;
 }
 
+interface ToolChoiceResult {
+  toolChoice?: OpenAIToolChoice;
+  tools: OpenAITool[];
+  /** An instruction that stands in for a forced choice the upstream cannot express. */
+  hint?: string;
+}
+
+/**
+ * toolConfig → tool_choice (gemini-contract.md §3.5), then degraded to what the upstream supports (providers.md §3.4):
+ * a forced choice it cannot express becomes `auto` with the offer narrowed and a system hint, and is logged.
+ */
 function convertToolChoice(
   request: GenerateContentRequest,
   tools: OpenAITool[],
   names: ToolNameCodec,
-): { toolChoice?: OpenAIToolChoice; tools: OpenAITool[] } {
+  capabilities: ModelCapabilities,
+  thinking: boolean,
+  warnings: string[],
+): ToolChoiceResult {
   const config = request.toolConfig;
   if (config === undefined || tools.length === 0) return { tools };
+  const support: ToolChoiceSupport = thinking && capabilities.toolChoiceWhileThinking !== undefined ? capabilities.toolChoiceWhileThinking : capabilities.toolChoice;
+  const allowed = (config.allowedFunctionNames ?? []).map((name) => names.toUpstream(name));
+  const narrowed = allowed.length === 0 ? tools : tools.filter((tool) => allowed.includes(tool.function.name));
+  const offer = narrowed.length === 0 ? tools : narrowed;
+  const listed = offer.map((tool) => tool.function.name).join(', ');
+  const honours = capabilities.honoursToolChoice;
+
   switch (config.mode) {
     case 'NONE':
-      return { toolChoice: 'none', tools };
+      if (honours && support.none) return { toolChoice: 'none', tools };
+      warnings.push('toolConfig NONE is not supported by the upstream: tools were left out instead');
+      return { tools: [] };
     case 'ANY': {
-      const allowed = (config.allowedFunctionNames ?? []).map((name) => names.toUpstream(name));
-      const filtered = allowed.length === 0 ? tools : tools.filter((tool) => allowed.includes(tool.function.name));
-      const kept = filtered.length === 0 ? tools : filtered;
-      const only = kept.length === 1 ? kept[0] : undefined;
-      if (only !== undefined && allowed.length > 0) return { toolChoice: { type: 'function', function: { name: only.function.name } }, tools: kept };
-      return { toolChoice: 'required', tools: kept };
+      const only = offer.length === 1 ? offer[0] : undefined;
+      if (only !== undefined && allowed.length > 0 && honours && support.named) {
+        return { toolChoice: { type: 'function', function: { name: only.function.name } }, tools: offer };
+      }
+      if (honours && support.required) return { toolChoice: 'required', tools: offer };
+      warnings.push(`toolConfig ANY is not supported by the upstream${thinking ? ' while thinking' : ''}: sent as auto with a hint, offering ${listed}`);
+      return {
+        ...(honours ? { toolChoice: 'auto' as const } : {}),
+        tools: offer,
+        hint: `You must respond by calling ${offer.length === 1 ? `the tool ${listed}` : `one of these tools: ${listed}`}. Do not answer with text only.`,
+      };
     }
-    default: {
+    default:
       // AUTO, VALIDATED, MODE_UNSPECIFIED. allowedFunctionNames narrows the offer under AUTO as well.
-      const allowed = (config.allowedFunctionNames ?? []).map((name) => names.toUpstream(name));
-      if (allowed.length === 0) return { tools };
-      const filtered = tools.filter((tool) => allowed.includes(tool.function.name));
-      return { tools: filtered.length === 0 ? tools : filtered };
-    }
+      return { tools: offer };
   }
 }
 
@@ -268,51 +318,119 @@ function isJsonObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+function addSystemText(body: OpenAIChatRequest, text: string, role: 'system' | 'developer'): void {
+  const first = body.messages[0];
+  if (first !== undefined && (first.role === 'system' || first.role === 'developer')) first.content = `${first.content}\n\n${text}`;
+  else body.messages.unshift({ role, content: text });
+}
+
+/**
+ * Structured output (gemini-contract.md §3.8) down the fallback ladder of providers.md §6: `json_schema`, else
+ * `json_object` plus the schema in the system prompt (with the word "json", which DeepSeek requires), else the
+ * instruction alone. The response side then strips fences and prose.
+ */
 function convertResponseFormat(
   request: GenerateContentRequest,
   body: OpenAIChatRequest,
-  profile: ProviderProfile,
+  capabilities: ModelCapabilities,
   warnings: string[],
 ): ResponseTextMode {
   const config = request.generationConfig;
   const mime = config.responseMimeType?.toLowerCase();
   const rawSchema = config.responseJsonSchema ?? config.responseSchema;
+  let schema: JsonObject | undefined;
+  let mode: ResponseTextMode;
   if (mime === 'text/x.enum') {
-    const schema = rawSchema === undefined ? undefined : normalizeSchema(rawSchema);
-    const values = isJsonObject(schema) && Array.isArray(schema['enum']) ? schema['enum'] : [];
-    if (profile.responseFormat === 'json_schema') {
-      body.response_format = {
-        type: 'json_schema',
-        json_schema: {
-          name: 'response',
-          strict: false,
-          schema: { type: 'object', properties: { value: { type: 'string', enum: values } }, required: ['value'] },
-        },
-      };
-    } else if (profile.responseFormat === 'json_object') body.response_format = { type: 'json_object' };
-    return 'enum';
-  }
-  if (mime !== 'application/json') return 'text';
-  if (rawSchema === undefined) {
-    if (profile.responseFormat !== 'none') body.response_format = { type: 'json_object' };
-    return 'json';
-  }
-  const schema = normalizeSchema(rawSchema);
-  if (profile.responseFormat === 'json_schema' && isJsonObject(schema)) {
-    body.response_format = { type: 'json_schema', json_schema: { name: 'response', schema, strict: false } };
+    const normalized = rawSchema === undefined ? undefined : normalizeSchema(rawSchema);
+    const values = isJsonObject(normalized) && Array.isArray(normalized['enum']) ? normalized['enum'] : [];
+    schema = { type: 'object', properties: { value: { type: 'string', enum: values } }, required: ['value'] };
+    mode = 'enum';
+  } else if (mime === 'application/json') {
+    const normalized = rawSchema === undefined ? undefined : normalizeSchema(rawSchema);
+    schema = isJsonObject(normalized) ? normalized : undefined;
+    mode = 'json';
   } else {
-    if (profile.responseFormat === 'json_object') body.response_format = { type: 'json_object' };
-    warnings.push('response schema not supported by the upstream; sent as an instruction');
-    const instruction = `Respond with JSON only, no prose and no markdown fence, matching this JSON schema:\n${JSON.stringify(schema)}`;
-    const first = body.messages[0];
-    if (first !== undefined && first.role === 'system') first.content = `${first.content}\n\n${instruction}`;
-    else body.messages.unshift({ role: 'system', content: instruction });
+    return 'text';
   }
-  return 'json';
+
+  if (schema === undefined) {
+    if (capabilities.responseFormat !== 'none') body.response_format = { type: 'json_object' };
+    addSystemText(body, 'Respond with a single json value only: no prose, no markdown fence.', capabilities.systemRole);
+    return mode;
+  }
+  if (capabilities.responseFormat === 'json_schema') {
+    const sent = capabilities.schemaDialect === 'kimi' ? normalizeSchemaForKimi(schema) : schema;
+    body.response_format = { type: 'json_schema', json_schema: { name: 'response', schema: sent, strict: false } };
+    return mode;
+  }
+  if (capabilities.responseFormat === 'json_object') body.response_format = { type: 'json_object' };
+  warnings.push(`response schema sent as an instruction${capabilities.responseFormat === 'json_object' ? ' with json_object' : ''}: the upstream has no json_schema`);
+  addSystemText(
+    body,
+    `Respond with json only: a single JSON value, no prose and no markdown fence, matching this JSON schema:\n${JSON.stringify(schema)}`,
+    capabilities.systemRole,
+  );
+  return mode;
+}
+
+/** Whether the request asks for thinking (gemini-contract.md §3.6): off for budget 0, MINIMAL, and JSON-mode calls. */
+function thinkingRequested(request: GenerateContentRequest, textMode: ResponseTextMode): boolean {
+  const thinking = request.generationConfig.thinkingConfig;
+  if (thinking === undefined || textMode !== 'text') return false;
+  return thinking.thinkingBudget !== 0 && thinking.thinkingLevel !== 'MINIMAL';
+}
+
+function effortFor(request: GenerateContentRequest): string | undefined {
+  const thinking = request.generationConfig.thinkingConfig;
+  if (thinking === undefined) return undefined;
+  const level = thinking.thinkingLevel;
+  if (level === 'LOW' || level === 'MEDIUM' || level === 'HIGH') return level.toLowerCase();
+  if (level === 'MINIMAL' || thinking.thinkingBudget === 0) return 'minimal';
+  const budget = thinking.thinkingBudget;
+  if (budget === undefined || budget < 0) return undefined;
+  return budget <= 2048 ? 'low' : budget <= 8192 ? 'medium' : 'high';
+}
+
+/** thinkingConfig → the upstream's own control (providers.md §4.3). */
+function applyThinking(request: GenerateContentRequest, body: OpenAIChatRequest, capabilities: ModelCapabilities, stream: boolean, requested: boolean): void {
+  const config = request.generationConfig.thinkingConfig;
+  switch (capabilities.thinking) {
+    case 'none':
+      return;
+    case 'thinking-type':
+      body.thinking = { type: requested ? 'enabled' : 'disabled' };
+      return;
+    case 'enable-thinking':
+      // DashScope: thinking on a non-streaming call is a 400, and Qwen3 thinks by default.
+      body.enable_thinking = stream && requested;
+      return;
+    case 'reasoning-format':
+      body.reasoning_format = 'parsed';
+      return;
+    case 'reasoning-effort': {
+      const effort = effortFor(request);
+      if (effort !== undefined) body.reasoning_effort = effort;
+      return;
+    }
+    case 'openrouter-reasoning': {
+      if (config === undefined) return;
+      if (!requested) body.reasoning = { enabled: false };
+      else if (config.thinkingBudget !== undefined && config.thinkingBudget > 0) body.reasoning = { max_tokens: config.thinkingBudget };
+      else {
+        const effort = effortFor(request);
+        body.reasoning = effort === undefined ? { enabled: true } : { effort };
+      }
+      return;
+    }
+    case 'template-kwargs':
+      if (!requested && (config !== undefined || request.generationConfig.responseMimeType !== undefined)) body.chat_template_kwargs = { enable_thinking: false };
+      return;
+  }
 }
 
 export function geminiRequestToOpenAI(request: GenerateContentRequest, options: TranslateOptions): TranslatedRequest {
   const { profile } = options;
+  const capabilities = capabilitiesFor(profile, options.model);
   const warnings: string[] = [];
   const config = request.generationConfig;
 
@@ -324,10 +442,15 @@ export function geminiRequestToOpenAI(request: GenerateContentRequest, options: 
     throw new ProxyError('UNSUPPORTED_FEATURE', `responseModalities ${modalities.join(', ')} is not supported: this proxy returns TEXT only.`);
   }
   if (config.candidateCount !== undefined && config.candidateCount > 1) {
-    throw new ProxyError('UNSUPPORTED_FEATURE', `candidateCount ${config.candidateCount} is not supported by this upstream: only 1 candidate.`);
+    throw new ProxyError('UNSUPPORTED_FEATURE', `candidateCount ${config.candidateCount} is not supported by this proxy: only 1 candidate.`);
   }
 
-  const names = createToolNameCodec(collectToolNames(request), profile.toolNameCharset, profile.toolNameMaxLength);
+  const names = createToolNameCodec(collectToolNames(request), {
+    forbidden: profile.toolNameForbidden,
+    maxLength: profile.toolNameMaxLength,
+    minLength: profile.toolNameMinLength,
+    firstCharacter: profile.toolNameFirstCharacter,
+  });
   const messages: OpenAIMessage[] = [];
   if (request.systemInstruction !== undefined) {
     // The SDK sends role "user" on the system instruction; it is ignored. Every text part counts, not just the first.
@@ -335,24 +458,34 @@ export function geminiRequestToOpenAI(request: GenerateContentRequest, options: 
       .filter((part) => part.text !== undefined && part.text !== '')
       .map((part) => part.text)
       .join('\n');
-    if (system !== '') messages.push({ role: 'system', content: system });
+    if (system !== '') messages.push({ role: capabilities.systemRole, content: system });
   }
-  messages.push(...convertContents(request.contents, names, profile, warnings));
+  messages.push(...convertContents(request.contents, names, capabilities, warnings));
 
   const body: OpenAIChatRequest = { model: options.model, messages };
   if (options.stream) {
     body.stream = true;
-    if (profile.streamUsage) body.stream_options = { include_usage: true };
+    if (options.streamUsage ?? capabilities.streamUsage) body.stream_options = { include_usage: true };
   }
 
-  const { toolChoice, tools } = convertToolChoice(request, convertTools(request, names, warnings), names);
-  if (tools.length > 0) body.tools = tools;
-  if (toolChoice !== undefined) body.tool_choice = toolChoice;
+  const textMode = convertResponseFormat(request, body, capabilities, warnings);
+  const thinking = thinkingRequested(request, textMode);
+  // Models that always think (kimi-k2-thinking) have no switch but the same restrictions.
+  const thinkingActive = capabilities.thinking === 'thinking-type' ? thinking : capabilities.reasoningHistory === 'require-on-tool-turns';
 
-  if (config.temperature !== undefined) body.temperature = config.temperature;
+  const choice = convertToolChoice(request, convertTools(request, names, capabilities, warnings), names, capabilities, thinkingActive, warnings);
+  if (choice.tools.length > 0) body.tools = choice.tools;
+  if (choice.toolChoice !== undefined) body.tool_choice = choice.toolChoice;
+  if (choice.hint !== undefined) addSystemText(body, choice.hint, capabilities.systemRole);
+
+  if (config.temperature !== undefined) {
+    const rule = capabilities.temperature;
+    if (rule === 'any') body.temperature = config.temperature;
+    else if (rule !== 'drop') body.temperature = Math.min(rule.max, Math.max(rule.min, config.temperature));
+  }
   if (config.topP !== undefined) body.top_p = config.topP;
-  if (config.topK !== undefined && profile.acceptsTopK) body.top_k = config.topK;
-  if (config.maxOutputTokens !== undefined) body[profile.maxTokensParameter] = config.maxOutputTokens;
+  if (config.topK !== undefined && capabilities.acceptsTopK) body.top_k = config.topK;
+  if (config.maxOutputTokens !== undefined) body[capabilities.maxTokensParameter] = config.maxOutputTokens;
   if (config.stopSequences !== undefined && config.stopSequences.length > 0) {
     if (config.stopSequences.length > profile.maxStopSequences) {
       warnings.push(`stopSequences clamped from ${config.stopSequences.length} to ${profile.maxStopSequences}`);
@@ -362,13 +495,25 @@ export function geminiRequestToOpenAI(request: GenerateContentRequest, options: 
   if (config.seed !== undefined) body.seed = config.seed;
   if (config.presencePenalty !== undefined) body.presence_penalty = config.presencePenalty;
   if (config.frequencyPenalty !== undefined) body.frequency_penalty = config.frequencyPenalty;
-  const textMode = convertResponseFormat(request, body, profile, warnings);
+  applyThinking(request, body, capabilities, options.stream, thinking);
+
+  const reasoningRequired: number[] = [];
+  if (capabilities.reasoningHistory === 'require-on-tool-turns' && thinkingActive) {
+    body.messages.forEach((message, index) => {
+      if (message.role === 'assistant' && message.tool_calls !== undefined && message.reasoning_content === undefined) reasoningRequired.push(index);
+    });
+  }
+  if (capabilities.reasoningHistory === 'forbid') {
+    for (const message of body.messages) if (message.role === 'assistant') delete message.reasoning_content;
+  }
 
   return {
     body,
     toolNames: names,
     textMode,
     includeThoughts: config.thinkingConfig?.includeThoughts === true,
+    thinkTags: capabilities.thinkTags,
+    reasoningRequired,
     warnings,
   };
 }

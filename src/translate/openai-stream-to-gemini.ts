@@ -6,9 +6,10 @@
  */
 import { isFailureFinish, mapFinishReason } from './finish-reason.js';
 import type { ResponseTextMode } from './gemini-request-to-openai.js';
-import type { FinishReason, GenerateContentResponse, ResponsePart, UsageMetadata } from './gemini-types.js';
+import type { FinishReason, GenerateContentResponse, JsonObject, ResponsePart, UsageMetadata } from './gemini-types.js';
 import { extractEnumText, extractJsonText } from './json-text.js';
 import type { OpenAIChunk, OpenAIDelta, OpenAIUsage } from './openai-types.js';
+import { ThinkTagSplitter } from './think-tags.js';
 import { ToolCallTracker } from './tool-call-tracker.js';
 import type { ToolNameCodec } from './tool-names.js';
 import { estimateUsage, mapUsage } from './usage.js';
@@ -21,6 +22,15 @@ export interface StreamTranslationOptions {
   toolNames: ToolNameCodec;
   /** Size of the translated request, for the usage estimate when the upstream reports none ([R-USE-4]). */
   promptCharacters: number;
+  /** `<think>` tags in content are reasoning (self-hosted and raw-format upstreams). */
+  thinkTags?: boolean;
+}
+
+/** A finished call as the upstream named it, for the reasoning replay cache. */
+export interface UpstreamCall {
+  id: string;
+  name: string;
+  args: JsonObject;
 }
 
 /**
@@ -34,6 +44,10 @@ export interface StreamFinish {
   response?: GenerateContentResponse;
   /** True when the generation failed before anything reached the client: answer with a retryable error instead. */
   failed: boolean;
+  /** The complete calls of this turn, with upstream names. */
+  calls: UpstreamCall[];
+  /** All reasoning text of the turn (for the reasoning replay cache). */
+  reasoning: string;
 }
 
 function usageHasCounts(usage: OpenAIUsage | null | undefined): usage is OpenAIUsage {
@@ -50,9 +64,11 @@ export class OpenAIStreamToGemini {
   private thoughtCharacters = 0;
   private reasoningText = '';
   private emitted = false;
+  private readonly splitter: ThinkTagSplitter | undefined;
 
   constructor(options: StreamTranslationOptions) {
     this.options = options;
+    this.splitter = options.thinkTags === true ? new ThinkTagSplitter() : undefined;
   }
 
   /** Whether any content has been handed out (decides error form and finish on failure, [R-FIN-5]). */
@@ -91,17 +107,33 @@ export class OpenAIStreamToGemini {
     return out;
   }
 
+  private pushReasoning(reasoning: string, out: GenerateContentResponse[]): void {
+    if (reasoning === '') return;
+    this.reasoningText += reasoning;
+    this.thoughtCharacters += reasoning.length;
+    // [R-THK-2]: thoughts travel in chunks of their own.
+    if (this.options.includeThoughts) {
+      out.push(this.response([{ text: reasoning, thought: true }]));
+      this.emitted = true;
+    }
+  }
+
+  private pushText(text: string, out: GenerateContentResponse[]): void {
+    if (text === '') return;
+    this.outputCharacters += text.length;
+    if (this.options.textMode !== 'text') {
+      this.bufferedText += text;
+    } else if (this.tracker.size > 0 && text.trim() === '') {
+      // Whitespace some upstreams interleave between tool calls ([R-FC-3]).
+    } else {
+      out.push(this.response([{ text }]));
+      this.emitted = true;
+    }
+  }
+
   private pushDelta(delta: OpenAIDelta, out: GenerateContentResponse[]): void {
     const reasoning = typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '' ? delta.reasoning_content : delta.reasoning;
-    if (typeof reasoning === 'string' && reasoning !== '') {
-      this.reasoningText += reasoning;
-      this.thoughtCharacters += reasoning.length;
-      // [R-THK-2]: thoughts travel in chunks of their own.
-      if (this.options.includeThoughts) {
-        out.push(this.response([{ text: reasoning, thought: true }]));
-        this.emitted = true;
-      }
-    }
+    if (typeof reasoning === 'string') this.pushReasoning(reasoning, out);
     if (Array.isArray(delta.tool_calls)) {
       for (const call of delta.tool_calls) {
         if (typeof call !== 'object' || call === null) continue;
@@ -111,19 +143,37 @@ export class OpenAIStreamToGemini {
     }
     const text = delta.content;
     if (typeof text === 'string' && text !== '') {
-      this.outputCharacters += text.length;
-      if (this.options.textMode !== 'text') {
-        this.bufferedText += text;
-      } else if (this.tracker.size > 0 && text.trim() === '') {
-        // Whitespace some upstreams interleave between tool calls ([R-FC-3]).
-      } else {
-        out.push(this.response([{ text }]));
-        this.emitted = true;
+      if (this.splitter === undefined) this.pushText(text, out);
+      else {
+        const split = this.splitter.push(text);
+        this.pushReasoning(split.reasoning, out);
+        this.pushText(split.text, out);
       }
     }
   }
 
-  end(how: StreamEnd): StreamFinish {
+  /** Text held back by the tag splitter, released at the end of the stream. */
+  private flushSplitter(): GenerateContentResponse[] {
+    const out: GenerateContentResponse[] = [];
+    if (this.splitter !== undefined) {
+      const split = this.splitter.flush();
+      this.pushReasoning(split.reasoning, out);
+      this.pushText(split.text, out);
+    }
+    return out;
+  }
+
+  /**
+   * The final response. Text the tag splitter still held comes first as its own responses (`before`), so the final
+   * chunk keeps its shape.
+   */
+  end(how: StreamEnd): StreamFinish & { before: GenerateContentResponse[] } {
+    const before = this.flushSplitter();
+    const finish = this.finish(how);
+    return { ...finish, before };
+  }
+
+  private finish(how: StreamEnd): StreamFinish {
     const upstreamReason = this.finishReason;
     const failedUpstream = upstreamReason !== undefined && isFailureFinish(upstreamReason);
     const interrupted = how === 'interrupted' || failedUpstream || (how === 'eof' && upstreamReason === undefined && !this.hasContent());
@@ -149,7 +199,7 @@ export class OpenAIStreamToGemini {
         parts.push({ functionCall });
       }
       if (interrupted) {
-        if (!this.emitted && parts.length === 0) return { failed: true };
+        if (!this.emitted && parts.length === 0) return { failed: true, calls: [], reasoning: this.reasoningText };
         // [R-FIN-5]: a call cut off mid-assembly makes the CLI retry the turn.
         finish = how === 'interrupted' && this.tracker.size > 0 && calls.calls.length === 0 ? 'MALFORMED_FUNCTION_CALL' : 'OTHER';
         if (failedUpstream && upstreamReason !== undefined) finish = 'OTHER';
@@ -166,7 +216,7 @@ export class OpenAIStreamToGemini {
       modelVersion: this.options.modelVersion,
       responseId: this.options.responseId,
     };
-    return { response, failed: false };
+    return { response, failed: false, calls: calls.ok ? calls.calls : [], reasoning: this.reasoningText };
   }
 
   private hasContent(): boolean {
@@ -188,6 +238,7 @@ export function openAICompletionToGemini(completion: OpenAIChunk, options: Strea
   const machine = new OpenAIStreamToGemini(options);
   const streamed = machine.push(completion);
   const finish = machine.end('done');
+  streamed.push(...finish.before);
   if (finish.response === undefined) return finish;
   const thoughts: string[] = [];
   const texts: string[] = [];
@@ -205,5 +256,5 @@ export function openAICompletionToGemini(completion: OpenAIChunk, options: Strea
   for (const part of finalParts) if (part.functionCall !== undefined) parts.push(part);
   const candidate = { ...finalCandidate, index: 0 };
   if (parts.length > 0) candidate.content = { role: 'model', parts };
-  return { response: { ...finish.response, candidates: [candidate] }, failed: false };
+  return { response: { ...finish.response, candidates: [candidate] }, failed: false, calls: finish.calls, reasoning: finish.reasoning };
 }

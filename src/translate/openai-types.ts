@@ -15,9 +15,9 @@ export interface OpenAIToolCall {
 }
 
 export type OpenAIMessage =
-  | { role: 'system'; content: string }
+  | { role: 'system' | 'developer'; content: string }
   | { role: 'user'; content: string | OpenAIContentPart[] }
-  | { role: 'assistant'; content?: string | null; tool_calls?: OpenAIToolCall[] }
+  | { role: 'assistant'; content?: string | null; tool_calls?: OpenAIToolCall[]; reasoning_content?: string }
   | { role: 'tool'; tool_call_id: string; content: string };
 
 export interface OpenAITool {
@@ -49,6 +49,13 @@ export interface OpenAIChatRequest {
   presence_penalty?: number;
   frequency_penalty?: number;
   response_format?: OpenAIResponseFormat;
+  /** Provider thinking controls (providers.md §4.3); at most one family is set per request. */
+  reasoning_effort?: string;
+  thinking?: { type: 'enabled' | 'disabled' };
+  enable_thinking?: boolean;
+  reasoning_format?: string;
+  reasoning?: { effort?: string; max_tokens?: number; enabled?: boolean };
+  chat_template_kwargs?: { enable_thinking: boolean };
 }
 
 export interface OpenAIUsage {

@@ -17,9 +17,23 @@ function shortHash(value: string): string {
   return createHash('sha256').update(value).digest('hex').slice(0, 8);
 }
 
-export function createToolNameCodec(names: Iterable<string>, forbidden: RegExp, maxLength: number): ToolNameCodec {
+export interface ToolNameRules {
+  /** Characters to replace; undefined when the upstream takes any name. */
+  forbidden: RegExp | undefined;
+  maxLength: number;
+  minLength: number;
+  firstCharacter: RegExp | undefined;
+}
+
+export function createToolNameCodec(names: Iterable<string>, rules: ToolNameRules): ToolNameCodec {
+  const { forbidden, maxLength, minLength, firstCharacter } = rules;
+  if (forbidden === undefined) return identity;
   const unique = [...new Set(names)].sort();
-  const valid = (name: string): boolean => name.length > 0 && name.length <= maxLength && name.replace(forbidden, '') === name;
+  const valid = (name: string): boolean =>
+    name.length >= minLength &&
+    name.length <= maxLength &&
+    name.replace(forbidden, '') === name &&
+    (firstCharacter === undefined || firstCharacter.test(name.charAt(0)));
   if (unique.every(valid)) return identity;
 
   const forward = new Map<string, string>();
@@ -30,7 +44,10 @@ export function createToolNameCodec(names: Iterable<string>, forbidden: RegExp, 
       continue;
     }
     let candidate = name.replace(forbidden, '_');
-    if (candidate.length === 0 || /^[0-9]/.test(candidate)) candidate = `t_${candidate}`;
+    if (candidate.length < minLength || /^[0-9-]/.test(candidate) || (firstCharacter !== undefined && !firstCharacter.test(candidate.charAt(0)))) {
+      candidate = `t_${candidate}`;
+    }
+    while (candidate.length < minLength) candidate += '_';
     if (candidate.length > maxLength) candidate = `${candidate.slice(0, maxLength - 9)}_${shortHash(name)}`;
     let mapped = candidate;
     for (let suffix = 2; used.has(mapped); suffix += 1) {

@@ -5,12 +5,9 @@
  */
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { ProxyError, errorInfo } from '../errors.js';
+import { authHeaders, type UpstreamTarget } from './endpoints.js';
 
-export interface UpstreamTarget {
-  provider: string;
-  baseUrl: string;
-  apiKey: string | undefined;
-}
+export type { UpstreamTarget } from './endpoints.js';
 
 export interface UpstreamTimeouts {
   connectSeconds: number;
@@ -42,15 +39,16 @@ export class UpstreamClient {
     });
   }
 
-  async post(target: UpstreamTarget, path: string, body: string, signal: AbortSignal, stream: boolean): Promise<UpstreamResponse> {
+  /** POSTs JSON to a full URL (see endpoints.ts) with the target's credentials. */
+  async post(target: UpstreamTarget, url: string, body: string, signal: AbortSignal, stream: boolean): Promise<UpstreamResponse> {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: stream ? 'text/event-stream' : 'application/json',
       'user-agent': USER_AGENT,
+      ...authHeaders(target),
     };
-    if (target.apiKey !== undefined && target.apiKey !== '') headers['authorization'] = `Bearer ${target.apiKey}`;
     try {
-      const response = await request(joinUrl(target.baseUrl, path), {
+      const response = await request(url, {
         method: 'POST',
         headers,
         body,
@@ -64,8 +62,7 @@ export class UpstreamClient {
   }
 
   async get(target: UpstreamTarget, path: string, signal: AbortSignal): Promise<UpstreamResponse> {
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
-    if (target.apiKey !== undefined && target.apiKey !== '') headers['authorization'] = `Bearer ${target.apiKey}`;
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT, ...authHeaders(target) };
     try {
       const response = await request(joinUrl(target.baseUrl, path), { method: 'GET', headers, signal, dispatcher: this.agent });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { genericProfile } from '../../src/providers/profile.js';
+import { generic as genericProfile } from '../../src/providers/generic.js';
 import { frameSseEvent } from '../../src/server/response-channel.js';
 import { geminiRequestToOpenAI } from '../../src/translate/gemini-request-to-openai.js';
 import { normalizeGenerateContentRequest } from '../../src/translate/normalize-request.js';
@@ -41,6 +41,7 @@ function translateStream(upstream: Uint8Array[], options: Parameters<typeof gemi
     textMode: translated.textMode,
     toolNames: translated.toolNames,
     promptCharacters: JSON.stringify(translated.body).length,
+    thinkTags: translated.thinkTags,
   });
   const decoder = new SseDecoder();
   let out = '';
@@ -56,6 +57,7 @@ function translateStream(upstream: Uint8Array[], options: Parameters<typeof gemi
   for (const chunk of upstream) for (const event of decoder.push(chunk)) handle(event.data);
   for (const event of decoder.end()) handle(event.data);
   const finish = machine.end(done ? 'done' : 'eof');
+  for (const response of finish.before) out += frameSseEvent(response);
   return finish.response === undefined ? `${out}FAILED\n` : out + frameSseEvent(finish.response);
 }
 

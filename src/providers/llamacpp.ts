@@ -1,0 +1,27 @@
+/**
+ * llama.cpp server (providers.md §10.11): several deterministic failures come back as 500 (mapped to 400 by the
+ * error classifier), images only with `--mmproj`, `/tokenize` counts raw text, tool names pass through.
+ */
+import { OPENAI_LIKE_CAPABILITIES, type ProviderProfile } from './profile.js';
+
+export const llamacpp: ProviderProfile = {
+  name: 'llamacpp',
+  displayName: 'llama.cpp server',
+  defaultBaseUrl: 'http://127.0.0.1:8080/v1',
+  defaultModelMapping: {},
+  defaultModel: 'default',
+  auth: 'bearer',
+  toolNameForbidden: undefined,
+  toolNameMaxLength: 256,
+  toolNameMinLength: 1,
+  toolNameFirstCharacter: undefined,
+  maxStopSequences: 16,
+  capabilities: { ...OPENAI_LIKE_CAPABILITIES, images: 'data-url', acceptsTopK: true, thinkTags: true },
+  modelOverrides: [],
+  chatPath: '/chat/completions',
+  embeddings: true,
+  embeddingsPath: '/embeddings',
+  maxEmbeddingBatch: 64,
+  tokenCount: 'llamacpp',
+  hostPatterns: [/:8080$/],
+};

@@ -1,0 +1,34 @@
+/**
+ * OpenAI (providers.md §10.1): reasoning models (o-series, gpt-5) take `max_completion_tokens`, only the default
+ * temperature, `reasoning_effort`; o-series want the `developer` role; `top_k` is rejected.
+ */
+import { OPENAI_LIKE_CAPABILITIES, OPENAI_TOOL_NAMES, type ModelCapabilities, type ProviderProfile } from './profile.js';
+
+export const REASONING_MODEL_OVERRIDES: Partial<ModelCapabilities> = {
+  maxTokensParameter: 'max_completion_tokens',
+  temperature: 'drop',
+  thinking: 'reasoning-effort',
+};
+
+export const openai: ProviderProfile = {
+  name: 'openai',
+  displayName: 'OpenAI',
+  defaultBaseUrl: 'https://api.openai.com/v1',
+  defaultModelMapping: { 'gemini-*-flash-lite*': 'gpt-5-mini', 'gemini-*': 'gpt-5' },
+  defaultModel: 'gpt-5',
+  auth: 'bearer',
+  ...OPENAI_TOOL_NAMES,
+  maxStopSequences: 4,
+  capabilities: { ...OPENAI_LIKE_CAPABILITIES, maxTokensParameter: 'max_completion_tokens' },
+  modelOverrides: [
+    ['o[0-9]*', { ...REASONING_MODEL_OVERRIDES, systemRole: 'developer' }],
+    ['gpt-5*', REASONING_MODEL_OVERRIDES],
+    ['gpt-3.5*', { images: 'none' }],
+  ],
+  chatPath: '/chat/completions',
+  embeddings: true,
+  embeddingsPath: '/embeddings',
+  maxEmbeddingBatch: 2048,
+  tokenCount: undefined,
+  hostPatterns: [/(^|\.)openai\.com$/],
+};

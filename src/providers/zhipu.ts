@@ -1,0 +1,31 @@
+/**
+ * Zhipu GLM / Z.ai (providers.md §10.5): the base URL already holds the version (`…/api/paas/v4`), tool_choice
+ * `auto` only, `json_object` only, `max_tokens` only, thinking on by default on 4.7/5, finish values `sensitive`,
+ * `network_error`, `model_context_window_exceeded`, balance errors as 429 code "1113", a tokenizer endpoint.
+ */
+import { OPENAI_LIKE_CAPABILITIES, OPENAI_TOOL_NAMES, type ProviderProfile } from './profile.js';
+
+export const zhipu: ProviderProfile = {
+  name: 'zhipu',
+  displayName: 'Zhipu GLM / Z.ai',
+  defaultBaseUrl: 'https://api.z.ai/api/paas/v4',
+  defaultModelMapping: { 'gemini-*-flash-lite*': 'glm-4.7-flash', 'gemini-*': 'glm-5' },
+  defaultModel: 'glm-5',
+  auth: 'bearer',
+  ...OPENAI_TOOL_NAMES,
+  maxStopSequences: 1,
+  capabilities: {
+    ...OPENAI_LIKE_CAPABILITIES,
+    images: 'none',
+    responseFormat: 'json_object',
+    toolChoice: { none: false, required: false, named: false },
+    thinking: 'thinking-type',
+  },
+  modelOverrides: [['glm-*v*', { images: 'data-url+http' }]],
+  chatPath: '/chat/completions',
+  embeddings: true,
+  embeddingsPath: '/embeddings',
+  maxEmbeddingBatch: 64,
+  tokenCount: 'zhipu',
+  hostPatterns: [/(^|\.)bigmodel\.cn$/, /(^|\.)z\.ai$/],
+};

@@ -1,0 +1,759 @@
+/**
+ * End-to-end: the real Gemini CLI 0.61.0, headless (`-p … --output-format json`), against the real proxy and a
+ * scripted OpenAI-compatible upstream (gemini-contract.md §12). Each run gets a fresh HOME with the §12.1 settings and
+ * a fresh workspace; the CLI may only talk to the proxy. Assertions cover the CLI's exit code and JSON output AND the
+ * Chat Completions bodies the upstream received.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { OpenAIChatRequest, OpenAIChunk, OpenAIMessage, OpenAIToolCall } from '../../src/translate/openai-types.js';
+import { ScriptedUpstream, sseFromChunks, type ReceivedRequest, type Script } from '../support/scripted-upstream.js';
+import { startProxy, type RunningProxy } from '../support/proxy.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Running the CLI
+
+const require = createRequire(import.meta.url);
+
+/** The CLI's bin script, resolved from the installed devDependency (no npx, no network). */
+function geminiBin(): string {
+  const packageJsonPath = require.resolve('@google/gemini-cli/package.json');
+  const manifest = JSON.parse(readFileSync(packageJsonPath, 'utf8')) as { version: string; bin: Record<string, string> | string };
+  assert.equal(manifest.version, '0.61.0', 'these tests pin Gemini CLI 0.61.0');
+  const bin = typeof manifest.bin === 'string' ? manifest.bin : manifest.bin['gemini'];
+  assert.ok(bin !== undefined, 'gemini-cli package.json has no "gemini" bin');
+  return join(dirname(packageJsonPath), bin);
+}
+
+const RUN_TIMEOUT_MS = 60_000;
+const temporaryDirectories: string[] = [];
+
+function temporaryDirectory(prefix: string): string {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  temporaryDirectories.push(path);
+  return path;
+}
+
+interface CliRunOptions {
+  prompt: string;
+  /** Extra flags, e.g. ['-m', 'some-model']. */
+  args?: string[];
+  /** Files to create in the workspace (relative path → content). */
+  files?: Record<string, string>;
+  /** general.maxAttempts (1 unless a test is about retries). */
+  maxAttempts?: number;
+}
+
+interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+}
+
+/** The `--output-format json` success document on stdout. */
+interface CliTokens {
+  input: number;
+  prompt: number;
+  candidates: number;
+  total: number;
+  cached: number;
+  thoughts: number;
+  tool: number;
+}
+interface CliModelStats {
+  api: { totalRequests: number; totalErrors: number };
+  tokens: CliTokens;
+  roles?: Record<string, { totalRequests: number; totalErrors: number; tokens: CliTokens }>;
+}
+interface CliJsonOutput {
+  session_id?: string;
+  response?: string;
+  stats?: {
+    models: Record<string, CliModelStats>;
+    tools: { totalCalls: number; totalSuccess: number; totalFail: number; byName: Record<string, { count: number; success: number; fail: number }> };
+  };
+  error?: { type: string; message: string; code?: number | string };
+}
+
+function settingsJson(maxAttempts: number): string {
+  // gemini-contract.md §12.1: API-key auth (otherwise GOOGLE_GEMINI_BASE_URL selects "gateway" and the run exits 41),
+  // no update checks, no usage statistics, no telemetry: nothing may leave for the internet.
+  return JSON.stringify({
+    security: { auth: { selectedType: 'gemini-api-key' } },
+    general: { enableAutoUpdate: false, enableAutoUpdateNotification: false, maxAttempts },
+    privacy: { usageStatisticsEnabled: false },
+    telemetry: { enabled: false },
+  });
+}
+
+async function runCli(proxyUrl: string, options: CliRunOptions): Promise<CliRun> {
+  const home = temporaryDirectory('gemini-cli-home-');
+  mkdirSync(join(home, '.gemini'));
+  writeFileSync(join(home, '.gemini', 'settings.json'), settingsJson(options.maxAttempts ?? 1));
+  const workspace = temporaryDirectory('gemini-cli-ws-');
+  // The CLI writes error reports to os.tmpdir(); keep them out of the shared /tmp.
+  const cliTmp = temporaryDirectory('gemini-cli-tmp-');
+  for (const [path, content] of Object.entries(options.files ?? {})) {
+    mkdirSync(dirname(join(workspace, path)), { recursive: true });
+    writeFileSync(join(workspace, path), content);
+  }
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env['PATH'] ?? '',
+    HOME: home,
+    GEMINI_CLI_HOME: home,
+    GEMINI_API_KEY: 'test-client-key',
+    GOOGLE_GEMINI_BASE_URL: proxyUrl,
+    GEMINI_CLI_TRUST_WORKSPACE: 'true',
+    GEMINI_CLI_NO_RELAUNCH: 'true',
+    TMPDIR: cliTmp,
+    NO_COLOR: '1',
+    TERM: 'dumb',
+  };
+  const args = [geminiBin(), '-p', options.prompt, '--output-format', 'json', ...(options.args ?? [])];
+  const started = Date.now();
+  const child = spawn(process.execPath, args, { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (data: string) => (stdout += data));
+  child.stderr.setEncoding('utf8').on('data', (data: string) => (stderr += data));
+  let timedOut = false;
+  const killGroup = (): void => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup();
+  }, RUN_TIMEOUT_MS);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (exitCode: number | null, exitSignal: NodeJS.Signals | null) => resolve([exitCode, exitSignal]));
+  });
+  clearTimeout(timer);
+  killGroup(); // leftovers of the process group (none expected)
+  return { code, signal, stdout, stderr, durationMs: Date.now() - started, timedOut };
+}
+
+function describeRun(run: CliRun, upstream: ScriptedUpstream): string {
+  return [
+    `exit=${String(run.code)} signal=${String(run.signal)} timedOut=${run.timedOut} ${run.durationMs}ms`,
+    `stdout: ${run.stdout.slice(0, 4000)}`,
+    `stderr: ${run.stderr.slice(-4000)}`,
+    `upstream saw ${upstream.received.length} request(s): ${upstream.received.map((request) => summarizeRequest(request)).join(' | ')}`,
+  ].join('\n');
+}
+
+function summarizeRequest(request: ReceivedRequest): string {
+  const body = chatBody(request);
+  const roles = body.messages.map((message) => message.role).join(',');
+  return `${body.model} stream=${String(body.stream)} rf=${body.response_format?.type ?? '-'} tools=${body.tools?.length ?? 0} roles=${roles}`;
+}
+
+/** stdout of a successful run is one JSON document. */
+function successOutput(run: CliRun, upstream: ScriptedUpstream): CliJsonOutput {
+  assert.equal(run.timedOut, false, `the CLI run timed out\n${describeRun(run, upstream)}`);
+  try {
+    return JSON.parse(run.stdout) as CliJsonOutput;
+  } catch {
+    assert.fail(`stdout is not one JSON document\n${describeRun(run, upstream)}`);
+  }
+}
+
+/** On fatal errors the JSON document `{"session_id","error":{…}}` is on stderr, after other diagnostics. */
+function errorOutput(run: CliRun, upstream: ScriptedUpstream): CliJsonOutput {
+  assert.equal(run.timedOut, false, `the CLI run timed out\n${describeRun(run, upstream)}`);
+  for (let start = run.stderr.indexOf('{'); start >= 0; start = run.stderr.indexOf('{', start + 1)) {
+    const candidate = run.stderr.slice(start).trim();
+    try {
+      const parsed = JSON.parse(candidate) as CliJsonOutput;
+      if (typeof parsed === 'object' && parsed !== null && parsed.error !== undefined) return parsed;
+    } catch {
+      // not the start of the document
+    }
+  }
+  assert.fail(`no JSON error document on stderr\n${describeRun(run, upstream)}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Upstream helpers
+
+function chatBody(request: ReceivedRequest): OpenAIChatRequest {
+  const body = request.body;
+  assert.ok(typeof body === 'object' && body !== null && Array.isArray((body as { messages?: unknown }).messages), `upstream body is not a chat request: ${request.rawBody.slice(0, 300)}`);
+  return body as OpenAIChatRequest;
+}
+
+function bodies(upstream: ScriptedUpstream): OpenAIChatRequest[] {
+  for (const request of upstream.received) assert.equal(request.url, '/v1/chat/completions');
+  return upstream.received.map(chatBody);
+}
+
+function hasToolMessage(body: OpenAIChatRequest): boolean {
+  return body.messages.some((message) => message.role === 'tool');
+}
+
+type ToolMessage = Extract<OpenAIMessage, { role: 'tool' }>;
+type AssistantMessage = Extract<OpenAIMessage, { role: 'assistant' }>;
+
+function toolMessages(body: OpenAIChatRequest): ToolMessage[] {
+  return body.messages.filter((message): message is ToolMessage => message.role === 'tool');
+}
+
+function assistantWithCalls(body: OpenAIChatRequest): { index: number; message: AssistantMessage; calls: OpenAIToolCall[] } {
+  const index = body.messages.findIndex((message) => message.role === 'assistant' && (message.tool_calls?.length ?? 0) > 0);
+  assert.ok(index >= 0, `no assistant message with tool_calls in ${JSON.stringify(body.messages.map((message) => message.role))}`);
+  const message = body.messages[index] as AssistantMessage;
+  return { index, message, calls: message.tool_calls ?? [] };
+}
+
+function textOf(message: OpenAIMessage): string {
+  const content = message.content;
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+  return '';
+}
+
+const ID = 'chatcmpl-cli-test';
+
+function chunk(delta: NonNullable<NonNullable<OpenAIChunk['choices']>[number]['delta']>, finishReason: string | null = null): OpenAIChunk {
+  return { id: ID, model: 'scripted', choices: [{ index: 0, delta, finish_reason: finishReason }] };
+}
+
+function usageChunk(prompt: number, completion: number, reasoning?: number): OpenAIChunk {
+  const usage: NonNullable<OpenAIChunk['usage']> = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  if (reasoning !== undefined) usage.completion_tokens_details = { reasoning_tokens: reasoning };
+  return { id: ID, model: 'scripted', choices: [], usage };
+}
+
+function sse(chunks: OpenAIChunk[], options: { done?: boolean; delayMs?: number } = {}): Script {
+  const script: Script = { kind: 'sse', writes: sseFromChunks(chunks, { done: options.done ?? true }) };
+  if (options.delayMs !== undefined) script.delayMs = options.delayMs;
+  return script;
+}
+
+/** Fails the test loudly if the CLI makes a request the scenario did not expect. */
+function unexpected(reason: string): Script {
+  return { kind: 'json', status: 400, body: { error: { message: `cli test: unexpected request (${reason})`, type: 'invalid_request_error', code: 'unexpected' } } };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// What the proxy answered: its detailed log (one JSON file per request, written when the response closes).
+
+interface GeminiPartOut {
+  text?: string;
+  thought?: boolean;
+  functionCall?: { id?: string; name: string; args: unknown };
+}
+interface GeminiResponseOut {
+  candidates?: Array<{ content?: { role?: string; parts?: GeminiPartOut[] }; finishReason?: string }>;
+  usageMetadata?: Record<string, number>;
+  error?: { code: number; status: string; message: string };
+}
+interface Trace {
+  request_id: string;
+  started_at: string;
+  '1_GEMINI_REQUEST'?: { method: string; url: string; body: unknown };
+  '4_GEMINI_RESPONSE'?: GeminiResponseOut | GeminiResponseOut[];
+}
+
+/** Reads the proxy's traces, oldest first; waits briefly until `expected` of them are on disk. */
+async function readTraces(logDirectory: string, expected: number): Promise<Trace[]> {
+  const root = join(logDirectory, 'detailed');
+  let traces: Trace[] = [];
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const files = existsSync(root) ? readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.json')) : [];
+    traces = files.map((file) => JSON.parse(readFileSync(join(root, file), 'utf8')) as Trace);
+    if (traces.length >= expected) break;
+    await sleep(50);
+  }
+  return traces.sort((a, b) => a.started_at.localeCompare(b.started_at));
+}
+
+/** The stream events (or the unary body) the proxy sent for one request. */
+function sentEvents(trace: Trace): GeminiResponseOut[] {
+  const sent = trace['4_GEMINI_RESPONSE'];
+  assert.ok(sent !== undefined, `trace ${trace.request_id} has no 4_GEMINI_RESPONSE`);
+  return Array.isArray(sent) ? sent : [sent];
+}
+
+function finishReasons(events: GeminiResponseOut[]): string[] {
+  return events.flatMap((event) => event.candidates ?? []).flatMap((candidate) => (candidate.finishReason === undefined ? [] : [candidate.finishReason]));
+}
+
+function sentText(events: GeminiResponseOut[]): string {
+  return events
+    .flatMap((event) => event.candidates?.[0]?.content?.parts ?? [])
+    .filter((part) => part.thought !== true && part.text !== undefined)
+    .map((part) => part.text)
+    .join('');
+}
+
+/** The JSON error body the CLI printed as `error.message` for non-retryable statuses. */
+function parseErrorBody(message: string): { error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> } } {
+  try {
+    return JSON.parse(message) as { error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> } };
+  } catch {
+    assert.fail(`error.message is not the JSON error body: ${message}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * For "no retry" scenarios: with maxAttempts 1 a bad stream would not be retried either, so allow mid-stream retries
+ * (min(maxAttempts, 4) attempts) and let an extra upstream call expose a stream the CLI found invalid.
+ */
+const RETRIES_VISIBLE = 3;
+
+const MAIN_MODEL = 'up-main';
+const LITE_MODEL = 'up-lite';
+const MAPPED_MODEL = 'up-mapped';
+
+describe('Gemini CLI 0.61.0 headless through the proxy', () => {
+  let upstream: ScriptedUpstream;
+  let proxy: RunningProxy;
+  const logDirectory = temporaryDirectory('gemini-proxy-logs-');
+  const traces = (expected: number): Promise<Trace[]> => readTraces(logDirectory, expected);
+
+  before(async () => {
+    upstream = await new ScriptedUpstream().start();
+    proxy = await startProxy({
+      openai_base_url: upstream.baseUrl,
+      openai_api_key: 'sk-upstream-secret',
+      default_openai_model: MAIN_MODEL,
+      model_mapping: { 'some-model': MAPPED_MODEL, 'gemini-*flash-lite*': LITE_MODEL },
+      logging: { enable_detailed_logs: true, enable_access_logs: true, log_directory: logDirectory },
+    });
+  });
+  beforeEach(() => {
+    upstream.reset();
+    rmSync(join(logDirectory, 'detailed'), { recursive: true, force: true });
+  });
+  after(async () => {
+    await proxy.stop();
+    await upstream.stop();
+    for (const directory of temporaryDirectories) rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('model auto: router classifier in JSON mode (fenced reply stripped), then one streamed main turn with usage', async () => {
+    const classifierReply =
+      'Here is my routing decision:\n```json\n{"complexity_reasoning": "A greeting is trivial.", "complexity_score": 5}\n```\nLet me know if you need more.';
+    upstream.setFallback({
+      kind: 'dynamic',
+      respond: (request) => {
+        const body = chatBody(request);
+        if (body.response_format !== undefined) {
+          return {
+            kind: 'json',
+            body: {
+              id: ID,
+              object: 'chat.completion',
+              model: LITE_MODEL,
+              choices: [{ index: 0, message: { role: 'assistant', content: classifierReply }, finish_reason: 'stop' }],
+              usage: { prompt_tokens: 321, completion_tokens: 17, total_tokens: 338 },
+            },
+          };
+        }
+        if (body.stream === true && (body.tools?.length ?? 0) > 0) {
+          return sse([
+            chunk({ role: 'assistant', content: '' }),
+            chunk({ content: 'Hello' }),
+            chunk({ content: ' from the' }),
+            chunk({ content: ' scripted upstream.' }),
+            chunk({}, 'stop'),
+            usageChunk(1234, 56),
+          ]);
+        }
+        return unexpected('neither classifier nor main turn');
+      },
+    });
+
+    const run = await runCli(proxy.url, { prompt: 'say hi' });
+    const output = successOutput(run, upstream);
+    assert.equal(run.code, 0, describeRun(run, upstream));
+    assert.equal(output.response, 'Hello from the scripted upstream.');
+    assert.equal(output.error, undefined);
+
+    const [classifier, main, ...rest] = bodies(upstream);
+    assert.equal(rest.length, 0, `exactly 2 upstream calls (no classifier retries)\n${describeRun(run, upstream)}`);
+    assert.ok(classifier !== undefined && main !== undefined);
+
+    // The classifier went to a flash-lite name (mapped by the glob rule), unary, in JSON mode with a lower-cased schema.
+    assert.equal(classifier.model, LITE_MODEL);
+    assert.notEqual(classifier.stream, true);
+    assert.equal(classifier.tools, undefined);
+    const format = classifier.response_format;
+    assert.ok(format !== undefined && format.type === 'json_schema', `classifier response_format: ${JSON.stringify(format)}`);
+    const schema = format.json_schema.schema as { type?: unknown; properties?: Record<string, { type?: unknown }>; required?: unknown };
+    assert.equal(schema.type, 'object');
+    assert.equal(schema.properties?.['complexity_reasoning']?.type, 'string');
+    assert.equal(schema.properties?.['complexity_score']?.type, 'integer');
+    assert.deepEqual(schema.required, ['complexity_reasoning', 'complexity_score']);
+    assert.doesNotMatch(JSON.stringify(schema), /"(OBJECT|STRING|INTEGER)"/);
+    assert.ok(classifier.messages.some((message) => message.role === 'user' && textOf(message).includes('say hi')));
+
+    // The main turn: the router's flash pick falls through to the default model, streamed, with the CLI's tools.
+    assert.equal(main.model, MAIN_MODEL);
+    assert.equal(main.stream, true);
+    assert.deepEqual(main.stream_options, { include_usage: true });
+    assert.equal(main.response_format, undefined);
+    const toolNames = (main.tools ?? []).map((tool) => tool.function.name);
+    assert.ok(toolNames.includes('list_directory') && toolNames.includes('read_file'), `main-turn tools: ${toolNames.join(', ')}`);
+    assert.equal(main.messages[0]?.role, 'system');
+    assert.ok(main.messages.some((message) => message.role === 'user' && textOf(message).includes('say hi')));
+
+    // Stats: keyed on modelVersion (the upstream model), tokens exactly as the upstream reported them.
+    const models = output.stats?.models ?? {};
+    assert.deepEqual(Object.keys(models).sort(), [LITE_MODEL, MAIN_MODEL].sort(), JSON.stringify(models));
+    const lite = models[LITE_MODEL];
+    const primary = models[MAIN_MODEL];
+    assert.ok(lite !== undefined && primary !== undefined);
+    assert.equal(lite.api.totalRequests, 1);
+    assert.equal(lite.api.totalErrors, 0);
+    assert.equal(lite.tokens.prompt, 321);
+    assert.equal(lite.tokens.candidates, 17);
+    assert.equal(lite.tokens.total, 338);
+    assert.equal(lite.roles?.['utility_router']?.totalRequests, 1);
+    assert.equal(primary.api.totalRequests, 1);
+    assert.equal(primary.api.totalErrors, 0);
+    assert.equal(primary.tokens.prompt, 1234);
+    assert.equal(primary.tokens.candidates, 56);
+    assert.equal(primary.tokens.total, 1290);
+    assert.equal(primary.tokens.thoughts, 0);
+    assert.equal(primary.roles?.['main']?.totalRequests, 1);
+
+    // What the CLI asked the proxy for, and what the proxy answered.
+    const proxyTraces = await traces(2);
+    assert.equal(proxyTraces.length, 2, 'the CLI made exactly two requests to the proxy');
+    const [classifierTrace, mainTrace] = proxyTraces;
+    assert.ok(classifierTrace !== undefined && mainTrace !== undefined);
+    const classifierRequest = classifierTrace['1_GEMINI_REQUEST'];
+    assert.match(classifierRequest?.url ?? '', /\/models\/gemini-[^/:]*flash-lite[^/:]*:generateContent$/);
+    const generationConfig = (classifierRequest?.body as { generationConfig?: { responseMimeType?: string; responseJsonSchema?: { type?: string } } }).generationConfig;
+    assert.equal(generationConfig?.responseMimeType, 'application/json');
+    assert.equal(generationConfig?.responseJsonSchema?.type?.toLowerCase(), 'object', 'the CLI sends responseJsonSchema');
+    const classifierText = sentText(sentEvents(classifierTrace));
+    assert.deepEqual(JSON.parse(classifierText), { complexity_reasoning: 'A greeting is trivial.', complexity_score: 5 }, 'bare JSON, fence and prose stripped');
+    assert.equal(classifierText.trim().startsWith('{'), true);
+    assert.match(mainTrace['1_GEMINI_REQUEST']?.url ?? '', /\/models\/gemini-[^/:]*flash[^/:]*:streamGenerateContent\?alt=sse$/);
+    assert.doesNotMatch(mainTrace['1_GEMINI_REQUEST']?.url ?? '', /flash-lite/);
+    const mainEvents = sentEvents(mainTrace);
+    assert.deepEqual(finishReasons(mainEvents), ['STOP']);
+    assert.deepEqual(mainEvents.at(-1)?.usageMetadata, { promptTokenCount: 1234, candidatesTokenCount: 56, totalTokenCount: 1290 });
+  });
+
+  it('tool loop: a list_directory call streamed in fragments runs in the workspace and its result goes back as a tool message', async () => {
+    const files = { 'alpha-notes.txt': 'alpha\n', 'beta-data.json': '{}\n' };
+    upstream.setFallback({
+      kind: 'dynamic',
+      respond: (request) => {
+        const body = chatBody(request);
+        if (!hasToolMessage(body)) {
+          return sse([
+            chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_ls_7f3a', type: 'function', function: { name: 'list_directory', arguments: '' } }] }),
+            chunk({ tool_calls: [{ index: 0, function: { arguments: '{"di' } }] }),
+            chunk({ tool_calls: [{ index: 0, function: { arguments: 'r_path' } }] }),
+            chunk({ tool_calls: [{ index: 0, function: { arguments: '": "' } }] }),
+            chunk({ tool_calls: [{ index: 0, function: { arguments: '."}' } }] }),
+            chunk({}, 'tool_calls'),
+            usageChunk(900, 20),
+          ]);
+        }
+        // Answer from what the tool actually returned, so the final text proves the round trip.
+        const listing = toolMessages(body).map((message) => message.content).join('\n');
+        const found = Object.keys(files).filter((name) => listing.includes(name));
+        return sse([chunk({ role: 'assistant', content: 'The directory contains ' }), chunk({ content: found.join(' and ') + '.' }, 'stop'), usageChunk(1000, 12)]);
+      },
+    });
+
+    const run = await runCli(proxy.url, { prompt: 'list the files in this directory', args: ['-m', 'some-model'], files });
+    const output = successOutput(run, upstream);
+    assert.equal(run.code, 0, describeRun(run, upstream));
+    assert.equal(output.response, 'The directory contains alpha-notes.txt and beta-data.json.');
+
+    const [first, second, ...rest] = bodies(upstream);
+    assert.equal(rest.length, 0, describeRun(run, upstream));
+    assert.ok(first !== undefined && second !== undefined);
+    assert.equal(first.model, MAPPED_MODEL, '-m some-model: no classifier call, mapped exactly');
+    assert.equal(first.stream, true);
+    assert.equal(hasToolMessage(first), false);
+
+    // Second request: the assistant's call (same id, complete arguments) immediately followed by its tool result.
+    assert.equal(second.model, MAPPED_MODEL);
+    const { index, calls } = assistantWithCalls(second);
+    assert.equal(calls.length, 1);
+    const call = calls[0];
+    assert.ok(call !== undefined);
+    assert.equal(call.id, 'call_ls_7f3a');
+    assert.equal(call.type, 'function');
+    assert.equal(call.function.name, 'list_directory');
+    assert.deepEqual(JSON.parse(call.function.arguments), { dir_path: '.' });
+    const toolMessage = second.messages[index + 1];
+    assert.ok(toolMessage !== undefined && toolMessage.role === 'tool', `message after the tool call: ${JSON.stringify(toolMessage)}`);
+    assert.equal(toolMessage.tool_call_id, 'call_ls_7f3a');
+    for (const name of Object.keys(files)) assert.ok(toolMessage.content.includes(name), `tool result lacks ${name}: ${toolMessage.content}`);
+    assert.equal(toolMessages(second).length, 1);
+    // Gemini-only artefacts never reach the upstream ([R-SIG-1]).
+    assert.doesNotMatch(upstream.received[1]?.rawBody ?? '', /skip_thought_signature_validator|thoughtSignature|list_directory__/);
+
+    // The proxy emitted the call once, complete, with the upstream id ([R-FC-1], [R-FC-4]); the CLI echoed the id on
+    // both the call and its response and added the signature sentinel, which the proxy accepted and dropped.
+    const [firstTrace, secondTrace] = await traces(2);
+    assert.ok(firstTrace !== undefined && secondTrace !== undefined);
+    const firstEvents = sentEvents(firstTrace);
+    const emittedCalls = firstEvents.flatMap((event) => event.candidates?.[0]?.content?.parts ?? []).filter((part) => part.functionCall !== undefined);
+    assert.deepEqual(emittedCalls, [{ functionCall: { name: 'list_directory', args: { dir_path: '.' }, id: 'call_ls_7f3a' } }]);
+    assert.deepEqual(finishReasons(firstEvents), ['STOP']);
+    const geminiContents = (secondTrace['1_GEMINI_REQUEST']?.body as { contents?: Array<{ role?: string; parts?: Array<Record<string, unknown>> }> }).contents ?? [];
+    const geminiParts = geminiContents.flatMap((content) => content.parts ?? []);
+    const echoedCall = geminiParts.find((part) => part['functionCall'] !== undefined);
+    assert.deepEqual(echoedCall?.['functionCall'], { id: 'call_ls_7f3a', name: 'list_directory', args: { dir_path: '.' } });
+    assert.equal(echoedCall?.['thoughtSignature'], 'skip_thought_signature_validator');
+    const echoedResponse = geminiParts.find((part) => part['functionResponse'] !== undefined)?.['functionResponse'] as { id?: string; name?: string } | undefined;
+    assert.equal(echoedResponse?.id, 'call_ls_7f3a');
+    assert.equal(echoedResponse?.name, 'list_directory');
+
+    const stats = output.stats;
+    assert.ok(stats !== undefined);
+    assert.equal(stats.tools.totalCalls, 1);
+    assert.equal(stats.tools.totalSuccess, 1);
+    assert.equal(stats.tools.byName['list_directory']?.count, 1);
+    assert.equal(stats.models[MAPPED_MODEL]?.api.totalRequests, 2);
+    assert.equal(stats.models[MAPPED_MODEL]?.tokens.prompt, 1900);
+  });
+
+  it('parallel tool calls with interleaved argument fragments: both run, and two tool messages follow in call order', async () => {
+    const files = { 'gamma.txt': 'GAMMA-CONTENT-4711\n', 'delta.txt': 'delta\n' };
+    upstream.setFallback({
+      kind: 'dynamic',
+      respond: (request) => {
+        const body = chatBody(request);
+        if (!hasToolMessage(body)) {
+          return sse([
+            chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_par_A', type: 'function', function: { name: 'list_directory', arguments: '' } }] }),
+            chunk({ tool_calls: [{ index: 1, id: 'call_par_B', type: 'function', function: { name: 'read_file', arguments: '' } }] }),
+            chunk({ tool_calls: [{ index: 0, function: { arguments: '{"dir_pa' } }] }),
+            chunk({ tool_calls: [{ index: 1, function: { arguments: '{"file_pa' } }] }),
+            chunk({ tool_calls: [{ index: 0, function: { arguments: 'th": "."}' } }] }),
+            chunk({ tool_calls: [{ index: 1, function: { arguments: 'th": "gamma.txt"}' } }] }),
+            chunk({}, 'tool_calls'),
+            usageChunk(900, 40),
+          ]);
+        }
+        const results = toolMessages(body).map((message) => message.content);
+        const sawListing = results[0]?.includes('delta.txt') === true;
+        const sawContent = results[1]?.includes('GAMMA-CONTENT-4711') === true;
+        return sse([chunk({ role: 'assistant', content: `listing ok: ${sawListing}; gamma says ${sawContent ? 'GAMMA-CONTENT-4711' : 'nothing'}` }, 'stop'), usageChunk(1100, 15)]);
+      },
+    });
+
+    const run = await runCli(proxy.url, { prompt: 'list the files and read gamma.txt', args: ['-m', 'some-model'], files });
+    const output = successOutput(run, upstream);
+    assert.equal(run.code, 0, describeRun(run, upstream));
+    assert.equal(output.response, 'listing ok: true; gamma says GAMMA-CONTENT-4711');
+
+    const all = bodies(upstream);
+    assert.equal(all.length, 2, describeRun(run, upstream));
+    const second = all[1];
+    assert.ok(second !== undefined);
+    const { index, calls } = assistantWithCalls(second);
+    assert.deepEqual(
+      calls.map((call) => [call.id, call.function.name, JSON.parse(call.function.arguments) as unknown]),
+      [
+        ['call_par_A', 'list_directory', { dir_path: '.' }],
+        ['call_par_B', 'read_file', { file_path: 'gamma.txt' }],
+      ],
+    );
+    const following = second.messages.slice(index + 1, index + 3);
+    assert.deepEqual(
+      following.map((message) => [message.role, message.role === 'tool' ? message.tool_call_id : undefined]),
+      [
+        ['tool', 'call_par_A'],
+        ['tool', 'call_par_B'],
+      ],
+    );
+    assert.equal(toolMessages(second).length, 2);
+    assert.equal(output.stats?.tools.totalCalls, 2);
+    assert.equal(output.stats?.tools.totalSuccess, 2);
+  });
+
+  it('reasoning_content becomes thoughts: never in the response text nor sent back as content; reasoning tokens reported', async () => {
+    const secret = 'REASONING-SECRET-93';
+    upstream.setFallback({
+      kind: 'dynamic',
+      respond: (request) => {
+        const body = chatBody(request);
+        if (!hasToolMessage(body)) {
+          return sse([
+            chunk({ role: 'assistant', content: null, reasoning_content: '' }),
+            chunk({ reasoning_content: '**Planning** I should look ' }),
+            chunk({ reasoning_content: `at the files first (${secret}).` }),
+            chunk({ tool_calls: [{ index: 0, id: 'call_think_1', type: 'function', function: { name: 'list_directory', arguments: '{"dir_path":"."}' } }] }),
+            chunk({}, 'tool_calls'),
+            usageChunk(800, 30, 18),
+          ]);
+        }
+        return sse([
+          chunk({ role: 'assistant', content: null, reasoning_content: `Now I can answer (${secret}).` }),
+          chunk({ content: 'There is exactly one file: ' }),
+          chunk({ content: 'epsilon.txt' }, 'stop'),
+          usageChunk(900, 25, 10),
+        ]);
+      },
+    });
+
+    const run = await runCli(proxy.url, { prompt: 'what files are here?', args: ['-m', 'some-model'], files: { 'epsilon.txt': 'e\n' } });
+    const output = successOutput(run, upstream);
+    assert.equal(run.code, 0, describeRun(run, upstream));
+    assert.equal(output.response, 'There is exactly one file: epsilon.txt');
+    assert.doesNotMatch(output.response ?? '', new RegExp(secret));
+
+    const all = bodies(upstream);
+    assert.equal(all.length, 2, describeRun(run, upstream));
+    const second = all[1];
+    assert.ok(second !== undefined);
+    for (const message of second.messages) {
+      assert.doesNotMatch(textOf(message), new RegExp(secret), `reasoning leaked into a ${message.role} message's content`);
+    }
+    assert.equal(assistantWithCalls(second).calls[0]?.id, 'call_think_1');
+
+    // The proxy sent the reasoning as thought parts, each in an event of its own, before any text ([R-THK-1/2]).
+    const [, answerTrace] = await traces(2);
+    assert.ok(answerTrace !== undefined);
+    const events = sentEvents(answerTrace);
+    const kinds = events.map((event) => {
+      const parts = event.candidates?.[0]?.content?.parts ?? [];
+      if (parts.length === 0) return 'none';
+      if (parts.every((part) => part.thought === true)) return 'thought';
+      assert.ok(parts.every((part) => part.thought !== true), `thought mixed with other parts: ${JSON.stringify(parts)}`);
+      return 'answer';
+    });
+    assert.equal(kinds[0], 'thought', kinds.join(','));
+    assert.ok(kinds.lastIndexOf('thought') < kinds.indexOf('answer'), kinds.join(','));
+    const thoughtText = events
+      .flatMap((event) => event.candidates?.[0]?.content?.parts ?? [])
+      .filter((part) => part.thought === true)
+      .map((part) => part.text)
+      .join('');
+    assert.equal(thoughtText, `Now I can answer (${secret}).`);
+    assert.equal(sentText(events), 'There is exactly one file: epsilon.txt');
+
+    // candidates = completion − reasoning; thoughts = reasoning ([R-USE-2]); the CLI sums both turns.
+    const tokens = output.stats?.models[MAPPED_MODEL]?.tokens;
+    assert.ok(tokens !== undefined, JSON.stringify(output.stats));
+    assert.equal(tokens.thoughts, 18 + 10);
+    assert.equal(tokens.candidates, 30 - 18 + (25 - 10));
+    assert.equal(tokens.prompt, 800 + 900);
+    assert.equal(tokens.total, 800 + 30 + 900 + 25);
+  });
+
+  describe('upstream errors with general.maxAttempts 1 (exit code = proxy HTTP status mod 256)', () => {
+    it('upstream 400 → proxy 400 INVALID_ARGUMENT → exit 144, one call', async () => {
+      upstream.setFallback({
+        kind: 'json',
+        status: 400,
+        body: { error: { message: "Invalid value for 'temperature': must be at most 1.", type: 'invalid_request_error', param: 'temperature', code: null } },
+      });
+      const run = await runCli(proxy.url, { prompt: 'say hi', args: ['-m', 'some-model'] });
+      assert.equal(run.code, 144, describeRun(run, upstream));
+      const output = errorOutput(run, upstream);
+      assert.equal(output.error?.code, 400);
+      const body = parseErrorBody(output.error?.message ?? '');
+      assert.equal(body.error.code, 400);
+      assert.equal(body.error.status, 'INVALID_ARGUMENT');
+      assert.match(body.error.message, /must be at most 1/);
+      assert.equal(upstream.received.length, 1, describeRun(run, upstream));
+    });
+
+    it('DeepSeek 402 Insufficient Balance → proxy 400 FAILED_PRECONDITION → exit 144, exactly one call', async () => {
+      upstream.setFallback({
+        kind: 'json',
+        status: 402,
+        body: { error: { message: 'Insufficient Balance', type: 'unknown_error', param: null, code: 'invalid_request_error' } },
+      });
+      const run = await runCli(proxy.url, { prompt: 'say hi', args: ['-m', 'some-model'] });
+      assert.equal(run.code, 144, describeRun(run, upstream));
+      const output = errorOutput(run, upstream);
+      assert.equal(output.error?.code, 400);
+      const body = parseErrorBody(output.error?.message ?? '');
+      assert.equal(body.error.code, 400);
+      assert.equal(body.error.status, 'FAILED_PRECONDITION');
+      assert.match(body.error.message, /Insufficient Balance/);
+      const info = body.error.details?.find((detail) => detail['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo');
+      assert.equal(info?.['reason'], 'UPSTREAM_INSUFFICIENT_BALANCE');
+      assert.equal((info?.['metadata'] as Record<string, string> | undefined)?.['upstream_status'], '402');
+      assert.equal(upstream.received.length, 1, describeRun(run, upstream));
+    });
+
+    it('upstream 500 → proxy 503 UNAVAILABLE → exit 247', async () => {
+      upstream.setFallback({ kind: 'json', status: 500, body: { error: { message: 'Internal server error', type: 'server_error', code: null } } });
+      const run = await runCli(proxy.url, { prompt: 'say hi', args: ['-m', 'some-model'] });
+      assert.equal(run.code, 247, describeRun(run, upstream));
+      const output = errorOutput(run, upstream);
+      // 503 is retryable: the CLI reports the inner message and the status, not the JSON body.
+      assert.equal(output.error?.code, 503);
+      assert.match(output.error?.message ?? '', /Internal server error/);
+      assert.equal(upstream.received.length, 1, describeRun(run, upstream));
+      const [trace] = await traces(1);
+      assert.ok(trace !== undefined);
+      assert.deepEqual(
+        sentEvents(trace).map((event) => [event.error?.code, event.error?.status]),
+        [[503, 'UNAVAILABLE']],
+      );
+    });
+  });
+
+  it('a stream that ends with [DONE] but no finish_reason finishes as STOP: exit 0, no retry', async () => {
+    upstream.setFallback(sse([chunk({ role: 'assistant', content: 'No finish ' }), chunk({ content: 'reason here.' })], { done: true }));
+    const run = await runCli(proxy.url, { prompt: 'say hi', args: ['-m', 'some-model'], maxAttempts: RETRIES_VISIBLE });
+    const output = successOutput(run, upstream);
+    assert.equal(run.code, 0, describeRun(run, upstream));
+    assert.equal(output.response, 'No finish reason here.');
+    assert.equal(output.error, undefined);
+    assert.equal(upstream.received.length, 1, `retried\n${describeRun(run, upstream)}`);
+    const [trace] = await traces(1);
+    assert.ok(trace !== undefined);
+    assert.deepEqual(finishReasons(sentEvents(trace)), ['STOP']);
+  });
+
+  it('content with U+2028 and U+2029 survives SSE framing (escaped), no "Incomplete JSON segment"', async () => {
+    upstream.setFallback(sse([chunk({ role: 'assistant', content: 'line one\u2028line two' }), chunk({ content: '\u2029end' }, 'stop'), usageChunk(10, 5)]));
+    const run = await runCli(proxy.url, { prompt: 'say hi', args: ['-m', 'some-model'], maxAttempts: RETRIES_VISIBLE });
+    const output = successOutput(run, upstream);
+    assert.equal(run.code, 0, describeRun(run, upstream));
+    assert.equal(output.response, 'line one\u2028line two\u2029end');
+    assert.equal(upstream.received.length, 1, describeRun(run, upstream));
+  });
+
+  it('upstream drops the connection after some text: final chunk OTHER, exit 0, the text once, no retry', async () => {
+    upstream.setFallback({
+      kind: 'sse',
+      writes: sseFromChunks([chunk({ role: 'assistant', content: 'Partial ' }), chunk({ content: 'answer' })], { done: false }),
+      destroyAfter: true,
+    });
+    const run = await runCli(proxy.url, { prompt: 'say hi', args: ['-m', 'some-model'], maxAttempts: RETRIES_VISIBLE });
+    const output = successOutput(run, upstream);
+    assert.equal(run.code, 0, describeRun(run, upstream));
+    assert.equal(output.response, 'Partial answer');
+    assert.equal(upstream.received.length, 1, describeRun(run, upstream));
+    const [trace] = await traces(1);
+    assert.ok(trace !== undefined);
+    const events = sentEvents(trace);
+    assert.deepEqual(finishReasons(events), ['OTHER'], JSON.stringify(events));
+    assert.equal(sentText(events), 'Partial answer');
+    assert.equal(events.some((event) => event.error !== undefined), false);
+  });
+});
