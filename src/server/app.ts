@@ -9,7 +9,7 @@ import { UpstreamClient } from '../upstream/client.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from 'pino';
 import { DetailedLogWriter, RequestTrace, redactHeaders, redactUrl } from './detailed-log.js';
-import type { ProxyContext, RequestInfo } from './context.js';
+import type { ProxyContext, RequestInfo, RequestRecord } from './context.js';
 import { MemoryReasoningCache } from './reasoning-cache.js';
 import { parseGeminiPath, type GeminiRoute } from './gemini-path.js';
 import { prepareGenerate, runGenerate } from './generate.js';
@@ -87,6 +87,7 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
       azureApiVersion: config.upstream.azureApiVersion,
     },
     reasoningCache: new MemoryReasoningCache(),
+    requestListeners: [],
     log,
     detailedLog: config.logging.detailed ? new DetailedLogWriter(config.logging.directory, [config.upstream.apiKey, ...config.clientApiKeys]) : undefined,
     health: { lastSuccessAt: undefined, lastFailureAt: undefined, lastFailure: undefined, requests: 0, failures: 0 },
@@ -136,6 +137,35 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
       if (info.trace !== undefined && context.detailedLog !== undefined) {
         context.detailedLog.write(info.trace).catch((error: unknown) => log.error({ err: error }, 'cannot write detailed log'));
       }
+      if (context.requestListeners.length > 0 && info.model !== undefined) {
+        const record: RequestRecord = {
+          requestId: info.requestId,
+          time: new Date().toISOString(),
+          method: request.method,
+          path: redactUrl(request.url).split('?')[0] ?? '',
+          status: reply.raw.headersSent ? reply.raw.statusCode : 499,
+          model: info.model,
+          provider: config.upstream.provider,
+          stream: info.stream === true,
+          durationMs: seconds * 1000,
+          promptTokens: info.usage?.promptTokens ?? 0,
+          outputTokens: info.usage?.outputTokens ?? 0,
+          thoughtsTokens: info.usage?.thoughtsTokens ?? 0,
+          clientClosed: !reply.raw.writableFinished,
+        };
+        if (info.upstreamModel !== undefined) record.upstreamModel = info.upstreamModel;
+        if (info.firstChunkMs !== undefined) record.firstChunkMs = info.firstChunkMs;
+        if (info.errorStatus !== undefined) record.errorStatus = info.errorStatus;
+        if (info.upstreamError !== undefined) record.upstreamError = info.upstreamError;
+        if (info.trace !== undefined && context.detailedLog !== undefined) record.trace = JSON.parse(context.detailedLog.redact(JSON.stringify(info.trace))) as unknown;
+        for (const listener of context.requestListeners) {
+          try {
+            listener(record);
+          } catch (error) {
+            log.error({ err: error }, 'request listener failed');
+          }
+        }
+      }
     });
     done();
   });
@@ -148,6 +178,10 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
       return;
     }
     request.proxyInfo?.trace?.set('4_GEMINI_RESPONSE', proxyError.toGoogleStatus());
+    if (request.proxyInfo !== undefined) {
+      request.proxyInfo.errorStatus = proxyError.status;
+      if (proxyError.code.startsWith('UPSTREAM_')) request.proxyInfo.upstreamError = proxyError.code;
+    }
     void sendJson(reply, proxyError.httpStatus, proxyError.toGoogleStatus());
   });
 

@@ -23,17 +23,52 @@ export interface ProxyContext {
   detailedLog: DetailedLogWriter | undefined;
   health: UpstreamHealth;
   reasoningCache: ReasoningReplayCache;
+  /** Called once per finished request, after the response closed; must not throw or block. */
+  requestListeners: RequestListener[];
 }
 
-/** Per-request facts for the access log line and the detailed log. */
+/** Per-request facts for the access log line, the detailed log and the `request` event. */
 export interface RequestInfo {
   requestId: string;
   startedAt: bigint;
+  method?: string;
   model?: string;
   upstreamModel?: string;
   stream?: boolean;
   trace?: RequestTrace;
+  /** Milliseconds from the request's arrival to the first response byte of content. */
+  firstChunkMs?: number;
+  usage?: { promptTokens: number; outputTokens: number; thoughtsTokens: number };
+  /** The google.rpc status of an error answer (also when it was sent after a 200 commit). */
+  errorStatus?: string;
+  /** Failure class of the upstream call, when it failed (ProxyError code). */
+  upstreamError?: string;
 }
+
+/** What the `request` event carries, once per finished request (metrics, usage store, dashboard). */
+export interface RequestRecord {
+  requestId: string;
+  time: string;
+  method: string;
+  path: string;
+  status: number;
+  errorStatus?: string;
+  upstreamError?: string;
+  model?: string;
+  upstreamModel?: string;
+  provider: string;
+  stream: boolean;
+  durationMs: number;
+  firstChunkMs?: number;
+  promptTokens: number;
+  outputTokens: number;
+  thoughtsTokens: number;
+  clientClosed: boolean;
+  /** The four detailed-log stages, when detailed logging is on (already redacted). */
+  trace?: unknown;
+}
+
+export type RequestListener = (record: RequestRecord) => void;
 
 export function recordUpstreamOutcome(context: ProxyContext, failure: string | undefined): void {
   const health = context.health;

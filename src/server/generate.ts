@@ -266,6 +266,14 @@ export async function runGenerate(
     clearTimeout(commitTimer);
     channel.stopHeartbeat();
     res.off('close', onClose);
+    if (channel.firstContentAt !== undefined) info.firstChunkMs = Number(channel.firstContentAt - info.startedAt) / 1e6;
+    const usage = channel.lastUsage;
+    if (usage !== undefined) {
+      info.usage = { promptTokens: usage.promptTokenCount, outputTokens: usage.candidatesTokenCount, thoughtsTokens: usage.thoughtsTokenCount ?? 0 };
+    }
+    if (channel.errorStatus !== undefined) info.errorStatus = channel.errorStatus;
+    if (channel.errorCode !== undefined) info.upstreamError = channel.errorCode;
+    else if (failure !== undefined) info.upstreamError = 'UPSTREAM_INTERRUPTED';
     if (!abort.signal.aborted) recordUpstreamOutcome(context, failure);
     if (info.trace !== undefined) {
       info.trace.set('3_OPENAI_RESPONSE', rawChunks);

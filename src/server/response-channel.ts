@@ -42,6 +42,12 @@ export class ResponseChannel {
   private heartbeat: NodeJS.Timeout | undefined;
   /** Everything sent, for the detailed log's fourth stage; only kept when asked for. */
   readonly sent: unknown[] | undefined;
+  /** hrtime of the first content write, for time-to-first-chunk. */
+  firstContentAt: bigint | undefined;
+  /** The last usageMetadata sent, and the status of an error sent. */
+  lastUsage: GenerateContentResponse['usageMetadata'];
+  errorStatus: string | undefined;
+  errorCode: string | undefined;
 
   constructor(res: ServerResponse, kind: ChannelKind, keepSent: boolean) {
     this.res = res;
@@ -86,9 +92,11 @@ export class ResponseChannel {
   async send(responses: GenerateContentResponse[], heartbeatSeconds: number): Promise<void> {
     if (responses.length === 0) return;
     if (!this.committed) this.commit(heartbeatSeconds);
+    this.firstContentAt ??= process.hrtime.bigint();
     let text = '';
     for (const response of responses) {
       this.sent?.push(response);
+      if (response.usageMetadata !== undefined) this.lastUsage = response.usageMetadata;
       if (this.kind === 'sse') {
         text += frameSseEvent(response);
         this.elements += 1;
@@ -101,6 +109,8 @@ export class ResponseChannel {
   /** Unary success: the whole body at once (after any heartbeat whitespace). */
   sendUnary(response: GenerateContentResponse): void {
     this.sent?.push(response);
+    this.firstContentAt ??= process.hrtime.bigint();
+    this.lastUsage = response.usageMetadata;
     const body = encodeJson(response);
     if (!this.committed) {
       this.stopHeartbeat();
@@ -117,6 +127,8 @@ export class ResponseChannel {
    */
   fail(error: ProxyError): void {
     this.sent?.push(error.toGoogleStatus());
+    this.errorStatus = error.status;
+    this.errorCode = error.code;
     this.stopHeartbeat();
     if (!this.isOpen) return;
     if (!this.committed) {
