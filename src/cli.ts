@@ -9,8 +9,10 @@ import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { ConfigError, EMBEDDED_DEFAULT, resolveConfig, type CommandLineOverrides } from './config/load.js';
 import { buildApp } from './server/app.js';
+import { startHotReload } from './operator/reload.js';
 
 const USAGE = `Usage: gemini-proxy [options]
+       gemini-proxy init [--yes] [options]   write a config and set up Gemini CLI (init --help)
 
 Options:
   -c, --config <file>     config file (JSON; comments and trailing commas allowed). Env: GEMINI_PROXY_CONFIG
@@ -73,6 +75,12 @@ function parseCommandLine(argv: string[]): CommandLine | 'help' {
 }
 
 async function main(): Promise<void> {
+  // `gemini-proxy init …`: the setup wizard (src/operator/init.ts).
+  if (process.argv[2] === 'init') {
+    const { runInit } = await import('./operator/init.js');
+    const code = await runInit(process.argv.slice(3), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+    process.exit(code);
+  }
   let commandLine: CommandLine | 'help';
   try {
     commandLine = parseCommandLine(process.argv.slice(2));
@@ -101,7 +109,10 @@ async function main(): Promise<void> {
   }
   // A cluster worker: the primary has already reported the config warnings.
   if (!cluster.isWorker) for (const warning of config.warnings) log.warn(warning);
-  const { app } = buildApp(config, log);
+  const { app, context, operator } = buildApp(config, log);
+  // Hot reload on SIGHUP and on config file change; a bad file is rejected and the running config stays.
+  const reloader = startHotReload({ context, operator, overrides: commandLine.overrides, env: process.env, log, sighup: true });
+  app.addHook('onClose', async () => reloader.close());
 
   let closing = false;
   const shutdown = (signal: string): void => {
@@ -225,6 +236,10 @@ function runPrimary(count: number, log: Logger): void {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM received'));
   process.on('SIGINT', () => shutdown('SIGINT received'));
+  // Each worker reloads its own config (and watches the file itself); the primary only passes SIGHUP on.
+  process.on('SIGHUP', () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+  });
 
   for (let index = 0; index < count; index += 1) fork();
 }

@@ -30,6 +30,7 @@ export const ERROR_KINDS = {
   API_KEY_INVALID: { httpStatus: 400, status: 'INVALID_ARGUMENT' },
   NOT_FOUND: { httpStatus: 404, status: 'NOT_FOUND' },
   MODEL_NOT_FOUND: { httpStatus: 404, status: 'NOT_FOUND' },
+  CLIENT_RATE_LIMITED: { httpStatus: 429, status: 'RESOURCE_EXHAUSTED' },
   UPSTREAM_REJECTED: { httpStatus: 400, status: 'INVALID_ARGUMENT' },
   UPSTREAM_AUTH: { httpStatus: 403, status: 'PERMISSION_DENIED' },
   UPSTREAM_INSUFFICIENT_BALANCE: { httpStatus: 400, status: 'FAILED_PRECONDITION' },

@@ -9,6 +9,10 @@ import { PROVIDERS, PROVIDER_NAMES, inferProvider, isProviderName } from '../pro
 import type { ProviderName, ProviderProfile } from '../providers/profile.js';
 import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
 import { ModelMapper } from './model-mapping.js';
+import { resolveOperatorConfig, type OperatorConfig } from '../operator/config.js';
+import { Router, type RouteTarget } from '../gateway/router.js';
+import type { UpstreamDefinition } from '../gateway/upstream-pool.js';
+import type { ClientLimits } from '../gateway/rate-limiter.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -46,10 +50,26 @@ export interface ResolvedConfig {
   /** True when neither a file nor --config was given (quick start from flags or environment). */
   quickStart: boolean;
   models: ModelMapper;
+  /** Every upstream, the one described by the original single-upstream keys first (named "default"). */
+  upstreams: UpstreamDefinition[];
+  /** The upstream that `model_mapping` and `default_openai_model` point at. */
+  defaultUpstream: string;
+  router: Router;
+  retries: { attemptsPerTarget: number; baseDelayMs: number; maxDelaySeconds: number };
+  breaker: { failureThreshold: number; cooldownMs: number };
+  /** Limits per client key (or per client address without keys). */
+  limits: ClientLimits;
+  clients: Array<{ key: string; name: string; limits: ClientLimits }>;
+  requestTimeoutSeconds: number;
+  drainSeconds: number;
+  maxUrlBytes: number;
+  maxHeaderBytes: number;
   defaultEmbeddingModel: string | undefined;
   clientApiKeys: string[];
   allowUnauthenticated: boolean;
   logging: { detailed: boolean; access: boolean; directory: string };
+  /** Dashboard, metrics and usage store settings. */
+  operator: OperatorConfig;
   timeouts: {
     commitSeconds: number;
     heartbeatSeconds: number;
@@ -177,16 +197,78 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     overrides.model ?? file.default_openai_model ?? env['OPENAI_MODEL'] ?? profile.defaultModel ?? (embeddedDefault ? EMBEDDED_DEFAULT.model : undefined);
   const models = new ModelMapper(mapping, defaultModel);
 
+  const timeouts = {
+    idleSeconds: file.timeouts.upstream_idle_seconds,
+    headersSeconds: file.timeouts.upstream_headers_seconds,
+    connectSeconds: file.timeouts.upstream_connect_seconds,
+  };
+  const named = Object.entries(file.upstreams);
+  const hasLegacyUpstream = configuredUrl !== undefined || apiKey !== undefined || explicitProvider !== undefined || named.length === 0;
+  const upstreams: UpstreamDefinition[] = [];
+  if (hasLegacyUpstream) {
+    upstreams.push({
+      name: 'default',
+      provider: providerName,
+      profile,
+      baseUrl: baseUrl.replace(/\/+$/, ''),
+      apiKeys: apiKey === undefined ? [] : [apiKey],
+      azureApiVersion: file.azure_api_version,
+      timeouts,
+    });
+  }
+  for (const [name, entry] of named) {
+    if (name === 'default' && hasLegacyUpstream) throw new ConfigError('upstreams.default: the name "default" is taken by the openai_base_url/openai_api_key upstream');
+    const upstreamProvider: ProviderName = entry.provider !== undefined && isProviderName(entry.provider) ? entry.provider : entry.base_url !== undefined ? inferProvider(entry.base_url) : 'generic';
+    const upstreamProfile = PROVIDERS[upstreamProvider];
+    const upstreamUrl = entry.base_url ?? upstreamProfile.defaultBaseUrl;
+    if (upstreamUrl === undefined) throw new ConfigError(`upstreams.${name}.base_url: required for provider ${upstreamProvider}`);
+    upstreams.push({
+      name,
+      provider: upstreamProvider,
+      profile: upstreamProfile,
+      baseUrl: upstreamUrl.replace(/\/+$/, ''),
+      apiKeys: [...(entry.api_key !== undefined ? [entry.api_key] : []), ...(entry.api_keys ?? [])],
+      azureApiVersion: entry.azure_api_version,
+      timeouts: {
+        idleSeconds: entry.timeouts?.upstream_idle_seconds ?? timeouts.idleSeconds,
+        headersSeconds: entry.timeouts?.upstream_headers_seconds ?? timeouts.headersSeconds,
+        connectSeconds: entry.timeouts?.upstream_connect_seconds ?? timeouts.connectSeconds,
+      },
+    });
+  }
+  const defaultUpstream = upstreams[0]?.name ?? 'default';
+  const known = new Set(upstreams.map((upstream) => upstream.name));
+  const routes: Record<string, RouteTarget[]> = {};
+  for (const [pattern, targets] of Object.entries(file.routes)) {
+    targets.forEach((target, index) => {
+      if (!known.has(target.upstream)) {
+        throw new ConfigError(`routes.${pattern}[${index}].upstream: unknown upstream "${target.upstream}"; known: ${[...known].join(', ')}`);
+      }
+    });
+    routes[pattern] = targets.map((target) => ({ upstream: target.upstream, model: target.model }));
+  }
+  const router = new Router(routes, models, defaultUpstream);
+
   const host = overrides.host ?? file.server.host;
   const port = overrides.port ?? file.server.port;
-  const clientApiKeys = file.client_api_keys ?? [];
+  const limits: ClientLimits = { requestsPerMinute: file.limits.requests_per_minute, tokensPerMinute: file.limits.tokens_per_minute };
+  const clients = (file.client_api_keys ?? []).map((entry, index) =>
+    typeof entry === 'string'
+      ? { key: entry, name: `key#${index}`, limits }
+      : {
+          key: entry.key,
+          name: entry.name ?? `key#${index}`,
+          limits: { requestsPerMinute: entry.requests_per_minute ?? limits.requestsPerMinute, tokensPerMinute: entry.tokens_per_minute ?? limits.tokensPerMinute },
+        },
+  );
+  const clientApiKeys = clients.map((client) => client.key);
   if (clientApiKeys.length === 0 && !isLoopback(host) && !file.allow_unauthenticated) {
     throw new ConfigError(
       `server.host: refusing to listen on ${host} without client_api_keys; set client_api_keys, or "allow_unauthenticated": true to accept anyone who can reach this address`,
     );
   }
-  if (models.isEmpty()) {
-    warnings.push('no model_mapping and no default_openai_model: every request for an unmapped model will get 404');
+  if (router.isEmpty()) {
+    warnings.push('no model_mapping, routes or default_openai_model: every request for an unmapped model will get 404');
   }
 
   return {
@@ -207,9 +289,25 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     },
     quickStart: path === undefined,
     models,
+    upstreams,
+    defaultUpstream,
+    router,
+    retries: {
+      attemptsPerTarget: file.retries.attempts_per_target,
+      baseDelayMs: file.retries.base_delay_ms,
+      maxDelaySeconds: file.retries.max_delay_seconds,
+    },
+    breaker: { failureThreshold: file.circuit_breaker.failure_threshold, cooldownMs: file.circuit_breaker.cooldown_seconds * 1000 },
+    limits,
+    clients,
+    requestTimeoutSeconds: file.server.request_timeout_seconds,
+    drainSeconds: file.server.drain_seconds,
+    maxUrlBytes: file.server.max_url_bytes,
+    maxHeaderBytes: file.server.max_header_bytes,
     defaultEmbeddingModel: file.default_embedding_model,
     clientApiKeys,
     allowUnauthenticated: file.allow_unauthenticated,
+    operator: resolveOperatorConfig(file, file.logging.log_directory),
     logging: {
       detailed: file.logging.enable_detailed_logs,
       access: file.logging.enable_access_logs,

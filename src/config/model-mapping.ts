@@ -4,16 +4,17 @@
  * names even with `-m`, so a default (or a catch-all pattern) keeps every one of them from a 404.
  */
 
-interface PatternRule {
+interface PatternRule<T> {
   pattern: string;
   regex: RegExp;
   /** Literal characters: more means more specific. */
   specificity: number;
-  target: string;
+  target: T;
   order: number;
 }
 
 export type ModelResolution = { upstreamModel: string; matchedBy: 'exact' | 'pattern' | 'default'; rule?: string };
+export type TargetResolution<T> = { target: T; matchedBy: ModelResolution['matchedBy']; rule?: string };
 
 /** Model names Gemini CLI 0.61 sends (gemini-contract.md §8.1); listed by models.list when they resolve. */
 export const GEMINI_CLI_MODEL_NAMES = [
@@ -45,12 +46,12 @@ function globToRegex(pattern: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
-export class ModelMapper {
-  private readonly exact = new Map<string, string>();
-  private readonly patterns: PatternRule[] = [];
-  private readonly defaultModel: string | undefined;
+export class ModelMapper<T = string> {
+  private readonly exact = new Map<string, T>();
+  private readonly patterns: Array<PatternRule<T>> = [];
+  private readonly defaultModel: T | undefined;
 
-  constructor(mapping: Readonly<Record<string, string>>, defaultModel: string | undefined) {
+  constructor(mapping: Readonly<Record<string, T>>, defaultModel: T | undefined) {
     let order = 0;
     for (const [key, target] of Object.entries(mapping)) {
       const name = key.replace(/^models\//, '');
@@ -68,20 +69,28 @@ export class ModelMapper {
     return this.exact.size === 0 && this.patterns.length === 0 && this.defaultModel === undefined;
   }
 
-  resolve(geminiModel: string): ModelResolution | undefined {
+  resolveTarget(geminiModel: string): TargetResolution<T> | undefined {
     const exact = this.exact.get(geminiModel);
-    if (exact !== undefined) return { upstreamModel: exact, matchedBy: 'exact' };
+    if (exact !== undefined) return { target: exact, matchedBy: 'exact' };
     for (const rule of this.patterns) {
-      if (rule.regex.test(geminiModel)) return { upstreamModel: rule.target, matchedBy: 'pattern', rule: rule.pattern };
+      if (rule.regex.test(geminiModel)) return { target: rule.target, matchedBy: 'pattern', rule: rule.pattern };
     }
-    if (this.defaultModel !== undefined) return { upstreamModel: this.defaultModel, matchedBy: 'default' };
+    if (this.defaultModel !== undefined) return { target: this.defaultModel, matchedBy: 'default' };
     return undefined;
+  }
+
+  resolve(this: ModelMapper<string>, geminiModel: string): ModelResolution | undefined {
+    const resolution = this.resolveTarget(geminiModel);
+    if (resolution === undefined) return undefined;
+    const result: ModelResolution = { upstreamModel: resolution.target, matchedBy: resolution.matchedBy };
+    if (resolution.rule !== undefined) result.rule = resolution.rule;
+    return result;
   }
 
   /** Gemini names to advertise: every exact key, then the Gemini CLI names that resolve. */
   listedNames(): string[] {
     const names = new Set(this.exact.keys());
-    for (const name of GEMINI_CLI_MODEL_NAMES) if (this.resolve(name) !== undefined) names.add(name);
+    for (const name of GEMINI_CLI_MODEL_NAMES) if (this.resolveTarget(name) !== undefined) names.add(name);
     return [...names];
   }
 }

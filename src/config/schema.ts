@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { PROVIDER_NAMES, isProviderName } from '../providers/index.js';
+import { OPERATOR_KNOWN_KEYS, operatorConfigShape } from '../operator/config.js';
 
 const seconds = (fallback: number, max: number) => z.number().positive().max(max).default(fallback);
 
@@ -24,8 +25,26 @@ export const serverSchema = z
       .refine((path) => path === '' || path.startsWith('/'), 'must start with "/"'),
     /** Largest accepted request body, in megabytes (default fits several base64 images). */
     body_limit_mb: z.number().positive().max(1024).default(32),
+    /** Longest a whole request may take, streams included; then the upstream is aborted and the answer finished. */
+    request_timeout_seconds: z.number().positive().max(86_400).default(900),
+    /** On SIGTERM, open streams get this long to finish before the process exits. */
+    drain_seconds: z.number().min(0).max(3600).default(30),
+    /** Longest accepted request line URL, in bytes. */
+    max_url_bytes: z.number().int().min(256).max(65_536).default(8192),
+    /** Largest accepted request header block, in bytes. */
+    max_header_bytes: z.number().int().min(1024).max(1_048_576).default(32_768),
   })
-  .default({ host: '127.0.0.1', port: 8000, log_level: 'info', base_path: '', body_limit_mb: 32 });
+  .default({
+    host: '127.0.0.1',
+    port: 8000,
+    log_level: 'info',
+    base_path: '',
+    body_limit_mb: 32,
+    request_timeout_seconds: 900,
+    drain_seconds: 30,
+    max_url_bytes: 8192,
+    max_header_bytes: 32_768,
+  });
 
 export const loggingSchema = z
   .object({
@@ -55,6 +74,50 @@ export const timeoutsSchema = z
     upstream_connect_seconds: 10,
   });
 
+const providerName = z.string().refine(isProviderName, { message: `must be one of: ${PROVIDER_NAMES.join(', ')}` });
+
+/** A named upstream for the gateway form of the config. */
+export const upstreamSchema = z
+  .object({
+    provider: providerName.optional(),
+    base_url: z.string().url().optional(),
+    /** One key, or several used in rotation (a key whose circuit is open is skipped). */
+    api_key: z.string().optional(),
+    api_keys: z.array(z.string().min(1)).optional(),
+    azure_api_version: z.string().min(1).default('2024-10-21'),
+    timeouts: z
+      .object({
+        upstream_idle_seconds: z.number().positive().max(3600).optional(),
+        upstream_headers_seconds: z.number().positive().max(3600).optional(),
+        upstream_connect_seconds: z.number().positive().max(120).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const routeTargetSchema = z.object({ upstream: z.string().min(1), model: z.string().min(1) }).strict();
+
+/** Per client key (or per client address when no keys are configured) limits; 0 means unlimited. */
+export const limitsSchema = z
+  .object({
+    requests_per_minute: z.number().int().min(0).default(0),
+    tokens_per_minute: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export const clientKeySchema = z.union([
+  z.string().min(8, 'client keys must be at least 8 characters'),
+  z
+    .object({
+      key: z.string().min(8, 'client keys must be at least 8 characters'),
+      name: z.string().min(1).optional(),
+      requests_per_minute: z.number().int().min(0).optional(),
+      tokens_per_minute: z.number().int().min(0).optional(),
+    })
+    .strict(),
+]);
+
 export const configSchema = z.object({
   openai_api_key: z.string().optional(),
   openai_base_url: z.string().url().optional(),
@@ -67,11 +130,35 @@ export const configSchema = z.object({
     .optional(),
   /** Azure OpenAI `api-version` query parameter. */
   azure_api_version: z.string().min(1).default('2024-10-21'),
-  client_api_keys: z.array(z.string().min(8, 'client keys must be at least 8 characters')).optional(),
+  client_api_keys: z.array(clientKeySchema).optional(),
+  /** Named upstreams; the original single-upstream keys describe one more, named "default". */
+  upstreams: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'upstream names use letters, digits, "_", "-" and "."'), upstreamSchema).default({}),
+  /** Gemini model name or pattern → ordered targets; later targets are fallbacks. */
+  routes: z.record(z.string().min(1), z.array(routeTargetSchema).min(1)).default({}),
+  /** Retries before the first byte reached the client (named `retries`: the original tool's `retry` block is ignored). */
+  retries: z
+    .object({
+      attempts_per_target: z.number().int().min(1).max(10).default(2),
+      base_delay_ms: z.number().int().min(0).max(60_000).default(300),
+      /** A Retry-After longer than this moves on to the next target instead of waiting. */
+      max_delay_seconds: z.number().min(0).max(600).default(5),
+    })
+    .strict()
+    .default({ attempts_per_target: 2, base_delay_ms: 300, max_delay_seconds: 5 }),
+  circuit_breaker: z
+    .object({
+      failure_threshold: z.number().int().min(1).max(1000).default(5),
+      cooldown_seconds: z.number().min(0.01).max(3600).default(30),
+    })
+    .strict()
+    .default({ failure_threshold: 5, cooldown_seconds: 30 }),
+  limits: limitsSchema.default({ requests_per_minute: 0, tokens_per_minute: 0 }),
   allow_unauthenticated: z.boolean().default(false),
   server: serverSchema,
   logging: loggingSchema,
   timeouts: timeoutsSchema,
+  /** admin_api_key, dashboard, metrics, usage (src/operator/config.ts). */
+  ...operatorConfigShape,
 });
 
 export type FileConfig = z.infer<typeof configSchema>;
@@ -79,7 +166,8 @@ export type FileConfig = z.infer<typeof configSchema>;
 /** Keys the schema knows, per object path, for the unknown-key warning. */
 export const KNOWN_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   '': new Set(Object.keys(configSchema.shape)),
-  server: new Set(['host', 'port', 'log_level', 'base_path', 'body_limit_mb']),
+  ...OPERATOR_KNOWN_KEYS,
+  server: new Set(['host', 'port', 'log_level', 'base_path', 'body_limit_mb', 'request_timeout_seconds', 'drain_seconds', 'max_url_bytes', 'max_header_bytes']),
   logging: new Set(['enable_detailed_logs', 'enable_access_logs', 'log_directory']),
   timeouts: new Set([
     'first_byte_commit_seconds',

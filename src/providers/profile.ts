@@ -64,6 +64,8 @@ export interface ModelCapabilities {
   readonly systemRole: 'system' | 'developer';
   /** Kimi's MFJS validator (strict by default) needs every property typed and `$ref` only into `#/$defs`. */
   readonly schemaDialect: 'plain' | 'kimi';
+  /** Send `parallel_tool_calls: true` with tools: the server returns one call per turn otherwise (llama.cpp). */
+  readonly parallelToolCallsFlag?: boolean;
 }
 
 export type TokenCountEndpoint = 'moonshot' | 'zhipu' | 'vllm' | 'llamacpp';

@@ -4,18 +4,22 @@
  */
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { ProxyError, apiKeyInvalid, invalidRequest } from '../errors.js';
+import { ProxyError, apiKeyInvalid, errorInfo, invalidRequest } from '../errors.js';
 import { UpstreamClient } from '../upstream/client.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from 'pino';
 import { DetailedLogWriter, RequestTrace, redactHeaders, redactUrl } from './detailed-log.js';
 import type { ProxyContext, RequestInfo, RequestRecord } from './context.js';
 import { MemoryReasoningCache } from './reasoning-cache.js';
+import { UpstreamPool } from '../gateway/upstream-pool.js';
+import { MemoryRateLimiterStore, RateLimiter } from '../gateway/rate-limiter.js';
+import { retryInfo } from '../errors.js';
 import { parseGeminiPath, type GeminiRoute } from './gemini-path.js';
 import { prepareGenerate, runGenerate } from './generate.js';
 import { listModels, modelResource } from './models.js';
 import { batchEmbedContents, countTokens, embedContent } from './other-methods.js';
 import { encodeJson } from './response-channel.js';
+import { installOperator, type Operator } from '../operator/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,14 +33,19 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
-/** Constant-time check of the presented key against every configured key ([R-AUTH-1]). */
-export function createKeyChecker(keys: string[]): (presented: string | undefined) => boolean {
+/**
+ * Constant-time check of the presented key against every configured key ([R-AUTH-1]); every key is compared, so the
+ * time does not depend on which one matched. Returns the position of the matching key.
+ */
+export function createKeyChecker(keys: string[]): (presented: string | undefined) => number | undefined {
   const digests = keys.map(digest);
   return (presented) => {
-    if (presented === undefined || presented === '') return false;
+    if (presented === undefined || presented === '') return undefined;
     const candidate = digest(presented);
-    let match = false;
-    for (const known of digests) match = timingSafeEqual(candidate, known) || match;
+    let match: number | undefined;
+    digests.forEach((known, index) => {
+      if (timingSafeEqual(candidate, known) && match === undefined) match = index;
+    });
     return match;
   };
 }
@@ -68,6 +77,8 @@ function toProxyError(error: FastifyError | Error): ProxyError {
 export interface BuiltApp {
   app: FastifyInstance;
   context: ProxyContext;
+  /** Dashboard, metrics, usage store (src/operator). */
+  operator: Operator;
 }
 
 export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
@@ -86,17 +97,42 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
       apiKey: config.upstream.apiKey,
       azureApiVersion: config.upstream.azureApiVersion,
     },
+    pool: new UpstreamPool(config.upstreams, config.breaker),
+    rateLimiter: new RateLimiter(new MemoryRateLimiterStore()),
     reasoningCache: new MemoryReasoningCache(),
     requestListeners: [],
     log,
-    detailedLog: config.logging.detailed ? new DetailedLogWriter(config.logging.directory, [config.upstream.apiKey, ...config.clientApiKeys]) : undefined,
+    detailedLog: config.logging.detailed
+      ? new DetailedLogWriter(config.logging.directory, [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.operator.adminApiKey])
+      : undefined,
     health: { lastSuccessAt: undefined, lastFailureAt: undefined, lastFailure: undefined, requests: 0, failures: 0 },
   };
-  const checkKey = config.clientApiKeys.length > 0 ? createKeyChecker(config.clientApiKeys) : undefined;
+  // Read from the context on each request, so a reloaded config takes effect; rebuilt only when the config changes.
+  let keyChecker: { config: ResolvedConfig; check: ((presented: string | undefined) => number | undefined) | undefined } | undefined;
+  const checkKey = (presented: string | undefined): number | undefined | 'open' => {
+    if (keyChecker?.config !== context.config) {
+      const keys = context.config.clientApiKeys;
+      keyChecker = { config: context.config, check: keys.length > 0 ? createKeyChecker(keys) : undefined };
+    }
+    return keyChecker.check === undefined ? 'open' : keyChecker.check(presented);
+  };
 
   const app = Fastify({
     logger: false,
     bodyLimit: config.bodyLimitBytes,
+    // Oversized header blocks and other unparseable requests get a Gemini-format answer, not Node's bare 4xx.
+    clientErrorHandler: (error, socket) => {
+      const code = (error as { code?: string }).code;
+      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const message = status === 431 ? 'Request header fields too large.' : 'Malformed HTTP request.';
+      const body = JSON.stringify({ error: { code: status, message, status: 'INVALID_ARGUMENT' } });
+      if (socket.writable) {
+        socket.end(
+          `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      } else socket.destroy();
+    },
+    http: { maxHeaderSize: config.maxHeaderBytes },
     // [R-TO-5]: never cut long responses; only the request itself must arrive in time.
     requestTimeout: 120_000,
     keepAliveTimeout: 75_000,
@@ -126,13 +162,20 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
     const info: RequestInfo = { requestId: randomBytes(4).toString('hex'), startedAt: process.hrtime.bigint() };
     request.proxyInfo = info;
     reply.raw.setHeader('x-request-id', info.requestId);
+    info.method = request.method;
+    if (Buffer.byteLength(request.url) > context.config.maxUrlBytes) {
+      const error = new ProxyError('INVALID_REQUEST', `The request URL is longer than ${context.config.maxUrlBytes} bytes.`);
+      void reply.code(414).header('content-type', 'application/json; charset=UTF-8').send(encodeJson({ error: { ...error.toGoogleStatus().error, code: 414 } }));
+      return;
+    }
     reply.raw.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - info.startedAt) / 1e9;
-      if (config.logging.access) {
+      if (context.config.logging.access) {
         const model = info.model === undefined ? '-' : `${info.model}${info.upstreamModel ? ` → ${info.upstreamModel}` : ''}${info.stream ? ' (stream)' : ''}`;
         const status = reply.raw.headersSent ? reply.raw.statusCode : 499;
         const aborted = reply.raw.writableFinished ? '' : ' [client closed]';
-        log.info(`${request.method} ${redactUrl(request.url)} - ${status} - Model: ${model} - ID: ${info.requestId} - ${seconds.toFixed(3)}s${aborted}`);
+        const attempts = info.attempts === undefined ? '' : ` - Upstream: ${info.attempts.join(' → ')}`;
+        (info.quiet === true ? log.debug.bind(log) : log.info.bind(log))(`${request.method} ${redactUrl(request.url).slice(0, 2048)} - ${status} - Model: ${model} - ID: ${info.requestId} - ${seconds.toFixed(3)}s${attempts}${aborted}`);
       }
       if (info.trace !== undefined && context.detailedLog !== undefined) {
         context.detailedLog.write(info.trace).catch((error: unknown) => log.error({ err: error }, 'cannot write detailed log'));
@@ -145,7 +188,7 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
           path: redactUrl(request.url).split('?')[0] ?? '',
           status: reply.raw.headersSent ? reply.raw.statusCode : 499,
           model: info.model,
-          provider: config.upstream.provider,
+          provider: context.config.upstream.provider,
           stream: info.stream === true,
           durationMs: seconds * 1000,
           promptTokens: info.usage?.promptTokens ?? 0,
@@ -153,6 +196,8 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
           thoughtsTokens: info.usage?.thoughtsTokens ?? 0,
           clientClosed: !reply.raw.writableFinished,
         };
+        if (info.attempts !== undefined) record.attempts = info.attempts;
+        if (info.client !== undefined) record.client = info.client;
         if (info.upstreamModel !== undefined) record.upstreamModel = info.upstreamModel;
         if (info.firstChunkMs !== undefined) record.firstChunkMs = info.firstChunkMs;
         if (info.errorStatus !== undefined) record.errorStatus = info.errorStatus;
@@ -194,15 +239,15 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
 
   const health = async (query: Record<string, unknown>): Promise<unknown> => {
     const upstreamInfo: Record<string, unknown> = {
-      provider: config.upstream.provider,
-      base_url: config.upstream.baseUrl,
+      provider: context.config.upstream.provider,
+      base_url: context.config.upstream.baseUrl,
       ...context.health,
     };
     if (query['probe'] === '1' || query['probe'] === 'true') {
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(), 3000);
       try {
-        const response = await upstream.get(context.target, '/models', abort.signal);
+        const response = await context.upstream.get(context.target, '/models', abort.signal);
         await response.body.dump();
         upstreamInfo['probe'] = { reachable: true, status: response.statusCode };
       } catch (error) {
@@ -211,10 +256,11 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
         clearTimeout(timer);
       }
     }
-    return { status: 'healthy', service: SERVICE, upstream: upstreamInfo };
+    return { status: 'healthy', service: SERVICE, upstream: upstreamInfo, upstreams: context.pool.snapshot() };
   };
   const healthPaths = new Set(['/health', config.basePath === '' ? '/health' : `${config.basePath}/health`]);
   for (const path of healthPaths) app.get(path, async (request) => health(request.query as Record<string, unknown>));
+  const operator = installOperator(app, context);
 
   app.route({
     method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
@@ -223,12 +269,35 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
       const path = request.url.split('?')[0] ?? '';
       const route = parseGeminiPath(request.method, path, config.basePath);
       if (route.kind === 'not-found') throw notFound(request);
-      if (checkKey !== undefined && !checkKey(presentedKey(request))) throw apiKeyInvalid();
-      return dispatch(route, request, reply);
+      const matched = checkKey(presentedKey(request));
+      if (matched === undefined) throw apiKeyInvalid();
+      request.proxyInfo.client = matched === 'open' ? `ip:${request.ip}` : (context.config.clients[matched]?.name ?? `key#${matched}`);
+      return dispatch(route, request, reply, matched === 'open' ? undefined : matched);
     },
   });
 
-  async function dispatch(route: Exclude<GeminiRoute, { kind: 'not-found' }>, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  /** Per-client request and token limits ([RetryInfo] on refusal); settles with the real usage when the request ends. */
+  async function admit(request: FastifyRequest, reply: FastifyReply, clientIndex: number | undefined): Promise<void> {
+    const limits = clientIndex === undefined ? context.config.limits : (context.config.clients[clientIndex]?.limits ?? context.config.limits);
+    if (limits.requestsPerMinute === 0 && limits.tokensPerMinute === 0) return;
+    const info = request.proxyInfo;
+    const client = info.client ?? 'anonymous';
+    const estimate = Math.ceil(Number(request.headers['content-length'] ?? 0) / 4);
+    const decision = await context.rateLimiter.admit(client, limits, estimate);
+    if (!decision.allowed) {
+      throw new ProxyError(
+        'CLIENT_RATE_LIMITED',
+        `Quota exceeded for ${decision.limit} per minute of client ${client}. Retry in ${Math.max(1, Math.ceil(decision.retryAfterSeconds))}s.`,
+        [retryInfo(Math.max(1, decision.retryAfterSeconds)), errorInfo('CLIENT_RATE_LIMITED', { limit: `${decision.limit}_per_minute`, client })],
+      );
+    }
+    reply.raw.once('close', () => {
+      const used = info.usage === undefined ? estimate : info.usage.promptTokens + info.usage.outputTokens + info.usage.thoughtsTokens;
+      context.rateLimiter.settle(client, limits, estimate, used).catch(() => undefined);
+    });
+  }
+
+  async function dispatch(route: Exclude<GeminiRoute, { kind: 'not-found' }>, request: FastifyRequest, reply: FastifyReply, clientIndex: number | undefined): Promise<unknown> {
     const info = request.proxyInfo;
     const query = request.query as Record<string, unknown>;
     switch (route.kind) {
@@ -250,6 +319,7 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
         break;
     }
     info.model = route.model;
+    if (route.method !== 'countTokens') await admit(request, reply, clientIndex);
     if (context.detailedLog !== undefined) {
       info.trace = new RequestTrace(info.requestId, new Date());
       info.trace.set('1_GEMINI_REQUEST', {
@@ -291,9 +361,11 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
   }
 
   app.addHook('onClose', async () => {
-    await upstream.close();
+    operator.close();
+    // The client in force: a reload may have replaced the one created here.
+    await context.upstream.close();
   });
 
-  return { app, context };
+  return { app, context, operator };
 }
 

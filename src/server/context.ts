@@ -6,6 +6,8 @@ import type { ResolvedConfig } from '../config/load.js';
 import type { UpstreamClient, UpstreamTarget } from '../upstream/client.js';
 import type { DetailedLogWriter, RequestTrace } from './detailed-log.js';
 import type { ReasoningReplayCache } from './reasoning-cache.js';
+import type { UpstreamPool } from '../gateway/upstream-pool.js';
+import type { RateLimiter } from '../gateway/rate-limiter.js';
 
 export interface UpstreamHealth {
   lastSuccessAt: string | undefined;
@@ -18,7 +20,10 @@ export interface UpstreamHealth {
 export interface ProxyContext {
   config: ResolvedConfig;
   upstream: UpstreamClient;
+  /** The default upstream's first key (health probe, legacy paths). */
   target: UpstreamTarget;
+  pool: UpstreamPool;
+  rateLimiter: RateLimiter;
   log: Logger;
   detailedLog: DetailedLogWriter | undefined;
   health: UpstreamHealth;
@@ -43,6 +48,12 @@ export interface RequestInfo {
   errorStatus?: string;
   /** Failure class of the upstream call, when it failed (ProxyError code). */
   upstreamError?: string;
+  /** Dashboard and metrics requests: their access-log line is written at debug level only. */
+  quiet?: boolean;
+  /** Upstream attempts when there was more than one, or when it failed: `name#key:status`. */
+  attempts?: string[];
+  /** The client identity used for limits (key name, or the client address). */
+  client?: string;
 }
 
 /** What the `request` event carries, once per finished request (metrics, usage store, dashboard). */
@@ -64,6 +75,8 @@ export interface RequestRecord {
   outputTokens: number;
   thoughtsTokens: number;
   clientClosed: boolean;
+  attempts?: string[];
+  client?: string;
   /** The four detailed-log stages, when detailed logging is on (already redacted). */
   trace?: unknown;
 }

@@ -2,18 +2,38 @@
  * Model resolution for every method, and models.list / models.get ([R-MOD-1]…[R-MOD-4]).
  */
 import { ProxyError } from '../errors.js';
+import type { UpstreamTarget } from '../upstream/endpoints.js';
 import type { ProxyContext } from './context.js';
 
-export function resolveModelOrThrow(context: ProxyContext, geminiModel: string, method: string): string {
-  const resolution = context.config.models.resolve(geminiModel);
-  if (resolution === undefined) {
+export interface ResolvedTarget {
+  model: string;
+  target: UpstreamTarget;
+  matchedBy: 'exact' | 'pattern' | 'default';
+}
+
+/** The first route target of a model, with a key from the pool (or the first key when every circuit is open). */
+export function resolveFirstTarget(context: ProxyContext, geminiModel: string, method: string): ResolvedTarget {
+  const plan = context.config.router.plan(geminiModel);
+  const route = plan?.targets[0];
+  const upstream = route === undefined ? undefined : context.pool.get(route.upstream);
+  if (plan === undefined || route === undefined || upstream === undefined) {
     // Google's wording: Gemini CLI turns a 404 into its model-fallback chain.
     throw new ProxyError(
       'MODEL_NOT_FOUND',
       `models/${geminiModel} is not found for API version v1beta, or is not supported for ${method}. Call ListModels to see the list of available models and their supported methods.`,
     );
   }
-  return resolution.upstreamModel;
+  const target = context.pool.acquire(route.upstream) ?? {
+    provider: upstream.provider,
+    profile: upstream.profile,
+    baseUrl: upstream.baseUrl,
+    apiKey: upstream.apiKeys[0],
+    azureApiVersion: upstream.azureApiVersion,
+    upstreamName: upstream.name,
+    keyIndex: 0,
+    timeouts: upstream.timeouts,
+  };
+  return { model: route.model, target, matchedBy: plan.matchedBy };
 }
 
 interface ModelResource {
@@ -32,15 +52,17 @@ function isEmbeddingName(name: string): boolean {
 }
 
 export function modelResource(context: ProxyContext, geminiModel: string): ModelResource | undefined {
-  const resolution = context.config.models.resolve(geminiModel);
-  if (resolution === undefined) return undefined;
+  const plan = context.config.router.plan(geminiModel);
+  const first = plan?.targets[0];
+  if (first === undefined) return undefined;
   const embedding = isEmbeddingName(geminiModel);
+  const chain = plan?.targets.map((target) => `${target.upstream}/${target.model}`).join(', then ') ?? '';
   return {
     name: `models/${geminiModel}`,
     baseModelId: geminiModel,
     version: 'proxy',
-    displayName: `${geminiModel} → ${resolution.upstreamModel}`,
-    description: `Mapped by gemini-proxy to ${context.config.upstream.provider}/${resolution.upstreamModel}`,
+    displayName: `${geminiModel} → ${first.model}`,
+    description: `Mapped by gemini-proxy to ${chain}`,
     inputTokenLimit: embedding ? 8192 : 1_048_576,
     outputTokenLimit: embedding ? 1 : 65_536,
     supportedGenerationMethods: embedding ? ['embedContent', 'batchEmbedContents'] : ['generateContent', 'streamGenerateContent', 'countTokens'],
@@ -52,7 +74,7 @@ export function listModels(context: ProxyContext, query: Record<string, unknown>
   const pageSize = Number.isFinite(sizeRaw) && sizeRaw > 0 ? Math.min(Math.floor(sizeRaw), 1000) : 50;
   const tokenRaw = typeof query['pageToken'] === 'string' ? query['pageToken'] : '';
   const offset = /^\d+$/.test(tokenRaw) ? Number(tokenRaw) : 0;
-  const names = context.config.models.listedNames();
+  const names = context.config.router.listedNames();
   const models = names
     .slice(offset, offset + pageSize)
     .map((name) => modelResource(context, name))

@@ -8,10 +8,11 @@ import { parseBatchEmbedContents, parseEmbedContent, parseEmbeddingsResponse, ty
 import { normalizeGenerateContentRequest } from '../translate/normalize-request.js';
 import { classifyUpstreamError } from '../upstream/upstream-errors.js';
 import { loadTokenizer } from '../tokenizer.js';
-import { upstreamUrl } from '../upstream/endpoints.js';
+import { upstreamLabel, upstreamUrl } from '../upstream/endpoints.js';
 import type { OpenAIChatRequest } from '../translate/openai-types.js';
 import { recordUpstreamOutcome, type ProxyContext, type RequestInfo } from './context.js';
-import { resolveModelOrThrow } from './models.js';
+import { resolveFirstTarget } from './models.js';
+import type { UpstreamTarget } from '../upstream/endpoints.js';
 
 /**
  * Both body forms: `{contents}` (what the SDKs send) and `{generateContentRequest:{…}}` (REST). Never a generation
@@ -21,19 +22,19 @@ export async function countTokens(context: ProxyContext, info: RequestInfo, gemi
   const record = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
   const inner = record['generateContentRequest'] ?? record['generate_content_request'];
   const request = normalizeGenerateContentRequest(inner ?? body);
-  const upstreamModel = resolveModelOrThrow(context, geminiModel, 'countTokens');
+  const { model: upstreamModel, target } = resolveFirstTarget(context, geminiModel, 'countTokens');
   info.upstreamModel = upstreamModel;
   let translated;
   try {
-    translated = geminiRequestToOpenAI(request, { model: upstreamModel, stream: false, profile: context.config.upstream.profile });
+    translated = geminiRequestToOpenAI(request, { model: upstreamModel, stream: false, profile: target.profile });
   } catch (error) {
     // Features a generation would refuse (built-in tools, cachedContent) can still be counted: count without them.
     if (!(error instanceof ProxyError) || error.code !== 'UNSUPPORTED_FEATURE') throw error;
     const stripped = { ...request, tools: request.tools.map((tool) => ({ ...tool, builtIns: [] })), generationConfig: {} };
     delete (stripped as { cachedContent?: string }).cachedContent;
-    translated = geminiRequestToOpenAI(stripped, { model: upstreamModel, stream: false, profile: context.config.upstream.profile });
+    translated = geminiRequestToOpenAI(stripped, { model: upstreamModel, stream: false, profile: target.profile });
   }
-  const remote = await countWithProvider(context, info, translated.body);
+  const remote = await countWithProvider(context, info, target, translated.body);
   if (remote !== undefined) return { totalTokens: remote };
   const count = await loadTokenizer();
   return { totalTokens: countRequestTokens(translated.body, count) };
@@ -43,10 +44,10 @@ export async function countTokens(context: ProxyContext, info: RequestInfo, gemi
  * The provider's own tokenizer endpoint where it has one (providers.md §9.1): Moonshot, Zhipu, vLLM, llama.cpp.
  * Any failure (status, shape, 5 s timeout) falls back to the local tokenizer, so countTokens never fails on it.
  */
-async function countWithProvider(context: ProxyContext, info: RequestInfo, body: OpenAIChatRequest): Promise<number | undefined> {
-  const endpoint = context.config.upstream.profile.tokenCount;
+async function countWithProvider(context: ProxyContext, info: RequestInfo, target: UpstreamTarget, body: OpenAIChatRequest): Promise<number | undefined> {
+  const endpoint = target.profile.tokenCount;
   if (endpoint === undefined) return undefined;
-  const base = context.target.baseUrl.replace(/\/+$/, '');
+  const base = target.baseUrl.replace(/\/+$/, '');
   const origin = base.replace(/\/v1$/, '');
   let url: string;
   let payload: unknown;
@@ -71,7 +72,7 @@ async function countWithProvider(context: ProxyContext, info: RequestInfo, body:
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), 5000);
   try {
-    const response = await context.upstream.post(context.target, url, JSON.stringify(payload), abort.signal, false);
+    const response = await context.upstream.post(target, url, JSON.stringify(payload), abort.signal, false);
     const text = await response.body.text();
     if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`);
     const parsed = JSON.parse(text.trim()) as { data?: { total_tokens?: unknown }; usage?: { prompt_tokens?: unknown }; count?: unknown; tokens?: unknown };
@@ -79,15 +80,15 @@ async function countWithProvider(context: ProxyContext, info: RequestInfo, body:
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error('no count in the reply');
     return Math.round(value);
   } catch (error) {
-    context.log.warn({ requestId: info.requestId }, `token count endpoint of ${context.target.provider} failed (${error instanceof Error ? error.message : String(error)}); counted locally`);
+    context.log.warn({ requestId: info.requestId }, `token count endpoint of ${upstreamLabel(target)} failed (${error instanceof Error ? error.message : String(error)}); counted locally`);
     return undefined;
   } finally {
     clearTimeout(timer);
   }
 }
 
-async function embedGroup(context: ProxyContext, model: string, inputs: EmbeddingInput[]): Promise<number[][]> {
-  const { profile } = context.config.upstream;
+async function embedGroup(context: ProxyContext, target: UpstreamTarget, model: string, inputs: EmbeddingInput[]): Promise<number[][]> {
+  const { profile } = target;
   const vectors: number[][] = [];
   for (let start = 0; start < inputs.length; start += profile.maxEmbeddingBatch) {
     const batch = inputs.slice(start, start + profile.maxEmbeddingBatch);
@@ -95,43 +96,41 @@ async function embedGroup(context: ProxyContext, model: string, inputs: Embeddin
     const payload: Record<string, unknown> = { model, input: batch.map((input) => input.text), encoding_format: 'float' };
     if (dimensions !== undefined) payload['dimensions'] = dimensions;
     const abort = new AbortController();
-    const response = await context.upstream.post(context.target, upstreamUrl(context.target, 'embeddings', model), JSON.stringify(payload), abort.signal, false);
+    const response = await context.upstream.post(target, upstreamUrl(target, 'embeddings', model), JSON.stringify(payload), abort.signal, false);
     const text = await response.body.text();
     if (response.statusCode < 200 || response.statusCode >= 300) {
-      const error = classifyUpstreamError({ provider: context.target.provider, status: response.statusCode, body: text });
+      const error = classifyUpstreamError({ provider: upstreamLabel(target), status: response.statusCode, body: text });
       if (error.code === 'UPSTREAM_NOT_FOUND' || response.statusCode === 404 || response.statusCode === 405) {
         // [R-EMB-3]: an upstream without embeddings is a 404, never a 5xx.
-        throw new ProxyError('NOT_FOUND', `models/${model} is not supported for embedContent by upstream ${context.target.provider}: ${error.message}`);
+        throw new ProxyError('NOT_FOUND', `models/${model} is not supported for embedContent by upstream ${upstreamLabel(target)}: ${error.message}`);
       }
       throw error;
     }
     try {
       vectors.push(...parseEmbeddingsResponse(JSON.parse(text.trim()), batch.length));
     } catch (error) {
-      throw new ProxyError('UPSTREAM_PROTOCOL', `upstream ${context.target.provider} returned an unusable embeddings reply: ${error instanceof Error ? error.message : String(error)}`);
+      throw new ProxyError('UPSTREAM_PROTOCOL', `upstream ${upstreamLabel(target)} returned an unusable embeddings reply: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
   return vectors;
 }
 
 async function embed(context: ProxyContext, info: RequestInfo, geminiModel: string, inputs: EmbeddingInput[]): Promise<number[][]> {
-  if (!context.config.upstream.profile.embeddings) {
-    // [R-EMB-3]: DeepSeek, Groq and Moonshot have no embeddings endpoint; say so instead of calling it.
-    throw new ProxyError('NOT_FOUND', `models/${geminiModel} is not supported for embedContent: upstream ${context.target.provider} has no embeddings endpoint.`);
-  }
-  const resolveEmbedding = (name: string): string => {
-    const resolution = context.config.models.resolve(name);
-    if (resolution?.matchedBy !== 'default' || context.config.defaultEmbeddingModel === undefined) {
-      return resolveModelOrThrow(context, name, 'embedContent');
-    }
-    return context.config.defaultEmbeddingModel;
+  const resolveEmbedding = (name: string): { model: string; target: UpstreamTarget } => {
+    const resolved = resolveFirstTarget(context, name, 'embedContent');
+    if (resolved.matchedBy === 'default' && context.config.defaultEmbeddingModel !== undefined) return { model: context.config.defaultEmbeddingModel, target: resolved.target };
+    return resolved;
   };
   // [R-EMB-1]: group elements that name different models (and dimensions); keep the answer in input order.
-  const groups = new Map<string, { model: string; positions: number[]; inputs: EmbeddingInput[] }>();
+  const groups = new Map<string, { model: string; target: UpstreamTarget; positions: number[]; inputs: EmbeddingInput[] }>();
   inputs.forEach((input, position) => {
-    const model = resolveEmbedding(input.model ?? geminiModel);
-    const key = `${model}\u0000${input.dimensions ?? ''}`;
-    const group = groups.get(key) ?? { model, positions: [], inputs: [] };
+    const { model, target } = resolveEmbedding(input.model ?? geminiModel);
+    if (!target.profile.embeddings) {
+      // [R-EMB-3]: DeepSeek, Groq and Moonshot have no embeddings endpoint; say so instead of calling it.
+      throw new ProxyError('NOT_FOUND', `models/${geminiModel} is not supported for embedContent: upstream ${upstreamLabel(target)} has no embeddings endpoint.`);
+    }
+    const key = `${target.upstreamName ?? ''}\u0000${model}\u0000${input.dimensions ?? ''}`;
+    const group = groups.get(key) ?? { model, target, positions: [], inputs: [] };
     group.positions.push(position);
     group.inputs.push(input);
     groups.set(key, group);
@@ -141,7 +140,7 @@ async function embed(context: ProxyContext, info: RequestInfo, geminiModel: stri
   let failure: string | undefined;
   try {
     for (const group of groups.values()) {
-      const vectors = await embedGroup(context, group.model, group.inputs);
+      const vectors = await embedGroup(context, group.target, group.model, group.inputs);
       group.positions.forEach((position, index) => {
         out[position] = vectors[index] ?? [];
       });

@@ -48,6 +48,8 @@ export class ResponseChannel {
   lastUsage: GenerateContentResponse['usageMetadata'];
   errorStatus: string | undefined;
   errorCode: string | undefined;
+  /** Runs right before the response ends, so that the access and detailed logs (written on close) see final state. */
+  beforeEnd: (() => void) | undefined;
 
   constructor(res: ServerResponse, kind: ChannelKind, keepSent: boolean) {
     this.res = res;
@@ -117,6 +119,7 @@ export class ResponseChannel {
       this.committed = true;
       this.res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
     }
+    this.beforeEnd?.();
     this.res.end(body);
   }
 
@@ -131,6 +134,7 @@ export class ResponseChannel {
     this.errorCode = error.code;
     this.stopHeartbeat();
     if (!this.isOpen) return;
+    this.beforeEnd?.();
     if (!this.committed) {
       writeErrorResponse(this.res, error);
       return;
@@ -147,6 +151,7 @@ export class ResponseChannel {
   end(): void {
     this.stopHeartbeat();
     if (!this.isOpen) return;
+    this.beforeEnd?.();
     if (this.kind === 'json-array') this.res.end(this.elements === 0 ? '[]' : ']');
     else this.res.end();
   }

@@ -475,6 +475,7 @@ export function geminiRequestToOpenAI(request: GenerateContentRequest, options: 
 
   const choice = convertToolChoice(request, convertTools(request, names, capabilities, warnings), names, capabilities, thinkingActive, warnings);
   if (choice.tools.length > 0) body.tools = choice.tools;
+  if (choice.tools.length > 0 && capabilities.parallelToolCallsFlag === true) body.parallel_tool_calls = true;
   if (choice.toolChoice !== undefined) body.tool_choice = choice.toolChoice;
   if (choice.hint !== undefined) addSystemText(body, choice.hint, capabilities.systemRole);
 

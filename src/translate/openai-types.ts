@@ -38,6 +38,7 @@ export interface OpenAIChatRequest {
   stream_options?: { include_usage: boolean };
   tools?: OpenAITool[];
   tool_choice?: OpenAIToolChoice;
+  parallel_tool_calls?: boolean;
   temperature?: number;
   top_p?: number;
   top_k?: number;

@@ -1,7 +1,8 @@
 /**
  * Splits reasoning written inside `content` as `<think>…</think>` (or Kimi's `◁think▷…◁/think▷`) from the answer
  * (providers.md §4.1). Tags may be split across deltas, so a tail that could begin a marker is held back until the
- * next delta shows what it is. Pure.
+ * next delta shows what it is. The blank lines models put after the closing tag (`</think>\n\n`) are dropped, so the
+ * answer does not start with empty lines. Pure.
  */
 
 const MARKERS: ReadonlyArray<readonly [open: string, close: string]> = [
@@ -32,6 +33,8 @@ export interface SplitText {
 export class ThinkTagSplitter {
   private buffer = '';
   private closeMarker: string | undefined;
+  /** Right after a closing marker: whitespace is separator, not answer. */
+  private afterClose = false;
 
   push(delta: string): SplitText {
     this.buffer += delta;
@@ -52,6 +55,7 @@ export class ThinkTagSplitter {
         reasoning += this.buffer.slice(0, end);
         this.buffer = this.buffer.slice(end + this.closeMarker.length);
         this.closeMarker = undefined;
+        this.afterClose = true;
         continue;
       }
       let found: { index: number; open: string; close: string } | undefined;
@@ -60,7 +64,7 @@ export class ThinkTagSplitter {
         if (index !== -1 && (found === undefined || index < found.index)) found = { index, open, close };
       }
       if (found === undefined) break;
-      text += this.buffer.slice(0, found.index);
+      text += this.answer(this.buffer.slice(0, found.index));
       this.buffer = this.buffer.slice(found.index + found.open.length);
       this.closeMarker = found.close;
     }
@@ -69,7 +73,14 @@ export class ThinkTagSplitter {
     const ready = this.buffer.slice(0, this.buffer.length - hold);
     this.buffer = this.buffer.slice(this.buffer.length - hold);
     if (this.closeMarker !== undefined) reasoning += ready;
-    else text += ready;
+    else text += this.answer(ready);
     return { reasoning, text };
+  }
+
+  private answer(text: string): string {
+    if (!this.afterClose) return text;
+    const trimmed = text.replace(/^\s+/, '');
+    if (trimmed !== '') this.afterClose = false;
+    return trimmed;
   }
 }

@@ -5,7 +5,7 @@
  */
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { ProxyError, errorInfo } from '../errors.js';
-import { authHeaders, type UpstreamTarget } from './endpoints.js';
+import { authHeaders, upstreamLabel, type UpstreamTarget } from './endpoints.js';
 
 export type { UpstreamTarget } from './endpoints.js';
 
@@ -54,6 +54,9 @@ export class UpstreamClient {
         body,
         signal,
         dispatcher: this.agent,
+        ...(target.timeouts === undefined
+          ? {}
+          : { headersTimeout: target.timeouts.headersSeconds * 1000, bodyTimeout: target.timeouts.idleSeconds * 1000 }),
       });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     } catch (error) {
@@ -94,7 +97,7 @@ function errorCode(error: unknown): string {
 export function networkError(error: unknown, target: UpstreamTarget): ProxyError {
   if (error instanceof ProxyError) return error;
   const code = errorCode(error);
-  const where = `upstream ${target.provider} at ${target.baseUrl}`;
+  const where = `upstream ${upstreamLabel(target)} at ${target.baseUrl}`;
   const metadata = { provider: target.provider, network_error: code || 'unknown' };
   if (error instanceof undiciErrors.HeadersTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT') {
     return new ProxyError('UPSTREAM_TIMEOUT', `${where} sent no response headers in time`, [errorInfo('UPSTREAM_TIMEOUT', metadata)]);

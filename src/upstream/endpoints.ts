@@ -11,6 +11,11 @@ export interface UpstreamTarget {
   baseUrl: string;
   apiKey: string | undefined;
   azureApiVersion: string;
+  /** The named upstream and key position this target came from (gateway routing). */
+  upstreamName?: string;
+  keyIndex?: number;
+  /** Per-upstream timeouts, overriding the client's defaults. */
+  timeouts?: { idleSeconds: number; headersSeconds: number; connectSeconds: number };
 }
 
 export type UpstreamOperation = 'chat' | 'embeddings';
@@ -39,4 +44,10 @@ export function streamUsageOverride(target: UpstreamTarget): boolean | undefined
   if (target.profile.auth !== 'azure-api-key') return undefined;
   if (/\/openai\/v1$/.test(trimSlashes(target.baseUrl))) return true;
   return target.azureApiVersion >= '2024-09-01';
+}
+
+/** How errors and logs name an upstream: the provider for the single-upstream form, `name (provider)` otherwise. */
+export function upstreamLabel(target: Pick<UpstreamTarget, 'provider' | 'upstreamName'>): string {
+  const name = target.upstreamName;
+  return name === undefined || name === 'default' || name === target.provider ? target.provider : `${name} (${target.provider})`;
 }

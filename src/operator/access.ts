@@ -1,0 +1,75 @@
+/**
+ * Who may see the dashboard and /metrics. With `admin_api_key` set, that key; otherwise any of `client_api_keys`.
+ * With neither, only direct loopback connections: a request from another address, or one a reverse proxy forwarded
+ * (it carries X-Forwarded-For, Forwarded or X-Real-IP), gets 403 PERMISSION_DENIED in the Gemini error format.
+ * Keys are read from the config in force at request time, so a reload changes them.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { apiKeyInvalid } from '../errors.js';
+import type { ProxyContext } from '../server/context.js';
+import { encodeJson } from '../server/response-channel.js';
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+export function operatorKeys(context: ProxyContext): string[] {
+  const admin = context.config.operator.adminApiKey;
+  return admin !== undefined ? [admin] : context.config.clientApiKeys;
+}
+
+/** The key a request presents: `x-goog-api-key`, `Authorization: Bearer`, or `?key=`. */
+export function presentedKey(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-goog-api-key'];
+  if (typeof header === 'string' && header !== '') return header;
+  const authorization = request.headers.authorization;
+  if (typeof authorization === 'string' && /^bearer\s+/i.test(authorization)) return authorization.replace(/^bearer\s+/i, '');
+  const query = request.query as Record<string, unknown> | undefined;
+  const key = query?.['key'];
+  return typeof key === 'string' && key !== '' ? key : undefined;
+}
+
+function keyMatches(keys: string[], presented: string | undefined): boolean {
+  if (presented === undefined) return false;
+  const candidate = digest(presented);
+  let match = false;
+  for (const key of keys) match = timingSafeEqual(candidate, digest(key)) || match;
+  return match;
+}
+
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  return address === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(address);
+}
+
+function isForwarded(request: FastifyRequest): boolean {
+  return request.headers['x-forwarded-for'] !== undefined || request.headers['forwarded'] !== undefined || request.headers['x-real-ip'] !== undefined;
+}
+
+export const NO_KEY_MESSAGE =
+  'The gemini-proxy dashboard and metrics are only served to direct loopback connections while neither admin_api_key nor client_api_keys is configured.';
+
+function forbidden(reply: FastifyReply): FastifyReply {
+  return reply
+    .code(403)
+    .header('content-type', 'application/json; charset=UTF-8')
+    .send(encodeJson({ error: { code: 403, message: NO_KEY_MESSAGE, status: 'PERMISSION_DENIED' } }));
+}
+
+/**
+ * Checks access; answers and returns false when refused. `needKey: false` is for the page's static files, which hold
+ * no data: they load without a key when keys exist (the page then asks for one), and stay loopback-only when none do.
+ */
+export function allowOperator(context: ProxyContext, request: FastifyRequest, reply: FastifyReply, needKey = true): boolean {
+  const keys = operatorKeys(context);
+  if (keys.length === 0) {
+    if (isLoopbackAddress(request.socket.remoteAddress) && !isForwarded(request)) return true;
+    void forbidden(reply);
+    return false;
+  }
+  if (!needKey || keyMatches(keys, presentedKey(request))) return true;
+  const error = apiKeyInvalid();
+  void reply.code(error.httpStatus).header('content-type', 'application/json; charset=UTF-8').send(encodeJson(error.toGoogleStatus()));
+  return false;
+}

@@ -1,0 +1,122 @@
+/**
+ * Installs the operator features on a built app: the usage store, Prometheus metrics, the live request list and the
+ * dashboard, all fed by the request event (`context.requestListeners`). Called once from buildApp.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ResolvedConfig } from '../config/load.js';
+import type { ProxyContext, RequestInfo, RequestRecord } from '../server/context.js';
+import { allowOperator } from './access.js';
+import { registerDashboard } from './dashboard.js';
+import { LiveRequests } from './live.js';
+import { ProxyMetrics } from './metrics.js';
+import { UsageStore } from './usage-store.js';
+
+/** Header the dashboard's own internal /health call carries, so it leaves no access-log line. */
+const INTERNAL_HEADER = 'x-gemini-proxy-dashboard';
+
+export interface Operator {
+  metrics: ProxyMetrics;
+  live: LiveRequests;
+  /** The store in use: the configured SQLite file, or an in-memory one when usage is off or the file failed. */
+  usage(): { store: UsageStore; persistent: boolean };
+  /** Applies the operator part of a reloaded config (retention); returns what needs a restart. */
+  reconfigure(next: ResolvedConfig): string[];
+  reloaded(ok: boolean, detail: string | undefined): void;
+  close(): void;
+}
+
+function openStore(context: ProxyContext): { store: UsageStore; persistent: boolean } {
+  const { usage } = context.config.operator;
+  if (usage.enabled && usage.database !== ':memory:') {
+    try {
+      return { store: new UsageStore(usage.database, { retentionDays: usage.retentionDays }), persistent: true };
+    } catch (error) {
+      context.log.error(
+        `usage database ${usage.database} cannot be opened (${error instanceof Error ? error.message : String(error)}); usage is kept in memory until the next restart`,
+      );
+    }
+  }
+  return { store: new UsageStore(':memory:', { retentionDays: usage.retentionDays }), persistent: false };
+}
+
+export function installOperator(app: FastifyInstance, context: ProxyContext): Operator {
+  const startedAt = Date.now();
+  const inFlight = new Set<RequestInfo>();
+  const metrics = new ProxyMetrics(() => {
+    let open = 0;
+    for (const info of inFlight) if (info.stream === true) open += 1;
+    return open;
+  });
+  const live = new LiveRequests();
+  const usage = openStore(context);
+  try {
+    live.seed(usage.store.recent(100));
+  } catch (error) {
+    context.log.warn(`cannot read recent requests from the usage database: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const reloads = { last: undefined as string | undefined, lastError: undefined as string | undefined, count: 0 };
+
+  context.requestListeners.push((record: RequestRecord) => {
+    metrics.observe(record);
+    live.add(record);
+    try {
+      usage.store.add(record);
+    } catch (error) {
+      context.log.error(`cannot write usage: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  });
+
+  const basePath = context.config.basePath;
+  const operatorPrefixes = basePath === '' ? ['/ui', '/metrics'] : ['/ui', '/metrics', `${basePath}/ui`, `${basePath}/metrics`];
+  app.addHook('onRequest', (request, reply, done) => {
+    const info = request.proxyInfo;
+    if (info !== undefined && info !== null) {
+      const path = request.url.split('?')[0] ?? '';
+      if (operatorPrefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) || request.headers[INTERNAL_HEADER] === '1') info.quiet = true;
+      inFlight.add(info);
+      reply.raw.once('close', () => inFlight.delete(info));
+    }
+    done();
+  });
+
+  registerDashboard(app, { context, live, usage: () => usage, startedAt, reloads, internalHeader: INTERNAL_HEADER }, basePath === '' ? ['/ui'] : ['/ui', `${basePath}/ui`]);
+
+  const metricsPaths = basePath === '' ? ['/metrics'] : ['/metrics', `${basePath}/metrics`];
+  for (const path of metricsPaths) {
+    app.get(path, async (request, reply) => {
+      const settings = context.config.operator.metrics;
+      if (!settings.enabled) {
+        return reply
+          .code(404)
+          .header('content-type', 'application/json; charset=UTF-8')
+          .send(JSON.stringify({ error: { code: 404, message: `The requested URL ${path} was not found on this server (method GET).`, status: 'NOT_FOUND' } }));
+      }
+      if (settings.requireKey && !allowOperator(context, request, reply)) return reply;
+      const rendered = await metrics.render();
+      return reply.code(200).header('content-type', rendered.contentType).header('cache-control', 'no-store').send(rendered.body);
+    });
+  }
+
+  return {
+    metrics,
+    live,
+    usage: () => usage,
+    reconfigure(next) {
+      const restart: string[] = [];
+      const before = context.config.operator.usage;
+      const after = next.operator.usage;
+      if (before.enabled !== after.enabled || before.database !== after.database) restart.push('usage.enabled/usage.database');
+      if (after.retentionDays !== usage.store.retentionDaysInForce()) usage.store.setRetentionDays(after.retentionDays);
+      return restart;
+    },
+    reloaded(ok, detail) {
+      metrics.reloaded(ok);
+      reloads.count += ok ? 1 : 0;
+      if (ok) reloads.last = new Date().toISOString();
+      else reloads.lastError = detail;
+    },
+    close() {
+      usage.store.close();
+    },
+  };
+}

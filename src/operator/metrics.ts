@@ -1,0 +1,109 @@
+/**
+ * Prometheus metrics (prom-client) fed by the request event: requests, latency and time-to-first-chunk histograms,
+ * tokens by model and upstream, upstream errors by class, open streams, config reloads, plus prom-client's process
+ * metrics. One registry per app, so several proxies in one process (tests) do not collide.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RequestRecord } from '../server/context.js';
+
+/** Distinct values a label may take before the rest are counted as "other" (model names come from clients). */
+const MAX_LABEL_VALUES = 200;
+
+class LabelLimiter {
+  private readonly seen = new Set<string>();
+
+  value(raw: string | undefined): string {
+    const value = raw === undefined || raw === '' ? 'none' : raw;
+    if (this.seen.has(value)) return value;
+    if (this.seen.size >= MAX_LABEL_VALUES) return 'other';
+    this.seen.add(value);
+    return value;
+  }
+}
+
+export class ProxyMetrics {
+  readonly registry = new Registry();
+  private readonly models = new LabelLimiter();
+  private readonly upstreamModels = new LabelLimiter();
+  private readonly requests: Counter<'model' | 'upstream_model' | 'provider' | 'status' | 'stream'>;
+  private readonly duration: Histogram<'model' | 'upstream_model' | 'provider' | 'stream'>;
+  private readonly firstChunk: Histogram<'model' | 'upstream_model' | 'provider'>;
+  private readonly tokens: Counter<'model' | 'upstream_model' | 'provider' | 'type'>;
+  private readonly upstreamErrors: Counter<'provider' | 'class'>;
+  private readonly reloads: Counter<'result'>;
+
+  /** `openStreams` is read at scrape time: the number of streaming responses in progress. */
+  constructor(openStreams: () => number) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'gemini_proxy_requests_total',
+      help: 'Finished Gemini API requests, by Gemini model, upstream model, provider, HTTP status and streaming.',
+      labelNames: ['model', 'upstream_model', 'provider', 'status', 'stream'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'gemini_proxy_request_duration_seconds',
+      help: 'Time from request arrival to the end of the response (whole stream for streaming requests).',
+      labelNames: ['model', 'upstream_model', 'provider', 'stream'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600],
+      registers,
+    });
+    this.firstChunk = new Histogram({
+      name: 'gemini_proxy_time_to_first_chunk_seconds',
+      help: 'Time from request arrival to the first content byte sent to the client.',
+      labelNames: ['model', 'upstream_model', 'provider'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 45, 60],
+      registers,
+    });
+    this.tokens = new Counter({
+      name: 'gemini_proxy_tokens_total',
+      help: 'Tokens reported for finished requests: type="prompt" (in), "output" (out, thoughts excluded), "thoughts".',
+      labelNames: ['model', 'upstream_model', 'provider', 'type'],
+      registers,
+    });
+    this.upstreamErrors = new Counter({
+      name: 'gemini_proxy_upstream_errors_total',
+      help: 'Failed upstream calls by provider and error class (UPSTREAM_RATE_LIMITED, UPSTREAM_TIMEOUT, …).',
+      labelNames: ['provider', 'class'],
+      registers,
+    });
+    new Gauge({
+      name: 'gemini_proxy_open_streams',
+      help: 'Streaming responses in progress.',
+      registers,
+      collect() {
+        this.set(openStreams());
+      },
+    });
+    this.reloads = new Counter({
+      name: 'gemini_proxy_config_reloads_total',
+      help: 'Config reloads (SIGHUP or file change), by result.',
+      labelNames: ['result'],
+      registers,
+    });
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  observe(record: RequestRecord): void {
+    const model = this.models.value(record.model);
+    const upstreamModel = this.upstreamModels.value(record.upstreamModel);
+    const provider = record.provider;
+    const stream = record.stream ? 'true' : 'false';
+    this.requests.inc({ model, upstream_model: upstreamModel, provider, status: String(record.status), stream });
+    this.duration.observe({ model, upstream_model: upstreamModel, provider, stream }, record.durationMs / 1000);
+    if (record.firstChunkMs !== undefined) this.firstChunk.observe({ model, upstream_model: upstreamModel, provider }, record.firstChunkMs / 1000);
+    const labels = { model, upstream_model: upstreamModel, provider };
+    if (record.promptTokens > 0) this.tokens.inc({ ...labels, type: 'prompt' }, record.promptTokens);
+    if (record.outputTokens > 0) this.tokens.inc({ ...labels, type: 'output' }, record.outputTokens);
+    if (record.thoughtsTokens > 0) this.tokens.inc({ ...labels, type: 'thoughts' }, record.thoughtsTokens);
+    if (record.upstreamError !== undefined) this.upstreamErrors.inc({ provider, class: record.upstreamError });
+  }
+
+  reloaded(ok: boolean): void {
+    this.reloads.inc({ result: ok ? 'success' : 'failure' });
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

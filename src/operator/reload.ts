@@ -1,0 +1,220 @@
+/**
+ * Hot reload: on SIGHUP, and when the config file changes (fs.watch on its folder, so editors that save by rename are
+ * seen; debounced), the file is parsed and validated with the same loader as at start (resolveConfig, with the same
+ * command-line flags on top). An invalid file is rejected with one log line and the running config stays in force. A
+ * valid one is swapped in at once, in one synchronous step: model mapping and routes, upstreams and their keys, client
+ * keys, limits, logging flags, timeouts, admin key and operator settings. What the listening socket was built with
+ * (host, port, base_path, body and header limits) and the usage database path need a restart; that is logged.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { parse } from 'jsonc-parser';
+import type { Logger } from 'pino';
+import { resolveConfig, type CommandLineOverrides, type ResolvedConfig } from '../config/load.js';
+import { DetailedLogWriter } from '../server/detailed-log.js';
+import type { ProxyContext } from '../server/context.js';
+import { UpstreamPool } from '../gateway/upstream-pool.js';
+import { UpstreamClient } from '../upstream/client.js';
+import type { Operator } from './index.js';
+
+export type ReloadTrigger = 'SIGHUP' | 'file change' | 'request';
+
+export type ReloadResult =
+  | { ok: true; changed: string[]; restartNeeded: string[] }
+  | { ok: false; error: string };
+
+/** Settings the running listener was built with: a change is logged and waits for a restart. */
+const RESTART_ONLY: Array<[string, (config: ResolvedConfig) => unknown]> = [
+  ['server.host', (config) => config.host],
+  ['server.port', (config) => config.port],
+  ['server.base_path', (config) => config.basePath],
+  ['server.body_limit_mb', (config) => config.bodyLimitBytes],
+  ['server.max_header_bytes', (config) => config.maxHeaderBytes],
+  ['usage.enabled', (config) => config.operator.usage.enabled],
+  ['usage.database', (config) => config.operator.usage.database],
+];
+
+function detailedLogSecrets(config: ResolvedConfig): Array<string | undefined> {
+  return [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.operator.adminApiKey];
+}
+
+function upstreamShape(config: ResolvedConfig): string {
+  return JSON.stringify({ upstreams: config.upstreams.map((entry) => ({ ...entry, profile: entry.profile.name })), breaker: config.breaker });
+}
+
+/**
+ * Swaps `next` into the running context. Listener settings keep their running values (see RESTART_ONLY); returns the
+ * names of those that differ.
+ */
+export function applyConfig(context: ProxyContext, next: ResolvedConfig, log: Logger): string[] {
+  const previous = context.config;
+  const restartNeeded = RESTART_ONLY.filter(([, read]) => JSON.stringify(read(previous)) !== JSON.stringify(read(next))).map(([name]) => name);
+  const effective: ResolvedConfig = {
+    ...next,
+    host: previous.host,
+    port: previous.port,
+    basePath: previous.basePath,
+    bodyLimitBytes: previous.bodyLimitBytes,
+    maxHeaderBytes: previous.maxHeaderBytes,
+    operator: { ...next.operator, usage: { ...next.operator.usage, enabled: previous.operator.usage.enabled, database: previous.operator.usage.database } },
+  };
+
+  const timeoutsChanged =
+    previous.timeouts.connectSeconds !== effective.timeouts.connectSeconds ||
+    previous.timeouts.idleSeconds !== effective.timeouts.idleSeconds ||
+    previous.timeouts.headersSeconds !== effective.timeouts.headersSeconds;
+  const oldClient = context.upstream;
+  const client = timeoutsChanged
+    ? new UpstreamClient({
+        connectSeconds: effective.timeouts.connectSeconds,
+        idleSeconds: effective.timeouts.idleSeconds,
+        headersSeconds: effective.timeouts.headersSeconds,
+      })
+    : oldClient;
+  const pool = upstreamShape(previous) === upstreamShape(effective) ? context.pool : new UpstreamPool(effective.upstreams, effective.breaker);
+  const detailedLog = effective.logging.detailed ? new DetailedLogWriter(effective.logging.directory, detailedLogSecrets(effective)) : undefined;
+
+  // One synchronous step: no request sees half of the change.
+  context.config = effective;
+  context.upstream = client;
+  context.pool = pool;
+  context.target = {
+    provider: effective.upstream.provider,
+    profile: effective.upstream.profile,
+    baseUrl: effective.upstream.baseUrl,
+    apiKey: effective.upstream.apiKey,
+    azureApiVersion: effective.upstream.azureApiVersion,
+  };
+  context.detailedLog = detailedLog;
+  log.level = effective.logLevel;
+
+  // Requests still using the old connection pool finish on it; it closes when they are done.
+  if (client !== oldClient) oldClient.close().catch(() => undefined);
+  return restartNeeded;
+}
+
+function topLevelChanges(before: unknown, after: unknown): string[] {
+  const a = typeof before === 'object' && before !== null ? (before as Record<string, unknown>) : {};
+  const b = typeof after === 'object' && after !== null ? (after as Record<string, unknown>) : {};
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key])).sort();
+}
+
+function oneLine(message: string): string {
+  return message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join('; ');
+}
+
+export interface HotReloadOptions {
+  context: ProxyContext;
+  operator?: Operator | undefined;
+  /** The command-line flags the proxy started with; they keep precedence over the file. */
+  overrides: CommandLineOverrides;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  /** Watch the file for changes (default true). */
+  watch?: boolean;
+  debounceMs?: number;
+  /** Also reload on SIGHUP (default false: the CLI turns it on; tests call reload()). */
+  sighup?: boolean;
+}
+
+export interface HotReloader {
+  readonly path: string | undefined;
+  reload(trigger: ReloadTrigger): ReloadResult;
+  close(): void;
+}
+
+export function startHotReload(options: HotReloadOptions): HotReloader {
+  const { context, operator, overrides, env, log } = options;
+  const configured = overrides.configPath ?? env['GEMINI_PROXY_CONFIG'];
+  const path = configured === undefined || configured === '' ? undefined : resolve(configured);
+  let lastDigest: string | undefined;
+  let lastRaw: unknown;
+
+  const readState = (): { digest: string; raw: unknown } | undefined => {
+    if (path === undefined) return undefined;
+    try {
+      const text = readFileSync(path, 'utf8');
+      return { digest: createHash('sha256').update(text).digest('hex'), raw: parse(text, [], { allowTrailingComma: true }) as unknown };
+    } catch {
+      return undefined;
+    }
+  };
+  const initial = readState();
+  lastDigest = initial?.digest;
+  lastRaw = initial?.raw;
+
+  const reload = (trigger: ReloadTrigger): ReloadResult => {
+    if (path === undefined) {
+      log.warn(`config reload (${trigger}) ignored: the proxy was started without a config file`);
+      return { ok: false, error: 'no config file' };
+    }
+    const state = readState();
+    let next: ResolvedConfig;
+    try {
+      next = resolveConfig({ ...overrides, configPath: path }, env);
+    } catch (error) {
+      const message = oneLine(error instanceof Error ? error.message : String(error));
+      if (state !== undefined) lastDigest = state.digest;
+      log.error(`config reload (${trigger}) rejected, the running config stays in force: ${message}`);
+      operator?.reloaded(false, message);
+      return { ok: false, error: message };
+    }
+    const changed = topLevelChanges(lastRaw, state?.raw);
+    if (state !== undefined) {
+      lastDigest = state.digest;
+      lastRaw = state.raw;
+    }
+    const operatorRestart = operator?.reconfigure(next) ?? [];
+    const restartNeeded = [...new Set([...applyConfig(context, next, log), ...operatorRestart])];
+    for (const warning of next.warnings) log.warn(warning);
+    log.info(`config reloaded from ${path} (${trigger}); changed: ${changed.length > 0 ? changed.join(', ') : 'nothing'}`);
+    if (restartNeeded.length > 0) log.warn(`config reload: ${restartNeeded.join(', ')} changed; these take effect only after a restart`);
+    operator?.reloaded(true, undefined);
+    return { ok: true, changed, restartNeeded };
+  };
+
+  let watcher: FSWatcher | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  if (path !== undefined && options.watch !== false) {
+    const name = basename(path);
+    const debounceMs = options.debounceMs ?? 300;
+    try {
+      watcher = watch(dirname(path), { persistent: false }, (_event, changedName) => {
+        if (changedName !== null && changedName !== name) return;
+        if (timer !== undefined) clearTimeout(timer);
+        timer = setTimeout(() => {
+          timer = undefined;
+          const state = readState();
+          // Saved without a change (or removed mid-save): nothing to do.
+          if (state === undefined || state.digest === lastDigest) return;
+          reload('file change');
+        }, debounceMs);
+        timer.unref();
+      });
+      watcher.on('error', (error) => log.warn(`config file watch stopped: ${error.message}; SIGHUP still reloads`));
+    } catch (error) {
+      log.warn(`cannot watch ${path} for changes (${error instanceof Error ? error.message : String(error)}); SIGHUP still reloads`);
+    }
+  }
+
+  const onSighup = (): void => {
+    reload('SIGHUP');
+  };
+  if (options.sighup === true) process.on('SIGHUP', onSighup);
+
+  return {
+    path,
+    reload,
+    close() {
+      if (timer !== undefined) clearTimeout(timer);
+      watcher?.close();
+      if (options.sighup === true) process.off('SIGHUP', onSighup);
+    },
+  };
+}

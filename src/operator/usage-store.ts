@@ -1,0 +1,361 @@
+/**
+ * Usage that survives restarts: one row per finished Gemini request (model, upstream model, status, durations,
+ * tokens; never prompt or answer content) in an embedded SQLite database (better-sqlite3), aggregated per model and
+ * time bucket for the dashboard's charts. Rows are written in batches off the request path (every 500 ms or 200 rows,
+ * and on close) and deleted after `retention_days`. Several worker processes may share one file (WAL, busy timeout).
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { RequestRecord } from '../server/context.js';
+
+const SCHEMA_VERSION = 1;
+const FLUSH_MS = 500;
+const FLUSH_ROWS = 200;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** A stored request, as the dashboard lists it (a RequestRecord without the trace). */
+export interface StoredRequest {
+  requestId: string;
+  time: string;
+  method: string;
+  path: string;
+  model: string | undefined;
+  upstreamModel: string | undefined;
+  provider: string;
+  stream: boolean;
+  status: number;
+  errorStatus: string | undefined;
+  upstreamError: string | undefined;
+  durationMs: number;
+  firstChunkMs: number | undefined;
+  promptTokens: number;
+  outputTokens: number;
+  thoughtsTokens: number;
+  clientClosed: boolean;
+}
+
+export interface SeriesPoint {
+  /** Bucket start, ms since the epoch. */
+  bucket: number;
+  model: string;
+  requests: number;
+  errors: number;
+  promptTokens: number;
+  outputTokens: number;
+  thoughtsTokens: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+}
+
+export interface ModelTotals {
+  model: string;
+  upstreamModels: string[];
+  requests: number;
+  errors: number;
+  promptTokens: number;
+  outputTokens: number;
+  thoughtsTokens: number;
+  p50Ms: number;
+  p95Ms: number;
+}
+
+export interface UsageSeries {
+  from: number;
+  to: number;
+  bucketMs: number;
+  models: string[];
+  points: SeriesPoint[];
+  totals: ModelTotals[];
+}
+
+interface Row {
+  id: number;
+  ts: number;
+  request_id: string;
+  method: string;
+  path: string;
+  model: string | null;
+  upstream_model: string | null;
+  provider: string;
+  stream: number;
+  status: number;
+  error_status: string | null;
+  upstream_error: string | null;
+  duration_ms: number;
+  first_chunk_ms: number | null;
+  prompt_tokens: number;
+  output_tokens: number;
+  thoughts_tokens: number;
+  client_closed: number;
+}
+
+interface AggregateRow {
+  bucket: number;
+  model: string;
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  output_tokens: number;
+  thoughts_tokens: number;
+}
+
+/** Nearest-rank percentile of an ascending list. */
+export function percentile(sorted: readonly number[], fraction: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
+  return sorted[rank] ?? 0;
+}
+
+/** An error is a non-2xx answer or an error sent after a 200 commit; a client that went away is not one. */
+export function isErrorRecord(record: { status: number; errorStatus?: string | undefined }): boolean {
+  return (record.status >= 400 && record.status !== 499) || record.errorStatus !== undefined;
+}
+
+function toStored(row: Row): StoredRequest {
+  return {
+    requestId: row.request_id,
+    time: new Date(row.ts).toISOString(),
+    method: row.method,
+    path: row.path,
+    model: row.model ?? undefined,
+    upstreamModel: row.upstream_model ?? undefined,
+    provider: row.provider,
+    stream: row.stream === 1,
+    status: row.status,
+    errorStatus: row.error_status ?? undefined,
+    upstreamError: row.upstream_error ?? undefined,
+    durationMs: row.duration_ms,
+    firstChunkMs: row.first_chunk_ms ?? undefined,
+    promptTokens: row.prompt_tokens,
+    outputTokens: row.output_tokens,
+    thoughtsTokens: row.thoughts_tokens,
+    clientClosed: row.client_closed === 1,
+  };
+}
+
+export interface UsageStoreOptions {
+  retentionDays: number;
+  now?: () => number;
+}
+
+export class UsageStore {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly insertStatement: Database.Statement;
+  private readonly insertMany: (records: RequestRecord[]) => void;
+  private pending: RequestRecord[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly pruneTimer: NodeJS.Timeout;
+  private retentionDays: number;
+  private readonly now: () => number;
+  private closed = false;
+
+  /** Opens (creating when needed) the database at `path`, or an in-memory one for ":memory:". */
+  constructor(path: string, options: UsageStoreOptions) {
+    this.path = path;
+    this.now = options.now ?? Date.now;
+    this.retentionDays = options.retentionDays;
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new Error(`${path} was written by a newer gemini-proxy (usage schema ${version})`);
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS requests (
+        id INTEGER PRIMARY KEY,
+        ts INTEGER NOT NULL,
+        request_id TEXT NOT NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        model TEXT,
+        upstream_model TEXT,
+        provider TEXT NOT NULL,
+        stream INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        error_status TEXT,
+        upstream_error TEXT,
+        duration_ms REAL NOT NULL,
+        first_chunk_ms REAL,
+        prompt_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        thoughts_tokens INTEGER NOT NULL,
+        client_closed INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS requests_ts ON requests (ts);
+      PRAGMA user_version = ${SCHEMA_VERSION};
+    `);
+    this.insertStatement = this.db.prepare(`
+      INSERT INTO requests (ts, request_id, method, path, model, upstream_model, provider, stream, status, error_status,
+        upstream_error, duration_ms, first_chunk_ms, prompt_tokens, output_tokens, thoughts_tokens, client_closed)
+      VALUES (@ts, @request_id, @method, @path, @model, @upstream_model, @provider, @stream, @status, @error_status,
+        @upstream_error, @duration_ms, @first_chunk_ms, @prompt_tokens, @output_tokens, @thoughts_tokens, @client_closed)
+    `);
+    this.insertMany = this.db.transaction((records: RequestRecord[]) => {
+      for (const record of records) this.insertStatement.run(this.toRow(record));
+    });
+    this.prune();
+    this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS);
+    this.pruneTimer.unref();
+  }
+
+  private toRow(record: RequestRecord): Omit<Row, 'id'> {
+    const ts = Date.parse(record.time);
+    return {
+      ts: Number.isFinite(ts) ? ts : this.now(),
+      request_id: record.requestId,
+      method: record.method,
+      path: record.path,
+      model: record.model ?? null,
+      upstream_model: record.upstreamModel ?? null,
+      provider: record.provider,
+      stream: record.stream ? 1 : 0,
+      status: record.status,
+      error_status: record.errorStatus ?? null,
+      upstream_error: record.upstreamError ?? null,
+      duration_ms: Math.round(record.durationMs * 1000) / 1000,
+      first_chunk_ms: record.firstChunkMs === undefined ? null : Math.round(record.firstChunkMs * 1000) / 1000,
+      prompt_tokens: record.promptTokens,
+      output_tokens: record.outputTokens,
+      thoughts_tokens: record.thoughtsTokens,
+      client_closed: record.clientClosed ? 1 : 0,
+    };
+  }
+
+  /** Queues one finished request; written within FLUSH_MS. */
+  add(record: RequestRecord): void {
+    if (this.closed) return;
+    this.pending.push(record);
+    if (this.pending.length >= FLUSH_ROWS) this.flush();
+    else if (this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+      this.flushTimer.unref();
+    }
+  }
+
+  flush(): void {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.pending.length === 0 || this.closed) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.insertMany(batch);
+  }
+
+  retentionDaysInForce(): number {
+    return this.retentionDays;
+  }
+
+  setRetentionDays(days: number): void {
+    this.retentionDays = days;
+    this.prune();
+  }
+
+  /** Deletes rows older than the retention; returns how many. */
+  prune(): number {
+    if (this.closed || this.retentionDays <= 0) return 0;
+    const cutoff = this.now() - this.retentionDays * DAY_MS;
+    return this.db.prepare('DELETE FROM requests WHERE ts < ?').run(cutoff).changes;
+  }
+
+  count(): number {
+    this.flush();
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM requests').get() as { n: number }).n;
+  }
+
+  /** The newest `limit` requests, oldest first. */
+  recent(limit: number): StoredRequest[] {
+    this.flush();
+    const rows = this.db.prepare('SELECT * FROM requests ORDER BY ts DESC, id DESC LIMIT ?').all(limit) as Row[];
+    return rows.reverse().map(toStored);
+  }
+
+  /** Per model and bucket: requests, errors, tokens and latency percentiles between `from` and `to` (ms). */
+  series(from: number, to: number, bucketMs: number): UsageSeries {
+    this.flush();
+    const bucket = Math.max(1000, Math.round(bucketMs));
+    const start = Math.floor(from / bucket) * bucket;
+    const aggregates = this.db
+      .prepare(
+        `SELECT CAST(ts / @bucket AS INTEGER) * @bucket AS bucket, COALESCE(model, '') AS model, COUNT(*) AS requests,
+           SUM(CASE WHEN (status >= 400 AND status <> 499) OR error_status IS NOT NULL THEN 1 ELSE 0 END) AS errors,
+           SUM(prompt_tokens) AS prompt_tokens, SUM(output_tokens) AS output_tokens, SUM(thoughts_tokens) AS thoughts_tokens
+         FROM requests WHERE ts >= @from AND ts < @to GROUP BY 1, 2 ORDER BY 1, 2`,
+      )
+      .all({ bucket, from: start, to }) as AggregateRow[];
+    const durations = this.db
+      .prepare(
+        `SELECT CAST(ts / @bucket AS INTEGER) * @bucket AS bucket, COALESCE(model, '') AS model, upstream_model, duration_ms
+         FROM requests WHERE ts >= @from AND ts < @to ORDER BY duration_ms`,
+      )
+      .all({ bucket, from: start, to }) as Array<{ bucket: number; model: string; upstream_model: string | null; duration_ms: number }>;
+
+    const perBucket = new Map<string, number[]>();
+    const perModel = new Map<string, { durations: number[]; upstream: Set<string> }>();
+    for (const row of durations) {
+      const key = `${row.bucket}\u0000${row.model}`;
+      let list = perBucket.get(key);
+      if (list === undefined) perBucket.set(key, (list = []));
+      list.push(row.duration_ms);
+      let model = perModel.get(row.model);
+      if (model === undefined) perModel.set(row.model, (model = { durations: [], upstream: new Set() }));
+      model.durations.push(row.duration_ms);
+      if (row.upstream_model !== null) model.upstream.add(row.upstream_model);
+    }
+
+    const points: SeriesPoint[] = aggregates.map((row) => {
+      const sorted = perBucket.get(`${row.bucket}\u0000${row.model}`) ?? [];
+      return {
+        bucket: row.bucket,
+        model: row.model,
+        requests: row.requests,
+        errors: row.errors,
+        promptTokens: row.prompt_tokens,
+        outputTokens: row.output_tokens,
+        thoughtsTokens: row.thoughts_tokens,
+        p50Ms: percentile(sorted, 0.5),
+        p95Ms: percentile(sorted, 0.95),
+        p99Ms: percentile(sorted, 0.99),
+      };
+    });
+    const totalsByModel = new Map<string, ModelTotals>();
+    for (const point of points) {
+      let totals = totalsByModel.get(point.model);
+      if (totals === undefined) {
+        const info = perModel.get(point.model);
+        totals = {
+          model: point.model,
+          upstreamModels: [...(info?.upstream ?? [])].sort(),
+          requests: 0,
+          errors: 0,
+          promptTokens: 0,
+          outputTokens: 0,
+          thoughtsTokens: 0,
+          p50Ms: percentile(info?.durations ?? [], 0.5),
+          p95Ms: percentile(info?.durations ?? [], 0.95),
+        };
+        totalsByModel.set(point.model, totals);
+      }
+      totals.requests += point.requests;
+      totals.errors += point.errors;
+      totals.promptTokens += point.promptTokens;
+      totals.outputTokens += point.outputTokens;
+      totals.thoughtsTokens += point.thoughtsTokens;
+    }
+    const totals = [...totalsByModel.values()].sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model));
+    return { from: start, to, bucketMs: bucket, models: totals.map((entry) => entry.model), points, totals };
+  }
+
+  /** Writes what is queued and closes the database. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    clearInterval(this.pruneTimer);
+    this.db.close();
+  }
+}
