@@ -12,7 +12,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { parse } from 'jsonc-parser';
 import type { Logger } from 'pino';
 import { resolveConfig, type CommandLineOverrides, type ResolvedConfig } from '../config/load.js';
-import { DetailedLogWriter } from '../server/detailed-log.js';
+import { DetailedLogWriter, createRedactor } from '../server/detailed-log.js';
 import type { ProxyContext } from '../server/context.js';
 import { UpstreamPool } from '../gateway/upstream-pool.js';
 import { UpstreamClient } from '../upstream/client.js';
@@ -87,6 +87,7 @@ export function applyConfig(context: ProxyContext, next: ResolvedConfig, log: Lo
     azureApiVersion: effective.upstream.azureApiVersion,
   };
   context.detailedLog = detailedLog;
+  context.redact = createRedactor(detailedLogSecrets(effective));
   log.level = effective.logLevel;
 
   // Requests still using the old connection pool finish on it; it closes when they are done.

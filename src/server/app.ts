@@ -8,7 +8,7 @@ import { ProxyError, apiKeyInvalid, errorInfo, invalidRequest } from '../errors.
 import { UpstreamClient } from '../upstream/client.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Logger } from 'pino';
-import { DetailedLogWriter, RequestTrace, redactHeaders, redactUrl } from './detailed-log.js';
+import { DetailedLogWriter, RequestTrace, createRedactor, redactHeaders, redactUrl } from './detailed-log.js';
 import type { ProxyContext, RequestInfo, RequestRecord } from './context.js';
 import { MemoryReasoningCache } from './reasoning-cache.js';
 import { UpstreamPool } from '../gateway/upstream-pool.js';
@@ -101,6 +101,7 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
     rateLimiter: new RateLimiter(new MemoryRateLimiterStore()),
     reasoningCache: new MemoryReasoningCache(),
     requestListeners: [],
+    redact: createRedactor([config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys]),
     log,
     detailedLog: config.logging.detailed
       ? new DetailedLogWriter(config.logging.directory, [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.operator.adminApiKey])

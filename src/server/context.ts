@@ -28,6 +28,8 @@ export interface ProxyContext {
   detailedLog: DetailedLogWriter | undefined;
   health: UpstreamHealth;
   reasoningCache: ReasoningReplayCache;
+  /** Removes every configured key from a text (upstream error bodies, messages) before it is sent or logged. */
+  redact: (text: string) => string;
   /** Called once per finished request, after the response closed; must not throw or block. */
   requestListeners: RequestListener[];
 }

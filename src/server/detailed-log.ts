@@ -49,20 +49,24 @@ export class RequestTrace {
   }
 }
 
+/** Replaces every configured secret, wherever it appears (upstream bodies may echo a key back). */
+export function createRedactor(secrets: Array<string | undefined>): (text: string) => string {
+  // Longest first, so a secret containing another is replaced whole.
+  const known = secrets.filter((secret): secret is string => secret !== undefined && secret.length >= 4).sort((a, b) => b.length - a.length);
+  return (text) => {
+    let out = text;
+    for (const secret of known) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    return out;
+  };
+}
+
 export class DetailedLogWriter {
   private readonly directory: string;
-  private readonly secrets: string[];
+  readonly redact: (text: string) => string;
 
   constructor(logDirectory: string, secrets: Array<string | undefined>) {
     this.directory = join(logDirectory, 'detailed');
-    // Longest first, so a secret containing another is replaced whole.
-    this.secrets = secrets.filter((secret): secret is string => secret !== undefined && secret.length >= 4).sort((a, b) => b.length - a.length);
-  }
-
-  redact(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-    return out;
+    this.redact = createRedactor(secrets);
   }
 
   async write(trace: RequestTrace): Promise<void> {

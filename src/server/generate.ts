@@ -210,7 +210,7 @@ async function attemptOnce(run: AttemptContext, request: TargetRequest, target: 
       classifyUpstreamError({
         provider: upstreamLabel(target),
         status: response.statusCode,
-        body: context.detailedLog?.redact(text) ?? text,
+        body: context.redact(text),
         retryAfterHeader: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
       }),
     );
@@ -235,7 +235,7 @@ async function attemptOnce(run: AttemptContext, request: TargetRequest, target: 
       return failed(new ProxyError('UPSTREAM_PROTOCOL', `upstream ${upstreamLabel(target)} returned an unexpected body`));
     }
     if ('error' in completion && (completion as Record<string, unknown>)['error'] != null) {
-      return failed(upstreamErrorFromEvent(target, completion as Record<string, unknown>));
+      return failed(upstreamErrorFromEvent(target, JSON.parse(context.redact(JSON.stringify(completion))) as Record<string, unknown>));
     }
     const finish = openAICompletionToGemini(completion, request.streamOptions);
     if (finish.response === undefined) {
@@ -287,7 +287,7 @@ async function attemptOnce(run: AttemptContext, request: TargetRequest, target: 
     if (typeof parsed !== 'object' || parsed === null) return false;
     const record = parsed as Record<string, unknown>;
     if (event === 'error' || (record['error'] !== undefined && record['error'] !== null)) {
-      lateError = upstreamErrorFromEvent(target, record);
+      lateError = upstreamErrorFromEvent(target, JSON.parse(context.redact(data)) as Record<string, unknown>);
       return true;
     }
     await channel.send(machine.push(parsed as OpenAIChunk), timeouts.heartbeatSeconds);

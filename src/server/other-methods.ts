@@ -99,7 +99,7 @@ async function embedGroup(context: ProxyContext, target: UpstreamTarget, model: 
     const response = await context.upstream.post(target, upstreamUrl(target, 'embeddings', model), JSON.stringify(payload), abort.signal, false);
     const text = await response.body.text();
     if (response.statusCode < 200 || response.statusCode >= 300) {
-      const error = classifyUpstreamError({ provider: upstreamLabel(target), status: response.statusCode, body: text });
+      const error = classifyUpstreamError({ provider: upstreamLabel(target), status: response.statusCode, body: context.redact(text) });
       if (error.code === 'UPSTREAM_NOT_FOUND' || response.statusCode === 404 || response.statusCode === 405) {
         // [R-EMB-3]: an upstream without embeddings is a 404, never a 5xx.
         throw new ProxyError('NOT_FOUND', `models/${model} is not supported for embedContent by upstream ${upstreamLabel(target)}: ${error.message}`);

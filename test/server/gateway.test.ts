@@ -144,6 +144,18 @@ describe('gateway: routes, retries, fallback, keys, breakers', () => {
     assert.notEqual(keys[0], keys[1]);
   });
 
+  it('an upstream error that echoes the key never shows it to the client', async () => {
+    primary.setFallback({ kind: 'dynamic', respond: (request) => ({ kind: 'json', status: 401, body: { error: { message: `Incorrect API key provided: ${String(request.headers.authorization).slice(7)}`, type: 'invalid_request_error', code: 'invalid_api_key' } } }) });
+    secondary.setFallback({ kind: 'json', status: 401, body: { error: { message: 'nope', type: 'invalid_authentication_error' } } });
+    const result = await post(`${proxy.url}/v1beta/models/gemini-2.5-pro:generateContent`);
+    assert.equal(result.status, 403);
+    assert.ok(!/sk-primary-key-[AB]/.test(result.text), result.text);
+    assert.ok(!proxy.logLines.some((line) => /sk-primary-key-[AB]/.test(line)));
+    const single = await post(`${proxy.url}/v1beta/models/only-primary:streamGenerateContent?alt=sse`);
+    assert.ok(!/sk-primary-key-[AB]/.test(single.text), single.text);
+    assert.match(single.text, /\[REDACTED\]/);
+  });
+
   it('keys rotate between requests', async () => {
     primary.setFallback(OK_JSON);
     for (let index = 0; index < 4; index += 1) assert.equal((await post(`${proxy.url}/v1beta/models/only-primary:generateContent`)).status, 200);
