@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { ConfigError, EMBEDDED_DEFAULT, resolveConfig, type CommandLineOverrides } from './config/load.js';
 import { buildApp } from './server/app.js';
+import { quickStartInstructions } from './quick-start.js';
 import { startHotReload } from './operator/reload.js';
 
 const USAGE = `Usage: gemini-proxy [options]
@@ -118,8 +119,12 @@ async function main(): Promise<void> {
   const shutdown = (signal: string): void => {
     if (closing) return;
     closing = true;
-    log.info(`${signal} received: closing (open streams get up to 10 s)`);
-    const force = setTimeout(() => process.exit(0), 10_000);
+    log.info(`${signal} received: closing (open streams get up to ${config.drainSeconds} s)`);
+    const force = setTimeout(() => {
+      log.warn(`drain bound of ${config.drainSeconds} s reached: exiting with streams still open`);
+      log.flush();
+      process.exit(0);
+    }, config.drainSeconds * 1000);
     force.unref();
     app.close().then(
       () => {
@@ -142,6 +147,7 @@ async function main(): Promise<void> {
     } else {
       log.info(`gemini-proxy listening on ${address} (config: ${config.source}; ${upstream}; client keys: ${config.clientApiKeys.length > 0 ? 'required' : 'not required'})`);
     }
+    if (config.quickStart && !cluster.isWorker) process.stdout.write(quickStartInstructions(config, address));
   } catch (error) {
     log.fatal(`cannot listen on ${config.host}:${config.port}: ${error instanceof Error ? error.message : String(error)}`);
     log.flush();

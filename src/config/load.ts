@@ -151,7 +151,7 @@ const LOG_LEVELS: Record<string, ResolvedConfig['logLevel']> = {
 };
 
 export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.ProcessEnv): ResolvedConfig {
-  const path = overrides.configPath ?? env['GEMINI_PROXY_CONFIG'];
+  const path = overrides.configPath ?? (env['GEMINI_PROXY_CONFIG'] || undefined);
   let file: FileConfig;
   const warnings: string[] = [];
   let source = 'embedded defaults';

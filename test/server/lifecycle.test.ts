@@ -1,0 +1,103 @@
+/**
+ * The real CLI process: quick start without a config file prints the Gemini CLI setup; SIGTERM lets open streams
+ * finish, within server.drain_seconds.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ScriptedUpstream, sseFromChunks } from '../support/scripted-upstream.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+
+interface Running {
+  child: ChildProcessWithoutNullStreams;
+  output: () => string;
+  url: Promise<string>;
+  exited: Promise<{ code: number | null; at: number }>;
+}
+
+function startCli(args: string[]): Running {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', GEMINI_PROXY_CONFIG: '' } });
+  let output = '';
+  const url = new Promise<string>((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/[^\s)"]+)/.exec(output);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', () => reject(new Error(`exited before listening:\n${output}`)));
+  });
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.once('exit', (code) => resolve({ code, at: Date.now() })));
+  return { child, output: () => output, url, exited };
+}
+
+describe('the CLI process', () => {
+  let upstream: ScriptedUpstream;
+  const directory = mkdtempSync(join(tmpdir(), 'gp-lifecycle-'));
+  before(async () => {
+    upstream = await new ScriptedUpstream().start();
+  });
+  after(async () => {
+    await upstream.stop();
+  });
+
+  it('quick start: --provider kimi --api-key prints the Gemini CLI environment and settings', async () => {
+    const running = startCli(['--provider', 'kimi', '--api-key', 'sk-quick-start-key', '--base-url', upstream.baseUrl, '--port', '0']);
+    try {
+      const url = await running.url;
+      for (let wait = 0; wait < 100 && !running.output().includes('settings.json'); wait += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      const output = running.output();
+      assert.match(output, new RegExp(`export GOOGLE_GEMINI_BASE_URL=${url.replace(/[.]/g, '\\.')}`));
+      assert.match(output, /export GEMINI_API_KEY=any-non-empty-value/);
+      assert.match(output, /"selectedType":"gemini-api-key"/);
+      assert.match(output, /gemini-3\.8-flash → kimi-k2\.5/, 'the preset default mapping is in force');
+      assert.ok(!output.includes('sk-quick-start-key'), 'the key is not printed');
+    } finally {
+      running.child.kill('SIGKILL');
+    }
+  });
+
+  it('SIGTERM: an open stream finishes, then the process exits', async () => {
+    const config = join(directory, 'drain.json');
+    writeFileSync(config, JSON.stringify({ openai_base_url: upstream.baseUrl, default_openai_model: 'm', server: { port: 0, drain_seconds: 10 } }));
+    const chunks = Array.from({ length: 6 }, (_, index) => ({ choices: [{ index: 0, delta: { content: `part${index} ` }, finish_reason: null }] }));
+    upstream.enqueue({ kind: 'sse', writes: sseFromChunks([...chunks, { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }]), delayMs: 150 });
+    const running = startCli(['--config', config]);
+    const url = await running.url;
+    const response = await fetch(`${url}/v1beta/models/m:streamGenerateContent?alt=sse`, { method: 'POST', body: JSON.stringify({ contents: [{ parts: [{ text: 'hi' }] }] }) });
+    const reader = response.body?.getReader();
+    assert.ok(reader !== undefined);
+    let text = new TextDecoder().decode((await reader.read()).value);
+    running.child.kill('SIGTERM');
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    assert.match(text, /part5/);
+    assert.match(text, /"finishReason":"STOP"/);
+    const exit = await running.exited;
+    assert.equal(exit.code, 0);
+    assert.match(running.output(), /SIGTERM received: closing \(open streams get up to 10 s\)/);
+  });
+
+  it('SIGTERM: a stream that outlives server.drain_seconds is cut at the bound', async () => {
+    const config = join(directory, 'bound.json');
+    writeFileSync(config, JSON.stringify({ openai_base_url: upstream.baseUrl, default_openai_model: 'm', server: { port: 0, drain_seconds: 1 } }));
+    upstream.enqueue({ kind: 'sse', writes: sseFromChunks([{ choices: [{ index: 0, delta: { content: 'x' }, finish_reason: null }] }], { done: false }), endAfter: false });
+    const running = startCli(['--config', config]);
+    const url = await running.url;
+    const response = await fetch(`${url}/v1beta/models/m:streamGenerateContent?alt=sse`, { method: 'POST', body: JSON.stringify({ contents: [{ parts: [{ text: 'hi' }] }] }) });
+    await response.body?.getReader().read();
+    const signalled = Date.now();
+    running.child.kill('SIGTERM');
+    const exit = await running.exited;
+    assert.ok(exit.at - signalled >= 900 && exit.at - signalled < 4000, `exited ${exit.at - signalled} ms after SIGTERM`);
+  });
+});
