@@ -140,6 +140,11 @@ describe('think-tag splitter', () => {
     }
     assert.deepEqual(run(['◁think▷k2◁/think▷done']).reasoning, 'k2');
   });
+  it('drops the blank lines after the closing tag, also when they come in deltas of their own', () => {
+    const result = run(['<think>\nplan it\n</think>', '\n', '\nThe answer.\n', '\nMore.']);
+    assert.equal(result.reasoning, '\nplan it\n');
+    assert.equal(result.text, 'The answer.\n\nMore.');
+  });
   it('does not hold back ordinary text', () => {
     const result = run(['Hello', ' world', ' a < b']);
     assert.deepEqual(result.steps.slice(0, 2).map((step) => step.text), ['Hello', ' world']);
