@@ -62,6 +62,8 @@ export interface ResolvedConfig {
   clients: Array<{ key: string; name: string; limits: ClientLimits }>;
   requestTimeoutSeconds: number;
   drainSeconds: number;
+  redis: { url: string; keyPrefix: string; rateLimitFailure: 'open' | 'closed'; commandTimeoutMs: number } | undefined;
+  responseCache: { enabled: boolean; ttlSeconds: number; maxEntries: number };
   maxUrlBytes: number;
   maxHeaderBytes: number;
   defaultEmbeddingModel: string | undefined;
@@ -302,6 +304,11 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     clients,
     requestTimeoutSeconds: file.server.request_timeout_seconds,
     drainSeconds: file.server.drain_seconds,
+    redis:
+      file.redis_url === undefined
+        ? undefined
+        : { url: file.redis_url, keyPrefix: file.redis.key_prefix, rateLimitFailure: file.redis.rate_limit_failure, commandTimeoutMs: file.redis.command_timeout_ms },
+    responseCache: { enabled: file.response_cache.enabled, ttlSeconds: file.response_cache.ttl_seconds, maxEntries: file.response_cache.max_entries },
     maxUrlBytes: file.server.max_url_bytes,
     maxHeaderBytes: file.server.max_header_bytes,
     defaultEmbeddingModel: file.default_embedding_model,

@@ -153,6 +153,29 @@ export const configSchema = z.object({
     .strict()
     .default({ failure_threshold: 5, cooldown_seconds: 30 }),
   limits: limitsSchema.default({ requests_per_minute: 0, tokens_per_minute: 0 }),
+  /** Shared state for several instances: rate limits, usage counters, reasoning replay, response cache. */
+  redis_url: z
+    .string()
+    .refine((url) => /^rediss?:\/\//.test(url), 'must start with redis:// or rediss://')
+    .optional(),
+  redis: z
+    .object({
+      key_prefix: z.string().default('gemini-proxy:'),
+      /** When Redis is down: `open` lets requests through unlimited, `closed` refuses them with 503. */
+      rate_limit_failure: z.enum(['open', 'closed']).default('open'),
+      command_timeout_ms: z.number().int().min(10).max(10_000).default(300),
+    })
+    .strict()
+    .default({ key_prefix: 'gemini-proxy:', rate_limit_failure: 'open', command_timeout_ms: 300 }),
+  /** Exact-match cache of unary answers to deterministic requests (temperature 0); in Redis when redis_url is set. */
+  response_cache: z
+    .object({
+      enabled: z.boolean().default(false),
+      ttl_seconds: z.number().positive().max(30 * 86_400).default(300),
+      max_entries: z.number().int().min(1).max(1_000_000).default(1000),
+    })
+    .strict()
+    .default({ enabled: false, ttl_seconds: 300, max_entries: 1000 }),
   allow_unauthenticated: z.boolean().default(false),
   server: serverSchema,
   logging: loggingSchema,

@@ -2,7 +2,7 @@
  * The Fastify application: body parsing, client auth, the access log, /health, and one dispatcher for every Gemini
  * path (our own parser, because model ids contain ':' and '/', which a router would split).
  */
-import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ProxyError, apiKeyInvalid, errorInfo, invalidRequest } from '../errors.js';
 import { UpstreamClient } from '../upstream/client.js';
@@ -13,12 +13,16 @@ import type { ProxyContext, RequestInfo, RequestRecord } from './context.js';
 import { MemoryReasoningCache } from './reasoning-cache.js';
 import { UpstreamPool } from '../gateway/upstream-pool.js';
 import { MemoryRateLimiterStore, RateLimiter } from '../gateway/rate-limiter.js';
+import { RedisState } from '../shared/redis-state.js';
+import { MemoryResponseCache } from '../shared/response-cache.js';
 import { retryInfo } from '../errors.js';
 import { parseGeminiPath, type GeminiRoute } from './gemini-path.js';
+import { randomHex } from './random-ids.js';
 import { prepareGenerate, runGenerate } from './generate.js';
 import { listModels, modelResource } from './models.js';
 import { batchEmbedContents, countTokens, embedContent } from './other-methods.js';
 import { encodeJson } from './response-channel.js';
+import { MAX_JSON_DEPTH, exceedsDepth } from './json-depth.js';
 import { installOperator, type Operator } from '../operator/index.js';
 
 declare module 'fastify' {
@@ -87,6 +91,8 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
     idleSeconds: config.timeouts.idleSeconds,
     headersSeconds: config.timeouts.headersSeconds,
   });
+  // Shared state for several instances (rate limits, usage, reasoning replay, response cache) when redis_url is set.
+  const redis = config.redis === undefined ? undefined : new RedisState(config.redis, log);
   const context: ProxyContext = {
     config,
     upstream,
@@ -98,8 +104,10 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
       azureApiVersion: config.upstream.azureApiVersion,
     },
     pool: new UpstreamPool(config.upstreams, config.breaker),
-    rateLimiter: new RateLimiter(new MemoryRateLimiterStore()),
-    reasoningCache: new MemoryReasoningCache(),
+    rateLimiter: new RateLimiter(redis?.rateLimiterStore ?? new MemoryRateLimiterStore()),
+    reasoningCache: redis?.reasoningCache ?? new MemoryReasoningCache(),
+    responseCache: config.responseCache.enabled ? (redis?.responseCache ?? new MemoryResponseCache(config.responseCache.maxEntries)) : undefined,
+    redis,
     requestListeners: [],
     redact: createRedactor([config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys]),
     log,
@@ -151,16 +159,20 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
       done(null, undefined);
       return;
     }
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch (error) {
       done(invalidRequest(`Invalid JSON payload received. ${error instanceof Error ? error.message : ''}`.trim()), undefined);
+      return;
     }
+    if (exceedsDepth(parsed)) done(invalidRequest(`Invalid JSON payload received. Nesting is deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
+    else done(null, parsed);
   });
 
   app.decorateRequest('proxyInfo', null as unknown as RequestInfo);
   app.addHook('onRequest', (request, reply, done) => {
-    const info: RequestInfo = { requestId: randomBytes(4).toString('hex'), startedAt: process.hrtime.bigint() };
+    const info: RequestInfo = { requestId: randomHex(4), startedAt: process.hrtime.bigint() };
     request.proxyInfo = info;
     reply.raw.setHeader('x-request-id', info.requestId);
     info.method = request.method;
@@ -257,7 +269,12 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
         clearTimeout(timer);
       }
     }
-    return { status: 'healthy', service: SERVICE, upstream: upstreamInfo, upstreams: context.pool.snapshot() };
+    const health: Record<string, unknown> = { status: 'healthy', service: SERVICE, upstream: upstreamInfo, upstreams: context.pool.snapshot() };
+    if (context.redis !== undefined) {
+      health['shared_state'] = { store: 'redis', state: context.redis.isHealthy ? 'ready' : 'unavailable' };
+      if (query['usage'] === '1' || query['usage'] === 'true') health['usage_today'] = (await context.redis.usage()) ?? null;
+    }
+    return health;
   };
   const healthPaths = new Set(['/health', config.basePath === '' ? '/health' : `${config.basePath}/health`]);
   for (const path of healthPaths) app.get(path, async (request) => health(request.query as Record<string, unknown>));
@@ -365,7 +382,21 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
     operator.close();
     // The client in force: a reload may have replaced the one created here.
     await context.upstream.close();
+    await context.redis?.close();
   });
+  if (redis !== undefined) {
+    // Usage counters shared by every instance.
+    context.requestListeners.push((record) => {
+      redis.recordUsage({
+        model: record.model ?? '-',
+        requests: 1,
+        errors: record.status >= 400 || record.errorStatus !== undefined ? 1 : 0,
+        promptTokens: record.promptTokens,
+        outputTokens: record.outputTokens,
+        thoughtsTokens: record.thoughtsTokens,
+      });
+    });
+  }
 
   return { app, context, operator };
 }

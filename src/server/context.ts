@@ -8,6 +8,8 @@ import type { DetailedLogWriter, RequestTrace } from './detailed-log.js';
 import type { ReasoningReplayCache } from './reasoning-cache.js';
 import type { UpstreamPool } from '../gateway/upstream-pool.js';
 import type { RateLimiter } from '../gateway/rate-limiter.js';
+import type { ResponseCache } from '../shared/response-cache.js';
+import type { RedisState } from '../shared/redis-state.js';
 
 export interface UpstreamHealth {
   lastSuccessAt: string | undefined;
@@ -28,6 +30,10 @@ export interface ProxyContext {
   detailedLog: DetailedLogWriter | undefined;
   health: UpstreamHealth;
   reasoningCache: ReasoningReplayCache;
+  /** Present when `response_cache.enabled`. */
+  responseCache: ResponseCache | undefined;
+  /** Present when `redis_url` is set. */
+  redis: RedisState | undefined;
   /** Removes every configured key from a text (upstream error bodies, messages) before it is sent or logged. */
   redact: (text: string) => string;
   /** Called once per finished request, after the response closed; must not throw or block. */
@@ -56,6 +62,8 @@ export interface RequestInfo {
   attempts?: string[];
   /** The client identity used for limits (key name, or the client address). */
   client?: string;
+  /** Answered from the response cache. */
+  cached?: boolean;
 }
 
 /** What the `request` event carries, once per finished request (metrics, usage store, dashboard). */

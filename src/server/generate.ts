@@ -5,14 +5,14 @@
  * (honouring Retry-After), key rotation and circuit breakers through the upstream pool, and never a retry once output
  * was sent.
  */
-import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProxyError, type ErrorCode } from '../errors.js';
 import type { RouteTarget } from '../gateway/router.js';
 import type { UpstreamDefinition } from '../gateway/upstream-pool.js';
 import { geminiRequestToOpenAI, type TranslatedRequest } from '../translate/gemini-request-to-openai.js';
-import type { GenerateContentRequest } from '../translate/gemini-types.js';
+import type { GenerateContentRequest, GenerateContentResponse } from '../translate/gemini-types.js';
+import { responseCacheKey } from '../shared/response-cache.js';
 import { normalizeGenerateContentRequest } from '../translate/normalize-request.js';
 import { OpenAIStreamToGemini, openAICompletionToGemini, type StreamEnd, type StreamTranslationOptions, type UpstreamCall } from '../translate/openai-stream-to-gemini.js';
 import type { OpenAIChunk } from '../translate/openai-types.js';
@@ -23,6 +23,7 @@ import { classifyUpstreamError } from '../upstream/upstream-errors.js';
 import { recordUpstreamOutcome, type ProxyContext, type RequestInfo } from './context.js';
 import { reasoningKeys } from './reasoning-cache.js';
 import { ResponseChannel, type ChannelKind } from './response-channel.js';
+import { randomBase64url } from './random-ids.js';
 
 /** One route target, translated for its upstream's dialect and model. */
 interface TargetRequest {
@@ -45,7 +46,7 @@ export interface PreparedGenerate {
 }
 
 export function newResponseId(): string {
-  return randomBytes(12).toString('base64url');
+  return randomBase64url(12);
 }
 
 function modelNotFound(geminiModel: string, method: string): ProxyError {
@@ -166,7 +167,7 @@ const RETRY_POLICY: Partial<Record<ErrorCode, RetryPolicy>> = {
   UPSTREAM_NOT_FOUND: 'next-target',
 };
 
-type AttemptOutcome = { kind: 'done' } | { kind: 'failed'; error: ProxyError; retryAfterSeconds: number | undefined };
+type AttemptOutcome = { kind: 'done'; unary?: GenerateContentResponse } | { kind: 'failed'; error: ProxyError; retryAfterSeconds: number | undefined };
 
 function retryAfterOf(error: ProxyError): number | undefined {
   for (const detail of error.details) {
@@ -243,7 +244,7 @@ async function attemptOnce(run: AttemptContext, request: TargetRequest, target: 
     }
     await rememberReasoning(context, finish.calls, finish.reasoning);
     channel.sendUnary(finish.response);
-    return { kind: 'done' };
+    return { kind: 'done', unary: finish.response };
   }
 
   channel.commit(timeouts.heartbeatSeconds);
@@ -370,7 +371,21 @@ export async function runGenerate(
   };
   channel.beforeEnd = finalizeInfo;
 
+  // The opt-in response cache: unary, deterministic (temperature 0) requests only; keyed on the exact upstream request.
+  const cache = kind === 'unary' && prepared.request.generationConfig.temperature === 0 ? context.responseCache : undefined;
+  const cacheKey = cache === undefined ? undefined : responseCacheKey(prepared.first.url, prepared.first.body);
   try {
+    if (cache !== undefined && cacheKey !== undefined) {
+      const hit = await cache.get(cacheKey);
+      if (hit !== undefined) {
+        const response = JSON.parse(hit) as GenerateContentResponse;
+        // One response id per request ([R-RES-3]), even for a cached answer.
+        channel.sendUnary({ ...response, responseId: prepared.responseId });
+        attempts.push('cache:hit');
+        info.cached = true;
+        return;
+      }
+    }
     targets: for (const [index, route] of prepared.routes.entries()) {
       let request: TargetRequest;
       try {
@@ -404,6 +419,9 @@ export async function runGenerate(
         }
         if (outcome.kind === 'done') {
           context.pool.report(target, 'success');
+          if (cache !== undefined && cacheKey !== undefined && outcome.unary !== undefined && index === 0) {
+            await cache.set(cacheKey, JSON.stringify(outcome.unary), context.config.responseCache.ttlSeconds);
+          }
           return;
         }
         const { error } = outcome;

@@ -184,7 +184,20 @@
   // One request's details and its four stages side by side.
   function stageText(value) {
     if (value === undefined) return '(not recorded)';
-    const text = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
+    let shown = value;
+    // The upstream's raw answer is kept as the strings it sent: JSON bodies are shown parsed, SSE text as it came.
+    if (Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string')) {
+      const parsed = value.map((item) => {
+        try {
+          return JSON.parse(item);
+        } catch {
+          return undefined;
+        }
+      });
+      if (!parsed.every((item) => item !== undefined)) return value.join('\n');
+      shown = parsed.length === 1 ? parsed[0] : parsed;
+    }
+    const text = typeof shown === 'string' ? shown : JSON.stringify(shown, null, 2);
     return text.length > 300000 ? `${text.slice(0, 300000)}\n… (${text.length - 300000} more characters)` : text;
   }
 
