@@ -18,7 +18,8 @@ export interface RunningProxy extends BuiltApp {
 export async function startProxy(config: Record<string, unknown>): Promise<RunningProxy> {
   const directory = mkdtempSync(join(tmpdir(), 'gemini-proxy-test-'));
   const path = join(directory, 'config.json');
-  writeFileSync(path, JSON.stringify({ server: { host: '127.0.0.1', port: 0 }, ...config }));
+  // Usage rows stay in memory unless a test asks for a database file.
+  writeFileSync(path, JSON.stringify({ server: { host: '127.0.0.1', port: 0 }, usage: { database: ':memory:' }, ...config }));
   const resolved = resolveConfig({ configPath: path }, {});
   const logLines: string[] = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
