@@ -4,38 +4,21 @@
  * (it carries X-Forwarded-For, Forwarded or X-Real-IP), gets 403 PERMISSION_DENIED in the Gemini error format.
  * Keys are read from the config in force at request time, so a reload changes them.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { createKeyChecker, presentedKey } from '../server/client-keys.js';
 import { apiKeyInvalid } from '../errors.js';
 import type { ProxyContext } from '../server/context.js';
 import { encodeJson } from '../server/response-channel.js';
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
 
 export function operatorKeys(context: ProxyContext): string[] {
   const admin = context.config.operator.adminApiKey;
   return admin !== undefined ? [admin] : context.config.clientApiKeys;
 }
 
-/** The key a request presents: `x-goog-api-key`, `Authorization: Bearer`, or `?key=`. */
-export function presentedKey(request: FastifyRequest): string | undefined {
-  const header = request.headers['x-goog-api-key'];
-  if (typeof header === 'string' && header !== '') return header;
-  const authorization = request.headers.authorization;
-  if (typeof authorization === 'string' && /^bearer\s+/i.test(authorization)) return authorization.replace(/^bearer\s+/i, '');
-  const query = request.query as Record<string, unknown> | undefined;
-  const key = query?.['key'];
-  return typeof key === 'string' && key !== '' ? key : undefined;
-}
+export { presentedKey };
 
 function keyMatches(keys: string[], presented: string | undefined): boolean {
-  if (presented === undefined) return false;
-  const candidate = digest(presented);
-  let match = false;
-  for (const key of keys) match = timingSafeEqual(candidate, digest(key)) || match;
-  return match;
+  return createKeyChecker(keys)(presented) !== undefined;
 }
 
 export function isLoopbackAddress(address: string | undefined): boolean {
