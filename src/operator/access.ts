@@ -15,8 +15,6 @@ export function operatorKeys(context: ProxyContext): string[] {
   return admin !== undefined ? [admin] : context.config.clientApiKeys;
 }
 
-export { presentedKey };
-
 function keyMatches(keys: string[], presented: string | undefined): boolean {
   return createKeyChecker(keys)(presented) !== undefined;
 }
