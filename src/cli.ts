@@ -105,7 +105,7 @@ async function main(): Promise<void> {
   const log = pino({ level: config.logLevel, base: { service: 'gemini-proxy' } }, pino.destination({ dest: 1, sync: false, minLength: 0 }));
   if (commandLine.workers > 1 && cluster.isPrimary) {
     for (const warning of config.warnings) log.warn(warning);
-    runPrimary(commandLine.workers, log);
+    runPrimary(commandLine.workers, config.drainSeconds, log);
     return;
   }
   // A cluster worker: the primary has already reported the config warnings.
@@ -159,8 +159,8 @@ async function main(): Promise<void> {
 const RESTART_BASE_MS = 100;
 const RESTART_MAX_MS = 10_000;
 const STABLE_AFTER_MS = 30_000;
-/** The primary waits this long for draining workers (they force-exit at 10 s themselves). */
-const PRIMARY_DRAIN_MS = 12_000;
+/** Beyond server.drain_seconds (after which workers force-exit themselves), how long the primary still waits. */
+const PRIMARY_DRAIN_GRACE_MS = 2_000;
 
 /**
  * The node:cluster primary: forks the workers (each re-runs this CLI with the same flags and listens on the shared
@@ -168,7 +168,7 @@ const PRIMARY_DRAIN_MS = 12_000;
  * A worker that exits before it ever listened (a bad port, an address in use) stops the whole group: restarting
  * it would fail the same way.
  */
-function runPrimary(count: number, log: Logger): void {
+function runPrimary(count: number, drainSeconds: number, log: Logger): void {
   let closing = false;
   let exitCode = 0;
   let listeningReported = false;
@@ -227,7 +227,7 @@ function runPrimary(count: number, log: Logger): void {
     for (const timer of pendingRestarts) clearTimeout(timer);
     pendingRestarts.clear();
     const workers = Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
-    log.info(`${reason}: stopping ${workers.length} workers (open streams get up to 10 s)`);
+    log.info(`${reason}: stopping ${workers.length} workers (open streams get up to ${drainSeconds} s)`);
     if (workers.length === 0) {
       log.flush();
       process.exit(exitCode);
@@ -237,7 +237,7 @@ function runPrimary(count: number, log: Logger): void {
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
       log.flush();
       process.exit(exitCode === 0 ? 1 : exitCode);
-    }, PRIMARY_DRAIN_MS);
+    }, drainSeconds * 1000 + PRIMARY_DRAIN_GRACE_MS);
     force.unref();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM received'));

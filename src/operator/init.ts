@@ -462,7 +462,7 @@ export async function runInit(argv: string[], io: InitIo): Promise<number> {
     io.stdout.write(`\nWrote ${output} (${answers.provider}: gemini-* → ${answers.model}${answers.fastModel !== answers.model ? `, gemini-*-flash-lite* → ${answers.fastModel}` : ''}).\n`);
     io.stdout.write(`Start the proxy:  npx gemini-proxy --config ${shellQuote(answers.output)}   (or: npm start -- --config ${shellQuote(answers.output)})\n\n`);
 
-    io.stdout.write('Gemini CLI: put these in your shell profile (or ~/.gemini/.env):\n');
+    io.stdout.write('Gemini CLI: put these in your shell profile:\n');
     for (const [name, value] of Object.entries(geminiCliEnv(answers))) io.stdout.write(`  export ${name}=${shellQuote(value)}\n`);
     io.stdout.write(`\nand these in ${geminiSettingsPath(io.env)}:\n`);
     const snippet: Record<string, unknown> = {};

@@ -2,7 +2,7 @@
  * The Fastify application: body parsing, client auth, the access log, /health, and one dispatcher for every Gemini
  * path (our own parser, because model ids contain ':' and '/', which a router would split).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createKeyChecker, presentedKey } from './client-keys.js';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ProxyError, apiKeyInvalid, errorInfo, invalidRequest } from '../errors.js';
 import { UpstreamClient } from '../upstream/client.js';
@@ -22,7 +22,7 @@ import { prepareGenerate, runGenerate } from './generate.js';
 import { listModels, modelResource } from './models.js';
 import { batchEmbedContents, countTokens, embedContent } from './other-methods.js';
 import { encodeJson } from './response-channel.js';
-import { MAX_JSON_DEPTH, exceedsDepth } from './json-depth.js';
+import { MAX_JSON_DEPTH, exceedsDepth, frameworkErrorMessage, refuseConnect } from './json-depth.js';
 import { installOperator, type Operator } from '../operator/index.js';
 
 declare module 'fastify' {
@@ -32,37 +32,6 @@ declare module 'fastify' {
 }
 
 const SERVICE = 'gemini-proxy';
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
-/**
- * Constant-time check of the presented key against every configured key ([R-AUTH-1]); every key is compared, so the
- * time does not depend on which one matched. Returns the position of the matching key.
- */
-export function createKeyChecker(keys: string[]): (presented: string | undefined) => number | undefined {
-  const digests = keys.map(digest);
-  return (presented) => {
-    if (presented === undefined || presented === '') return undefined;
-    const candidate = digest(presented);
-    let match: number | undefined;
-    digests.forEach((known, index) => {
-      if (timingSafeEqual(candidate, known) && match === undefined) match = index;
-    });
-    return match;
-  };
-}
-
-function presentedKey(request: FastifyRequest): string | undefined {
-  const header = request.headers['x-goog-api-key'];
-  if (typeof header === 'string' && header !== '') return header;
-  const authorization = request.headers.authorization;
-  if (typeof authorization === 'string' && /^bearer\s+/i.test(authorization)) return authorization.replace(/^bearer\s+/i, '');
-  const query = request.query as Record<string, unknown> | undefined;
-  const key = query?.['key'];
-  return typeof key === 'string' ? key : undefined;
-}
 
 function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   return reply.code(status).header('content-type', 'application/json; charset=UTF-8').send(encodeJson(body));
@@ -141,6 +110,10 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
         );
       } else socket.destroy();
     },
+    // A URL Fastify cannot decode: Gemini format, and never Fastify's body, which echoes the URL (and its ?key=).
+    frameworkErrors: (error, _request, reply) => {
+      void sendJson(reply as FastifyReply, 400, invalidRequest(frameworkErrorMessage(error.code)).toGoogleStatus());
+    },
     http: { maxHeaderSize: config.maxHeaderBytes },
     // [R-TO-5]: never cut long responses; only the request itself must arrive in time.
     requestTimeout: 120_000,
@@ -150,6 +123,7 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
     routerOptions: { ignoreDuplicateSlashes: true, maxParamLength: 4096 },
   });
   app.server.timeout = 0;
+  app.server.on('connect', (_request, socket: import('node:net').Socket) => refuseConnect(socket));
 
   // [R-JSON-6]: the body is JSON whatever the content type says.
   app.removeAllContentTypeParsers();

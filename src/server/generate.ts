@@ -230,7 +230,7 @@ async function attemptOnce(run: AttemptContext, request: TargetRequest, target: 
       // DeepSeek may prefix a unary body with blank lines while queued (providers.md §2.1).
       completion = JSON.parse(text.trim()) as OpenAIChunk;
     } catch {
-      return failed(new ProxyError('UPSTREAM_PROTOCOL', `upstream ${upstreamLabel(target)} returned a body that is not JSON: ${text.slice(0, 200)}`));
+      return failed(new ProxyError('UPSTREAM_PROTOCOL', `upstream ${upstreamLabel(target)} returned a body that is not JSON: ${context.redact(text).slice(0, 200)}`));
     }
     if (typeof completion !== 'object' || completion === null) {
       return failed(new ProxyError('UPSTREAM_PROTOCOL', `upstream ${upstreamLabel(target)} returned an unexpected body`));
@@ -247,7 +247,8 @@ async function attemptOnce(run: AttemptContext, request: TargetRequest, target: 
     return { kind: 'done', unary: finish.response };
   }
 
-  channel.commit(timeouts.heartbeatSeconds);
+  // When the first upstream bytes came with the headers, they leave together with ours (see ResponseChannel.commit).
+  channel.commit(timeouts.heartbeatSeconds, response.body.readableLength > 0);
   const machine = new OpenAIStreamToGemini(request.streamOptions);
   const decoder = new SseDecoder();
   let lateError: ProxyError | undefined;
@@ -282,7 +283,7 @@ async function attemptOnce(run: AttemptContext, request: TargetRequest, target: 
     try {
       parsed = JSON.parse(data);
     } catch {
-      lateError = new ProxyError('UPSTREAM_PROTOCOL', `upstream ${upstreamLabel(target)} sent an event that is not JSON: ${data.slice(0, 200)}`);
+      lateError = new ProxyError('UPSTREAM_PROTOCOL', `upstream ${upstreamLabel(target)} sent an event that is not JSON: ${context.redact(data).slice(0, 200)}`);
       return true;
     }
     if (typeof parsed !== 'object' || parsed === null) return false;

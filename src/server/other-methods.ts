@@ -75,7 +75,8 @@ async function countWithProvider(context: ProxyContext, info: RequestInfo, targe
     const response = await context.upstream.post(target, url, JSON.stringify(payload), abort.signal, false);
     const text = await response.body.text();
     if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`);
-    const parsed = JSON.parse(text.trim()) as { data?: { total_tokens?: unknown }; usage?: { prompt_tokens?: unknown }; count?: unknown; tokens?: unknown };
+    // Redacted first: a JSON.parse error quotes the start of the body, which may be an echoed key.
+    const parsed = JSON.parse(context.redact(text).trim()) as { data?: { total_tokens?: unknown }; usage?: { prompt_tokens?: unknown }; count?: unknown; tokens?: unknown };
     const value = endpoint === 'moonshot' ? parsed.data?.total_tokens : endpoint === 'zhipu' ? parsed.usage?.prompt_tokens : endpoint === 'vllm' ? parsed.count : Array.isArray(parsed.tokens) ? parsed.tokens.length : undefined;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error('no count in the reply');
     return Math.round(value);
@@ -107,7 +108,8 @@ async function embedGroup(context: ProxyContext, target: UpstreamTarget, model: 
       throw error;
     }
     try {
-      vectors.push(...parseEmbeddingsResponse(JSON.parse(text.trim()), batch.length));
+      // Redacted first: a JSON.parse error quotes the start of the body, which may be an echoed key.
+      vectors.push(...parseEmbeddingsResponse(JSON.parse(context.redact(text).trim()), batch.length));
     } catch (error) {
       throw new ProxyError('UPSTREAM_PROTOCOL', `upstream ${upstreamLabel(target)} returned an unusable embeddings reply: ${error instanceof Error ? error.message : String(error)}`);
     }

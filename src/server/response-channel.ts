@@ -37,6 +37,8 @@ export class ResponseChannel {
   private readonly res: ServerResponse;
   private readonly kind: ChannelKind;
   private committed = false;
+  /** Headers written but not yet flushed (see commit). */
+  private headersPending = false;
   private elements = 0;
   private lastWrite = 0;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -65,8 +67,14 @@ export class ResponseChannel {
     return !this.res.destroyed && !this.res.writableEnded;
   }
 
-  /** Sends 200 and the headers now; starts heartbeats every `heartbeatSeconds` of silence. */
-  commit(heartbeatSeconds: number): void {
+  /**
+   * Sends 200 and the headers; starts heartbeats every `heartbeatSeconds` of silence. The headers are flushed at once
+   * ([R-TO-1]), unless `firstEventBuffered` says the upstream's first body bytes arrived together with its headers:
+   * then the flush waits for the end of this event-loop turn, so the first event, translated in the same turn, leaves
+   * in the same packet as the headers (one client wake-up instead of two). Nothing waits on I/O either way: the
+   * headers still leave in the turn the upstream answered.
+   */
+  commit(heartbeatSeconds: number, firstEventBuffered = false): void {
     if (this.committed || !this.isOpen) return;
     this.committed = true;
     const headers: Record<string, string> =
@@ -74,8 +82,16 @@ export class ResponseChannel {
         ? { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
         : { 'content-type': 'application/json; charset=UTF-8' };
     this.res.writeHead(200, headers);
-    // Flush the headers to the client right away, before any body byte exists ([R-TO-1]).
-    this.res.flushHeaders();
+    if (firstEventBuffered) {
+      this.headersPending = true;
+      setImmediate(() => {
+        if (this.headersPending && this.isOpen) this.res.flushHeaders();
+        this.headersPending = false;
+      });
+    } else {
+      // Flush the headers to the client right away, before any body byte exists ([R-TO-1]).
+      this.res.flushHeaders();
+    }
     this.lastWrite = Date.now();
     const periodMs = heartbeatSeconds * 1000;
     this.heartbeat = setInterval(() => {
@@ -86,6 +102,8 @@ export class ResponseChannel {
 
   private write(text: string): boolean {
     if (!this.isOpen) return true;
+    // Unflushed headers leave with this write.
+    this.headersPending = false;
     this.lastWrite = Date.now();
     return this.res.write(text);
   }

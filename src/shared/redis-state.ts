@@ -4,7 +4,8 @@
  * fast (no offline queue, a short command timeout), caches and usage fail open, limits fail open or closed by config,
  * the failure is logged once, and ioredis reconnects by itself; recovery is logged once too.
  */
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis as RedisClient } from 'ioredis';
 import type { Logger } from 'pino';
 import { ProxyError } from '../errors.js';
 import type { RateLimiterStore } from '../gateway/rate-limiter.js';
@@ -61,8 +62,14 @@ export interface UsageIncrement {
   thoughtsTokens: number;
 }
 
+/** ioredis costs ~17 MB resident; it is loaded only when redis_url is set. */
+function loadRedis(): typeof import('ioredis').Redis {
+  const require = createRequire(import.meta.url);
+  return (require('ioredis') as typeof import('ioredis')).Redis;
+}
+
 export class RedisState {
-  readonly client: Redis;
+  readonly client: RedisClient;
   private readonly options: RedisStateOptions;
   private readonly log: Logger;
   private healthy = true;
@@ -70,6 +77,7 @@ export class RedisState {
   constructor(options: RedisStateOptions, log: Logger) {
     this.options = options;
     this.log = log;
+    const Redis = loadRedis();
     this.client = new Redis(options.url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,

@@ -181,10 +181,13 @@ describe('--workers 2', () => {
     await assertServes(port, 6);
 
     child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
     const result = await Promise.race([
       exited,
-      new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error(`no exit within ${WAIT_MS} ms:\n${log.messages.join('\n')}`)), WAIT_MS)),
-    ]);
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`no exit within ${WAIT_MS} ms:\n${log.messages.join('\n')}`)), WAIT_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
     assert.deepEqual(result, { code: 0, signal: null });
     const survivors = [firstPids[1] ?? 0, replacement].filter(isAlive);
     assert.deepEqual(survivors, [], 'every worker has exited');
