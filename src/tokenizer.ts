@@ -7,6 +7,38 @@ export type CountTokens = (text: string) => number;
 let loading: Promise<CountTokens> | undefined;
 
 export function loadTokenizer(): Promise<CountTokens> {
-  loading ??= import('gpt-tokenizer/encoding/cl100k_base').then((module) => (text: string) => module.countTokens(text));
+  loading ??= import('gpt-tokenizer/encoding/cl100k_base').then((module) => (text: string) => countInPieces(module.countTokens, text));
   return loading;
+}
+
+/** Longest run of non-space (or space) characters handed to the BPE in one piece. */
+export const MAX_RUN = 64;
+const LONG_RUN = new RegExp(`\\S{${MAX_RUN + 1},}|\\s{${MAX_RUN + 1},}`, 'g');
+
+/**
+ * BPE work grows with the square of a pre-token's length: one countTokens request holding 280,000 characters without
+ * a space (a base64 blob, a minified line, "aaaa…") blocked the event loop for minutes, and every other request with
+ * it (found by the fuzzer). Runs longer than MAX_RUN characters are counted in MAX_RUN-character pieces: linear time,
+ * and the same count for ordinary text (no cl100k token is that long; a piece boundary can add at most one token).
+ */
+export function countInPieces(count: CountTokens, text: string): number {
+  if (text.length <= MAX_RUN) return count(text);
+  let total = 0;
+  let last = 0;
+  for (const match of text.matchAll(LONG_RUN)) {
+    const start = match.index;
+    if (start > last) total += count(text.slice(last, start));
+    const run = match[0];
+    for (let offset = 0; offset < run.length; ) {
+      let end = Math.min(run.length, offset + MAX_RUN);
+      // Never split a surrogate pair.
+      const code = run.charCodeAt(end - 1);
+      if (end < run.length && code >= 0xd800 && code <= 0xdbff) end -= 1;
+      total += count(run.slice(offset, end));
+      offset = end;
+    }
+    last = start + run.length;
+  }
+  if (last < text.length) total += count(text.slice(last));
+  return total;
 }

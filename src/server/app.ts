@@ -22,7 +22,7 @@ import { prepareGenerate, runGenerate } from './generate.js';
 import { listModels, modelResource } from './models.js';
 import { batchEmbedContents, countTokens, embedContent } from './other-methods.js';
 import { encodeJson } from './response-channel.js';
-import { MAX_JSON_DEPTH, exceedsDepth, frameworkErrorMessage, refuseConnect } from './json-depth.js';
+import { MAX_JSON_DEPTH, afterUpload, answerClientError, exceedsDepth, frameworkErrorMessage, rawErrorResponse, refuseConnect } from './request-edges.js';
 import { installOperator, type Operator } from '../operator/index.js';
 
 declare module 'fastify' {
@@ -100,15 +100,11 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
     bodyLimit: config.bodyLimitBytes,
     // Oversized header blocks and other unparseable requests get a Gemini-format answer, not Node's bare 4xx.
     clientErrorHandler: (error, socket) => {
-      const code = (error as { code?: string }).code;
-      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const message = status === 431 ? 'Request header fields too large.' : 'Malformed HTTP request.';
-      const body = JSON.stringify({ error: { code: status, message, status: 'INVALID_ARGUMENT' } });
-      if (socket.writable) {
-        socket.end(
-          `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-        );
-      } else socket.destroy();
+      const overflow = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
+      answerClientError(
+        socket,
+        overflow ? rawErrorResponse(431, 'Request Header Fields Too Large', 'Request header fields too large.') : rawErrorResponse(400, 'Bad Request', 'Malformed HTTP request.'),
+      );
     },
     // A URL Fastify cannot decode: Gemini format, and never Fastify's body, which echoes the URL (and its ?key=).
     frameworkErrors: (error, _request, reply) => {
@@ -213,6 +209,14 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
     if (request.proxyInfo !== undefined) {
       request.proxyInfo.errorStatus = proxyError.status;
       if (proxyError.code.startsWith('UPSTREAM_')) request.proxyInfo.upstreamError = proxyError.code;
+    }
+    if (proxyError.code === 'PAYLOAD_TOO_LARGE') {
+      // Fastify asks to close the connection with the rest of the upload unread: the kernel then resets it and the
+      // client sees EPIPE/ECONNRESET instead of this 413 (the fuzzer saw it on 1 upload in 5). Read and discard the
+      // rest of the upload first, then answer on a connection that stays usable.
+      reply.removeHeader('connection');
+      afterUpload(request.raw, () => void sendJson(reply, proxyError.httpStatus, proxyError.toGoogleStatus()));
+      return;
     }
     void sendJson(reply, proxyError.httpStatus, proxyError.toGoogleStatus());
   });
