@@ -9,8 +9,9 @@
 //             streamGenerateContent?alt=sse requests back to back for `--seconds`, checking every answer (200, every
 //             chunk's text in order, finishReason STOP, usage) and counting anything else as an error.
 // While it runs, this process samples the proxy's RSS (/proc/<pid>/status) and scrapes its /metrics (event-loop lag)
-// every 2 s. At the end it prints the figures: streams completed, errors, chunks, RSS start/peak/end and the RSS
-// slope after warm-up, event-loop lag, and exits 1 on any error or on RSS growth beyond noise.
+// every 2 s. At the end it prints the figures: streams completed, errors, chunks, RSS start/peak/end and its slope
+// after warm-up, the V8 heap's floor (lowest heap used per 10 s: what survives collections) and its slope, event-loop
+// lag; it exits 1 on any error, a dead proxy, or a heap floor growing beyond noise (10 % of its mean, or 16 MB).
 import { fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -212,7 +213,17 @@ async function scrapeLag(url) {
       const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
       return match ? Number(match[1]) * 1000 : undefined;
     };
-    return { p50: read('nodejs_eventloop_lag_p50_seconds'), p99: read('nodejs_eventloop_lag_p99_seconds'), max: read('nodejs_eventloop_lag_max_seconds') };
+    const bytes = (name) => {
+      const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text);
+      return match ? Number(match[1]) : undefined;
+    };
+    return {
+      p50: read('nodejs_eventloop_lag_p50_seconds'),
+      p99: read('nodejs_eventloop_lag_p99_seconds'),
+      max: read('nodejs_eventloop_lag_max_seconds'),
+      heapUsed: bytes('nodejs_heap_size_used_bytes'),
+      external: bytes('nodejs_external_memory_bytes'),
+    };
   } catch {
     return undefined;
   }
@@ -323,10 +334,22 @@ async function main() {
     const steadyMean = steady.length === 0 ? 0 : steady.reduce((sum, [, rss]) => sum + rss, 0) / steady.length;
     const steadySpan = steady.length < 2 ? 0 : steady.at(-1)[0] - steady[0][0];
     const fittedGrowth = slopeBytesPerSecond * steadySpan;
-    // Flat: the fitted growth over the steady window stays within noise: 10 % of the steady mean, or 16 MB.
-    const growthLimit = Math.max(0.1 * steadyMean, 16 * 1048576);
-    const flat = steady.length >= 3 ? fittedGrowth <= growthLimit : null;
+    // Within noise: the fitted growth over the steady window stays under 10 % of the steady mean, or 16 MB.
+    const withinNoise = (growth, mean) => growth <= Math.max(0.1 * mean, 16 * 1048576);
+    const rssFlat = steady.length >= 3 ? withinNoise(fittedGrowth, steadyMean) : null;
     const lagSteady = lags.filter((entry) => entry.t >= warmup);
+    // The V8 heap after warm-up: its floor per 10 s window (what survives collections) shows a leak better than RSS,
+    // which also holds garbage not yet collected and memory V8 keeps after a collection.
+    const heapFloors = [];
+    for (let from = warmup; from < seconds; from += 10) {
+      const window = lagSteady.filter((entry) => entry.t >= from && entry.t < from + 10 && entry.heapUsed !== undefined);
+      if (window.length > 0) heapFloors.push([from + 5, Math.min(...window.map((entry) => entry.heapUsed))]);
+    }
+    const heapFloorSlope = slope(heapFloors);
+    const heapFloorMean = heapFloors.length === 0 ? 0 : heapFloors.reduce((sum, [, bytes]) => sum + bytes, 0) / heapFloors.length;
+    const heapFloorSpan = heapFloors.length < 2 ? 0 : heapFloors.at(-1)[0] - heapFloors[0][0];
+    // The verdict on leaks: memory that survives collections must not grow with the work done.
+    const heapFlat = heapFloors.length >= 3 ? withinNoise(heapFloorSlope * heapFloorSpan, heapFloorMean) : null;
     const lagMax = Math.max(0, ...lagSteady.map((entry) => entry.max ?? 0));
     const lagP99 = lagSteady.length === 0 ? null : Math.round(Math.max(...lagSteady.map((entry) => entry.p99 ?? 0)) * 10) / 10;
     const lagP50 = lagSteady.length === 0 ? null : Math.round((lagSteady.reduce((sum, entry) => sum + (entry.p50 ?? 0), 0) / lagSteady.length) * 10) / 10;
@@ -348,8 +371,11 @@ async function main() {
       proxyRssSlopeMBPerMinute: Math.round((slopeBytesPerSecond * 60 * 10) / 1048576) / 10,
       warmupSeconds: warmup,
       rssSamples: samples.length,
-      rssFlat: flat,
+      rssFlat,
       eventLoopLagMs: { meanP50: lagP50, maxP99: lagP99, max: Math.round(lagMax * 10) / 10 },
+      heapUsedFloorMB: heapFloors.map(([t, bytes]) => [t, mb(bytes)]),
+      heapUsedFloorSlopeMBPerMinute: Math.round((heapFloorSlope * 60 * 10) / 1048576) / 10,
+      heapFlat,
       proxyAlive: proxyExit === undefined,
     };
     if (values.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
@@ -357,13 +383,14 @@ async function main() {
       log('');
       log(`streams: ${figures.streamsCompleted} completed of ${figures.streamsStarted} started, ${figures.errors} errors, ${figures.streamsPerSecond} streams/s, ${figures.chunksReceived} chunks (${figures.chunksPerSecond}/s)`);
       log(`time to first chunk: p50 ${figures.firstChunkP50Ms} ms, p99 ${figures.firstChunkP99Ms} ms`);
-      log(`proxy RSS: start ${figures.proxyRssMB.start} MB, after ${warmup} s warm-up ${figures.proxyRssMB.afterWarmup} MB, peak ${figures.proxyRssMB.peak} MB, end ${figures.proxyRssMB.end} MB; slope after warm-up ${figures.proxyRssSlopeMBPerMinute} MB/min over ${steady.length} samples → ${flat === null ? 'too short to judge' : flat ? 'flat' : 'GROWING'}`);
+      log(`proxy RSS: start ${figures.proxyRssMB.start} MB, after ${warmup} s warm-up ${figures.proxyRssMB.afterWarmup} MB, peak ${figures.proxyRssMB.peak} MB, end ${figures.proxyRssMB.end} MB; linear fit after warm-up ${figures.proxyRssSlopeMBPerMinute} MB/min over ${steady.length} samples → ${rssFlat === null ? 'too short to judge' : rssFlat ? 'flat' : 'rising beyond noise over this window (RSS includes garbage not yet collected: compare with the heap floor, or run longer)'}`);
       log(`event-loop lag (from /metrics, after warm-up): mean p50 ${figures.eventLoopLagMs.meanP50} ms, worst p99 ${figures.eventLoopLagMs.maxP99} ms, max ${figures.eventLoopLagMs.max} ms`);
+      log(`V8 heap used, lowest per 10 s after warm-up (MB): ${figures.heapUsedFloorMB.map(([t, value]) => `t=${t}s ${value}`).join(', ')}; slope ${figures.heapUsedFloorSlopeMBPerMinute} MB/min → ${heapFlat === null ? 'too short to judge' : heapFlat ? 'flat' : 'GROWING'}`);
       for (const sample of figures.errorSamples) log(`  error: ${sample}`);
     }
     proxy.kill('SIGTERM');
     upstream.kill('SIGTERM');
-    const ok = figures.errors === 0 && figures.streamsCompleted > 0 && figures.proxyAlive && flat !== false;
+    const ok = figures.errors === 0 && figures.streamsCompleted > 0 && figures.proxyAlive && heapFlat !== false;
     cleanup();
     process.exit(ok ? 0 : 1);
   } catch (error) {

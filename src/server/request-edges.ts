@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
  * Deepest accepted nesting of arrays and objects in a request body. JSON.parse accepts any depth, but everything after
  * it recurses (JSON.stringify overflows its stack at about 10,000 levels, the schema translators earlier): a deeply
  * nested body made the proxy answer 500, and with detailed logs on crashed it when the request's trace was
- * serialised. Google's own API stops at a nesting depth of about 100; this is far above what a real client sends.
+ * serialised. 512 levels is far above what the tool schemas and arguments of real clients need.
  */
 export const MAX_JSON_DEPTH = 512;
 

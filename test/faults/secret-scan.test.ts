@@ -331,7 +331,8 @@ describe('secret scan: no configured key in any output', () => {
     assert.ok(captured.length > 150, `only ${captured.length} requests`);
   });
 
-  it('the keys were really in play: the upstream saw every upstream key and echoed them back', () => {
+  it('the keys were really in play: the upstream saw every upstream key and echoed them back', (t) => {
+    t.diagnostic(`${captured.length} HTTP exchanges (${captured.filter((entry) => entry.what.startsWith('dashboard') || entry.what === 'metrics').length} of them dashboard/metrics), ${upstream.echoes} upstream answers echoing a key, ${captured.filter((entry) => entry.text.includes('[REDACTED]')).length} responses showing [REDACTED]`);
     for (const [name, key] of Object.entries(UPSTREAM_KEYS)) assert.ok(upstream.keysSeen.has(key), `upstream key ${name} never reached the upstream`);
     assert.ok(upstream.echoes > 50, `only ${upstream.echoes} echoing upstream answers`);
     assert.ok(captured.some((entry) => entry.text.includes('[REDACTED]')), 'no response shows a redaction');
@@ -347,7 +348,7 @@ describe('secret scan: no configured key in any output', () => {
     for (const run of cliRuns) assert.deepEqual([...findSecrets(run.stdout), ...findSecrets(run.stderr)], [], `${run.stdout}\n${run.stderr}`);
   });
 
-  it('no configured key in the proxy process stdout/stderr, nor in any file under log_directory', async () => {
+  it('no configured key in the proxy process stdout/stderr, nor in any file under log_directory', async (t) => {
     await proxy.stop();
     assert.ok(proxy.stdout.split('\n').filter((line) => line.includes('Model:')).length > 150, 'the access log is missing');
     assert.deepEqual(findSecrets(proxy.stdout), [], 'a key in the proxy stdout');
@@ -361,6 +362,7 @@ describe('secret scan: no configured key in any output', () => {
       for (const text of [bytes.toString('utf8'), bytes.toString('latin1'), bytes.toString('utf16le')]) for (const secret of findSecrets(text)) leaks.push(`${file.slice(logDirectory.length)}: ${secret.slice(0, 14)}…`);
     }
     assert.deepEqual([...new Set(leaks)], []);
+    t.diagnostic(`scanned ${files.length} files under log_directory (${detailed.length} detailed logs), ${proxy.stdout.length} bytes of proxy stdout`);
     // And the scan itself would see a key if one were there.
     assert.deepEqual(findSecrets(`x${UPSTREAM_KEYS.azure}y`), [UPSTREAM_KEYS.azure]);
   });

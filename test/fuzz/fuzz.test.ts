@@ -208,6 +208,10 @@ describe('fuzz regressions (bugs the fuzzer found), against the proxy process', 
       assert.deepEqual(outcomes.map((outcome) => outcome.answers[0]?.status ?? outcome.clientError ?? 'no answer'), Array.from({ length: 8 }, () => status));
       for (const outcome of outcomes) assertGeminiError(outcome, status);
     }
+    // The same oversized header block from undici, which gives up on a request whose upload fails (EPIPE).
+    const oversized = plainCase({ body: upload, headers: [['content-type', 'application/json'], ['x-goog-api-key', key], ['x-huge', 'h'.repeat(30_000)]] });
+    const outcomes = await Promise.all(Array.from({ length: 8 }, () => sendHttp(pool, proxy.port, oversized, 20_000)));
+    assert.deepEqual(outcomes.map((outcome) => outcome.answers[0]?.status ?? outcome.clientError ?? 'no answer'), Array.from({ length: 8 }, () => 431));
   });
 
   it('CONNECT gets a Gemini 400 instead of a silently closed socket', async () => {
