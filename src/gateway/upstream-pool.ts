@@ -94,16 +94,17 @@ export class UpstreamPool {
 
   private target(upstream: UpstreamDefinition, index: number): UpstreamTarget {
     return {
-        provider: upstream.provider,
-        profile: upstream.profile,
-        baseUrl: upstream.baseUrl,
-        apiKey: upstream.apiKeys[index],
-        azureApiVersion: upstream.azureApiVersion,
-        upstreamName: upstream.name,
-        keyIndex: index,
-        timeouts: upstream.timeouts,
-      };
+      provider: upstream.provider,
+      profile: upstream.profile,
+      baseUrl: upstream.baseUrl,
+      apiKey: upstream.apiKeys[index],
+      azureApiVersion: upstream.azureApiVersion,
+      upstreamName: upstream.name,
+      keyIndex: index,
+      timeouts: upstream.timeouts,
+    };
   }
+
 
   /** Outcome of a call made with `target`; only retryable failures count against the circuit. */
   report(target: UpstreamTarget, outcome: 'success' | 'failure' | 'neutral'): void {
