@@ -10,6 +10,7 @@ import type { ProviderName, ProviderProfile } from '../providers/profile.js';
 import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
 import { ModelMapper } from './model-mapping.js';
 import { resolveOperatorConfig, type OperatorConfig } from '../operator/config.js';
+import { resolveWebSearchConfig, type WebSearchConfig } from '../search/config.js';
 import { Router, type RouteTarget } from '../gateway/router.js';
 import type { UpstreamDefinition } from '../gateway/upstream-pool.js';
 import type { ClientLimits } from '../gateway/rate-limiter.js';
@@ -72,6 +73,8 @@ export interface ResolvedConfig {
   logging: { detailed: boolean; access: boolean; directory: string };
   /** Dashboard, metrics and usage store settings. */
   operator: OperatorConfig;
+  /** What answers Gemini's googleSearch tool. */
+  webSearch: WebSearchConfig;
   timeouts: {
     commitSeconds: number;
     heartbeatSeconds: number;
@@ -315,6 +318,7 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     clientApiKeys,
     allowUnauthenticated: file.allow_unauthenticated,
     operator: resolveOperatorConfig(file, file.logging.log_directory),
+    webSearch: resolveWebSearchConfig(file),
     logging: {
       detailed: file.logging.enable_detailed_logs,
       access: file.logging.enable_access_logs,

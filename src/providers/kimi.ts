@@ -27,6 +27,7 @@ export const kimi: ProviderProfile = {
     toolChoiceWhileThinking: AUTO_NONE,
     temperature: { min: 0, max: 1 },
     schemaDialect: 'kimi',
+    webSearch: 'kimi-builtin',
   },
   modelOverrides: [
     ['kimi-k2-thinking*', { reasoningHistory: 'require-on-tool-turns', temperature: 'drop' }],

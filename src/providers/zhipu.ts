@@ -20,6 +20,7 @@ export const zhipu: ProviderProfile = {
     responseFormat: 'json_object',
     toolChoice: { none: false, required: false, named: false },
     thinking: 'thinking-type',
+    webSearch: 'zhipu-web-search-tool',
   },
   modelOverrides: [['glm-*v*', { images: 'data-url+http' }]],
   chatPath: '/chat/completions',

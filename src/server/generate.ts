@@ -19,6 +19,8 @@ import type { OpenAIChunk } from '../translate/openai-types.js';
 import { networkError } from '../upstream/client.js';
 import { streamUsageOverride, upstreamLabel, upstreamUrl, type UpstreamTarget } from '../upstream/endpoints.js';
 import { SseDecoder } from '../upstream/sse-decoder.js';
+import type { UpstreamPost } from '../search/kimi-builtin.js';
+import { prepareWebSearch, webSearchForTarget, type PreparedWebSearch } from '../search/web-search.js';
 import { classifyUpstreamError } from '../upstream/upstream-errors.js';
 import { recordUpstreamOutcome, type ProxyContext, type RequestInfo } from './context.js';
 import { reasoningKeys } from './reasoning-cache.js';
@@ -33,6 +35,8 @@ interface TargetRequest {
   body: string;
   url: string;
   streamOptions: StreamTranslationOptions;
+  /** Replaces the plain upstream POST (Kimi's builtin web search loop). */
+  post?: UpstreamPost;
 }
 
 export interface PreparedGenerate {
@@ -43,6 +47,8 @@ export interface PreparedGenerate {
   routes: RouteTarget[];
   /** The first target, translated up front so that bad input fails before the response is hijacked. */
   first: TargetRequest;
+  /** Present when the request carries Gemini's googleSearch tool. */
+  search: PreparedWebSearch | undefined;
 }
 
 export function newResponseId(): string {
@@ -89,9 +95,11 @@ async function translateForTarget(
   route: RouteTarget,
   stream: boolean,
   responseId: string,
+  search: PreparedWebSearch | undefined,
 ): Promise<TargetRequest> {
   const upstream = context.pool.get(route.upstream);
   if (upstream === undefined) throw new ProxyError('INTERNAL', `route names an unknown upstream ${route.upstream}`);
+  const targetSearch = search === undefined ? undefined : webSearchForTarget(search, upstream, route.model, context.config.webSearch, context.upstream);
   const usage = streamUsageOverride({ provider: upstream.provider, profile: upstream.profile, baseUrl: upstream.baseUrl, apiKey: undefined, azureApiVersion: upstream.azureApiVersion });
   const translated = geminiRequestToOpenAI(request, {
     model: route.model,
@@ -101,8 +109,9 @@ async function translateForTarget(
   });
   for (const warning of translated.warnings) context.log.warn({ requestId: info.requestId, upstream: route.upstream }, warning);
   if (translated.reasoningRequired.length > 0) await restoreReasoning(context, info, translated);
-  const body = JSON.stringify(translated.body);
-  return {
+  const body = JSON.stringify(targetSearch === undefined ? translated.body : targetSearch.body(translated.body));
+  if (targetSearch?.record !== undefined) info.webSearch = targetSearch.record;
+  const target: TargetRequest = {
     route,
     upstream,
     translated,
@@ -116,20 +125,28 @@ async function translateForTarget(
       toolNames: translated.toolNames,
       promptCharacters: body.length,
       thinkTags: translated.thinkTags,
+      ...(targetSearch?.grounding === undefined ? {} : { grounding: targetSearch.grounding }),
     },
   };
+  if (targetSearch?.post !== undefined) target.post = targetSearch.post;
+  return target;
 }
 
 export async function prepareGenerate(context: ProxyContext, info: RequestInfo, body: unknown, geminiModel: string, stream: boolean): Promise<PreparedGenerate> {
-  const request = normalizeGenerateContentRequest(body);
+  const normalized = normalizeGenerateContentRequest(body);
   const plan = context.config.router.plan(geminiModel);
   const firstRoute = plan?.targets[0];
   if (plan === undefined || firstRoute === undefined) throw modelNotFound(geminiModel, stream ? 'streamGenerateContent' : 'generateContent');
   info.upstreamModel = firstRoute.model;
+  // googleSearch: the proxy's own search runs here, once, before the first byte goes upstream (src/search/).
+  const search = await prepareWebSearch(context.config.webSearch, normalized);
+  if (search?.warning !== undefined) context.log.warn({ requestId: info.requestId }, search.warning);
+  if (search?.record !== undefined) info.webSearch = search.record;
+  const request = search?.request ?? normalized;
   const responseId = newResponseId();
-  const first = await translateForTarget(context, info, request, firstRoute, stream, responseId);
-  info.trace?.set('2_OPENAI_REQUEST', first.translated.body);
-  return { geminiModel, request, stream, responseId, routes: plan.targets, first };
+  const first = await translateForTarget(context, info, request, firstRoute, stream, responseId, search);
+  info.trace?.set('2_OPENAI_REQUEST', search === undefined ? first.translated.body : JSON.parse(first.body));
+  return { geminiModel, request, stream, responseId, routes: plan.targets, first, search };
 }
 
 async function readText(body: AsyncIterable<Buffer | Uint8Array>): Promise<string> {
@@ -199,7 +216,7 @@ async function attemptOnce(run: AttemptContext, request: TargetRequest, target: 
   const failed = (error: ProxyError): AttemptOutcome => ({ kind: 'failed', error, retryAfterSeconds: retryAfterOf(error) });
   let response;
   try {
-    response = await context.upstream.post(target, request.url, request.body, signal, stream);
+    response = await (request.post ?? context.upstream.post.bind(context.upstream))(target, request.url, request.body, signal, stream);
   } catch (error) {
     return failed(networkError(error, target));
   }
@@ -390,7 +407,7 @@ export async function runGenerate(
     targets: for (const [index, route] of prepared.routes.entries()) {
       let request: TargetRequest;
       try {
-        request = index === 0 ? prepared.first : await translateForTarget(context, info, prepared.request, route, prepared.stream, prepared.responseId);
+        request = index === 0 ? prepared.first : await translateForTarget(context, info, prepared.request, route, prepared.stream, prepared.responseId, prepared.search);
       } catch (error) {
         // A fallback that cannot take this request (e.g. an unsupported feature there) is skipped.
         lastError = error instanceof ProxyError ? error : new ProxyError('INTERNAL', String(error));

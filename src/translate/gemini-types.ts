@@ -116,9 +116,17 @@ export interface ResponsePart {
   functionCall?: GeminiFunctionCall;
 }
 
+/** Gemini's search grounding (gemini-contract.md §4.2); segment offsets are UTF-8 byte offsets into the answer. */
+export interface GroundingMetadata {
+  webSearchQueries: string[];
+  groundingChunks?: Array<{ web: { uri: string; title: string } }>;
+  groundingSupports?: Array<{ segment: { startIndex: number; endIndex: number; text: string }; groundingChunkIndices: number[]; confidenceScores?: number[] }>;
+}
+
 export interface Candidate {
   content?: { role: 'model'; parts: ResponsePart[] };
   finishReason?: FinishReason;
+  groundingMetadata?: GroundingMetadata;
   index: number;
 }
 

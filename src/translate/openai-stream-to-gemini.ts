@@ -6,7 +6,8 @@
  */
 import { isFailureFinish, mapFinishReason } from './finish-reason.js';
 import type { ResponseTextMode } from './gemini-request-to-openai.js';
-import type { FinishReason, GenerateContentResponse, JsonObject, ResponsePart, UsageMetadata } from './gemini-types.js';
+import type { Candidate, FinishReason, GenerateContentResponse, JsonObject, ResponsePart, UsageMetadata } from './gemini-types.js';
+import { GroundingTracker, type GroundingPlan } from './grounding.js';
 import { extractEnumText, extractJsonText } from './json-text.js';
 import type { OpenAIChunk, OpenAIDelta, OpenAIUsage } from './openai-types.js';
 import { ThinkTagSplitter } from './think-tags.js';
@@ -24,6 +25,8 @@ export interface StreamTranslationOptions {
   promptCharacters: number;
   /** `<think>` tags in content are reasoning (self-hosted and raw-format upstreams). */
   thinkTags?: boolean;
+  /** The request was answered with web search: build groundingMetadata (src/translate/grounding.ts). */
+  grounding?: GroundingPlan;
 }
 
 /** A finished call as the upstream named it, for the reasoning replay cache. */
@@ -65,10 +68,12 @@ export class OpenAIStreamToGemini {
   private reasoningText = '';
   private emitted = false;
   private readonly splitter: ThinkTagSplitter | undefined;
+  private readonly grounding: GroundingTracker | undefined;
 
   constructor(options: StreamTranslationOptions) {
     this.options = options;
     this.splitter = options.thinkTags === true ? new ThinkTagSplitter() : undefined;
+    this.grounding = options.grounding === undefined ? undefined : new GroundingTracker(options.grounding);
   }
 
   /** Whether any content has been handed out (decides error form and finish on failure, [R-FIN-5]). */
@@ -91,6 +96,7 @@ export class OpenAIStreamToGemini {
 
   push(chunk: OpenAIChunk): GenerateContentResponse[] {
     if (usageHasCounts(chunk.usage)) this.usage = chunk.usage;
+    this.grounding?.observe(chunk);
     const out: GenerateContentResponse[] = [];
     const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
     for (const choice of choices) {
@@ -118,7 +124,8 @@ export class OpenAIStreamToGemini {
     }
   }
 
-  private pushText(text: string, out: GenerateContentResponse[]): void {
+  private pushText(piece: string, out: GenerateContentResponse[], grounded = true): void {
+    const text = grounded && this.grounding !== undefined && this.options.textMode === 'text' ? this.grounding.transformText(piece) : piece;
     if (text === '') return;
     this.outputCharacters += text.length;
     if (this.options.textMode !== 'text') {
@@ -160,6 +167,8 @@ export class OpenAIStreamToGemini {
       this.pushReasoning(split.reasoning, out);
       this.pushText(split.text, out);
     }
+    const held = this.grounding?.flush();
+    if (held !== undefined) this.pushText(held, out, false);
     return out;
   }
 
@@ -210,8 +219,11 @@ export class OpenAIStreamToGemini {
       }
     }
 
+    const candidate: Candidate = parts.length > 0 ? { content: { role: 'model', parts }, finishReason: finish, index: 0 } : { finishReason: finish, index: 0 };
+    const grounding = this.grounding?.metadata();
+    if (grounding !== undefined) candidate.groundingMetadata = grounding;
     const response: GenerateContentResponse = {
-      candidates: [parts.length > 0 ? { content: { role: 'model', parts }, finishReason: finish, index: 0 } : { finishReason: finish, index: 0 }],
+      candidates: [candidate],
       usageMetadata: this.finalUsage(),
       modelVersion: this.options.modelVersion,
       responseId: this.options.responseId,
