@@ -168,3 +168,10 @@ export function webSearchForTarget(search: PreparedWebSearch, upstream: Upstream
     record: { backend: NATIVE_SEARCH_NAMES[native], query: search.query, results: 0, outcome: 'native' },
   };
 }
+
+/** The access log's view of a search: who searched, how it went; never the query (that is the user's text). */
+export function describeWebSearch(record: WebSearchRecord): string {
+  if (record.outcome === 'native') return record.backend;
+  const took = record.durationMs === undefined ? '' : ` ${record.durationMs}ms`;
+  return record.outcome === 'ok' ? `${record.backend} ${record.results} results${took}` : `${record.backend} ${record.outcome}${took} (answered without grounding)`;
+}

@@ -24,6 +24,7 @@ import { batchEmbedContents, countTokens, embedContent } from './other-methods.j
 import { encodeJson } from './response-channel.js';
 import { MAX_JSON_DEPTH, afterUpload, answerClientError, exceedsDepth, frameworkErrorMessage, rawErrorResponse, refuseConnect } from './request-edges.js';
 import { installOperator, type Operator } from '../operator/index.js';
+import { describeWebSearch } from '../search/web-search.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -78,7 +79,7 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
     responseCache: config.responseCache.enabled ? (redis?.responseCache ?? new MemoryResponseCache(config.responseCache.maxEntries)) : undefined,
     redis,
     requestListeners: [],
-    redact: createRedactor([config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys]),
+    redact: createRedactor([config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.webSearch.apiKey]),
     log,
     detailedLog: config.logging.detailed
       ? new DetailedLogWriter(config.logging.directory, [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.operator.adminApiKey])
@@ -158,7 +159,8 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
         const status = reply.raw.headersSent ? reply.raw.statusCode : 499;
         const aborted = reply.raw.writableFinished ? '' : ' [client closed]';
         const attempts = info.attempts === undefined ? '' : ` - Upstream: ${info.attempts.join(' → ')}`;
-        (info.quiet === true ? log.debug.bind(log) : log.info.bind(log))(`${request.method} ${redactUrl(request.url).slice(0, 2048)} - ${status} - Model: ${model} - ID: ${info.requestId} - ${seconds.toFixed(3)}s${attempts}${aborted}`);
+        const search = info.webSearch === undefined ? '' : ` - Search: ${describeWebSearch(info.webSearch)}`;
+        (info.quiet === true ? log.debug.bind(log) : log.info.bind(log))(`${request.method} ${redactUrl(request.url).slice(0, 2048)} - ${status} - Model: ${model} - ID: ${info.requestId} - ${seconds.toFixed(3)}s${attempts}${search}${aborted}`);
       }
       if (info.trace !== undefined && context.detailedLog !== undefined) {
         context.detailedLog.write(info.trace).catch((error: unknown) => log.error({ err: error }, 'cannot write detailed log'));
@@ -185,6 +187,7 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
         if (info.firstChunkMs !== undefined) record.firstChunkMs = info.firstChunkMs;
         if (info.errorStatus !== undefined) record.errorStatus = info.errorStatus;
         if (info.upstreamError !== undefined) record.upstreamError = info.upstreamError;
+        if (info.webSearch !== undefined) record.webSearch = info.webSearch;
         if (info.trace !== undefined && context.detailedLog !== undefined) record.trace = JSON.parse(context.detailedLog.redact(JSON.stringify(info.trace))) as unknown;
         for (const listener of context.requestListeners) {
           try {

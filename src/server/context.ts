@@ -90,6 +90,8 @@ export interface RequestRecord {
   clientClosed: boolean;
   attempts?: string[];
   client?: string;
+  /** The web search made for googleSearch (backend, query, results, outcome). */
+  webSearch?: WebSearchRecord;
   /** The four detailed-log stages, when detailed logging is on (already redacted). */
   trace?: unknown;
 }
