@@ -80,7 +80,7 @@ export function kimiBuiltinSearchPost(client: UpstreamClient, onRound?: (round: 
         const finish = own.length > 0 ? 'tool_calls' : 'stop';
         return finalReply({ ...completion, choices: [{ ...(choice as Record<string, unknown>), message: cleaned, finish_reason: finish }] }, response.headers, stream);
       }
-      // Moonshot rejects an empty assistant content beside tool calls (providers.md §3.6).
+      // Moonshot rejects an empty assistant content beside tool calls (docs/providers.md §3.6).
       const content = typeof message['content'] === 'string' && message['content'] !== '' ? { content: message['content'] } : {};
       messages.push({ role: 'assistant', ...content, tool_calls: builtin });
       for (const call of builtin) messages.push({ role: 'tool', tool_call_id: call.id, name: call.function.name, content: call.function.arguments });

@@ -116,7 +116,7 @@ export interface ResponsePart {
   functionCall?: GeminiFunctionCall;
 }
 
-/** Gemini's search grounding (gemini-contract.md §4.2); segment offsets are UTF-8 byte offsets into the answer. */
+/** Gemini's search grounding (docs/gemini-contract.md §4.2); segment offsets are UTF-8 byte offsets into the answer. */
 export interface GroundingMetadata {
   webSearchQueries: string[];
   groundingChunks?: Array<{ web: { uri: string; title: string } }>;

@@ -1,5 +1,5 @@
 /**
- * Search grounding: Gemini's `groundingMetadata` (gemini-contract.md §4.2) built from what a search returned and how
+ * Search grounding: Gemini's `groundingMetadata` (docs/gemini-contract.md §4.2) built from what a search returned and how
  * the answer cites it. Gemini answers carry no citation marks in their text; clients put their own marks at
  * `segment.endIndex`, which Gemini CLI's web-search tool reads as a UTF-8 byte offset. So the marks a model writes
  * (`[2]`, Zhipu's `[ref_2]`) are taken out of the text here, stream-safely, and become supports instead.
