@@ -352,7 +352,7 @@ describe('web search unavailable', () => {
     assert.equal(result.status, 400);
     const error = (JSON.parse(result.text) as { error: { status: string; message: string } }).error;
     assert.equal(error.status, 'INVALID_ARGUMENT');
-    assert.match(error.message, /Web search \(googleSearch\) is turned off/);
+    assert.match(error.message, /Web search \(googleSearch\) is not available through this proxy: it is turned off/);
     assert.match(error.message, /web_search\.backend to "searxng", "brave" or "tavily"/);
     assert.equal(upstream.received.length, 0);
   });
@@ -363,7 +363,7 @@ describe('web search unavailable', () => {
     const result = await post(proxy, SEARCH_REQUEST);
     assert.equal(result.status, 400);
     const message = (JSON.parse(result.text) as { error: { message: string } }).error.message;
-    assert.match(message, /Web search \(googleSearch\) is not available for model m on upstream default/);
+    assert.match(message, /Web search \(googleSearch\) is not available through this proxy for model m on upstream default/);
     assert.match(message, /set web_search\.backend/);
   });
 
