@@ -84,7 +84,7 @@ async function unaryAnswer(setup: AttemptSetup, request: UpstreamCallRequest, ta
   setup.rawChunks?.push(text);
   let completion: OpenAIChunk;
   try {
-    // DeepSeek may prefix a unary body with blank lines while queued (providers.md §2.1).
+    // DeepSeek may prefix a unary body with blank lines while queued (docs/providers.md §2.1).
     completion = JSON.parse(text.trim()) as OpenAIChunk;
   } catch {
     return { kind: 'failed', error: new ProxyError('UPSTREAM_PROTOCOL', `upstream ${label} returned a body that is not JSON: ${setup.redact(text).slice(0, 200)}`) };

@@ -1,7 +1,7 @@
 /**
  * generateContent and streamGenerateContent, orchestrated: translate for the first route target (so bad input fails
  * before the response is hijacked), then let the gateway walk the targets (gateway/failover.ts) while this module owns
- * the client's side: the commit timer and heartbeats of gemini-contract.md §7, the request deadline, the response
+ * the client's side: the commit timer and heartbeats of docs/gemini-contract.md §7, the request deadline, the response
  * cache, the reasoning replay and the per-request facts the logs need.
  */
 import type { ServerResponse } from 'node:http';

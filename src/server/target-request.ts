@@ -1,7 +1,7 @@
 /**
  * A generate request translated for one route target (its upstream's dialect and model), and the reasoning replay
  * around it: restored into earlier tool-call turns before the call, remembered from the answer after it
- * (providers.md §4.2).
+ * (docs/providers.md §4.2).
  */
 import { ProxyError } from '../errors.js';
 import type { RouteTarget } from '../gateway/router.js';
