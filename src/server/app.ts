@@ -22,6 +22,7 @@ import { prepareGenerate, runGenerate } from './generate.js';
 import { listModels, modelResource } from './models.js';
 import { batchEmbedContents, countTokens, embedContent } from './other-methods.js';
 import { encodeJson } from './response-channel.js';
+import { parseJsonBody } from './json-body.js';
 import { MAX_JSON_DEPTH, afterUpload, answerClientError, exceedsDepth, frameworkErrorMessage, rawErrorResponse, refuseConnect } from './request-edges.js';
 import { installOperator, type Operator } from '../operator/index.js';
 
@@ -121,23 +122,25 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
   app.server.timeout = 0;
   app.server.on('connect', (_request, socket: import('node:net').Socket) => refuseConnect(socket));
 
+  const isUnknownGeminiPath = (request: FastifyRequest): boolean =>
+    request.routeOptions.url === '/*' && parseGeminiPath(request.method, request.url.split('?')[0] ?? '', config.basePath).kind === 'not-found';
   // [R-JSON-6]: the body is JSON whatever the content type says.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') {
       done(null, undefined);
       return;
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      done(invalidRequest(`Invalid JSON payload received. ${error instanceof Error ? error.message : ''}`.trim()), undefined);
+    const parsed = parseJsonBody(text);
+    if (!parsed.ok) {
+      // Routes before bodies: an unknown path answers 404 whatever it was sent.
+      if (isUnknownGeminiPath(request)) done(null, undefined);
+      else done(invalidRequest(parsed.message), undefined);
       return;
     }
-    if (exceedsDepth(parsed)) done(invalidRequest(`Invalid JSON payload received. Nesting is deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
-    else done(null, parsed);
+    if (exceedsDepth(parsed.value)) done(invalidRequest(`Invalid JSON payload received. Nesting is deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
+    else done(null, parsed.value);
   });
 
   app.decorateRequest('proxyInfo', null as unknown as RequestInfo);
