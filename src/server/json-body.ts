@@ -1,11 +1,17 @@
 /**
- * Request bodies parsed the way Google's front end parses them ([R-JSON-6], issue 11). Strict `JSON.parse` is the
- * fast path; only a body it rejects gets a second, tolerant parse (JSON5: trailing commas, comments, unquoted keys,
- * single-quoted strings, backslash-newline continuations) after raw control characters inside strings are escaped,
- * which JSON5 refuses but Google accepts (REST samples written with a line break inside a prompt). A body neither
- * parse accepts is still a 400 naming the position. Pure.
+ * Request bodies ([R-JSON-6]): JSON whatever the content type says; empty means no body; nesting is bounded. Parsed
+ * the way Google's front end parses them (issue 11): strict `JSON.parse` is the fast path; only a body it rejects
+ * gets a second, tolerant parse (JSON5: trailing commas, comments, unquoted keys, single-quoted strings,
+ * backslash-newline continuations) after raw control characters inside strings are escaped, which JSON5 refuses but
+ * Google accepts (REST samples written with a line break inside a prompt). A body neither parse accepts is still a
+ * 400 naming the position, except on a path that is no Gemini route: that answers 404 whatever it was sent.
  */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import JSON5 from 'json5';
+import { invalidRequest } from '../errors.js';
+import { parseGeminiPath } from './gemini-path.js';
+import { MAX_JSON_DEPTH, exceedsDepth } from './request-edges.js';
+
 
 export type JsonBodyResult = { ok: true; value: unknown } | { ok: false; message: string };
 
@@ -72,4 +78,26 @@ export function parseJsonBody(text: string): JsonBodyResult {
       return { ok: false, message: `Invalid JSON payload received. ${tolerantMessage(error)}` };
     }
   }
+}
+
+export function installJsonBodyParser(app: FastifyInstance, basePath: string): void {
+  // Routes before bodies: the Gemini catch-all answers 404 for a path it does not serve, so its body does not matter.
+  const isUnknownGeminiPath = (request: FastifyRequest): boolean =>
+    request.routeOptions.url === '/*' && parseGeminiPath(request.method, request.url.split('?')[0] ?? '', basePath).kind === 'not-found';
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    const parsed = parseJsonBody(text);
+    if (!parsed.ok) {
+      if (isUnknownGeminiPath(request)) done(null, undefined);
+      else done(invalidRequest(parsed.message), undefined);
+      return;
+    }
+    if (exceedsDepth(parsed.value)) done(invalidRequest(`Invalid JSON payload received. Nesting is deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
+    else done(null, parsed.value);
+  });
 }
