@@ -5,6 +5,7 @@
  * deterministic ones do not.
  */
 import type { ErrorCode, ProxyError } from '../errors.js';
+import { unreachable } from '../exhaustive.js';
 
 /** `retry`: same target again after a delay; `other-key`: the failure belongs to one key (balance, credentials). */
 export type FailureAction = 'retry' | 'other-key' | 'next-target' | 'terminal';
@@ -85,9 +86,7 @@ export function decideAfterFailure(error: ProxyError, state: FailureState, setti
       if (delay > settings.maxDelaySeconds) return { kind: 'next-target' };
       return { kind: 'retry', delayMs: Math.round(delay * 1000) };
     }
-    default: {
-      const unhandled: never = rule.action;
-      return unhandled;
-    }
+    default:
+      return unreachable(rule.action, 'failure action');
   }
 }

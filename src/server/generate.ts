@@ -41,6 +41,7 @@ function modelNotFound(geminiModel: string, method: string): ProxyError {
 
 export async function prepareGenerate(context: ProxyContext, info: RequestInfo, body: unknown, geminiModel: string, stream: boolean): Promise<PreparedGenerate> {
   const request = normalizeGenerateContentRequest(body);
+  if (request.ignoredFields.length > 0) context.log.debug({ requestId: info.requestId, fields: request.ignoredFields }, 'request fields ignored (README: what is ignored)');
   const plan = routerFor(context.config.routing).plan(geminiModel);
   const firstRoute = plan?.targets[0];
   if (plan === undefined || firstRoute === undefined) throw modelNotFound(geminiModel, stream ? 'streamGenerateContent' : 'generateContent');
