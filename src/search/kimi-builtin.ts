@@ -8,16 +8,7 @@
  * Shaped as the upstream POST it replaces, so retries, fallbacks and error classification stay the gateway's.
  */
 import { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
-import type { UpstreamClient, UpstreamTarget } from '../upstream/client.js';
-
-export interface UpstreamReply {
-  statusCode: number;
-  headers: Dispatcher.ResponseData['headers'];
-  body: Readable;
-}
-
-export type UpstreamPost = (target: UpstreamTarget, url: string, body: string, signal: AbortSignal, stream: boolean) => Promise<UpstreamReply>;
+import type { UpstreamClient, UpstreamPost, UpstreamReply } from '../upstream/client.js';
 
 /** Searches one answer may chain before the proxy takes what it has. */
 export const MAX_SEARCH_ROUNDS = 4;

@@ -11,10 +11,10 @@ import { capabilitiesFor } from '../providers/profile.js';
 import type { GenerateContentRequest, GeminiContent } from '../translate/gemini-types.js';
 import type { GroundingPlan } from '../translate/grounding.js';
 import type { OpenAIChatRequest } from '../translate/openai-types.js';
-import type { UpstreamClient } from '../upstream/client.js';
+import type { UpstreamClient, UpstreamPost } from '../upstream/client.js';
 import { runSearch, type SearchResult } from './backends.js';
 import type { SelfRunBackend, WebSearchConfig } from './config.js';
-import { kimiBuiltinSearchPost, type UpstreamPost } from './kimi-builtin.js';
+import { kimiBuiltinSearchPost } from './kimi-builtin.js';
 import { NATIVE_SEARCH_NAMES, nativeGroundingPlan, withNativeSearch, type SearchingChatRequest } from './native.js';
 
 const SEARCH_TOOLS = new Set(['googleSearch', 'googleSearchRetrieval']);
