@@ -9,7 +9,7 @@ import { PROVIDERS, PROVIDER_NAMES, inferProvider, isProviderName } from '../pro
 import type { ProviderName, ProviderProfile } from '../providers/profile.js';
 import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
 import { resolveOperatorConfig, type OperatorConfig } from '../operator/config.js';
-import { resolveWebSearchConfig, type WebSearchConfig } from '../search/config.js';
+import { resolveWebSearchConfig, type WebSearchConfig } from './web-search.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { PROVIDER_NAMES, isProviderName } from '../providers/index.js';
 import { OPERATOR_KNOWN_KEYS, operatorConfigShape } from '../operator/config.js';
-import { WEB_SEARCH_KNOWN_KEYS, webSearchConfigShape } from '../search/config.js';
+import { WEB_SEARCH_KNOWN_KEYS, webSearchConfigShape } from './web-search.js';
 
 const seconds = (fallback: number, max: number) => z.number().positive().max(max).default(fallback);
 

@@ -4,7 +4,7 @@
  * ever goes to the configured search endpoint: result URLs are handed to the model and the client, never fetched.
  */
 import { Agent, request } from 'undici';
-import type { SelfRunBackend, WebSearchConfig } from './config.js';
+import type { SelfRunBackend, WebSearchConfig } from '../config/web-search.js';
 
 export interface SearchResult {
   url: string;

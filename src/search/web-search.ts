@@ -13,7 +13,7 @@ import type { GroundingPlan } from '../translate/grounding.js';
 import type { OpenAIChatRequest } from '../translate/openai-types.js';
 import type { UpstreamClient, UpstreamPost } from '../upstream/client.js';
 import { runSearch, type SearchResult } from './backends.js';
-import type { SelfRunBackend, WebSearchConfig } from './config.js';
+import type { SelfRunBackend, WebSearchConfig } from '../config/web-search.js';
 import { kimiBuiltinSearchPost } from './kimi-builtin.js';
 import { NATIVE_SEARCH_NAMES, nativeGroundingPlan, withNativeSearch, type SearchingChatRequest } from './native.js';
 

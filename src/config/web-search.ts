@@ -1,6 +1,6 @@
 /**
- * The `web_search` config block: which search answers Gemini's `googleSearch` tool. Kept here so the main schema only
- * spreads it in (like the operator keys). Without `backend`, each upstream uses its preset's native search where it
+ * The `web_search` config block: which search answers Gemini's `googleSearch` tool (src/search/). The main schema
+ * spreads it in, like the operator keys. Without `backend`, each upstream uses its preset's native search where it
  * has one and refuses googleSearch where it has none.
  */
 import { z } from 'zod';
