@@ -9,7 +9,7 @@ import { PROVIDERS, PROVIDER_NAMES, inferProvider, isProviderName } from '../pro
 import type { ProviderName, ProviderProfile } from '../providers/profile.js';
 import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
 import { ModelMapper } from './model-mapping.js';
-import { resolveOperatorConfig, type OperatorConfig } from '../operator/config.js';
+import { resolveOperatorConfig, type OperatorConfig } from './operator.js';
 import { Router, type RouteTarget } from '../gateway/router.js';
 import type { UpstreamDefinition } from '../gateway/upstream-pool.js';
 import type { ClientLimits } from '../gateway/rate-limiter.js';

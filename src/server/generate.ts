@@ -21,7 +21,7 @@ import { streamUsageOverride, upstreamLabel, upstreamUrl, type UpstreamTarget } 
 import { SseDecoder } from '../upstream/sse-decoder.js';
 import { classifyUpstreamError } from '../upstream/upstream-errors.js';
 import { recordUpstreamOutcome, type ProxyContext, type RequestInfo } from './context.js';
-import { reasoningKeys } from './reasoning-cache.js';
+import { reasoningKeys } from '../shared/reasoning-cache.js';
 import { ResponseChannel, type ChannelKind } from './response-channel.js';
 import { randomBase64url } from './random-ids.js';
 
