@@ -1,7 +1,7 @@
 /**
  * generateContent and streamGenerateContent: translate, call the upstream, translate back, with the timing rules of
- * gemini-contract.md §7 (commit early, heartbeats, idle timeout) and the error rules of §6. Gateway behaviour lives
- * here too: the route's targets in order, a few jittered retries per target before any output reached the client
+ * docs/gemini-contract.md §7 (commit early, heartbeats, idle timeout) and the error rules of §6. Gateway behaviour
+ * lives here too: the route's targets in order, a few jittered retries per target before any output reached the client
  * (honouring Retry-After), key rotation and circuit breakers through the upstream pool, and never a retry once output
  * was sent.
  */
@@ -59,7 +59,7 @@ function modelNotFound(geminiModel: string, method: string): ProxyError {
 
 /**
  * Restores the reasoning of earlier tool-call turns that the upstream requires and Gemini CLI stripped
- * (providers.md §4.2); a single space when nothing was recorded, which both DeepSeek and Kimi accept.
+ * (docs/providers.md §4.2); a single space when nothing was recorded, which both DeepSeek and Kimi accept.
  */
 async function restoreReasoning(context: ProxyContext, info: RequestInfo, translated: TranslatedRequest): Promise<void> {
   let missing = 0;
@@ -227,7 +227,7 @@ async function attemptOnce(run: AttemptContext, request: TargetRequest, target: 
     rawChunks?.push(text);
     let completion: OpenAIChunk;
     try {
-      // DeepSeek may prefix a unary body with blank lines while queued (providers.md §2.1).
+      // DeepSeek may prefix a unary body with blank lines while queued (docs/providers.md §2.1).
       completion = JSON.parse(text.trim()) as OpenAIChunk;
     } catch {
       return failed(new ProxyError('UPSTREAM_PROTOCOL', `upstream ${upstreamLabel(target)} returned a body that is not JSON: ${context.redact(text).slice(0, 200)}`));

@@ -1,6 +1,6 @@
 /**
- * GenerateContentRequest → Chat Completions request (gemini-contract.md §3). Pure: takes the normalised request, the
- * resolved upstream model and the provider profile; returns the body plus what the response side needs (tool-name
+ * GenerateContentRequest → Chat Completions request (docs/gemini-contract.md §3). Pure: takes the normalised request,
+ * the resolved upstream model and the provider profile; returns the body plus what the response side needs (tool-name
  * codec, JSON mode, thought emission) and warnings for everything it had to drop or degrade. Each concern lives in
  * its own module under ./request/; this entry point only orders them.
  */
@@ -29,7 +29,7 @@ export interface TranslatedRequest {
   thinkTags: boolean;
   /**
    * Indexes of assistant tool-call messages that must carry `reasoning_content` and do not have it yet (the CLI
-   * strips thoughts): the caller fills them from its reasoning replay cache, or a placeholder (providers.md §4.2).
+   * strips thoughts): the caller fills them from its reasoning replay cache, or a placeholder (docs/providers.md §4.2).
    */
   reasoningRequired: number[];
   warnings: string[];
@@ -72,7 +72,9 @@ function initialMessages(request: GenerateContentRequest, names: ToolNameCodec, 
   return messages;
 }
 
-/** Reasoning on earlier assistant tool-call turns: marked for the caller to fill, or removed (providers.md §4.2). */
+/**
+ * Reasoning on earlier assistant tool-call turns: marked for the caller to fill, or removed (docs/providers.md §4.2).
+ */
 function reasoningHistory(body: OpenAIChatRequest, capabilities: ModelCapabilities, thinkingActive: boolean): number[] {
   const required: number[] = [];
   if (capabilities.reasoningHistory === 'require-on-tool-turns' && thinkingActive) {

@@ -23,6 +23,9 @@ function filesUnder(directory: string, suffixes: readonly string[]): string[] {
 }
 
 const markdownFiles = [join(ROOT, 'README.md'), ...filesUnder(join(ROOT, 'docs'), ['.md'])];
+const sourceFiles = ['src', 'test', 'bench', 'scripts'].flatMap((folder) =>
+  existsSync(join(ROOT, folder)) ? filesUnder(join(ROOT, folder), ['.ts', '.mjs', '.js']) : [],
+);
 
 /** Markdown lines outside fenced code blocks, so that `# comment` lines in shell examples are not headings. */
 function proseLines(markdown: string): string[] {
@@ -75,6 +78,16 @@ function anchorsOf(file: string): Set<string> {
 }
 
 /** `[text](target)` and `![alt](target)` outside code, with the target's optional title dropped. */
+/** Section numbers (`3.2`, `10`) that a Markdown file's headings start with. */
+function sectionsOf(file: string): Set<string> {
+  const sections = new Set<string>();
+  for (const line of proseLines(readFileSync(file, 'utf8'))) {
+    const number = /^#{1,6}\s+(\d+(?:\.\d+)*)\.?\s/.exec(line)?.[1];
+    if (number !== undefined) sections.add(number);
+  }
+  return sections;
+}
+
 function linkTargets(markdown: string): string[] {
   const targets: string[] = [];
   const prose = proseLines(markdown).join('\n').replace(/`[^`\n]*`/g, '');
@@ -134,5 +147,58 @@ describe('docs', () => {
     }
     assert.ok(checked > 20, `only ${checked} relative links found: the link scanner is broken`);
     assert.deepEqual(broken, []);
+  });
+
+  it('every requirement id cited in src/, test/, bench/ and scripts/ is defined by an anchor in docs/', () => {
+    const defined = new Set<string>();
+    for (const file of markdownFiles) {
+      for (const anchor of anchorsOf(file)) if (anchor.startsWith('R-')) defined.add(anchor);
+    }
+    assert.ok(defined.size > 100, `only ${defined.size} requirement anchors found in docs/`);
+    const missing = new Map<string, string>();
+    for (const file of sourceFiles) {
+      if (file.endsWith('docs.test.ts')) continue;
+      for (const id of citedRequirementIds(readFileSync(file, 'utf8'))) {
+        if (!defined.has(id) && !missing.has(id)) missing.set(id, relative(ROOT, file));
+      }
+    }
+    assert.deepEqual([...missing].map(([id, file]) => `${id} (cited in ${file})`), []);
+  });
+
+  it('every "docs/<file>.md §N" a comment cites names an existing document and section', () => {
+    const broken: string[] = [];
+    let checked = 0;
+    const citation = /docs\/([\w-]+\.md)((?:,?\s*§\s*\d+(?:\.\d+)*(?:\s*[–-]\s*§?\d+(?:\.\d+)*)?)+)/g;
+    for (const file of sourceFiles) {
+      if (file.endsWith('docs.test.ts')) continue;
+      for (const [, document = '', sections = ''] of readFileSync(file, 'utf8').matchAll(citation)) {
+        const target = join(ROOT, 'docs', document);
+        const where = relative(ROOT, file);
+        if (!existsSync(target)) {
+          broken.push(`${where}: docs/${document} does not exist`);
+          continue;
+        }
+        for (const [section = ''] of sections.matchAll(/\d+(?:\.\d+)*/g)) {
+          checked += 1;
+          if (!sectionsOf(target).has(section)) broken.push(`${where}: docs/${document} has no §${section}`);
+        }
+      }
+    }
+    assert.ok(checked > 50, `only ${checked} section citations found: the citation scanner is broken`);
+    assert.deepEqual(broken, []);
+  });
+
+  it('no source file cites the contracts as files outside the repository (a bare providers.md)', () => {
+    const bare: string[] = [];
+    const outside = /(?<![\w/.-])(providers|gemini-contract|landscape|style)\.md/;
+    for (const file of sourceFiles) {
+      if (file.endsWith('docs.test.ts')) continue;
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .forEach((line, index) => {
+          if (outside.test(line)) bare.push(`${relative(ROOT, file)}:${index + 1}`);
+        });
+    }
+    assert.deepEqual(bare, []);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Gemini `contents` → Chat Completions messages (gemini-contract.md §3.2). Every assistant `tool_calls` message is
+ * Gemini `contents` → Chat Completions messages (docs/gemini-contract.md §3.2). Every assistant `tool_calls` message is
  * immediately followed by one tool message per call ([R-REQ-3], [R-REQ-4], [R-REQ-5]). Ids are opaque ([R-FC-5]);
  * when absent, deterministic ids are made from the call's position and responses are paired first-in-first-out by
  * name. Pure.
@@ -72,7 +72,7 @@ function modelTurn(state: HistoryState, content: GeminiContent, contentIndex: nu
     state.pending.push({ id, name: call.name, answered: false });
     return { id, type: 'function', function: { name: state.names.toUpstream(call.name), arguments: JSON.stringify(call.args) } };
   });
-  // Kimi-for-Coding rejects empty assistant content next to tool calls (providers.md §3.6): omit it.
+  // Kimi-for-Coding rejects empty assistant content next to tool calls (docs/providers.md §3.6): omit it.
   const assistant: Extract<OpenAIMessage, { role: 'assistant' }> =
     text === '' ? { role: 'assistant', tool_calls: toolCalls } : { role: 'assistant', content: text, tool_calls: toolCalls };
   if (thoughts !== '' && state.capabilities.reasoningHistory === 'require-on-tool-turns') assistant.reasoning_content = thoughts;

@@ -1,6 +1,6 @@
 /**
- * The parts of one user turn → Chat Completions content (gemini-contract.md §3.3): text, images as `image_url`, and a
- * short note for every medium the upstream cannot take. Pure.
+ * The parts of one user turn → Chat Completions content (docs/gemini-contract.md §3.3): text, images as `image_url`,
+ * and a short note for every medium the upstream cannot take. Pure.
  */
 import type { ModelCapabilities } from '../../providers/profile.js';
 import type { GeminiPart } from '../gemini-types.js';

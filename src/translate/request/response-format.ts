@@ -1,6 +1,6 @@
 /**
- * Structured output (gemini-contract.md §3.8) down the fallback ladder of providers.md §6: `json_schema`, else
- * `json_object` plus the schema in the system prompt (with the word "json", which DeepSeek requires), else the
+ * Structured output (docs/gemini-contract.md §3.8) down the fallback ladder of docs/providers.md §6: `json_schema`,
+ * else `json_object` plus the schema in the system prompt (with the word "json", which DeepSeek requires), else the
  * instruction alone. The response side then strips fences and prose. Pure.
  */
 import type { ModelCapabilities } from '../../providers/profile.js';

@@ -1,4 +1,4 @@
-/** The sampling fields of `generationConfig` (gemini-contract.md §3.6), within the upstream's limits. Pure. */
+/** The sampling fields of `generationConfig` (docs/gemini-contract.md §3.6), within the upstream's limits. Pure. */
 import type { ModelCapabilities, ProviderProfile } from '../../providers/profile.js';
 import type { GeminiGenerationConfig } from '../gemini-types.js';
 import type { OpenAIChatRequest } from '../openai-types.js';

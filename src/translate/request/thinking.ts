@@ -1,4 +1,6 @@
-/** `thinkingConfig` → the upstream's own reasoning control (gemini-contract.md §3.6, providers.md §4.3). Pure. */
+/**
+ * `thinkingConfig` → the upstream's own reasoning control (docs/gemini-contract.md §3.6, docs/providers.md §4.3). Pure.
+ */
 import type { ModelCapabilities } from '../../providers/profile.js';
 import type { GenerateContentRequest } from '../gemini-types.js';
 import type { OpenAIChatRequest } from '../openai-types.js';

@@ -1,7 +1,7 @@
 /**
- * `toolConfig` → `tool_choice` (gemini-contract.md §3.5), then degraded to what the upstream supports (providers.md
- * §3.4): a forced choice it cannot express becomes `auto` with the offer narrowed and a system hint, and is logged.
- * Pure.
+ * `toolConfig` → `tool_choice` (docs/gemini-contract.md §3.5), then degraded to what the upstream supports
+ * (docs/providers.md §3.4): a forced choice it cannot express becomes `auto` with the offer narrowed and a system hint,
+ * and is logged. Pure.
  */
 import type { ModelCapabilities, ToolChoiceSupport } from '../../providers/profile.js';
 import type { GenerateContentRequest } from '../gemini-types.js';

@@ -1,6 +1,6 @@
 /**
- * Gemini `tools` → Chat Completions `tools` (gemini-contract.md §3.4): function declarations with their schema in the
- * upstream's dialect; Google built-in tools refused or dropped ([R-TOOL-4], [R-TOOL-5]). Pure.
+ * Gemini `tools` → Chat Completions `tools` (docs/gemini-contract.md §3.4): function declarations with their schema in
+ * the upstream's dialect; Google built-in tools refused or dropped ([R-TOOL-4], [R-TOOL-5]). Pure.
  */
 import { ProxyError } from '../../errors.js';
 import type { ModelCapabilities } from '../../providers/profile.js';
