@@ -1,13 +1,14 @@
 /**
  * The layering of src/, checked by `npm run lint:layers` (run by `npm test`). A folder may import only the folders
  * listed for it; everything else, and in particular anything above it, is refused, so no folder cycle can form.
- * The order, bottom to top (docs/architecture.md explains each layer):
+ * The same table, for readers, is in docs/architecture.md (test/docs/architecture.test.ts holds the code to it too).
+ * The order, bottom to top:
  *
  *   leaves     errors.ts, exhaustive.ts, tokenizer.ts: no import from src/
  *   providers  typed provider data
  *   translate  pure Gemini ⇄ OpenAI functions       upstream  HTTP client, SSE decoding, upstream errors
  *   config     schema, loading, plain config data (never a live object of a higher layer)
- *   gateway    which upstream, key and retry: router, pool, breakers, limits, retry policy
+ *   gateway    the call to the upstream: router, pool, breakers, retry policy, attempt and stream pump, limits
  *   shared     state that several instances may share: caches, Redis
  *   server     Fastify core, routes, request orchestration
  *   operator   dashboard, metrics, usage store, hot reload, init (observes the server)
@@ -19,8 +20,8 @@ const MAY_IMPORT = {
   translate: ['providers'],
   upstream: ['providers'],
   config: ['providers'],
-  gateway: ['config', 'upstream', 'providers'],
-  shared: ['gateway', 'config', 'upstream', 'translate', 'providers'],
+  gateway: ['translate', 'config', 'upstream', 'providers'],
+  shared: ['gateway', 'config'],
   server: ['shared', 'gateway', 'config', 'upstream', 'translate', 'providers'],
   operator: ['server', 'shared', 'gateway', 'config', 'upstream', 'translate', 'providers'],
 };

@@ -42,7 +42,7 @@ export function createServer(context: ProxyContext): FastifyInstance {
   });
   app.server.timeout = 0;
   app.server.on('connect', (_request, socket: Socket) => refuseConnect(socket));
-  installJsonBodyParser(app);
+  installJsonBodyParser(app, config.basePath);
   installRequestLifecycle(app, context);
   installErrorHandlers(app, context.log);
   return app;
