@@ -13,7 +13,7 @@ import { streamUsageOverride, upstreamUrl, type UpstreamTarget } from '../upstre
 import type { ProxyContext, RequestInfo } from './context.js';
 import { webSearchForTarget, type PreparedWebSearch } from '../search/web-search.js';
 import type { UpstreamPost } from '../upstream/client.js';
-import { reasoningKeys } from './reasoning-cache.js';
+import { reasoningKeys } from '../shared/reasoning-cache.js';
 
 export interface TargetRequest {
   route: RouteTarget;
