@@ -210,8 +210,12 @@ export class OpenAIStreamToGemini {
       }
     }
 
+    // The chunk with the finishReason always carries content: @google/genai 2.x keeps a streamed turn in chat history
+    // only when that chunk is a valid content (issue 11); an empty text part is the least it can hold, and Gemini CLI
+    // merely skips it ([R-FIN-3]).
+    if (parts.length === 0) parts.push({ text: '' });
     const response: GenerateContentResponse = {
-      candidates: [parts.length > 0 ? { content: { role: 'model', parts }, finishReason: finish, index: 0 } : { finishReason: finish, index: 0 }],
+      candidates: [{ content: { role: 'model', parts }, finishReason: finish, index: 0 }],
       usageMetadata: this.finalUsage(),
       modelVersion: this.options.modelVersion,
       responseId: this.options.responseId,
@@ -249,7 +253,7 @@ export function openAICompletionToGemini(completion: OpenAIChunk, options: Strea
   }
   const finalCandidate = finish.response.candidates?.[0];
   const finalParts = finalCandidate?.content?.parts ?? [];
-  for (const part of finalParts) if (part.text !== undefined) texts.push(part.text);
+  for (const part of finalParts) if (part.text !== undefined && part.text !== '') texts.push(part.text);
   const parts: ResponsePart[] = [];
   if (thoughts.length > 0) parts.push({ text: thoughts.join(''), thought: true });
   if (texts.length > 0) parts.push({ text: texts.join('') });
