@@ -149,6 +149,14 @@ describe('docs', () => {
     assert.deepEqual(broken, []);
   });
 
+  it('no requirement id is defined twice', () => {
+    const definitions = markdownFiles.flatMap((file) =>
+      [...readFileSync(file, 'utf8').matchAll(/<a\s+id="(R-[^"]+)"/g)].map((match) => match[1] ?? ''),
+    );
+    const repeated = definitions.filter((id, index) => definitions.indexOf(id) !== index);
+    assert.deepEqual(repeated, []);
+  });
+
   it('every requirement id cited in src/, test/, bench/ and scripts/ is defined by an anchor in docs/', () => {
     const defined = new Set<string>();
     for (const file of markdownFiles) {

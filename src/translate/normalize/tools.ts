@@ -1,4 +1,4 @@
-/** Ingress normalisation of `tools` and `toolConfig` (gemini-contract.md §3.4, §3.5). Pure. */
+/** Ingress normalisation of `tools` and `toolConfig` (docs/gemini-contract.md §3.4, §3.5). Pure. */
 import { invalidRequest } from '../../errors.js';
 import type { FunctionCallingMode, GeminiFunctionDeclaration, GeminiTool, GeminiToolConfig, JsonValue } from '../gemini-types.js';
 import { asJsonObject, asList, enumValue, field, isObject, optionalString, unknownKeys } from './fields.js';
