@@ -84,6 +84,7 @@ export async function translateForTarget(
       textMode: translated.textMode,
       toolNames: translated.toolNames,
       promptCharacters: body.length,
+      ...(translated.body.n === undefined ? {} : { candidateCount: translated.body.n }),
       thinkTags: translated.thinkTags,
     },
   };
