@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { PROVIDERS, PROVIDER_NAMES, inferProvider, isProviderName } from '../providers/index.js';
 import type { ProviderName, ProviderProfile } from '../providers/profile.js';
 import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
-import { resolveOperatorConfig, type OperatorConfig } from '../operator/config.js';
+import { resolveOperatorConfig, type OperatorConfig } from './operator.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -11,7 +11,7 @@ import type { GenerateContentRequest } from '../translate/gemini-types.js';
 import type { StreamTranslationOptions, UpstreamCall } from '../translate/openai-stream-to-gemini.js';
 import { streamUsageOverride, upstreamUrl, type UpstreamTarget } from '../upstream/endpoints.js';
 import type { ProxyContext, RequestInfo } from './context.js';
-import { reasoningKeys } from './reasoning-cache.js';
+import { reasoningKeys } from '../shared/reasoning-cache.js';
 
 export interface TargetRequest {
   route: RouteTarget;
