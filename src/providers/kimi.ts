@@ -27,6 +27,8 @@ export const kimi: ProviderProfile = {
     toolChoiceWhileThinking: AUTO_NONE,
     temperature: { min: 0, max: 1 },
     schemaDialect: 'kimi',
+    logprobs: false,
+    multipleChoices: false,
     webSearch: 'kimi-builtin',
   },
   modelOverrides: [

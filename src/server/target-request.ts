@@ -92,6 +92,7 @@ export async function translateForTarget(
       textMode: translated.textMode,
       toolNames: translated.toolNames,
       promptCharacters: body.length,
+      ...(translated.body.n === undefined ? {} : { candidateCount: translated.body.n }),
       thinkTags: translated.thinkTags,
       ...(targetSearch?.grounding === undefined ? {} : { grounding: targetSearch.grounding }),
     },

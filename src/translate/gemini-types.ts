@@ -121,6 +121,16 @@ export interface ResponsePart {
   functionCall?: GeminiFunctionCall;
 }
 
+export interface LogprobsCandidate {
+  token: string;
+  logProbability: number;
+}
+
+export interface LogprobsResult {
+  topCandidates: Array<{ candidates: LogprobsCandidate[] }>;
+  chosenCandidates: LogprobsCandidate[];
+}
+
 /** Gemini's search grounding (docs/gemini-contract.md §4.2); segment offsets are UTF-8 byte offsets into the answer. */
 export interface GroundingMetadata {
   webSearchQueries: string[];
@@ -131,6 +141,8 @@ export interface GroundingMetadata {
 export interface Candidate {
   content?: { role: 'model'; parts: ResponsePart[] };
   finishReason?: FinishReason;
+  avgLogprobs?: number;
+  logprobsResult?: LogprobsResult;
   groundingMetadata?: GroundingMetadata;
   index: number;
 }
