@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { PROVIDERS, PROVIDER_NAMES, inferProvider, isProviderName } from '../providers/index.js';
 import type { ProviderName, ProviderProfile } from '../providers/profile.js';
 import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
+import { ModelLimitsTable } from '../providers/context-windows.js';
+import { needsApiKey } from '../providers/keys.js';
 import { ModelMapper } from './model-mapping.js';
 import { resolveOperatorConfig, type OperatorConfig } from '../operator/config.js';
 import { Router, type RouteTarget } from '../gateway/router.js';
@@ -50,6 +52,8 @@ export interface ResolvedConfig {
   /** True when neither a file nor --config was given (quick start from flags or environment). */
   quickStart: boolean;
   models: ModelMapper;
+  /** Context window and output limit per upstream model: config `model_limits`, then the preset's table. */
+  modelLimits: ModelLimitsTable;
   /** Every upstream, the one described by the original single-upstream keys first (named "default"). */
   upstreams: UpstreamDefinition[];
   /** The upstream that `model_mapping` and `default_openai_model` point at. */
@@ -269,6 +273,12 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
       `server.host: refusing to listen on ${host} without client_api_keys; set client_api_keys, or "allow_unauthenticated": true to accept anyone who can reach this address`,
     );
   }
+  for (const upstream of upstreams) {
+    if (upstream.apiKeys.length === 0 && needsApiKey(upstream.provider)) {
+      const where = upstream.name === 'default' ? '--api-key, openai_api_key or OPENAI_API_KEY' : `upstreams.${upstream.name}.api_key`;
+      warnings.push(`upstream "${upstream.name}" (${upstream.profile.displayName}) has no API key: its requests will be refused until one is set (${where})`);
+    }
+  }
   if (router.isEmpty()) {
     warnings.push('no model_mapping, routes or default_openai_model: every request for an unmapped model will get 404');
   }
@@ -291,6 +301,9 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     },
     quickStart: path === undefined,
     models,
+    modelLimits: new ModelLimitsTable(
+      Object.entries(file.model_limits).map(([pattern, limits]) => [pattern, limits.context_window, limits.max_output_tokens] as const),
+    ),
     upstreams,
     defaultUpstream,
     router,

@@ -11,6 +11,7 @@ import { ProxyError, type ErrorCode } from '../errors.js';
 import type { RouteTarget } from '../gateway/router.js';
 import type { UpstreamDefinition } from '../gateway/upstream-pool.js';
 import { geminiRequestToOpenAI, type TranslatedRequest } from '../translate/gemini-request-to-openai.js';
+import { assertPromptFits, truncationWarning } from './context-window.js';
 import type { GenerateContentRequest, GenerateContentResponse } from '../translate/gemini-types.js';
 import { responseCacheKey } from '../shared/response-cache.js';
 import { normalizeGenerateContentRequest } from '../translate/normalize-request.js';
@@ -102,6 +103,8 @@ async function translateForTarget(
   for (const warning of translated.warnings) context.log.warn({ requestId: info.requestId, upstream: route.upstream }, warning);
   if (translated.reasoningRequired.length > 0) await restoreReasoning(context, info, translated);
   const body = JSON.stringify(translated.body);
+  const limits = context.config.modelLimits.for(upstream.provider, route.model);
+  if (limits !== undefined) await assertPromptFits(limits, route.model, body, translated.body);
   return {
     route,
     upstream,
@@ -362,6 +365,8 @@ export async function runGenerate(
     const usage = channel.lastUsage;
     if (usage !== undefined) {
       info.usage = { promptTokens: usage.promptTokenCount, outputTokens: usage.candidatesTokenCount, thoughtsTokens: usage.thoughtsTokenCount ?? 0 };
+      const truncated = truncationWarning(prepared.first.upstream.provider, prepared.first.route.model, usage.promptTokenCount, prepared.first.body.length);
+      if (truncated !== undefined) context.log.warn({ requestId: info.requestId }, truncated);
     }
     if (channel.errorStatus !== undefined) info.errorStatus = channel.errorStatus;
     if (channel.errorCode !== undefined) info.upstreamError = channel.errorCode;

@@ -51,6 +51,18 @@ function isEmbeddingName(name: string): boolean {
   return /embedding/i.test(name);
 }
 
+/**
+ * The first target's context window (config model_limits, then the preset's table) as inputTokenLimit and its output
+ * limit as outputTokenLimit; Gemini's own figures when the window is unknown, as before windows were known.
+ */
+function tokenLimits(context: ProxyContext, embedding: boolean, first: { upstream: string; model: string }): { inputTokenLimit: number; outputTokenLimit: number } {
+  if (embedding) return { inputTokenLimit: 8192, outputTokenLimit: 1 };
+  const upstream = context.pool.get(first.upstream);
+  const limits = upstream === undefined ? undefined : context.config.modelLimits.for(upstream.provider, first.model);
+  if (limits === undefined) return { inputTokenLimit: 1_048_576, outputTokenLimit: 65_536 };
+  return { inputTokenLimit: limits.contextWindow, outputTokenLimit: limits.maxOutputTokens ?? Math.min(65_536, limits.contextWindow) };
+}
+
 export function modelResource(context: ProxyContext, geminiModel: string): ModelResource | undefined {
   const plan = context.config.router.plan(geminiModel);
   const first = plan?.targets[0];
@@ -63,8 +75,7 @@ export function modelResource(context: ProxyContext, geminiModel: string): Model
     version: 'proxy',
     displayName: `${geminiModel} → ${first.model}`,
     description: `Mapped by gemini-proxy to ${chain}`,
-    inputTokenLimit: embedding ? 8192 : 1_048_576,
-    outputTokenLimit: embedding ? 1 : 65_536,
+    ...tokenLimits(context, embedding, first),
     supportedGenerationMethods: embedding ? ['embedContent', 'batchEmbedContents'] : ['generateContent', 'streamGenerateContent', 'countTokens'],
   };
 }
