@@ -3,7 +3,8 @@
  * the launcher: the environment, the settings, and a compression threshold sized from the upstream model's window.
  */
 import type { ResolvedConfig } from './config/load.js';
-import type { ModelLimits } from './providers/context-windows.js';
+import { routerFor } from './gateway/router.js';
+import { modelLimitsFor, type ModelLimits } from './providers/context-windows.js';
 
 /** The name Gemini CLI should run with (`-m` / model.name): it skips the router classifier call on every prompt. */
 export const RECOMMENDED_CLI_MODEL = 'gemini-3.8-flash';
@@ -33,10 +34,10 @@ export interface MainModel {
 
 /** Where RECOMMENDED_CLI_MODEL is routed first, and that model's limits when known. */
 export function mainModel(config: ResolvedConfig, cliModel: string = RECOMMENDED_CLI_MODEL): MainModel | undefined {
-  const target = config.router.plan(cliModel)?.targets[0];
+  const target = routerFor(config.routing).plan(cliModel)?.targets[0];
   if (target === undefined) return undefined;
   const upstream = config.upstreams.find((candidate) => candidate.name === target.upstream);
-  const limits = upstream === undefined ? undefined : config.modelLimits.for(upstream.provider, target.model);
+  const limits = upstream === undefined ? undefined : modelLimitsFor(config.modelLimits, upstream.provider, target.model);
   return { model: target.model, upstream: target.upstream, limits };
 }
 

@@ -3,6 +3,8 @@
  */
 import { ProxyError } from '../errors.js';
 import type { UpstreamTarget } from '../upstream/endpoints.js';
+import { routerFor } from '../gateway/router.js';
+import { modelLimitsFor } from '../providers/context-windows.js';
 import type { ProxyContext } from './context.js';
 
 export interface ResolvedTarget {
@@ -13,7 +15,7 @@ export interface ResolvedTarget {
 
 /** The first route target of a model, with a key from the pool (or the first key when every circuit is open). */
 export function resolveFirstTarget(context: ProxyContext, geminiModel: string, method: string): ResolvedTarget {
-  const plan = context.config.router.plan(geminiModel);
+  const plan = routerFor(context.config.routing).plan(geminiModel);
   const route = plan?.targets[0];
   const upstream = route === undefined ? undefined : context.pool.get(route.upstream);
   if (plan === undefined || route === undefined || upstream === undefined) {
@@ -58,13 +60,13 @@ function isEmbeddingName(name: string): boolean {
 function tokenLimits(context: ProxyContext, embedding: boolean, first: { upstream: string; model: string }): { inputTokenLimit: number; outputTokenLimit: number } {
   if (embedding) return { inputTokenLimit: 8192, outputTokenLimit: 1 };
   const upstream = context.pool.get(first.upstream);
-  const limits = upstream === undefined ? undefined : context.config.modelLimits.for(upstream.provider, first.model);
+  const limits = upstream === undefined ? undefined : modelLimitsFor(context.config.modelLimits, upstream.provider, first.model);
   if (limits === undefined) return { inputTokenLimit: 1_048_576, outputTokenLimit: 65_536 };
   return { inputTokenLimit: limits.contextWindow, outputTokenLimit: limits.maxOutputTokens ?? Math.min(65_536, limits.contextWindow) };
 }
 
 export function modelResource(context: ProxyContext, geminiModel: string): ModelResource | undefined {
-  const plan = context.config.router.plan(geminiModel);
+  const plan = routerFor(context.config.routing).plan(geminiModel);
   const first = plan?.targets[0];
   if (first === undefined) return undefined;
   const embedding = isEmbeddingName(geminiModel);
@@ -85,7 +87,7 @@ export function listModels(context: ProxyContext, query: Record<string, unknown>
   const pageSize = Number.isFinite(sizeRaw) && sizeRaw > 0 ? Math.min(Math.floor(sizeRaw), 1000) : 50;
   const tokenRaw = typeof query['pageToken'] === 'string' ? query['pageToken'] : '';
   const offset = /^\d+$/.test(tokenRaw) ? Number(tokenRaw) : 0;
-  const names = context.config.router.listedNames();
+  const names = routerFor(context.config.routing).listedNames();
   const models = names
     .slice(offset, offset + pageSize)
     .map((name) => modelResource(context, name))

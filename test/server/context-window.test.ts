@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ModelLimitsTable, presetModelLimits } from '../../src/providers/context-windows.js';
+import { modelLimitsFor, presetModelLimits } from '../../src/providers/context-windows.js';
 import { assertPromptFits, countPromptTokens, truncationWarning } from '../../src/server/context-window.js';
 import { loadTokenizer } from '../../src/tokenizer.js';
 import type { OpenAIChatRequest } from '../../src/translate/openai-types.js';
@@ -96,9 +96,9 @@ describe('context windows', () => {
     assert.equal(presetModelLimits('kimi', 'kimi-k2.5')?.contextWindow, 262_144);
     assert.equal(presetModelLimits('kimi', 'kimi-k2-0711-preview')?.contextWindow, 131_072, 'the more specific pattern is listed first');
     assert.equal(presetModelLimits('vllm', 'anything'), undefined);
-    const table = new ModelLimitsTable([['kimi-k2.5', 131_072, undefined]]);
-    assert.deepEqual(table.for('kimi', 'kimi-k2.5'), { contextWindow: 131_072, maxOutputTokens: 32_768 });
-    assert.equal(table.for('kimi', 'kimi-k2-turbo-preview')?.contextWindow, 262_144);
+    const overrides = [['kimi-k2.5', 131_072, undefined]] as const;
+    assert.deepEqual(modelLimitsFor(overrides, 'kimi', 'kimi-k2.5'), { contextWindow: 131_072, maxOutputTokens: 32_768 });
+    assert.equal(modelLimitsFor(overrides, 'kimi', 'kimi-k2-turbo-preview')?.contextWindow, 262_144);
   });
 
   it('Ollama: prompt_tokens far below what the request holds is reported once per model', () => {
