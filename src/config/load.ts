@@ -10,7 +10,7 @@ import type { ProviderName, ProviderProfile } from '../providers/profile.js';
 import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
 import type { ModelLimitOverrides } from '../providers/context-windows.js';
 import { needsApiKey } from '../providers/keys.js';
-import { resolveOperatorConfig, type OperatorConfig } from '../operator/config.js';
+import { resolveOperatorConfig, type OperatorConfig } from './operator.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

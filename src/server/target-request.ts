@@ -13,7 +13,7 @@ import { streamUsageOverride, upstreamUrl, type UpstreamTarget } from '../upstre
 import { modelLimitsFor } from '../providers/context-windows.js';
 import { assertPromptFits } from './context-window.js';
 import type { ProxyContext, RequestInfo } from './context.js';
-import { reasoningKeys } from './reasoning-cache.js';
+import { reasoningKeys } from '../shared/reasoning-cache.js';
 
 export interface TargetRequest {
   route: RouteTarget;
@@ -88,6 +88,7 @@ export async function translateForTarget(
       textMode: translated.textMode,
       toolNames: translated.toolNames,
       promptCharacters: body.length,
+      ...(translated.body.n === undefined ? {} : { candidateCount: translated.body.n }),
       thinkTags: translated.thinkTags,
     },
   };
