@@ -10,6 +10,8 @@ import { geminiRequestToOpenAI, type TranslatedRequest } from '../translate/gemi
 import type { GenerateContentRequest } from '../translate/gemini-types.js';
 import type { StreamTranslationOptions, UpstreamCall } from '../translate/openai-stream-to-gemini.js';
 import { streamUsageOverride, upstreamUrl, type UpstreamTarget } from '../upstream/endpoints.js';
+import { modelLimitsFor } from '../providers/context-windows.js';
+import { assertPromptFits } from './context-window.js';
 import type { ProxyContext, RequestInfo } from './context.js';
 import { webSearchForTarget, type PreparedWebSearch } from '../search/web-search.js';
 import type { UpstreamPost } from '../upstream/client.js';
@@ -79,6 +81,8 @@ export async function translateForTarget(
   if (translated.reasoningRequired.length > 0) await restoreReasoning(context, info, translated);
   const body = JSON.stringify(targetSearch === undefined ? translated.body : targetSearch.body(translated.body));
   if (targetSearch?.record !== undefined) info.webSearch = targetSearch.record;
+  const limits = modelLimitsFor(context.config.modelLimits, upstream.provider, route.model);
+  if (limits !== undefined) await assertPromptFits(limits, route.model, body, translated.body);
   const target: TargetRequest = {
     route,
     upstream,
