@@ -1,5 +1,5 @@
 /**
- * `candidateCount` → `n` and `responseLogprobs`/`logprobs` → `logprobs`/`top_logprobs` (gemini-contract.md §3.6),
+ * `candidateCount` → `n` and `responseLogprobs`/`logprobs` → `logprobs`/`top_logprobs` (docs/gemini-contract.md §3.6),
  * where the preset says the upstream honours them; a 400 naming the field where it does not, never a silent drop.
  * Pure.
  */
