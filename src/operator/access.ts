@@ -24,7 +24,7 @@ export function isLoopbackAddress(address: string | undefined): boolean {
   return address === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(address);
 }
 
-function isForwarded(request: FastifyRequest): boolean {
+export function isForwarded(request: FastifyRequest): boolean {
   return request.headers['x-forwarded-for'] !== undefined || request.headers['forwarded'] !== undefined || request.headers['x-real-ip'] !== undefined;
 }
 
@@ -36,6 +36,25 @@ function forbidden(reply: FastifyReply): FastifyReply {
     .code(403)
     .header('content-type', 'application/json; charset=UTF-8')
     .send(encodeJson({ error: { code: 403, message: NO_KEY_MESSAGE, status: 'PERMISSION_DENIED' } }));
+}
+
+/**
+ * Who is looking: the operator (admin key, or a loopback connection when no key exists at all) sees everything; a
+ * client key without an admin_api_key sees only that client's own requests (their prompts are in the traces).
+ */
+export type OperatorViewer = { kind: 'operator' } | { kind: 'client'; client: string };
+
+/** Checks access like allowOperator and says who the viewer is; answers and returns undefined when refused. */
+export function operatorViewer(context: ProxyContext, request: FastifyRequest, reply: FastifyReply): OperatorViewer | undefined {
+  const admin = context.config.operator.adminApiKey;
+  const clients = context.config.clientApiKeys;
+  if (admin !== undefined || clients.length === 0) return allowOperator(context, request, reply) ? { kind: 'operator' } : undefined;
+  const index = createKeyChecker(clients)(presentedKey(request));
+  if (index === undefined) {
+    allowOperator(context, request, reply);
+    return undefined;
+  }
+  return { kind: 'client', client: context.config.clients[index]?.name ?? `key#${index}` };
 }
 
 /**

@@ -22,16 +22,19 @@ import { prepareGenerate, runGenerate } from './generate.js';
 import { listModels, modelResource } from './models.js';
 import { batchEmbedContents, countTokens, embedContent } from './other-methods.js';
 import { encodeJson } from './response-channel.js';
+import { fileModes } from '../shared/private-files.js';
 import { MAX_JSON_DEPTH, afterUpload, answerClientError, exceedsDepth, frameworkErrorMessage, rawErrorResponse, refuseConnect } from './request-edges.js';
 import { installOperator, type Operator } from '../operator/index.js';
+import { traceForDashboard } from '../operator/live.js';
+import { guardBrowserAccess } from './browser-guard.js';
+import { healthDocument, mayReadHealthDetail } from './health.js';
+import { recordedModelName } from './model-label.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     proxyInfo: RequestInfo;
   }
 }
-
-const SERVICE = 'gemini-proxy';
 
 function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   return reply.code(status).header('content-type', 'application/json; charset=UTF-8').send(encodeJson(body));
@@ -78,10 +81,10 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
     responseCache: config.responseCache.enabled ? (redis?.responseCache ?? new MemoryResponseCache(config.responseCache.maxEntries)) : undefined,
     redis,
     requestListeners: [],
-    redact: createRedactor([config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys]),
+    redact: createRedactor([config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.operator.adminApiKey]),
     log,
     detailedLog: config.logging.detailed
-      ? new DetailedLogWriter(config.logging.directory, [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.operator.adminApiKey])
+      ? new DetailedLogWriter(config.logging.directory, [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.operator.adminApiKey], fileModes(config.logging.groupReadable))
       : undefined,
     health: { lastSuccessAt: undefined, lastFailureAt: undefined, lastFailure: undefined, requests: 0, failures: 0 },
   };
@@ -123,8 +126,10 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
 
   // [R-JSON-6]: the body is JSON whatever the content type says.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
+    // What token limits charge: the body really read, also when it came chunked without a Content-Length.
+    request.proxyInfo.bodyLength = text.length;
     if (text.trim() === '') {
       done(null, undefined);
       return;
@@ -146,6 +151,7 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
     request.proxyInfo = info;
     reply.raw.setHeader('x-request-id', info.requestId);
     info.method = request.method;
+    if (!guardBrowserAccess(context.config, request, reply)) return;
     if (Buffer.byteLength(request.url) > context.config.maxUrlBytes) {
       const error = new ProxyError('INVALID_REQUEST', `The request URL is longer than ${context.config.maxUrlBytes} bytes.`);
       void reply.code(414).header('content-type', 'application/json; charset=UTF-8').send(encodeJson({ error: { ...error.toGoogleStatus().error, code: 414 } }));
@@ -158,7 +164,8 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
         const status = reply.raw.headersSent ? reply.raw.statusCode : 499;
         const aborted = reply.raw.writableFinished ? '' : ' [client closed]';
         const attempts = info.attempts === undefined ? '' : ` - Upstream: ${info.attempts.join(' → ')}`;
-        (info.quiet === true ? log.debug.bind(log) : log.info.bind(log))(`${request.method} ${redactUrl(request.url).slice(0, 2048)} - ${status} - Model: ${model} - ID: ${info.requestId} - ${seconds.toFixed(3)}s${attempts}${aborted}`);
+        const line = `${request.method} ${redactUrl(request.url, context.redact).slice(0, 2048)} - ${status} - Model: ${model.slice(0, 600)} - ID: ${info.requestId} - ${seconds.toFixed(3)}s${attempts}${aborted}`;
+        (info.quiet === true ? log.debug.bind(log) : log.info.bind(log))(context.redact(line));
       }
       if (info.trace !== undefined && context.detailedLog !== undefined) {
         context.detailedLog.write(info.trace).catch((error: unknown) => log.error({ err: error }, 'cannot write detailed log'));
@@ -168,9 +175,9 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
           requestId: info.requestId,
           time: new Date().toISOString(),
           method: request.method,
-          path: redactUrl(request.url).split('?')[0] ?? '',
+          path: redactUrl(request.url.split('?')[0] ?? '', context.redact).slice(0, 512),
           status: reply.raw.headersSent ? reply.raw.statusCode : 499,
-          model: info.model,
+          model: recordedModelName(context.config, info.model),
           provider: context.config.upstream.provider,
           stream: info.stream === true,
           durationMs: seconds * 1000,
@@ -181,11 +188,15 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
         };
         if (info.attempts !== undefined) record.attempts = info.attempts;
         if (info.client !== undefined) record.client = info.client;
-        if (info.upstreamModel !== undefined) record.upstreamModel = info.upstreamModel;
+        if (info.upstreamModel !== undefined) record.upstreamModel = info.upstreamModel.slice(0, 256);
         if (info.firstChunkMs !== undefined) record.firstChunkMs = info.firstChunkMs;
         if (info.errorStatus !== undefined) record.errorStatus = info.errorStatus;
         if (info.upstreamError !== undefined) record.upstreamError = info.upstreamError;
-        if (info.trace !== undefined && context.detailedLog !== undefined) record.trace = JSON.parse(context.detailedLog.redact(JSON.stringify(info.trace))) as unknown;
+        if (info.trace !== undefined && context.detailedLog !== undefined) {
+          const kept = traceForDashboard(info.trace.toJSON(), context.detailedLog.redact);
+          record.trace = kept.trace;
+          record.traceBytes = kept.bytes;
+        }
         for (const listener of context.requestListeners) {
           try {
             listener(record);
@@ -199,7 +210,10 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const proxyError = toProxyError(error);
+    const caught = toProxyError(error);
+    // Last redaction, on the decoded message: an upstream may have echoed a key in any spelling.
+    const message = context.redact(caught.message);
+    const proxyError = message === caught.message ? caught : new ProxyError(caught.code, message, caught.details);
     if (proxyError.code === 'INTERNAL') log.error({ err: error, requestId: request.proxyInfo?.requestId }, 'unhandled error');
     if (reply.sent || reply.raw.headersSent) {
       reply.raw.end();
@@ -228,34 +242,13 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
     void sendJson(reply, error.httpStatus, error.toGoogleStatus());
   });
 
-  const health = async (query: Record<string, unknown>): Promise<unknown> => {
-    const upstreamInfo: Record<string, unknown> = {
-      provider: context.config.upstream.provider,
-      base_url: context.config.upstream.baseUrl,
-      ...context.health,
-    };
-    if (query['probe'] === '1' || query['probe'] === 'true') {
-      const abort = new AbortController();
-      const timer = setTimeout(() => abort.abort(), 3000);
-      try {
-        const response = await context.upstream.get(context.target, '/models', abort.signal);
-        await response.body.dump();
-        upstreamInfo['probe'] = { reachable: true, status: response.statusCode };
-      } catch (error) {
-        upstreamInfo['probe'] = { reachable: false, error: error instanceof Error ? error.message : String(error) };
-      } finally {
-        clearTimeout(timer);
-      }
-    }
-    const health: Record<string, unknown> = { status: 'healthy', service: SERVICE, upstream: upstreamInfo, upstreams: context.pool.snapshot() };
-    if (context.redis !== undefined) {
-      health['shared_state'] = { store: 'redis', state: context.redis.isHealthy ? 'ready' : 'unavailable' };
-      if (query['usage'] === '1' || query['usage'] === 'true') health['usage_today'] = (await context.redis.usage()) ?? null;
-    }
-    return health;
-  };
   const healthPaths = new Set(['/health', config.basePath === '' ? '/health' : `${config.basePath}/health`]);
-  for (const path of healthPaths) app.get(path, async (request) => health(request.query as Record<string, unknown>));
+  for (const path of healthPaths) {
+    app.get(path, async (request, reply) => {
+      const document = await healthDocument(context, request.query as Record<string, unknown>, mayReadHealthDetail(context, request));
+      return reply.header('content-type', 'application/json; charset=UTF-8').header('cache-control', 'no-store').send(context.redact(encodeJson(document)));
+    });
+  }
   const operator = installOperator(app, context);
 
   app.route({
@@ -272,13 +265,16 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
     },
   });
 
-  /** Per-client request and token limits ([RetryInfo] on refusal); settles with the real usage when the request ends. */
-  async function admit(request: FastifyRequest, reply: FastifyReply, clientIndex: number | undefined): Promise<void> {
+  /**
+   * Per-client request and token limits ([RetryInfo] on refusal); settles with the real usage when the request ends.
+   * `chargeTokens: false` (countTokens) takes one request and no tokens: counting generates nothing upstream.
+   */
+  async function admit(request: FastifyRequest, reply: FastifyReply, clientIndex: number | undefined, chargeTokens = true): Promise<void> {
     const limits = clientIndex === undefined ? context.config.limits : (context.config.clients[clientIndex]?.limits ?? context.config.limits);
     if (limits.requestsPerMinute === 0 && limits.tokensPerMinute === 0) return;
     const info = request.proxyInfo;
     const client = info.client ?? 'anonymous';
-    const estimate = Math.ceil(Number(request.headers['content-length'] ?? 0) / 4);
+    const estimate = chargeTokens ? Math.ceil((info.bodyLength ?? 0) / 4) : 0;
     const decision = await context.rateLimiter.admit(client, limits, estimate);
     if (!decision.allowed) {
       throw new ProxyError(
@@ -288,7 +284,7 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
       );
     }
     reply.raw.once('close', () => {
-      const used = info.usage === undefined ? estimate : info.usage.promptTokens + info.usage.outputTokens + info.usage.thoughtsTokens;
+      const used = !chargeTokens || info.usage === undefined ? estimate : info.usage.promptTokens + info.usage.outputTokens + info.usage.thoughtsTokens;
       context.rateLimiter.settle(client, limits, estimate, used).catch(() => undefined);
     });
   }
@@ -315,7 +311,7 @@ export function buildApp(config: ResolvedConfig, log: Logger): BuiltApp {
         break;
     }
     info.model = route.model;
-    if (route.method !== 'countTokens') await admit(request, reply, clientIndex);
+    await admit(request, reply, clientIndex, route.method !== 'countTokens');
     if (context.detailedLog !== undefined) {
       info.trace = new RequestTrace(info.requestId, new Date());
       info.trace.set('1_GEMINI_REQUEST', {

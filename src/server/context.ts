@@ -64,6 +64,8 @@ export interface RequestInfo {
   client?: string;
   /** Answered from the response cache. */
   cached?: boolean;
+  /** Length of the request body as read (characters), for the token-limit estimate. */
+  bodyLength?: number;
 }
 
 /** What the `request` event carries, once per finished request (metrics, usage store, dashboard). */
@@ -87,8 +89,10 @@ export interface RequestRecord {
   clientClosed: boolean;
   attempts?: string[];
   client?: string;
-  /** The four detailed-log stages, when detailed logging is on (already redacted). */
+  /** The four detailed-log stages, when detailed logging is on (already redacted, large strings shortened). */
   trace?: unknown;
+  /** Size of `trace` as JSON text, for the dashboard's memory budget. */
+  traceBytes?: number;
 }
 
 export type RequestListener = (record: RequestRecord) => void;
