@@ -46,7 +46,13 @@ function shorten(value: unknown, redact: (text: string) => string): unknown {
  */
 export function traceForDashboard(trace: unknown, redact: (text: string) => string): { trace: unknown; bytes: number } {
   const text = redact(JSON.stringify(shorten(trace, redact)));
-  return { trace: JSON.parse(text) as unknown, bytes: text.length };
+  try {
+    return { trace: JSON.parse(text) as unknown, bytes: text.length };
+  } catch {
+    // A replacement next to an odd run of backslashes can break the JSON: keep nothing rather than the secret.
+    const note = { note: 'this trace could not be redacted safely and is not kept; see the detailed log file' };
+    return { trace: note, bytes: JSON.stringify(note).length };
+  }
 }
 
 export class LiveRequests {

@@ -70,10 +70,11 @@ export function guardBrowserAccess(config: ResolvedConfig, request: FastifyReque
       return false;
     }
   }
-  if (config.allowedOrigins.length > 0) reply.header('vary', 'Origin');
+  // On the raw response: generate requests hijack the reply and write their own head.
+  if (config.allowedOrigins.length > 0) reply.raw.setHeader('vary', 'Origin');
   if (origin === undefined || !allowedOrigin) return true;
-  reply.header('access-control-allow-origin', origin);
-  reply.header('access-control-expose-headers', 'x-request-id');
+  reply.raw.setHeader('access-control-allow-origin', origin);
+  reply.raw.setHeader('access-control-expose-headers', 'x-request-id');
   if (request.method !== 'OPTIONS' || request.headers['access-control-request-method'] === undefined) return true;
   const asked = request.headers['access-control-request-headers'];
   reply.header('access-control-allow-methods', 'GET, POST');

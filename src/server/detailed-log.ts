@@ -88,7 +88,11 @@ function characterPattern(char: string): string {
   const code = char.codePointAt(0) ?? 0;
   const literal = char.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
   const alternatives = [literal];
-  if (code <= 0xffff) alternatives.push(`\\\\u${[...code.toString(16).padStart(4, '0')].map((digit) => hexDigit(digit)).join('')}`);
+  if (code <= 0xffff) {
+    const unicode = `u${[...code.toString(16).padStart(4, '0')].map((digit) => hexDigit(digit)).join('')}`;
+    // Escaped twice first (a raw upstream body inside a JSON trace), so the replacement never leaves a lone backslash.
+    alternatives.push(`\\\\\\\\${unicode}`, `\\\\${unicode}`);
+  }
   if (code < 0x80) alternatives.push(`%${[...code.toString(16).padStart(2, '0')].map((digit) => hexDigit(digit)).join('')}`);
   if (char === '"' || char === '\\' || char === '/') alternatives.push(`\\\\${literal}`);
   return alternatives.length === 1 ? literal : `(?:${alternatives.join('|')})`;
