@@ -5,7 +5,9 @@
  * Keys are read from the config in force at request time, so a reload changes them.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createKeyChecker, presentedKey } from '../server/client-keys.js';
+import { createKeyChecker, isForwarded, isLoopbackAddress, presentedKey } from '../server/client-keys.js';
+
+export { isLoopbackAddress } from '../server/client-keys.js';
 import { apiKeyInvalid } from '../errors.js';
 import type { ProxyContext } from '../server/context.js';
 import { encodeJson } from '../server/response-channel.js';
@@ -17,15 +19,6 @@ export function operatorKeys(context: ProxyContext): string[] {
 
 function keyMatches(keys: string[], presented: string | undefined): boolean {
   return createKeyChecker(keys)(presented) !== undefined;
-}
-
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  return address === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(address);
-}
-
-export function isForwarded(request: FastifyRequest): boolean {
-  return request.headers['x-forwarded-for'] !== undefined || request.headers['forwarded'] !== undefined || request.headers['x-real-ip'] !== undefined;
 }
 
 export const NO_KEY_MESSAGE =

@@ -12,7 +12,7 @@ import { encodeJson } from '../server/response-channel.js';
 import { allowOperator, operatorViewer, type OperatorViewer } from './access.js';
 import type { LiveRequests } from './live.js';
 import type { UsageStore } from './usage-store.js';
-import { presentedKey } from '../server/client-keys.js';
+import { healthReport } from '../server/health.js';
 
 interface Asset {
   type: string;
@@ -163,13 +163,11 @@ export function registerDashboard(app: FastifyInstance, parts: DashboardParts, p
       const query = request.query as Record<string, unknown>;
       const probe = query['probe'] === '1';
       // The same document /health serves, so the dashboard shows what monitoring sees.
-      // The viewer's key goes along: /health shows its detail only to a key holder (or to loopback without keys).
-      const key = presentedKey(request);
-      const health = await app.inject({ method: 'GET', url: probe ? '/health?probe=1' : '/health', headers: { [parts.internalHeader]: '1', ...(key === undefined ? {} : { 'x-goog-api-key': key }) } });
+      const health = await healthReport(context, probe ? { probe: '1' } : {});
       const recent = live.recent(5 * 60_000);
       const config = context.config;
       return json(reply, 200, {
-        health: JSON.parse(health.body) as unknown,
+        health,
         recent: {
           windowSeconds: 300,
           requests: recent.requests,

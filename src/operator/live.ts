@@ -20,41 +20,6 @@ export interface LiveDetail extends LiveEntry {
   trace?: unknown;
 }
 
-/** Longest string kept whole in a dashboard trace; inline images and files are usually far longer. */
-export const MAX_KEPT_STRING = 16_384;
-/** Room past the cut that is redacted too, so a key straddling the cut cannot leave half of itself behind. */
-const REDACT_MARGIN = 1024;
-
-function shorten(value: unknown, redact: (text: string) => string): unknown {
-  if (typeof value === 'string') {
-    if (value.length <= MAX_KEPT_STRING) return value;
-    const kept = redact(value.slice(0, MAX_KEPT_STRING + REDACT_MARGIN)).slice(0, MAX_KEPT_STRING);
-    return `${kept}… [shortened by gemini-proxy for the dashboard: ${value.length.toLocaleString('en-US')} characters in all; the detailed log file has it whole]`;
-  }
-  if (Array.isArray(value)) return value.map((item) => shorten(item, redact));
-  if (typeof value === 'object' && value !== null) {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = shorten(item, redact);
-    return out;
-  }
-  return value;
-}
-
-/**
- * A request's detailed-log stages as the dashboard keeps them: large strings (inline data) shortened with a note,
- * then redacted; `bytes` is the JSON size, for the memory budget. 16 requests with a 20 MB image held 850 MB before.
- */
-export function traceForDashboard(trace: unknown, redact: (text: string) => string): { trace: unknown; bytes: number } {
-  const text = redact(JSON.stringify(shorten(trace, redact)));
-  try {
-    return { trace: JSON.parse(text) as unknown, bytes: text.length };
-  } catch {
-    // A replacement next to an odd run of backslashes can break the JSON: keep nothing rather than the secret.
-    const note = { note: 'this trace could not be redacted safely and is not kept; see the detailed log file' };
-    return { trace: note, bytes: JSON.stringify(note).length };
-  }
-}
-
 export class LiveRequests {
   private readonly entries: LiveEntry[] = [];
   private readonly traces = new Map<string, { trace: unknown; bytes: number }>();

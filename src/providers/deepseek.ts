@@ -1,5 +1,5 @@
 /**
- * DeepSeek (providers.md §10.3): `thinking` sent explicitly, reasoning required on tool-call turns while thinking,
+ * DeepSeek (docs/providers.md §10.3): `thinking` sent explicitly, reasoning required on tool-call turns while thinking,
  * tool_choice only auto/none while thinking, no `json_schema` (json_object with the word "json"), no images, no
  * embeddings, keep-alive comments, blank lines before unary bodies.
  */

@@ -1,5 +1,5 @@
 /**
- * Groq (providers.md §10.7): rejects `reasoning_content`/`reasoning` on messages, `reasoning_format:"parsed"` on
+ * Groq (docs/providers.md §10.7): rejects `reasoning_content`/`reasoning` on messages, `reasoning_format:"parsed"` on
  * reasoning models, usage twice, `event: error` mid-stream, OpenAI's tool-name rule, no embeddings.
  */
 import { OPENAI_LIKE_CAPABILITIES, OPENAI_TOOL_NAMES, type ProviderProfile } from './profile.js';

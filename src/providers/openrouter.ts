@@ -1,6 +1,7 @@
 /**
- * OpenRouter (providers.md §10.8): comment lines, the finish chunk twice, `reasoning` + `reasoning_details`, errors
- * wrapped in `metadata.raw`, `reasoning:{…}` as the thinking control; everything else follows the routed provider.
+ * OpenRouter (docs/providers.md §10.8): comment lines, the finish chunk twice, `reasoning` + `reasoning_details`,
+ * errors wrapped in `metadata.raw`, `reasoning:{…}` as the thinking control; everything else follows the routed
+ * provider.
  */
 import { OPENAI_LIKE_CAPABILITIES, OPENAI_TOOL_NAMES, type ProviderProfile } from './profile.js';
 

@@ -1,14 +1,35 @@
 /**
- * `/health`: without a key only the seed's `{"status","service"}`, enough for a load balancer or a container health
- * check. The detail (upstream base URLs, the last upstream error, usage, an upstream probe made with the upstream key)
- * needs a client or admin key, or, without client keys, a direct loopback connection.
+ * `GET /health` (also under the base path): the default upstream's recent outcomes, the pool's breaker states, the
+ * shared-state store, and on request (`?probe=1`) a live `GET /models` against the upstream. Without a key only the
+ * seed's `{"status","service"}`, enough for a load balancer or a container health check: the detail (upstream base
+ * URLs, the last upstream error, usage, a probe made with the upstream key) needs a client or admin key, or, without
+ * client keys, a direct loopback connection.
  */
-import type { FastifyRequest } from 'fastify';
-import { createKeyChecker, presentedKey } from './client-keys.js';
+import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
+import { createKeyChecker, isForwarded, isLoopbackAddress, presentedKey } from './client-keys.js';
 import type { ProxyContext } from './context.js';
-import { isLoopbackAddress, isForwarded } from '../operator/access.js';
+import { encodeJson } from './response-channel.js';
 
 const SERVICE = 'gemini-proxy';
+const PROBE_TIMEOUT_MS = 3000;
+
+function asked(query: Record<string, unknown>, name: string): boolean {
+  return query[name] === '1' || query[name] === 'true';
+}
+
+async function probeUpstream(context: ProxyContext): Promise<Record<string, unknown>> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), PROBE_TIMEOUT_MS);
+  try {
+    const response = await context.upstream.get(context.target, '/models', abort.signal);
+    await response.body.dump();
+    return { reachable: true, status: response.statusCode };
+  } catch (error) {
+    return { reachable: false, error: error instanceof Error ? error.message : String(error) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** True when the request may see the health detail. */
 export function mayReadHealthDetail(context: ProxyContext, request: FastifyRequest): boolean {
@@ -25,7 +46,7 @@ function overallStatus(context: ProxyContext): 'healthy' | 'degraded' {
   return keys.length > 0 && keys.every((key) => key.state === 'open') ? 'degraded' : 'healthy';
 }
 
-export async function healthDocument(context: ProxyContext, query: Record<string, unknown>, detail: boolean): Promise<Record<string, unknown>> {
+export async function healthReport(context: ProxyContext, query: Record<string, unknown>, detail = true): Promise<Record<string, unknown>> {
   const status = overallStatus(context);
   if (!detail) return { status, service: SERVICE };
   const upstreamInfo: Record<string, unknown> = {
@@ -33,23 +54,24 @@ export async function healthDocument(context: ProxyContext, query: Record<string
     base_url: context.config.upstream.baseUrl,
     ...context.health,
   };
-  if (query['probe'] === '1' || query['probe'] === 'true') {
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), 3000);
-    try {
-      const response = await context.upstream.get(context.target, '/models', abort.signal);
-      await response.body.dump();
-      upstreamInfo['probe'] = { reachable: true, status: response.statusCode };
-    } catch (error) {
-      upstreamInfo['probe'] = { reachable: false, error: error instanceof Error ? error.message : String(error) };
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+  if (asked(query, 'probe')) upstreamInfo['probe'] = await probeUpstream(context);
   const health: Record<string, unknown> = { status, service: SERVICE, upstream: upstreamInfo, upstreams: context.pool.snapshot() };
   if (context.redis !== undefined) {
     health['shared_state'] = { store: 'redis', state: context.redis.isHealthy ? 'ready' : 'unavailable' };
-    if (query['usage'] === '1' || query['usage'] === 'true') health['usage_today'] = (await context.redis.usage()) ?? null;
+    if (asked(query, 'usage')) health['usage_today'] = (await context.redis.usage()) ?? null;
   }
   return health;
 }
+
+export const healthRoutes: FastifyPluginCallback<{ context: ProxyContext }> = (app, { context }, done) => {
+  const basePath = context.config.basePath;
+  const paths = new Set(['/health', basePath === '' ? '/health' : `${basePath}/health`]);
+  for (const path of paths) {
+    app.get(path, async (request, reply) => {
+      const report = await healthReport(context, request.query as Record<string, unknown>, mayReadHealthDetail(context, request));
+      // Redacted after decoding: the last upstream error may quote a key in any spelling.
+      return reply.header('content-type', 'application/json; charset=UTF-8').header('cache-control', 'no-store').send(context.redact(encodeJson(report)));
+    });
+  }
+  done();
+};

@@ -4,6 +4,7 @@
  * mapping, route or default matched is recorded as `unmapped`; any other is cut to MAX_LABEL_LENGTH characters.
  */
 import type { ResolvedConfig } from '../config/load.js';
+import { routerFor } from '../gateway/router.js';
 
 export const UNMAPPED_MODEL = 'unmapped';
 export const MAX_LABEL_LENGTH = 96;
@@ -13,5 +14,5 @@ export function capLabel(value: string): string {
 }
 
 export function recordedModelName(config: ResolvedConfig, model: string): string {
-  return config.router.plan(model) === undefined ? UNMAPPED_MODEL : capLabel(model);
+  return routerFor(config.routing).plan(model) === undefined ? UNMAPPED_MODEL : capLabel(model);
 }

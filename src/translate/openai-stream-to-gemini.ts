@@ -1,7 +1,7 @@
 /**
- * Chat Completions stream → Gemini stream, as a state machine (gemini-contract.md §4, §5.3). `push` takes one parsed
- * upstream chunk and returns the Gemini responses to send now; `end` is the flush step and returns the single final
- * response carrying the function calls, the one finishReason and the cumulative usage ([R-FIN-1], [R-FC-3],
+ * Chat Completions stream → Gemini stream, as a state machine (docs/gemini-contract.md §4, §5.3). `push` takes one
+ * parsed upstream chunk and returns the Gemini responses to send now; `end` is the flush step and returns the single
+ * final response carrying the function calls, the one finishReason and the cumulative usage ([R-FIN-1], [R-FC-3],
  * [R-USE-3]). Pure: ids and the model name are passed in; no clock, no I/O.
  */
 import { isFailureFinish, mapFinishReason } from './finish-reason.js';

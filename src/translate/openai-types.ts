@@ -1,6 +1,6 @@
 /**
  * The Chat Completions shapes we send, and the loose shapes we accept back. Upstreams deviate from OpenAI in many
- * documented ways (providers.md §2), so every response field is optional and checked before use.
+ * documented ways (docs/providers.md §2), so every response field is optional and checked before use.
  */
 import type { JsonObject } from './gemini-types.js';
 
@@ -50,7 +50,7 @@ export interface OpenAIChatRequest {
   presence_penalty?: number;
   frequency_penalty?: number;
   response_format?: OpenAIResponseFormat;
-  /** Provider thinking controls (providers.md §4.3); at most one family is set per request. */
+  /** Provider thinking controls (docs/providers.md §4.3); at most one family is set per request. */
   reasoning_effort?: string;
   thinking?: { type: 'enabled' | 'disabled' };
   enable_thinking?: boolean;

@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import * as sdk130 from '@google/genai';
 import { resolveConfig } from '../../src/config/load.js';
 import { globMatches } from '../../src/config/model-mapping.js';
-import { buildApp } from '../../src/server/app.js';
+import { buildApp } from '../../src/app.js';
 import { startHotReload } from '../../src/operator/reload.js';
 import { ScriptedUpstream, type Script } from '../support/scripted-upstream.js';
 import { completion, generate, parsePrometheus, startFileProxy, tempDirectory, USER_TURN, waitFor, type FileProxy } from '../support/operator.js';
