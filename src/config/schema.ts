@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { PROVIDER_NAMES, isProviderName } from '../providers/index.js';
-import { OPERATOR_KNOWN_KEYS, operatorConfigShape } from '../operator/config.js';
+import { OPERATOR_KNOWN_KEYS, operatorConfigShape } from './operator.js';
 
 const seconds = (fallback: number, max: number) => z.number().positive().max(max).default(fallback);
 
@@ -126,6 +126,13 @@ export const configSchema = z.object({
   model_mapping: z.record(z.string().min(1), z.string().min(1)).default({}),
   default_openai_model: z.string().min(1).optional(),
   default_embedding_model: z.string().min(1).optional(),
+  /** Upstream model name or pattern → its context window and output limit, over the presets' own table. */
+  model_limits: z
+    .record(
+      z.string().min(1),
+      z.object({ context_window: z.number().int().min(1024), max_output_tokens: z.number().int().min(1).optional() }).strict(),
+    )
+    .default({}),
   provider: z
     .string()
     .refine(isProviderName, { message: `must be one of: ${PROVIDER_NAMES.join(', ')}` })
@@ -188,7 +195,7 @@ export const configSchema = z.object({
   server: serverSchema,
   logging: loggingSchema,
   timeouts: timeoutsSchema,
-  /** admin_api_key, dashboard, metrics, usage (src/operator/config.ts). */
+  /** admin_api_key, dashboard, metrics, usage (src/config/operator.ts). */
   ...operatorConfigShape,
 });
 

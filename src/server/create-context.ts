@@ -12,7 +12,7 @@ import { UpstreamClient } from '../upstream/client.js';
 import type { ProxyContext } from './context.js';
 import { DetailedLogWriter, createRedactor } from './detailed-log.js';
 import { fileModes } from '../shared/private-files.js';
-import { MemoryReasoningCache } from './reasoning-cache.js';
+import { MemoryReasoningCache } from '../shared/reasoning-cache.js';
 
 export function createProxyContext(config: ResolvedConfig, log: Logger): ProxyContext {
   const upstream = new UpstreamClient({
