@@ -11,6 +11,7 @@ import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
 import type { ModelLimitOverrides } from '../providers/context-windows.js';
 import { needsApiKey } from '../providers/keys.js';
 import { resolveOperatorConfig, type OperatorConfig } from './operator.js';
+import { resolveWebSearchConfig, type WebSearchConfig } from './web-search.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -106,6 +107,8 @@ export interface ResolvedConfig {
   logging: { detailed: boolean; access: boolean; directory: string; groupReadable: boolean };
   /** Dashboard, metrics and usage store settings. */
   operator: OperatorConfig;
+  /** What answers Gemini's googleSearch tool. */
+  webSearch: WebSearchConfig;
   timeouts: {
     commitSeconds: number;
     heartbeatSeconds: number;
@@ -361,6 +364,7 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     allowedOrigins: file.allowed_origins.map((origin) => origin.toLowerCase().replace(/\/+$/, '')),
     allowedHosts: file.allowed_hosts.map((host) => host.toLowerCase()),
     operator: resolveOperatorConfig(file, file.logging.log_directory),
+    webSearch: resolveWebSearchConfig(file),
     logging: {
       detailed: file.logging.enable_detailed_logs,
       access: file.logging.enable_access_logs,

@@ -40,6 +40,7 @@ export function requestRecord(
   if (info.firstChunkMs !== undefined) record.firstChunkMs = info.firstChunkMs;
   if (info.errorStatus !== undefined) record.errorStatus = info.errorStatus;
   if (info.upstreamError !== undefined) record.upstreamError = info.upstreamError;
+  if (info.webSearch !== undefined) record.webSearch = info.webSearch;
   if (info.trace !== undefined && keepTrace !== undefined) {
     const kept = keepTrace(info.trace);
     record.trace = kept.trace;
