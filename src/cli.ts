@@ -8,7 +8,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { ConfigError, EMBEDDED_DEFAULT, resolveConfig, type CommandLineOverrides } from './config/load.js';
-import { buildApp } from './server/app.js';
+import { buildApp } from './app.js';
 import { quickStartInstructions } from './quick-start.js';
 import { startHotReload } from './operator/reload.js';
 

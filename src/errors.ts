@@ -1,7 +1,7 @@
 /**
  * Every error the proxy answers with is a ProxyError: a stable code (like undici's UND_ERR_* or fastify's FST_ERR_*),
  * one HTTP status and one google.rpc status. `toGoogleStatus` is the single place that turns it into the wire body
- * `{"error":{"code","message","status","details"}}` (gemini-contract.md §6.1).
+ * `{"error":{"code","message","status","details"}}` (docs/gemini-contract.md §6.1).
  */
 
 export type RpcStatus =
@@ -44,7 +44,7 @@ export const ERROR_KINDS = {
 
 export type ErrorCode = keyof typeof ERROR_KINDS;
 
-/** google.rpc detail messages the Gemini clients understand (gemini-contract.md §6.1, [R-ERR-2]). */
+/** google.rpc detail messages the Gemini clients understand (docs/gemini-contract.md §6.1, [R-ERR-2]). */
 export type RpcDetail =
   | { '@type': 'type.googleapis.com/google.rpc.RetryInfo'; retryDelay: string }
   | {

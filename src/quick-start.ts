@@ -3,13 +3,14 @@
  * point the CLI at this proxy (issue: "gemini-proxy --provider kimi --api-key … prints what to use").
  */
 import type { ResolvedConfig } from './config/load.js';
+import { routerFor } from './gateway/router.js';
 
 /** The name Gemini CLI should run with (`-m` / model.name): it skips the router classifier call on every prompt. */
 export const RECOMMENDED_CLI_MODEL = 'gemini-3.8-flash';
 
 export function quickStartInstructions(config: ResolvedConfig, address: string): string {
   const base = `${address.replace('://0.0.0.0', '://127.0.0.1').replace('://[::]', '://127.0.0.1')}${config.basePath}`;
-  const plan = config.router.plan(RECOMMENDED_CLI_MODEL);
+  const plan = routerFor(config.routing).plan(RECOMMENDED_CLI_MODEL);
   const target = plan?.targets[0];
   const settings = {
     security: { auth: { selectedType: 'gemini-api-key' } },

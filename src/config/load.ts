@@ -8,11 +8,7 @@ import { z } from 'zod';
 import { PROVIDERS, PROVIDER_NAMES, inferProvider, isProviderName } from '../providers/index.js';
 import type { ProviderName, ProviderProfile } from '../providers/profile.js';
 import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
-import { ModelMapper } from './model-mapping.js';
-import { resolveOperatorConfig, type OperatorConfig } from '../operator/config.js';
-import { Router, type RouteTarget } from '../gateway/router.js';
-import type { UpstreamDefinition } from '../gateway/upstream-pool.js';
-import type { ClientLimits } from '../gateway/rate-limiter.js';
+import { resolveOperatorConfig, type OperatorConfig } from './operator.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -26,6 +22,38 @@ export interface CommandLineOverrides {
   apiKey?: string;
   baseUrl?: string;
   model?: string;
+}
+
+/** One upstream as configured; the gateway's pool builds its keys' breakers from it. */
+export interface UpstreamDefinition {
+  name: string;
+  provider: ProviderName;
+  profile: ProviderProfile;
+  baseUrl: string;
+  apiKeys: string[];
+  azureApiVersion: string;
+  timeouts: { idleSeconds: number; headersSeconds: number; connectSeconds: number };
+}
+
+export interface RouteTarget {
+  upstream: string;
+  model: string;
+}
+
+/** Plain routing data; gateway/router.ts builds the router from it. */
+export interface RoutingConfig {
+  /** Gemini model name or pattern → ordered targets (`routes`). */
+  routes: Readonly<Record<string, RouteTarget[]>>;
+  /** The original `model_mapping` (or the provider preset's), resolved on `defaultUpstream`. */
+  modelMapping: Readonly<Record<string, string>>;
+  defaultModel: string | undefined;
+  defaultUpstream: string;
+}
+
+/** Per client key (or client address) limits; 0 means unlimited. */
+export interface ClientLimits {
+  requestsPerMinute: number;
+  tokensPerMinute: number;
 }
 
 export interface ResolvedConfig {
@@ -49,12 +77,10 @@ export interface ResolvedConfig {
   };
   /** True when neither a file nor --config was given (quick start from flags or environment). */
   quickStart: boolean;
-  models: ModelMapper;
   /** Every upstream, the one described by the original single-upstream keys first (named "default"). */
   upstreams: UpstreamDefinition[];
-  /** The upstream that `model_mapping` and `default_openai_model` point at. */
-  defaultUpstream: string;
-  router: Router;
+  /** Model names → targets, as data (gateway/router.ts builds the router). */
+  routing: RoutingConfig;
   retries: { attemptsPerTarget: number; baseDelayMs: number; maxDelaySeconds: number };
   breaker: { failureThreshold: number; cooldownMs: number };
   /** Limits per client key (or per client address without keys). */
@@ -197,7 +223,6 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
   const mapping = Object.keys(file.model_mapping).length > 0 ? file.model_mapping : profile.defaultModelMapping;
   const defaultModel =
     overrides.model ?? file.default_openai_model ?? env['OPENAI_MODEL'] ?? profile.defaultModel ?? (embeddedDefault ? EMBEDDED_DEFAULT.model : undefined);
-  const models = new ModelMapper(mapping, defaultModel);
 
   const timeouts = {
     idleSeconds: file.timeouts.upstream_idle_seconds,
@@ -249,7 +274,7 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     });
     routes[pattern] = targets.map((target) => ({ upstream: target.upstream, model: target.model }));
   }
-  const router = new Router(routes, models, defaultUpstream);
+  const routing: RoutingConfig = { routes, modelMapping: mapping, defaultModel, defaultUpstream };
 
   const host = overrides.host ?? file.server.host;
   const port = overrides.port ?? file.server.port;
@@ -269,7 +294,7 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
       `server.host: refusing to listen on ${host} without client_api_keys; set client_api_keys, or "allow_unauthenticated": true to accept anyone who can reach this address`,
     );
   }
-  if (router.isEmpty()) {
+  if (Object.keys(routes).length === 0 && Object.keys(mapping).length === 0 && defaultModel === undefined) {
     warnings.push('no model_mapping, routes or default_openai_model: every request for an unmapped model will get 404');
   }
 
@@ -290,10 +315,8 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
       providerInferred: explicitProvider === undefined,
     },
     quickStart: path === undefined,
-    models,
     upstreams,
-    defaultUpstream,
-    router,
+    routing,
     retries: {
       attemptsPerTarget: file.retries.attempts_per_target,
       baseDelayMs: file.retries.base_delay_ms,

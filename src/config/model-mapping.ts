@@ -16,7 +16,7 @@ interface PatternRule<T> {
 export type ModelResolution = { upstreamModel: string; matchedBy: 'exact' | 'pattern' | 'default'; rule?: string };
 export type TargetResolution<T> = { target: T; matchedBy: ModelResolution['matchedBy']; rule?: string };
 
-/** Model names Gemini CLI 0.61 sends (gemini-contract.md §8.1); listed by models.list when they resolve. */
+/** Model names Gemini CLI 0.61 sends (docs/gemini-contract.md §8.1); listed by models.list when they resolve. */
 export const GEMINI_CLI_MODEL_NAMES = [
   'gemini-3-pro-preview',
   'gemini-3.1-pro-preview',

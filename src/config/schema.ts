@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { PROVIDER_NAMES, isProviderName } from '../providers/index.js';
-import { OPERATOR_KNOWN_KEYS, operatorConfigShape } from '../operator/config.js';
+import { OPERATOR_KNOWN_KEYS, operatorConfigShape } from './operator.js';
 
 const seconds = (fallback: number, max: number) => z.number().positive().max(max).default(fallback);
 
@@ -180,7 +180,7 @@ export const configSchema = z.object({
   server: serverSchema,
   logging: loggingSchema,
   timeouts: timeoutsSchema,
-  /** admin_api_key, dashboard, metrics, usage (src/operator/config.ts). */
+  /** admin_api_key, dashboard, metrics, usage (src/config/operator.ts). */
   ...operatorConfigShape,
 });
 

@@ -4,11 +4,9 @@
  * the real usage settles the difference afterwards (a bucket may go below zero, which delays the next request).
  * The answer to an exhausted bucket carries the wait until it would allow the request ([RetryInfo]).
  */
+import type { ClientLimits } from '../config/load.js';
 
-export interface ClientLimits {
-  requestsPerMinute: number;
-  tokensPerMinute: number;
-}
+export type { ClientLimits } from '../config/load.js';
 
 interface Bucket {
   level: number;

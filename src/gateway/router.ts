@@ -1,14 +1,13 @@
 /**
  * Gemini model name → ordered upstream targets. `routes` entries and the original `model_mapping` share one
  * resolution order: exact name, then the most specific glob pattern, then the default model ([R-MAP-2]). Targets after
- * the first are fallbacks.
+ * the first are fallbacks. The router is built here from the plain routing data of the config, so the config never
+ * holds a live object.
  */
 import { ModelMapper, type ModelResolution } from '../config/model-mapping.js';
+import type { RouteTarget, RoutingConfig } from '../config/load.js';
 
-export interface RouteTarget {
-  upstream: string;
-  model: string;
-}
+export type { RouteTarget, RoutingConfig } from '../config/load.js';
 
 export interface RoutePlan {
   targets: RouteTarget[];
@@ -20,10 +19,10 @@ export class Router {
   private readonly legacy: ModelMapper<string>;
   private readonly defaultUpstream: string;
 
-  constructor(routes: Readonly<Record<string, RouteTarget[]>>, legacy: ModelMapper<string>, defaultUpstream: string) {
-    this.routes = new ModelMapper(routes, undefined);
-    this.legacy = legacy;
-    this.defaultUpstream = defaultUpstream;
+  constructor(routing: RoutingConfig) {
+    this.routes = new ModelMapper(routing.routes, undefined);
+    this.legacy = new ModelMapper(routing.modelMapping, routing.defaultModel);
+    this.defaultUpstream = routing.defaultUpstream;
   }
 
   plan(geminiModel: string): RoutePlan | undefined {
@@ -45,4 +44,16 @@ export class Router {
   listedNames(): string[] {
     return [...new Set([...this.routes.listedNames(), ...this.legacy.listedNames()])];
   }
+}
+
+const routers = new WeakMap<RoutingConfig, Router>();
+
+/** The router for one routing configuration, built once per config object (a reload brings a new one). */
+export function routerFor(routing: RoutingConfig): Router {
+  let router = routers.get(routing);
+  if (router === undefined) {
+    router = new Router(routing);
+    routers.set(routing, router);
+  }
+  return router;
 }

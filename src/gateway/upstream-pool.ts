@@ -3,18 +3,10 @@
  * consecutive retryable failures the key is skipped for `cooldown_seconds`, then one request may try it again
  * (half-open); a success closes it. State is per process.
  */
-import type { ProviderName, ProviderProfile } from '../providers/profile.js';
+import type { UpstreamDefinition } from '../config/load.js';
 import type { UpstreamTarget } from '../upstream/endpoints.js';
 
-export interface UpstreamDefinition {
-  name: string;
-  provider: ProviderName;
-  profile: ProviderProfile;
-  baseUrl: string;
-  apiKeys: string[];
-  azureApiVersion: string;
-  timeouts: { idleSeconds: number; headersSeconds: number; connectSeconds: number };
-}
+export type { UpstreamDefinition } from '../config/load.js';
 
 export interface BreakerSettings {
   failureThreshold: number;

@@ -1,6 +1,6 @@
 /**
  * Installs the operator features on a built app: the usage store, Prometheus metrics, the live request list and the
- * dashboard, all fed by the request event (`context.requestListeners`). Called once from buildApp.
+ * dashboard, all fed by the request event (`context.requestListeners`). Registered once by buildApp (src/app.ts), before the route plugins.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ResolvedConfig } from '../config/load.js';
@@ -10,6 +10,7 @@ import { registerDashboard } from './dashboard.js';
 import { LiveRequests } from './live.js';
 import { ProxyMetrics } from './metrics.js';
 import { UsageStore } from './usage-store.js';
+import { sharedPlugin } from '../server/shared-plugin.js';
 
 /** Header the dashboard's own internal /health call carries, so it leaves no access-log line. */
 const INTERNAL_HEADER = 'x-gemini-proxy-dashboard';
@@ -68,34 +69,37 @@ export function installOperator(app: FastifyInstance, context: ProxyContext): Op
 
   const basePath = context.config.basePath;
   const operatorPrefixes = basePath === '' ? ['/ui', '/metrics'] : ['/ui', '/metrics', `${basePath}/ui`, `${basePath}/metrics`];
-  app.addHook('onRequest', (request, reply, done) => {
-    const info = request.proxyInfo;
-    if (info !== undefined && info !== null) {
-      const path = request.url.split('?')[0] ?? '';
-      if (operatorPrefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) || request.headers[INTERNAL_HEADER] === '1') info.quiet = true;
-      inFlight.add(info);
-      reply.raw.once('close', () => inFlight.delete(info));
+  const routes = sharedPlugin<Record<never, never>>((scope, _options, done) => {
+    scope.addHook('onRequest', (request, reply, next) => {
+      const info = request.proxyInfo;
+      if (info !== undefined && info !== null) {
+        const path = request.url.split('?')[0] ?? '';
+        if (operatorPrefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) || request.headers[INTERNAL_HEADER] === '1') info.quiet = true;
+        inFlight.add(info);
+        reply.raw.once('close', () => inFlight.delete(info));
+      }
+      next();
+    });
+    registerDashboard(scope, { context, live, usage: () => usage, startedAt, reloads, internalHeader: INTERNAL_HEADER }, basePath === '' ? ['/ui'] : ['/ui', `${basePath}/ui`]);
+    const metricsPaths = basePath === '' ? ['/metrics'] : ['/metrics', `${basePath}/metrics`];
+    for (const path of metricsPaths) {
+      scope.get(path, async (request, reply) => {
+        const settings = context.config.operator.metrics;
+        if (!settings.enabled) {
+          return reply
+            .code(404)
+            .header('content-type', 'application/json; charset=UTF-8')
+            .send(JSON.stringify({ error: { code: 404, message: `The requested URL ${path} was not found on this server (method GET).`, status: 'NOT_FOUND' } }));
+        }
+        if (settings.requireKey && !allowOperator(context, request, reply)) return reply;
+        const rendered = await metrics.render();
+        return reply.code(200).header('content-type', rendered.contentType).header('cache-control', 'no-store').send(rendered.body);
+      });
     }
     done();
   });
-
-  registerDashboard(app, { context, live, usage: () => usage, startedAt, reloads, internalHeader: INTERNAL_HEADER }, basePath === '' ? ['/ui'] : ['/ui', `${basePath}/ui`]);
-
-  const metricsPaths = basePath === '' ? ['/metrics'] : ['/metrics', `${basePath}/metrics`];
-  for (const path of metricsPaths) {
-    app.get(path, async (request, reply) => {
-      const settings = context.config.operator.metrics;
-      if (!settings.enabled) {
-        return reply
-          .code(404)
-          .header('content-type', 'application/json; charset=UTF-8')
-          .send(JSON.stringify({ error: { code: 404, message: `The requested URL ${path} was not found on this server (method GET).`, status: 'NOT_FOUND' } }));
-      }
-      if (settings.requireKey && !allowOperator(context, request, reply)) return reply;
-      const rendered = await metrics.render();
-      return reply.code(200).header('content-type', rendered.contentType).header('cache-control', 'no-store').send(rendered.body);
-    });
-  }
+  // Registered before the other route plugins, so its request hook applies to them too.
+  void app.register(routes);
 
   return {
     metrics,

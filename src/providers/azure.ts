@@ -1,5 +1,5 @@
 /**
- * Azure OpenAI (providers.md §10.2): `api-key` header, the mapped model is the deployment
+ * Azure OpenAI (docs/providers.md §10.2): `api-key` header, the mapped model is the deployment
  * (`/openai/deployments/<model>/chat/completions?api-version=…`); an empty identity-less first chunk and delta-less
  * annotation chunks in streams; `stream_options` only on recent api-versions. URL building lives in
  * upstream/endpoints.ts.

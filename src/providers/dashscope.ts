@@ -1,5 +1,5 @@
 /**
- * Qwen on DashScope compatible mode (providers.md §10.6): `enable_thinking:false` on every unary call (thinking +
+ * Qwen on DashScope compatible mode (docs/providers.md §10.6): `enable_thinking:false` on every unary call (thinking +
  * non-stream is a 400), `data:` without a space, tool continuations with `id:""`, embeddings at most 10 per call.
  */
 import { OPENAI_LIKE_CAPABILITIES, OPENAI_TOOL_NAMES, type ProviderProfile } from './profile.js';
@@ -13,7 +13,7 @@ export const dashscope: ProviderProfile = {
   auth: 'bearer',
   ...OPENAI_TOOL_NAMES,
   maxStopSequences: 4,
-  capabilities: { ...OPENAI_LIKE_CAPABILITIES, images: 'none', acceptsTopK: true, thinking: 'enable-thinking' },
+  capabilities: { ...OPENAI_LIKE_CAPABILITIES, images: 'none', acceptsTopK: true, thinking: 'enable-thinking', logprobs: false, multipleChoices: false },
   modelOverrides: [
     ['*vl*', { images: 'data-url+http' }],
     ['*omni*', { images: 'data-url+http' }],

@@ -1,5 +1,5 @@
 /**
- * DeepSeek (providers.md §10.3): `thinking` sent explicitly, reasoning required on tool-call turns while thinking,
+ * DeepSeek (docs/providers.md §10.3): `thinking` sent explicitly, reasoning required on tool-call turns while thinking,
  * tool_choice only auto/none while thinking, no `json_schema` (json_object with the word "json"), no images, no
  * embeddings, keep-alive comments, blank lines before unary bodies.
  */
@@ -21,8 +21,11 @@ export const deepseek: ProviderProfile = {
     toolChoiceWhileThinking: { none: true, required: false, named: false },
     reasoningHistory: 'require-on-tool-turns',
     thinking: 'thinking-type',
+    // logprobs are an error in thinking mode (docs/providers.md §4.3); no `n`.
+    logprobs: false,
+    multipleChoices: false,
   },
-  modelOverrides: [['deepseek-chat', { thinking: 'none', reasoningHistory: 'optional' }]],
+  modelOverrides: [['deepseek-chat', { thinking: 'none', reasoningHistory: 'optional', logprobs: true }]],
   chatPath: '/chat/completions',
   embeddings: false,
   embeddingsPath: '/embeddings',

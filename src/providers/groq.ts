@@ -1,5 +1,5 @@
 /**
- * Groq (providers.md §10.7): rejects `reasoning_content`/`reasoning` on messages, `reasoning_format:"parsed"` on
+ * Groq (docs/providers.md §10.7): rejects `reasoning_content`/`reasoning` on messages, `reasoning_format:"parsed"` on
  * reasoning models, usage twice, `event: error` mid-stream, OpenAI's tool-name rule, no embeddings.
  */
 import { OPENAI_LIKE_CAPABILITIES, OPENAI_TOOL_NAMES, type ProviderProfile } from './profile.js';
@@ -13,7 +13,7 @@ export const groq: ProviderProfile = {
   auth: 'bearer',
   ...OPENAI_TOOL_NAMES,
   maxStopSequences: 4,
-  capabilities: { ...OPENAI_LIKE_CAPABILITIES, images: 'none', reasoningHistory: 'forbid', thinkTags: true },
+  capabilities: { ...OPENAI_LIKE_CAPABILITIES, images: 'none', reasoningHistory: 'forbid', thinkTags: true, logprobs: false, multipleChoices: false },
   modelOverrides: [
     ['*llama-4*', { images: 'data-url+http' }],
     ['*qwen3*', { thinking: 'reasoning-format' }],

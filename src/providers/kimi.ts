@@ -1,5 +1,5 @@
 /**
- * Moonshot Kimi (providers.md §10.4): usage inside `choices[0]`, ids `functions.<name>:<idx>`, tool names
+ * Moonshot Kimi (docs/providers.md §10.4): usage inside `choices[0]`, ids `functions.<name>:<idx>`, tool names
  * `^[a-zA-Z_][a-zA-Z0-9-_]{2,63}$`, MFJS schema rules, reasoning required on tool-call turns with thinking, no
  * `required` tool_choice, data-URL images on vision models only, fixed temperatures on k2.5/k2.6, a token-count
  * endpoint, no embeddings.
@@ -27,6 +27,8 @@ export const kimi: ProviderProfile = {
     toolChoiceWhileThinking: AUTO_NONE,
     temperature: { min: 0, max: 1 },
     schemaDialect: 'kimi',
+    logprobs: false,
+    multipleChoices: false,
   },
   modelOverrides: [
     ['kimi-k2-thinking*', { reasoningHistory: 'require-on-tool-turns', temperature: 'drop' }],

@@ -1,5 +1,5 @@
 /**
- * llama.cpp server (providers.md §10.11): several deterministic failures come back as 500 (mapped to 400 by the
+ * llama.cpp server (docs/providers.md §10.11): several deterministic failures come back as 500 (mapped to 400 by the
  * error classifier), images only with `--mmproj`, `/tokenize` counts raw text, tool names pass through, parallel
  * calls only on request.
  */
@@ -17,8 +17,8 @@ export const llamacpp: ProviderProfile = {
   toolNameMinLength: 1,
   toolNameFirstCharacter: undefined,
   maxStopSequences: 16,
-  // Parallel calling is off by default on llama.cpp and needs `parallel_tool_calls: true` (providers.md §3.7).
-  capabilities: { ...OPENAI_LIKE_CAPABILITIES, images: 'data-url', acceptsTopK: true, thinkTags: true, parallelToolCallsFlag: true },
+  // Parallel calling is off by default on llama.cpp and needs `parallel_tool_calls: true` (docs/providers.md §3.7).
+  capabilities: { ...OPENAI_LIKE_CAPABILITIES, images: 'data-url', acceptsTopK: true, thinkTags: true, parallelToolCallsFlag: true, multipleChoices: false },
   modelOverrides: [],
   chatPath: '/chat/completions',
   embeddings: true,

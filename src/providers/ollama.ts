@@ -1,5 +1,5 @@
 /**
- * Ollama's `/v1` (providers.md §10.9): ignores `tool_choice` (tools are filtered instead) and
+ * Ollama's `/v1` (docs/providers.md §10.9): ignores `tool_choice` (tools are filtered instead) and
  * `max_completion_tokens`, takes base64 jpeg/png/webp images only, `reasoning` field, whole arguments per chunk,
  * usage only with `include_usage`; tool names pass through.
  */
@@ -23,6 +23,8 @@ export const ollama: ProviderProfile = {
     imageMimeTypes: ['image/jpeg', 'image/jpg', 'image/png', 'image/webp'],
     honoursToolChoice: false,
     thinkTags: true,
+    logprobs: false,
+    multipleChoices: false,
   },
   modelOverrides: [],
   chatPath: '/chat/completions',

@@ -1,5 +1,5 @@
 /**
- * OpenAI (providers.md §10.1): reasoning models (o-series, gpt-5) take `max_completion_tokens`, only the default
+ * OpenAI (docs/providers.md §10.1): reasoning models (o-series, gpt-5) take `max_completion_tokens`, only the default
  * temperature, `reasoning_effort`; o-series want the `developer` role; `top_k` is rejected.
  */
 import { OPENAI_LIKE_CAPABILITIES, OPENAI_TOOL_NAMES, type ModelCapabilities, type ProviderProfile } from './profile.js';
@@ -8,6 +8,8 @@ export const REASONING_MODEL_OVERRIDES: Partial<ModelCapabilities> = {
   maxTokensParameter: 'max_completion_tokens',
   temperature: 'drop',
   thinking: 'reasoning-effort',
+  // Reasoning models reject logprobs.
+  logprobs: false,
 };
 
 export const openai: ProviderProfile = {

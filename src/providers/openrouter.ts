@@ -1,6 +1,7 @@
 /**
- * OpenRouter (providers.md §10.8): comment lines, the finish chunk twice, `reasoning` + `reasoning_details`, errors
- * wrapped in `metadata.raw`, `reasoning:{…}` as the thinking control; everything else follows the routed provider.
+ * OpenRouter (docs/providers.md §10.8): comment lines, the finish chunk twice, `reasoning` + `reasoning_details`,
+ * errors wrapped in `metadata.raw`, `reasoning:{…}` as the thinking control; everything else follows the routed
+ * provider.
  */
 import { OPENAI_LIKE_CAPABILITIES, OPENAI_TOOL_NAMES, type ProviderProfile } from './profile.js';
 
@@ -13,7 +14,7 @@ export const openrouter: ProviderProfile = {
   auth: 'bearer',
   ...OPENAI_TOOL_NAMES,
   maxStopSequences: 4,
-  capabilities: { ...OPENAI_LIKE_CAPABILITIES, acceptsTopK: true, thinking: 'openrouter-reasoning' },
+  capabilities: { ...OPENAI_LIKE_CAPABILITIES, acceptsTopK: true, thinking: 'openrouter-reasoning', multipleChoices: false },
   modelOverrides: [],
   chatPath: '/chat/completions',
   embeddings: true,

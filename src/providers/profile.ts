@@ -1,5 +1,5 @@
 /**
- * What one upstream dialect accepts, sends and rejects, as typed data (providers.md §1, §10). Translators read a
+ * What one upstream dialect accepts, sends and rejects, as typed data (docs/providers.md §1, §10). Translators read a
  * profile's resolved capabilities; they never branch on a provider's name. Each preset is one small file in this
  * folder; capabilities that differ by model are listed as pattern overrides, first match wins.
  */
@@ -18,7 +18,7 @@ export type ProviderName =
   | 'vllm'
   | 'llamacpp';
 
-/** How Gemini's thinkingConfig is expressed upstream (providers.md §4.3). */
+/** How Gemini's thinkingConfig is expressed upstream (docs/providers.md §4.3). */
 export type ThinkingControl =
   | 'none'
   /** `reasoning_effort: low|medium|high` (OpenAI reasoning models). */
@@ -41,7 +41,7 @@ export interface ToolChoiceSupport {
 }
 
 export interface ModelCapabilities {
-  /** `data-url`: base64 data URLs only; `data-url+http`: also http(s) URLs (providers.md §7). */
+  /** `data-url`: base64 data URLs only; `data-url+http`: also http(s) URLs (docs/providers.md §7). */
   readonly images: 'none' | 'data-url' | 'data-url+http';
   /** When set, only these image MIME types are sent; others become a text note (Ollama). */
   readonly imageMimeTypes?: readonly string[];
@@ -51,7 +51,7 @@ export interface ModelCapabilities {
   readonly toolChoiceWhileThinking?: ToolChoiceSupport;
   /** Whether `tool_choice` is honoured at all; Ollama ignores it, so `tools` are filtered instead. */
   readonly honoursToolChoice: boolean;
-  /** Reasoning text on earlier assistant tool-call turns (providers.md §4.2). */
+  /** Reasoning text on earlier assistant tool-call turns (docs/providers.md §4.2). */
   readonly reasoningHistory: 'require-on-tool-turns' | 'forbid' | 'optional';
   readonly maxTokensParameter: 'max_tokens' | 'max_completion_tokens';
   /** `drop`: fixed-temperature models reject or ignore custom values; a range is clamped. */
@@ -64,6 +64,10 @@ export interface ModelCapabilities {
   readonly systemRole: 'system' | 'developer';
   /** Kimi's MFJS validator (strict by default) needs every property typed and `$ref` only into `#/$defs`. */
   readonly schemaDialect: 'plain' | 'kimi';
+  /** `logprobs`/`top_logprobs` are honoured (Gemini `responseLogprobs`/`logprobs`); otherwise such a request is a 400. */
+  readonly logprobs: boolean;
+  /** `n` > 1 returns that many choices (Gemini `candidateCount`); otherwise candidateCount > 1 is a 400. */
+  readonly multipleChoices: boolean;
   /** Send `parallel_tool_calls: true` with tools: the server returns one call per turn otherwise (llama.cpp). */
   readonly parallelToolCallsFlag?: boolean;
 }
@@ -114,6 +118,8 @@ export const OPENAI_LIKE_CAPABILITIES: ModelCapabilities = {
   thinkTags: false,
   systemRole: 'system',
   schemaDialect: 'plain',
+  logprobs: true,
+  multipleChoices: true,
 };
 
 /** The OpenAI tool-name rule, also enforced by Groq and DeepSeek: `^[a-zA-Z0-9_-]{1,64}$`. */

@@ -1,5 +1,5 @@
 /**
- * vLLM (providers.md §10.10): `reasoning` (new) or `reasoning_content` (old), `data: {"error":…}` mid-stream,
+ * vLLM (docs/providers.md §10.10): `reasoning` (new) or `reasoning_content` (old), `data: {"error":…}` mid-stream,
  * `finish_reason:"abort"` followed by `[DONE]`, `top_k` accepted, `/tokenize` for countTokens.
  */
 import { OPENAI_LIKE_CAPABILITIES, OPENAI_TOOL_NAMES, type ProviderProfile } from './profile.js';

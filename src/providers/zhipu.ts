@@ -1,5 +1,5 @@
 /**
- * Zhipu GLM / Z.ai (providers.md §10.5): the base URL already holds the version (`…/api/paas/v4`), tool_choice
+ * Zhipu GLM / Z.ai (docs/providers.md §10.5): the base URL already holds the version (`…/api/paas/v4`), tool_choice
  * `auto` only, `json_object` only, `max_tokens` only, thinking on by default on 4.7/5, finish values `sensitive`,
  * `network_error`, `model_context_window_exceeded`, balance errors as 429 code "1113", a tokenizer endpoint.
  */
@@ -20,6 +20,8 @@ export const zhipu: ProviderProfile = {
     responseFormat: 'json_object',
     toolChoice: { none: false, required: false, named: false },
     thinking: 'thinking-type',
+    logprobs: false,
+    multipleChoices: false,
   },
   modelOverrides: [['glm-*v*', { images: 'data-url+http' }]],
   chatPath: '/chat/completions',

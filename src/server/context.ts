@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/load.js';
 import type { UpstreamClient, UpstreamTarget } from '../upstream/client.js';
 import type { DetailedLogWriter, RequestTrace } from './detailed-log.js';
-import type { ReasoningReplayCache } from './reasoning-cache.js';
+import type { ReasoningReplayCache } from '../shared/reasoning-cache.js';
 import type { UpstreamPool } from '../gateway/upstream-pool.js';
 import type { RateLimiter } from '../gateway/rate-limiter.js';
 import type { ResponseCache } from '../shared/response-cache.js';

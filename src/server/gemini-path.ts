@@ -31,7 +31,7 @@ export function parseGeminiPath(httpMethod: string, path: string, basePath: stri
     if (rest !== basePath && !rest.startsWith(`${basePath}/`)) return { kind: 'not-found' };
     rest = rest.slice(basePath.length);
   }
-  const match = /^\/(v1beta|v1)\/(models|tunedModels|dynamic)(?:\/(.*))?$/.exec(rest);
+  const match = /^\/(v1alpha|v1beta|v1)\/(models|tunedModels|dynamic)(?:\/(.*))?$/.exec(rest);
   if (match === null) return { kind: 'not-found' };
   const version = match[1] ?? 'v1beta';
   const resource = match[2] ?? 'models';

@@ -3,6 +3,7 @@
  */
 import { ProxyError } from '../errors.js';
 import type { UpstreamTarget } from '../upstream/endpoints.js';
+import { routerFor } from '../gateway/router.js';
 import type { ProxyContext } from './context.js';
 
 export interface ResolvedTarget {
@@ -13,7 +14,7 @@ export interface ResolvedTarget {
 
 /** The first route target of a model, with a key from the pool (or the first key when every circuit is open). */
 export function resolveFirstTarget(context: ProxyContext, geminiModel: string, method: string): ResolvedTarget {
-  const plan = context.config.router.plan(geminiModel);
+  const plan = routerFor(context.config.routing).plan(geminiModel);
   const route = plan?.targets[0];
   const upstream = route === undefined ? undefined : context.pool.get(route.upstream);
   if (plan === undefined || route === undefined || upstream === undefined) {
@@ -52,7 +53,7 @@ function isEmbeddingName(name: string): boolean {
 }
 
 export function modelResource(context: ProxyContext, geminiModel: string): ModelResource | undefined {
-  const plan = context.config.router.plan(geminiModel);
+  const plan = routerFor(context.config.routing).plan(geminiModel);
   const first = plan?.targets[0];
   if (first === undefined) return undefined;
   const embedding = isEmbeddingName(geminiModel);
@@ -74,7 +75,7 @@ export function listModels(context: ProxyContext, query: Record<string, unknown>
   const pageSize = Number.isFinite(sizeRaw) && sizeRaw > 0 ? Math.min(Math.floor(sizeRaw), 1000) : 50;
   const tokenRaw = typeof query['pageToken'] === 'string' ? query['pageToken'] : '';
   const offset = /^\d+$/.test(tokenRaw) ? Number(tokenRaw) : 0;
-  const names = context.config.router.listedNames();
+  const names = routerFor(context.config.routing).listedNames();
   const models = names
     .slice(offset, offset + pageSize)
     .map((name) => modelResource(context, name))

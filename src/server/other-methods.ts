@@ -41,7 +41,7 @@ export async function countTokens(context: ProxyContext, info: RequestInfo, gemi
 }
 
 /**
- * The provider's own tokenizer endpoint where it has one (providers.md §9.1): Moonshot, Zhipu, vLLM, llama.cpp.
+ * The provider's own tokenizer endpoint where it has one (docs/providers.md §9.1): Moonshot, Zhipu, vLLM, llama.cpp.
  * Any failure (status, shape, 5 s timeout) falls back to the local tokenizer, so countTokens never fails on it.
  */
 async function countWithProvider(context: ProxyContext, info: RequestInfo, target: UpstreamTarget, body: OpenAIChatRequest): Promise<number | undefined> {

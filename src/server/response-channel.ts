@@ -1,7 +1,7 @@
 /**
  * The three ways a generate answer leaves the proxy — SSE (`alt=sse`), a streamed JSON array (no `alt`) and unary
  * JSON — behind one interface: commit headers, send responses, heartbeat, fail, end. Each knows its own framing and
- * its own form of a late error (gemini-contract.md §5, §6.5, §7).
+ * its own form of a late error (docs/gemini-contract.md §5, §6.5, §7).
  */
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';

@@ -2,6 +2,7 @@
  * embedContent / batchEmbedContents ⇄ OpenAI `/embeddings` ([R-EMB-1], [R-EMB-2]). Pure.
  */
 import { invalidRequest } from '../errors.js';
+import { asList } from './normalize/fields.js';
 
 type Raw = Record<string, unknown>;
 
@@ -18,8 +19,8 @@ function isObject(value: unknown): value is Raw {
 
 function contentText(content: unknown, path: string): string {
   if (!isObject(content)) throw invalidRequest(`Invalid value at '${path}': expected a Content object.`);
-  const parts = content['parts'];
-  if (!Array.isArray(parts) || parts.length === 0) throw invalidRequest(`Missing '${path}.parts'.`);
+  const parts = asList(content['parts']);
+  if (parts.length === 0) throw invalidRequest(`Missing '${path}.parts'.`);
   const texts: string[] = [];
   parts.forEach((part, index) => {
     if (!isObject(part) || typeof part['text'] !== 'string') {
@@ -48,10 +49,9 @@ export function parseEmbedContent(body: unknown): EmbeddingInput[] {
 }
 
 export function parseBatchEmbedContents(body: unknown): EmbeddingInput[] {
-  if (!isObject(body) || !Array.isArray(body['requests']) || body['requests'].length === 0) {
-    throw invalidRequest("Missing 'requests': batchEmbedContents needs at least one request.");
-  }
-  return body['requests'].map((item, index) => embedRequest(item, `requests[${index}]`));
+  const requests = isObject(body) ? asList(body['requests']) : [];
+  if (requests.length === 0) throw invalidRequest("Missing 'requests': batchEmbedContents needs at least one request.");
+  return requests.map((item, index) => embedRequest(item, `requests[${index}]`));
 }
 
 /** OpenAI `data[]` (floats, or base64 little-endian float32) → vectors in input order. */

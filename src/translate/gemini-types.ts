@@ -89,6 +89,9 @@ export interface GeminiGenerationConfig {
   responseJsonSchema?: JsonValue;
   responseModalities?: string[];
   thinkingConfig?: GeminiThinkingConfig;
+  responseLogprobs?: boolean;
+  /** Number of top candidates per token, with `responseLogprobs`. */
+  logprobs?: number;
 }
 
 export interface GenerateContentRequest {
@@ -98,6 +101,8 @@ export interface GenerateContentRequest {
   toolConfig?: GeminiToolConfig;
   generationConfig: GeminiGenerationConfig;
   cachedContent?: string;
+  /** Fields present in the request that the proxy does not act on (ignored on purpose, or unknown), for a debug log. */
+  ignoredFields: string[];
 }
 
 // ---- responses ----
@@ -116,9 +121,21 @@ export interface ResponsePart {
   functionCall?: GeminiFunctionCall;
 }
 
+export interface LogprobsCandidate {
+  token: string;
+  logProbability: number;
+}
+
+export interface LogprobsResult {
+  topCandidates: Array<{ candidates: LogprobsCandidate[] }>;
+  chosenCandidates: LogprobsCandidate[];
+}
+
 export interface Candidate {
   content?: { role: 'model'; parts: ResponsePart[] };
   finishReason?: FinishReason;
+  avgLogprobs?: number;
+  logprobsResult?: LogprobsResult;
   index: number;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The Chat Completions shapes we send, and the loose shapes we accept back. Upstreams deviate from OpenAI in many
- * documented ways (providers.md §2), so every response field is optional and checked before use.
+ * documented ways (docs/providers.md §2), so every response field is optional and checked before use.
  */
 import type { JsonObject } from './gemini-types.js';
 
@@ -46,11 +46,13 @@ export interface OpenAIChatRequest {
   max_completion_tokens?: number;
   stop?: string[];
   n?: number;
+  logprobs?: boolean;
+  top_logprobs?: number;
   seed?: number;
   presence_penalty?: number;
   frequency_penalty?: number;
   response_format?: OpenAIResponseFormat;
-  /** Provider thinking controls (providers.md §4.3); at most one family is set per request. */
+  /** Provider thinking controls (docs/providers.md §4.3); at most one family is set per request. */
   reasoning_effort?: string;
   thinking?: { type: 'enabled' | 'disabled' };
   enable_thinking?: boolean;
@@ -84,8 +86,16 @@ export interface OpenAIDelta {
   tool_calls?: OpenAIToolCallDelta[] | null;
 }
 
+/** One sampled token with its alternatives (`choices[].logprobs.content[]`). */
+export interface OpenAITokenLogprob {
+  token?: string;
+  logprob?: number;
+  top_logprobs?: Array<{ token?: string; logprob?: number }> | null;
+}
+
 export interface OpenAIChoice {
   index?: number;
+  logprobs?: { content?: OpenAITokenLogprob[] | null } | null;
   delta?: OpenAIDelta | null;
   message?: OpenAIDelta | null;
   finish_reason?: string | null;

@@ -1,6 +1,6 @@
 /**
  * Kimi's MFJS validator (strict by default on the current API) rejects schemas that plain JSON Schema allows
- * (providers.md §3.5): a property without `type`, `type` beside `anyOf`, `$ref` outside `#/$defs`, siblings of
+ * (docs/providers.md §3.5): a property without `type`, `type` beside `anyOf`, `$ref` outside `#/$defs`, siblings of
  * `$ref`, and non-object roots. This rewrites a lower-case JSON Schema (from normalizeSchema) into that subset.
  * Pure; never mutates its input.
  */

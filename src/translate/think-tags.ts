@@ -1,6 +1,6 @@
 /**
  * Splits reasoning written inside `content` as `<think>…</think>` (or Kimi's `◁think▷…◁/think▷`) from the answer
- * (providers.md §4.1). Tags may be split across deltas, so a tail that could begin a marker is held back until the
+ * (docs/providers.md §4.1). Tags may be split across deltas, so a tail that could begin a marker is held back until the
  * next delta shows what it is. The blank lines models put after the closing tag (`</think>\n\n`) are dropped, so the
  * answer does not start with empty lines. Pure.
  */

@@ -1,7 +1,7 @@
 /**
- * Assembles streamed `tool_calls` deltas into whole calls (providers.md §3.2). Handles incremental fragments, whole
- * arguments in one chunk, `id:""` continuations, reused, sparse or missing `index`, and zero-argument calls. Calls are
- * finalised only at the end of the response, never because the partial arguments already parse ([R-FC-1]).
+ * Assembles streamed `tool_calls` deltas into whole calls (docs/providers.md §3.2). Handles incremental fragments,
+ * whole arguments in one chunk, `id:""` continuations, reused, sparse or missing `index`, and zero-argument calls.
+ * Calls are finalised only at the end of the response, never because the partial arguments already parse ([R-FC-1]).
  */
 import type { JsonObject } from './gemini-types.js';
 import type { OpenAIToolCallDelta } from './openai-types.js';

@@ -1,5 +1,6 @@
 /**
- * Reversible tool-name map (providers.md §3.3, [R-TOOL-3], [R-FC-6]). Gemini allows `.` and `:` and MCP names up to
+ * Reversible tool-name map (docs/providers.md §3.3, [R-TOOL-3], [R-FC-6]). Gemini allows `.` and `:` and MCP names up
+ * to
  * 64 characters; most upstreams allow `[a-zA-Z0-9_-]` only. The map is built from every name the request mentions,
  * sorted, so the same name maps the same way in every turn; responses are mapped back, and a name the model invented
  * passes through unchanged.

@@ -1,7 +1,7 @@
 /**
  * Where a request goes and how it authenticates, per provider. Azure addresses the deployment (the mapped model) in
- * the path, takes `api-version` in the query and the key in an `api-key` header (providers.md §10.2); a base URL that
- * already ends in `/openai/deployments/<name>` (the original tool's example) or in `/openai/v1` keeps working.
+ * the path, takes `api-version` in the query and the key in an `api-key` header (docs/providers.md §10.2); a base URL
+ * that already ends in `/openai/deployments/<name>` (the original tool's example) or in `/openai/v1` keeps working.
  */
 import type { ProviderProfile } from '../providers/profile.js';
 
@@ -39,7 +39,7 @@ export function authHeaders(target: UpstreamTarget): Record<string, string> {
   return target.profile.auth === 'azure-api-key' ? { 'api-key': target.apiKey } : { authorization: `Bearer ${target.apiKey}` };
 }
 
-/** `stream_options` is rejected by Azure api-versions before 2024-09-01-preview (providers.md §2.4). */
+/** `stream_options` is rejected by Azure api-versions before 2024-09-01-preview (docs/providers.md §2.4). */
 export function streamUsageOverride(target: UpstreamTarget): boolean | undefined {
   if (target.profile.auth !== 'azure-api-key') return undefined;
   if (/\/openai\/v1$/.test(trimSlashes(target.baseUrl))) return true;

@@ -1,5 +1,5 @@
 /**
- * A lenient Server-Sent Events decoder for upstream streams (providers.md §2.1): lines end in `\n`, `\r\n` or `\r`
+ * A lenient Server-Sent Events decoder for upstream streams (docs/providers.md §2.1): lines end in `\n`, `\r\n` or `\r`
  * (a `\r\n` may be split across reads), UTF-8 may be split across reads, the space after `data:` is optional,
  * comment lines count only as liveness, multi-line data is joined with `\n`, `id:` and `retry:` are ignored, and a
  * final event without its blank line is still delivered at end of stream.

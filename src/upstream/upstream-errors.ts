@@ -1,7 +1,7 @@
 /**
  * Upstream error bodies, in every documented dialect, → one ProxyError whose status makes Gemini CLI do the right
- * thing: retry what is transient, stop at once on what is deterministic (providers.md §8.3, gemini-contract.md §6.3).
- * Pure: takes the status, the headers that matter and the body text.
+ * thing: retry what is transient, stop at once on what is deterministic (docs/providers.md §8.3,
+ * docs/gemini-contract.md §6.3). Pure: takes the status, the headers that matter and the body text.
  */
 import { ProxyError, errorInfo, retryInfo, screenUpstreamMessage, type ErrorCode, type RpcDetail } from '../errors.js';
 

@@ -1,8 +1,8 @@
 /**
  * End-to-end: the real Gemini CLI 0.61.0, headless (`-p … --output-format json`), against the real proxy and a
- * scripted OpenAI-compatible upstream (gemini-contract.md §12). Each run gets a fresh HOME with the §12.1 settings and
- * a fresh workspace; the CLI may only talk to the proxy. Assertions cover the CLI's exit code and JSON output AND the
- * Chat Completions bodies the upstream received.
+ * scripted OpenAI-compatible upstream (docs/gemini-contract.md §12). Each run gets a fresh HOME with the §12.1 settings
+ * and a fresh workspace; the CLI may only talk to the proxy. Assertions cover the CLI's exit code and JSON output AND
+ * the Chat Completions bodies the upstream received.
  */
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';

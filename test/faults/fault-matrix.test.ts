@@ -1,10 +1,10 @@
 /**
  * The upstream fault matrix (issue 4 "Proof"): each upstream fault class — connection refused, reset before headers,
  * reset mid-stream, stall before headers, stall mid-stream, each provider's documented 4xx/5xx bodies
- * (providers.md §8.2), invalid JSON, invalid SSE, no [DONE], slow drip — asserted twice:
+ * (docs/providers.md §8.2), invalid JSON, invalid SSE, no [DONE], slow drip — asserted twice:
  *
  *  1. on the Gemini response (streamed with alt=sse and unary), over real sockets, each within a bound;
- *  2. on the real Gemini CLI 0.61.0, headless with `--output-format json` (gemini-contract.md §6.4, §12): what is
+ *  2. on the real Gemini CLI 0.61.0, headless with `--output-format json` (docs/gemini-contract.md §6.4, §12): what is
  *     transient is retried (general.maxAttempts 2 → exactly two upstream calls), what is terminal stops after exactly
  *     one call with exit code = HTTP status mod 256, what the proxy can finish is a success.
  *
@@ -190,7 +190,7 @@ const FAULTS: Fault[] = [
     stream: { kind: 'late-error', status: 400, rpc: 'INVALID_ARGUMENT' },
     cli: { kind: 'terminal', exit: 144, status: 400 },
   },
-  // --- provider error bodies (providers.md §8.2), verbatim shapes
+  // --- provider error bodies (docs/providers.md §8.2), verbatim shapes
   {
     name: 'OpenAI 429 insufficient_quota (out of credit)',
     group: 'provider bodies',

@@ -1,7 +1,7 @@
 /**
  * Grammar-based generation of Gemini REST requests for the fuzzer, then mutation. The grammar follows the request
- * schema of gemini-contract.md §3 (contents and parts of every kind, systemInstruction, tools with Gemini `Schema` and
- * `parametersJsonSchema`, toolConfig, generationConfig with every field), and §1 for paths, methods and query
+ * schema of docs/gemini-contract.md §3 (contents and parts of every kind, systemInstruction, tools with Gemini `Schema`
+ * and `parametersJsonSchema`, toolConfig, generationConfig with every field), and §1 for paths, methods and query
  * strings. Mutations break it in the ways clients and attackers do: type swaps, missing fields, huge strings, deep
  * nesting, invalid UTF-8, random bytes, wrong content types, snake_case, odd URLs and methods, huge headers.
  *

@@ -54,7 +54,7 @@ function toolName(body: ChatBody): string | undefined {
   return typeof first?.function?.name === 'string' ? first.function.name : undefined;
 }
 
-/** Provider error bodies of providers.md §8.2, some echoing the key the request carried (it must be redacted). */
+/** Provider error bodies of docs/providers.md §8.2, some echoing the key the request carried (it must be redacted). */
 function errorBody(status: number, key: string, variant: number): unknown {
   const bodies: unknown[] = [
     { error: { message: `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } },

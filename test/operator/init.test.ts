@@ -11,6 +11,7 @@ import { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { parse } from 'jsonc-parser';
 import { resolveConfig } from '../../src/config/load.js';
+import { routerFor } from '../../src/gateway/router.js';
 import { compressionThreshold, runInit as initCommand } from '../../src/operator/init.js';
 import { tempDirectory, waitFor } from '../support/operator.js';
 
@@ -71,8 +72,8 @@ describe('gemini-proxy init --yes', () => {
     assert.equal(statSync(path).mode & 0o777, 0o600, 'the file holds a key: owner only');
     const config = resolveConfig({ configPath: path }, {});
     assert.equal(config.upstream.provider, 'deepseek');
-    assert.equal(config.models.resolve('gemini-3.5-flash-lite')?.upstreamModel, 'deepseek-v4-flash');
-    assert.equal(config.models.resolve('gemini-3.8-flash')?.upstreamModel, 'deepseek-v4-pro');
+    assert.equal(routerFor(config.routing).plan('gemini-3.5-flash-lite')?.targets[0]?.model, 'deepseek-v4-flash');
+    assert.equal(routerFor(config.routing).plan('gemini-3.8-flash')?.targets[0]?.model, 'deepseek-v4-pro');
     assert.match(result.stdout, /export GOOGLE_GEMINI_BASE_URL=http:\/\/127\.0\.0\.1:8123/);
     assert.match(result.stdout, /export GEMINI_API_KEY=any-non-empty-value/);
     assert.match(result.stdout, /"selectedType": "gemini-api-key"/);

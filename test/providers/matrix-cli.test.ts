@@ -151,7 +151,7 @@ describe('provider matrix through Gemini CLI 0.61.0', { concurrency: 3 }, () => 
         assert.equal(output.response, imageCase.expect === 'image' ? 'A square in four colours.' : 'I was told an image was attached but cannot see it.');
         assert.equal(upstream.rejections.length, 0, explain(run, upstream));
         const chats = upstream.chats;
-        // The CLI counts tokens for media: through the provider's tokenizer where it has one (providers.md §9.1).
+        // The CLI counts tokens for media: through the provider's tokenizer where it has one (docs/providers.md §9.1).
         const counted = upstream.exchanges.filter((exchange) => exchange.route === 'tokens');
         assert.equal(counted.length, entry.personality.countTokens === undefined ? 0 : 1, explain(run, upstream));
         assert.equal(upstream.exchanges.length, chats.length + counted.length, explain(run, upstream));
@@ -178,7 +178,8 @@ describe('provider matrix through Gemini CLI 0.61.0', { concurrency: 3 }, () => 
       const quota = entry.personality.quota.expect;
       const retryDelaySeconds = quota.retryDelay === undefined ? undefined : Number(/^(\d+)s$/.exec(quota.retryDelay)?.[1]);
       if (quota.reason === 'UPSTREAM_INSUFFICIENT_BALANCE' || (retryDelaySeconds !== undefined && retryDelaySeconds > 300)) {
-        // Terminal for Gemini CLI: a 400, or a quota error whose retry delay exceeds 300 s (gemini-contract.md §6.4).
+        // Terminal for Gemini CLI: a 400, or a quota error whose retry delay exceeds 300 s (docs/gemini-contract.md
+        // §6.4).
         it(`C: quota error, maxAttempts 1 → exit ${quota.httpStatus % 256} (${quota.status}), one CLI request, no retry`, async () => {
           upstream.quotaExhausted = true;
           const run = await runCli(proxy.url, { prompt: 'say hi', args: ['-m', MAIN_NAME] });

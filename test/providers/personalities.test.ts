@@ -1,7 +1,7 @@
 /**
  * The personalities themselves, without the proxy: each accepts a clean request and answers in its dialect, and
- * rejects what the real provider rejects with the provider's documented status and body (providers.md §3–§8). This is
- * what makes the matrix meaningful: a matrix cell can only pass because the proxy sent something the provider takes.
+ * rejects what the real provider rejects with the provider's documented status and body (docs/providers.md §3–§8). This
+ * is what makes the matrix meaningful: a matrix cell can only pass because the proxy sent something the provider takes.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, parseConfigText, resolveConfig } from '../../src/config/load.js';
 import { ModelMapper } from '../../src/config/model-mapping.js';
+import { routerFor } from '../../src/gateway/router.js';
 
 /** The original tool's README example, verbatim, trailing comma included. */
 const SEED_EXAMPLE = `{
@@ -75,7 +76,7 @@ describe('config', () => {
     assert.equal(resolved.host, '127.0.0.1');
     assert.equal(resolved.port, 8000);
     assert.equal(resolved.upstream.baseUrl, 'http://127.0.0.1:11434/v1');
-    assert.ok(resolved.models.resolve('gemini-3-flash-preview') !== undefined);
+    assert.ok(routerFor(resolved.routing).plan('gemini-3-flash-preview') !== undefined);
   });
 
   it('environment fills what the file does not say; the file wins over the environment; flags win over both', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseGeminiPath } from '../../src/server/gemini-path.js';
 
-describe('Gemini path parsing (gemini-contract.md §1.3 test vectors)', () => {
+describe('Gemini path parsing (docs/gemini-contract.md §1.3 test vectors)', () => {
   const cases: Array<[string, string, string, unknown]> = [
     ['POST', '/v1beta/models/gemini-2.5-flash:streamGenerateContent', '', { kind: 'method', version: 'v1beta', resource: 'models', model: 'gemini-2.5-flash', method: 'streamGenerateContent' }],
     ['POST', '/v1beta/models/openai/gpt-4o:generateContent', '', { kind: 'method', version: 'v1beta', resource: 'models', model: 'openai/gpt-4o', method: 'generateContent' }],

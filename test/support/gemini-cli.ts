@@ -1,5 +1,5 @@
 /**
- * Running the real Gemini CLI 0.61.0 headless against a proxy (gemini-contract.md §12), shared by the CLI suites
+ * Running the real Gemini CLI 0.61.0 headless against a proxy (docs/gemini-contract.md §12), shared by the CLI suites
  * (test/cli/gemini-cli.test.ts, test/providers/matrix-cli.test.ts): a fresh HOME with the §12.1 settings and a fresh
  * workspace per run, the CLI's JSON output parsed, and the proxy's detailed-log traces read back.
  */
@@ -84,8 +84,8 @@ export interface CliJsonOutput {
 }
 
 export function settingsJson(maxAttempts: number): string {
-  // gemini-contract.md §12.1: API-key auth (otherwise GOOGLE_GEMINI_BASE_URL selects "gateway" and the run exits 41),
-  // no update checks, no usage statistics, no telemetry: nothing may leave for the internet.
+  // docs/gemini-contract.md §12.1: API-key auth (otherwise GOOGLE_GEMINI_BASE_URL selects "gateway" and the run exits
+  // 41), no update checks, no usage statistics, no telemetry: nothing may leave for the internet.
   return JSON.stringify({
     security: { auth: { selectedType: 'gemini-api-key' } },
     general: { enableAutoUpdate: false, enableAutoUpdateNotification: false, maxAttempts },

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { resolveConfig } from '../../src/config/load.js';
-import { buildApp, type BuiltApp } from '../../src/server/app.js';
+import { buildApp, type BuiltApp } from '../../src/app.js';
 import { sseFromChunks, type Script } from './scripted-upstream.js';
 
 export interface FileProxy extends BuiltApp {

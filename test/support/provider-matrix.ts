@@ -9,7 +9,7 @@ import { PROVIDERS } from '../../src/providers/index.js';
 import type { ProviderName } from '../../src/providers/profile.js';
 import { PERSONALITIES, UPSTREAM_KEY, type Personality } from './personalities/index.js';
 
-/** The names Gemini CLI sends for the main turn and for utility calls (gemini-contract.md §3.7, §8.1). */
+/** The names Gemini CLI sends for the main turn and for utility calls (docs/gemini-contract.md §3.7, §8.1). */
 export const MAIN_NAME = 'gemini-3-flash-preview';
 export const LITE_NAME = 'gemini-3.1-flash-lite-preview';
 /** Extra names mapped to a provider's vision, text-only or reasoning model. */

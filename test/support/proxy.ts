@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { resolveConfig } from '../../src/config/load.js';
-import { buildApp, type BuiltApp } from '../../src/server/app.js';
+import { buildApp, type BuiltApp } from '../../src/app.js';
 
 export interface RunningProxy extends BuiltApp {
   url: string;

@@ -1,7 +1,7 @@
 /**
  * A scripted OpenAI-compatible upstream: a real HTTP server on loopback that answers each request with the next
  * queued script (raw SSE bytes, a JSON body, an error body, a stall, a reset) and records what it received. Tests
- * use the documented provider bytes (providers.md) verbatim, so the proxy is exercised against real framing.
+ * use the documented provider bytes (docs/providers.md) verbatim, so the proxy is exercised against real framing.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,6 +1,6 @@
 /**
- * Fixture-driven translator tests (style.md): each folder under test/fixtures holds a Gemini request, the expected
- * Chat Completions request, the upstream's raw SSE bytes (verbatim from providers.md) and the exact SSE bytes the
+ * Fixture-driven translator tests: each folder under test/fixtures holds a Gemini request, the expected
+ * Chat Completions request, the upstream's raw SSE bytes (verbatim from docs/providers.md) and the exact SSE bytes the
  * proxy must emit. The upstream bytes are also fed split at every byte boundary; the output must not change.
  * `UPDATE_FIXTURES=1` rewrites the expected files, which are then reviewed by hand before committing.
  */
@@ -8,13 +8,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { UpstreamStreamPump } from '../../src/gateway/stream-pump.js';
 import { generic as genericProfile } from '../../src/providers/generic.js';
 import { frameSseEvent } from '../../src/server/response-channel.js';
 import { geminiRequestToOpenAI } from '../../src/translate/gemini-request-to-openai.js';
 import { normalizeGenerateContentRequest } from '../../src/translate/normalize-request.js';
-import { OpenAIStreamToGemini } from '../../src/translate/openai-stream-to-gemini.js';
-import type { OpenAIChunk } from '../../src/translate/openai-types.js';
-import { SseDecoder } from '../../src/upstream/sse-decoder.js';
 
 const root = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url));
 const update = process.env['UPDATE_FIXTURES'] === '1';
@@ -34,31 +32,25 @@ function expectFile(path: string, actual: string): void {
 
 function translateStream(upstream: Uint8Array[], options: Parameters<typeof geminiRequestToOpenAI>[1], requestBody: unknown): string {
   const translated = geminiRequestToOpenAI(normalizeGenerateContentRequest(requestBody), options);
-  const machine = new OpenAIStreamToGemini({
-    modelVersion: options.model,
-    responseId: 'r-fixture',
-    includeThoughts: translated.includeThoughts,
-    textMode: translated.textMode,
-    toolNames: translated.toolNames,
-    promptCharacters: JSON.stringify(translated.body).length,
-    thinkTags: translated.thinkTags,
-  });
-  const decoder = new SseDecoder();
+  const pump = new UpstreamStreamPump(
+    {
+      modelVersion: options.model,
+      responseId: 'r-fixture',
+      includeThoughts: translated.includeThoughts,
+      textMode: translated.textMode,
+      toolNames: translated.toolNames,
+      promptCharacters: JSON.stringify(translated.body).length,
+      thinkTags: translated.thinkTags,
+    },
+    { upstreamLabel: 'fixture', redact: (text) => text },
+  );
   let out = '';
-  let done = false;
-  const handle = (data: string): void => {
-    if (done) return;
-    if (data === '[DONE]') {
-      done = true;
-      return;
-    }
-    for (const response of machine.push(JSON.parse(data) as OpenAIChunk)) out += frameSseEvent(response);
-  };
-  for (const chunk of upstream) for (const event of decoder.push(chunk)) handle(event.data);
-  for (const event of decoder.end()) handle(event.data);
-  const finish = machine.end(done ? 'done' : 'eof');
-  for (const response of finish.before) out += frameSseEvent(response);
-  return finish.response === undefined ? `${out}FAILED\n` : out + frameSseEvent(finish.response);
+  for (const chunk of upstream) for (const response of pump.push(chunk)) out += frameSseEvent(response);
+  for (const response of pump.endOfInput()) out += frameSseEvent(response);
+  const result = pump.finish();
+  if (result.kind === 'failed') return `${out}FAILED\n`;
+  for (const response of result.responses) out += frameSseEvent(response);
+  return out;
 }
 
 describe('translator fixtures', () => {

@@ -1,9 +1,10 @@
 /**
- * Azure OpenAI (providers.md §10.2, §2.2, §2.4, §8.2): `/openai/deployments/<deployment>/chat/completions?api-version=…`
- * with an `api-key` header (the body `model` is ignored); an identity-less first chunk with `prompt_filter_results`,
- * `content_filter_results` on every choice, a delta-less annotation chunk after the text, usage on a trailing chunk.
- * Rejects `stream_options` on api-versions before 2024-09-01-preview, plus every OpenAI rule. Quota: 429 with a string
- * `code` and "Please retry after 86400 seconds", which is a rate limit with a day-long delay, not a balance error.
+ * Azure OpenAI (docs/providers.md §10.2, §2.2, §2.4, §8.2):
+ * `/openai/deployments/<deployment>/chat/completions?api-version=…` with an `api-key` header (the body `model` is
+ * ignored); an identity-less first chunk with `prompt_filter_results`, `content_filter_results` on every choice, a
+ * delta-less annotation chunk after the text, usage on a trailing chunk. Rejects `stream_options` on api-versions
+ * before 2024-09-01-preview, plus every OpenAI rule. Quota: 429 with a string `code` and "Please retry after 86400
+ * seconds", which is a rate limit with a day-long delay, not a balance error.
  */
 import { isJsonObject, openAIEnvelope, reject, UPSTREAM_KEY, type JsonObject, type Personality } from './core.js';
 import { openai, openAIRules, openAIStream, openAIUnary } from './openai.js';
@@ -15,7 +16,7 @@ const FILTER_OK: JsonObject = {
   violence: { filtered: false, severity: 'safe' },
 };
 
-/** The first api-version that accepts `stream_options` (providers.md §2.4). */
+/** The first api-version that accepts `stream_options` (docs/providers.md §2.4). */
 const STREAM_OPTIONS_SINCE = '2024-09-01';
 
 function azureError(code: string, message: string): JsonObject {

@@ -1,15 +1,16 @@
 /**
  * Request checks shared by several providers. Each returns a Problem (status, message, label) or undefined; the
- * personality wraps it into its own error envelope. Messages are the documented ones (providers.md) where one exists.
+ * personality wraps it into its own error envelope. Messages are the documented ones (docs/providers.md) where one
+ * exists.
  */
 import { contentText, imageParts, isJsonObject, type ChatRequest, type Json, type JsonObject, type Problem } from './core.js';
 
-/** OpenAI, Groq, DeepSeek (providers.md §3.3). */
+/** OpenAI, Groq, DeepSeek (docs/providers.md §3.3). */
 export const OPENAI_NAME = /^[a-zA-Z0-9_-]+$/;
-/** Kimi (providers.md §3.3). */
+/** Kimi (docs/providers.md §3.3). */
 export const KIMI_NAME = /^[a-zA-Z_][a-zA-Z0-9-_]{2,63}$/;
 
-/** Tool names in `tools[]` and in history `tool_calls`, in OpenAI's wording (providers.md §3.3). */
+/** Tool names in `tools[]` and in history `tool_calls`, in OpenAI's wording (docs/providers.md §3.3). */
 export function checkToolNames(chat: ChatRequest, pattern: RegExp, maxLength = 64): Problem | undefined {
   const invalid = (name: string, param: string): Problem | undefined => {
     if (name.length > maxLength) {
@@ -88,7 +89,7 @@ export function checkConversation(chat: ChatRequest, roles: readonly string[] = 
   return undefined;
 }
 
-/** The first assistant tool-call message without a string `reasoning_content` (providers.md §4.2). */
+/** The first assistant tool-call message without a string `reasoning_content` (docs/providers.md §4.2). */
 export function toolTurnWithoutReasoning(chat: ChatRequest): number | undefined {
   for (const message of chat.messages) {
     if (message.role !== 'assistant' || (message.toolCalls?.length ?? 0) === 0) continue;
@@ -97,7 +98,7 @@ export function toolTurnWithoutReasoning(chat: ChatRequest): number | undefined 
   return undefined;
 }
 
-/** Whether the word "json" appears in the messages (OpenAI and DeepSeek json_object rule, providers.md §6). */
+/** Whether the word "json" appears in the messages (OpenAI and DeepSeek json_object rule, docs/providers.md §6). */
 export function mentionsJson(chat: ChatRequest): boolean {
   return chat.messages.some((message) => /json/i.test(contentText(message.content)));
 }
@@ -135,7 +136,7 @@ export function toolChoiceKind(chat: ChatRequest): 'auto' | 'none' | 'required' 
 }
 
 /**
- * Kimi's Moonshot-flavoured JSON Schema validator (MFJS, strict by default; providers.md §3.5). Returns the detail
+ * Kimi's Moonshot-flavoured JSON Schema validator (MFJS, strict by default; docs/providers.md §3.5). Returns the detail
  * Moonshot reports, or undefined when the schema passes.
  */
 export function mfjsViolation(schema: Json | undefined): string | undefined {

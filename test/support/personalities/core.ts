@@ -3,10 +3,10 @@
  * is made of, the parsed view of a received Chat Completions request, a seeded id generator, and the error envelopes.
  *
  * A personality is a scripted upstream *dialect*: given what the model should say (an Utterance) it produces that
- * provider's documented bytes (providers.md §1–§5, §10), and it checks each request the way the real provider does,
- * answering with the provider's documented error body when the real one would reject it (providers.md §3–§8).
- * Error texts quoted in providers.md are used verbatim; where the doc gives only the shape, the text is composed and
- * marked "composed" next to it.
+ * provider's documented bytes (docs/providers.md §1–§5, §10), and it checks each request the way the real provider
+ * does, answering with the provider's documented error body when the real one would reject it (docs/providers.md
+ * §3–§8). Error texts quoted in docs/providers.md are used verbatim; where the doc gives only the shape, the text is
+ * composed and marked "composed" next to it.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderName } from '../../../src/providers/profile.js';
@@ -275,7 +275,7 @@ export interface UsageReport {
 
 export interface QuotaBehaviour {
   rejection: Rejection;
-  /** What the proxy must answer (providers.md §8.3): balance → 400 FAILED_PRECONDITION, rate limit → 429. */
+  /** What the proxy must answer (docs/providers.md §8.3): balance → 400 FAILED_PRECONDITION, rate limit → 429. */
   expect: { httpStatus: 400 | 429; status: 'FAILED_PRECONDITION' | 'RESOURCE_EXHAUSTED'; reason: 'UPSTREAM_INSUFFICIENT_BALANCE' | 'UPSTREAM_RATE_LIMITED'; retryDelay?: string };
 }
 

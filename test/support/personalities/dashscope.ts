@@ -1,9 +1,10 @@
 /**
- * Qwen on DashScope compatible mode (providers.md §10.6, §3.2): **`data:` without a space** (also on `[DONE]`), tool
- * continuations with `id:""` and a repeated `type`, a trailing empty fragment without a finish_reason key, usage on a
- * trailing `choices:[]` chunk, `reasoning_content` with `content:null`, `top_k` accepted.
+ * Qwen on DashScope compatible mode (docs/providers.md §10.6, §3.2): **`data:` without a space** (also on `[DONE]`),
+ * tool continuations with `id:""` and a repeated `type`, a trailing empty fragment without a finish_reason key, usage
+ * on a trailing `choices:[]` chunk, `reasoning_content` with `content:null`, `top_k` accepted.
  * Rejects: a non-streaming call unless `enable_thinking:false` (§4.3, exact body), images on non-VL models.
- * Quota: DashScope's balance error is not documented in providers.md; a plain 429 rate limit stands in (retryable).
+ * Quota: DashScope's balance error is not documented in docs/providers.md; a plain 429 rate limit stands in
+ * (retryable).
  */
 import { checkConversation, hasImages } from './checks.js';
 import { bearerToken, HEX, reject, UPSTREAM_KEY, type Json, type Personality, type Problem } from './core.js';

@@ -1,10 +1,10 @@
 /**
- * DeepSeek (providers.md §10.3): `: keep-alive` comments, an opening delta `{role, content:null, reasoning_content:""}`,
- * `reasoning_content` deltas with `content:null` and content deltas with `reasoning_content:null`, ids `call_00_…`,
- * usage on the finish chunk (which still has choices), blank lines before unary bodies.
- * Rejects (exact bodies from §3.3, §4.2, §3.4, §6, §7): tool names outside `^[a-zA-Z0-9_-]+$`; in thinking mode a
- * follow-up whose assistant tool-call message lacks `reasoning_content`, and `tool_choice` other than auto/none;
- * `image_url` parts; `json_schema`; json_object without "json" in the prompt; list content on tool/assistant
+ * DeepSeek (docs/providers.md §10.3): `: keep-alive` comments, an opening delta `{role, content:null,
+ * reasoning_content:""}`, `reasoning_content` deltas with `content:null` and content deltas with
+ * `reasoning_content:null`, ids `call_00_…`, usage on the finish chunk (which still has choices), blank lines before
+ * unary bodies. Rejects (exact bodies from §3.3, §4.2, §3.4, §6, §7): tool names outside `^[a-zA-Z0-9_-]+$`; in
+ * thinking mode a follow-up whose assistant tool-call message lacks `reasoning_content`, and `tool_choice` other than
+ * auto/none; `image_url` parts; `json_schema`; json_object without "json" in the prompt; list content on tool/assistant
  * messages. Quota: 402 Insufficient Balance.
  */
 import { checkConversation, checkToolNames, listContent, mentionsJson, OPENAI_NAME, responseFormatType, toolChoiceKind, toolTurnWithoutReasoning } from './checks.js';

@@ -149,7 +149,7 @@ export function encodeStream(dialect: StreamDialect, plan: Plan): string[] {
     opened = true;
   }
 
-  // Reasoning, then text (providers.md §4.1).
+  // Reasoning, then text (docs/providers.md §4.1).
   if (plan.reasoning !== '') {
     switch (plan.reasoningField) {
       case 'reasoning_content':
@@ -202,7 +202,7 @@ export function encodeStream(dialect: StreamDialect, plan: Plan): string[] {
   if (dialect.finishTwice) finish['delta'] = { ...dialect.finishDelta, reasoning: null };
   const finishChunk = dialect.envelope([finish], 'finish', plan);
   if (dialect.finishTwice) {
-    // OpenRouter: the first finish chunk carries `reasoning:null`, the second the usage (providers.md §2.5).
+    // OpenRouter: the first finish chunk carries `reasoning:null`, the second the usage (docs/providers.md §2.5).
     chunks.push(finishChunk);
     const again = dialect.envelope([finishChoice()], 'finish-again', plan);
     if (usageWanted) again['usage'] = usage;

@@ -1,7 +1,7 @@
 /**
  * A generic OpenAI-compatible gateway in front of a self-hosted reasoning model: OpenAI's chunk shapes and rules
  * (tool-name pattern, conversation order, images only on vision models), but reasoning arrives as `<think>…</think>`
- * inside `content` (providers.md §4.1), cut across deltas. Quota: an OpenAI-style request-rate 429 (retryable).
+ * inside `content` (docs/providers.md §4.1), cut across deltas. Quota: an OpenAI-style request-rate 429 (retryable).
  */
 import { checkConversation, checkToolNames, hasImages, OPENAI_NAME } from './checks.js';
 import { ALNUM, bearerToken, openAIEnvelope, reject, UPSTREAM_KEY, type Personality } from './core.js';

@@ -1,7 +1,7 @@
 /**
- * Groq (providers.md §10.7, §2.3): `x_groq` on the first and finish chunks, whole arguments per chunk, 9-character ids,
- * usage **twice** (finish chunk with `x_groq.usage`, then a trailing `choices:[]` chunk). Reasoning models answer in
- * `reasoning` with `reasoning_format:"parsed"`, inside `<think>` tags in content by default (`raw`), not at all with
+ * Groq (docs/providers.md §10.7, §2.3): `x_groq` on the first and finish chunks, whole arguments per chunk, 9-character
+ * ids, usage **twice** (finish chunk with `x_groq.usage`, then a trailing `choices:[]` chunk). Reasoning models answer
+ * in `reasoning` with `reasoning_format:"parsed"`, inside `<think>` tags in content by default (`raw`), not at all with
  * `hidden`.
  * Rejects: `reasoning_content` or `reasoning` on any message (exact wording, §4.2); tool names outside
  * `^[a-zA-Z0-9_-]+$`; `reasoning_format` on non-reasoning models; image parts on text models. Quota: Groq has no

@@ -1,7 +1,7 @@
 /**
- * Moonshot Kimi (providers.md §10.4): role on the first real delta, `reasoning_content`, ids `functions.<name>:<idx>`
- * (per response, so they recur across turns), usage **inside `choices[0]`** with a top-level `cached_tokens`.
- * Errors are `{"error":{"message","type"}}` without code or param, and carry no rate-limit headers.
+ * Moonshot Kimi (docs/providers.md §10.4): role on the first real delta, `reasoning_content`, ids
+ * `functions.<name>:<idx>` (per response, so they recur across turns), usage **inside `choices[0]`** with a top-level
+ * `cached_tokens`. Errors are `{"error":{"message","type"}}` without code or param, and carry no rate-limit headers.
  * Rejects: names outside `^[a-zA-Z_][a-zA-Z0-9-_]{2,63}$`; MFJS schema violations (typeless property, `type` beside
  * `anyOf`, `$ref` outside `#/$defs`, siblings of `$ref`, non-object root); with thinking, an assistant tool-call
  * message without `reasoning_content` (§4.2) and tool_choice other than auto/none; `required` tool_choice; images on

@@ -1,5 +1,5 @@
 /**
- * llama.cpp server (providers.md §10.11): an opening delta `{role, content:null}`, `reasoning_content` (with
+ * llama.cpp server (docs/providers.md §10.11): an opening delta `{role, content:null}`, `reasoning_content` (with
  * `--reasoning-format deepseek`), incremental arguments, 32-character ids, usage plus `timings` on a trailing
  * `choices:[]` chunk, `/tokenize` (outside `/v1`) counting raw text; the `model` name is ignored.
  * Deterministic failures come back as **500**: tools without `--jinja` ("tools param requires --jinja flag") and images

@@ -1,5 +1,5 @@
 /**
- * Ollama `/v1` (providers.md §10.9): `role` on the first delta only, `reasoning` deltas with `content:""`, whole
+ * Ollama `/v1` (docs/providers.md §10.9): `role` on the first delta only, `reasoning` deltas with `content:""`, whole
  * arguments, ids `call_` + 8 `[a-z0-9]`, finish on its own chunk, usage on a trailing `choices:[]` chunk only with
  * include_usage. Any key (or none) is accepted.
  * Rejects: http(s) image URLs and image types other than jpeg/png/webp (§7, exact texts), images on text models,

@@ -1,5 +1,5 @@
 /**
- * OpenAI (providers.md §10.1): role-only opening chunk, incremental arguments, usage on a trailing `choices:[]`
+ * OpenAI (docs/providers.md §10.1): role-only opening chunk, incremental arguments, usage on a trailing `choices:[]`
  * chunk only with include_usage, `obfuscation` and `service_tier` keys, reasoning hidden (only `reasoning_tokens`).
  * Rejects: unknown request arguments (`top_k`, other providers' thinking controls), tool names outside
  * `^[a-zA-Z0-9_-]+$`, `max_tokens` and temperature ≠ 1 on reasoning models, `reasoning_effort` on other models,
@@ -79,7 +79,7 @@ export const openAIUnary: UnaryDialect = {
 
 const REASONING_EFFORTS = ['minimal', 'low', 'medium', 'high'];
 
-/** The request rules OpenAI and Azure share (providers.md §3.3, §4.4, §6, §7). */
+/** The request rules OpenAI and Azure share (docs/providers.md §3.3, §4.4, §6, §7). */
 export function openAIRules(chat: ChatRequest, context: CheckContext): Problem | undefined {
   for (const key of Object.keys(chat.raw)) {
     if (!OPENAI_REQUEST_KEYS.has(key)) return { status: 400, why: `unknown-argument:${key}`, message: `Unrecognized request argument supplied: ${key}` };

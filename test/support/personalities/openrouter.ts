@@ -1,6 +1,6 @@
 /**
- * OpenRouter (providers.md §10.8, §2.1, §2.5), routed to Chutes' Kimi K2.5: `: OPENROUTER PROCESSING` comments before
- * and between events, `provider` and `native_finish_reason` keys, `role` on every delta, `reasoning` plus
+ * OpenRouter (docs/providers.md §10.8, §2.1, §2.5), routed to Chutes' Kimi K2.5: `: OPENROUTER PROCESSING` comments
+ * before and between events, `provider` and `native_finish_reason` keys, `role` on every delta, `reasoning` plus
  * `reasoning_details[]`, ids `functions.<name>:<idx>` (the routed provider's), the finish chunk **twice** (the first
  * with `reasoning:null`, the second with usage and `cost`). Errors carry an int `code`; a routed provider's error is
  * wrapped as a string in `metadata.raw`.

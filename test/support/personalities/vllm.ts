@@ -1,7 +1,7 @@
 /**
- * vLLM (providers.md §10.10): a role-only opening chunk, `logprobs:null` on every choice, `reasoning` (the field was
- * renamed from `reasoning_content` in Oct 2025), incremental arguments, ids `chatcmpl-tool-<hex>`, usage on a trailing
- * chunk (include_usage defaults to true), errors with an **int** `code`, `/tokenize` (outside `/v1`).
+ * vLLM (docs/providers.md §10.10): a role-only opening chunk, `logprobs:null` on every choice, `reasoning` (the field
+ * was renamed from `reasoning_content` in Oct 2025), incremental arguments, ids `chatcmpl-tool-<hex>`, usage on a
+ * trailing chunk (include_usage defaults to true), errors with an **int** `code`, `/tokenize` (outside `/v1`).
  * Rejects: images on text-only models, a non-object `chat_template_kwargs`. Qwen3 templates think unless
  * `chat_template_kwargs.enable_thinking` is false. Quota: none on a self-hosted server; a plain 429 stands in.
  */
@@ -82,7 +82,7 @@ export const vllm: Personality = {
     return undefined;
   },
   ignored(chat) {
-    // vLLM ignores parallel_tool_calls (providers.md §3.7).
+    // vLLM ignores parallel_tool_calls (docs/providers.md §3.7).
     return 'parallel_tool_calls' in chat.raw ? ['parallel_tool_calls'] : [];
   },
   countTokens(body, rawText) {

@@ -1,7 +1,7 @@
 /**
- * Zhipu GLM / Z.ai (providers.md §10.5): base URL `…/api/paas/v4` (append `/chat/completions`, no `/v1`), no `object`
- * key, `role` repeated on every delta, **no `finish_reason` key** until the finish chunk, whole arguments per chunk
- * with `call_` + 24 hex ids (unary: signed decimal), `reasoning_content`, usage on the finish chunk.
+ * Zhipu GLM / Z.ai (docs/providers.md §10.5): base URL `…/api/paas/v4` (append `/chat/completions`, no `/v1`), no
+ * `object` key, `role` repeated on every delta, **no `finish_reason` key** until the finish chunk, whole arguments per
+ * chunk with `call_` + 24 hex ids (unary: signed decimal), `reasoning_content`, usage on the finish chunk.
  * Rejects: `tool_choice` other than `auto` (§3.4), `json_schema` (json_object only, §6), images on non-`v` models.
  * Silently drops list content in tool/assistant messages and ignores `max_completion_tokens` (recorded as ignored).
  * Errors `{"error":{"code":"<digits>","message"}}`. Quota: 429 code "1113".

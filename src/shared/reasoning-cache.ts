@@ -1,5 +1,5 @@
 /**
- * The reasoning replay cache (providers.md §4.2): DeepSeek and Kimi thinking models reject a follow-up whose
+ * The reasoning replay cache (docs/providers.md §4.2): DeepSeek and Kimi thinking models reject a follow-up whose
  * assistant tool-call message lacks its `reasoning_content`, but Gemini CLI strips thoughts from history. The
  * reasoning of each tool-call turn is kept here, keyed by the call (id, upstream name, arguments) and, because a
  * client may invent ids, by name and arguments alone; the follow-up looks it up.

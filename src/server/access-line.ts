@@ -1,0 +1,25 @@
+/**
+ * The one-line access log written when a response closes: method, redacted URL, status, model, id, duration and the
+ * upstream attempts. Its shape is what operators grep for, so it lives in one place.
+ */
+import type { RequestInfo } from './context.js';
+import { redactUrl } from './detailed-log.js';
+
+/** What the response looked like when its socket closed. */
+export interface ResponseOutcome {
+  method: string;
+  url: string;
+  /** The status sent, or 499 when the client left before headers. */
+  status: number;
+  /** False when the client closed before the last byte was written. */
+  finished: boolean;
+  seconds: number;
+}
+
+export function accessLine(info: RequestInfo, outcome: ResponseOutcome): string {
+  const model = info.model === undefined ? '-' : `${info.model}${info.upstreamModel ? ` → ${info.upstreamModel}` : ''}${info.stream ? ' (stream)' : ''}`;
+  const aborted = outcome.finished ? '' : ' [client closed]';
+  const attempts = info.attempts === undefined ? '' : ` - Upstream: ${info.attempts.join(' → ')}`;
+  const url = redactUrl(outcome.url).slice(0, 2048);
+  return `${outcome.method} ${url} - ${outcome.status} - Model: ${model} - ID: ${info.requestId} - ${outcome.seconds.toFixed(3)}s${attempts}${aborted}`;
+}

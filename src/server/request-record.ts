@@ -1,0 +1,45 @@
+/**
+ * The `request` event (metrics, usage store, dashboard, shared usage counters): built once per finished request from
+ * the per-request facts, and handed to every listener, none of which may break the others.
+ */
+import type { Logger } from 'pino';
+import type { RequestInfo, RequestListener, RequestRecord } from './context.js';
+import { redactUrl } from './detailed-log.js';
+import type { ResponseOutcome } from './access-line.js';
+
+/** `redactTrace` turns the detailed-log trace into its redacted plain-data form (present when detailed logs are on). */
+export function requestRecord(info: RequestInfo, outcome: ResponseOutcome, provider: string, model: string, redactTrace: ((trace: unknown) => unknown) | undefined): RequestRecord {
+  const record: RequestRecord = {
+    requestId: info.requestId,
+    time: new Date().toISOString(),
+    method: outcome.method,
+    path: redactUrl(outcome.url).split('?')[0] ?? '',
+    status: outcome.status,
+    model,
+    provider,
+    stream: info.stream === true,
+    durationMs: outcome.seconds * 1000,
+    promptTokens: info.usage?.promptTokens ?? 0,
+    outputTokens: info.usage?.outputTokens ?? 0,
+    thoughtsTokens: info.usage?.thoughtsTokens ?? 0,
+    clientClosed: !outcome.finished,
+  };
+  if (info.attempts !== undefined) record.attempts = info.attempts;
+  if (info.client !== undefined) record.client = info.client;
+  if (info.upstreamModel !== undefined) record.upstreamModel = info.upstreamModel;
+  if (info.firstChunkMs !== undefined) record.firstChunkMs = info.firstChunkMs;
+  if (info.errorStatus !== undefined) record.errorStatus = info.errorStatus;
+  if (info.upstreamError !== undefined) record.upstreamError = info.upstreamError;
+  if (info.trace !== undefined && redactTrace !== undefined) record.trace = redactTrace(info.trace);
+  return record;
+}
+
+export function emitRequestRecord(listeners: readonly RequestListener[], record: RequestRecord, log: Logger): void {
+  for (const listener of listeners) {
+    try {
+      listener(record);
+    } catch (error) {
+      log.error({ err: error }, 'request listener failed');
+    }
+  }
+}
