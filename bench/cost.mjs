@@ -6,7 +6,9 @@
 //   node bench/cost.mjs [--build dist/src/cli.js] [--build /tmp/other/dist/src/cli.js] [--kind small|cli|stream]
 //                       [--n 2000] [--rounds 5] [--concurrency 4] [--lean] [--no-access-log] [--profile <dir>]
 //
-// --build may repeat (A/B); each entry is a cli.js. --lean turns the operator features off. --profile writes a
+// --build may repeat (A/B); each entry is a cli.js, optionally followed by #lean (operator features and access log
+// off) or #quiet (access log off), e.g. --build dist/src/cli.js --build dist/src/cli.js#quiet. --lean and
+// --no-access-log apply to every build. --profile writes a
 // --cpu-prof profile of every build (summarise with bench/profile-summary.mjs).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync } from 'node:fs';
@@ -77,18 +79,21 @@ const upstream = start('upstream', [join(here, 'upstream.mjs'), '--port', '0', '
 const upstreamPort = await new Promise((done) => upstream.once('message', (message) => done(message.port)));
 
 const builds = [];
-for (const [index, cli] of flags.build.entries()) {
+for (const [index, entry] of flags.build.entries()) {
+  const [cli, variant] = entry.split('#');
+  const lean = flags.lean || variant === 'lean';
+  const quiet = lean || flags['no-access-log'] || variant === 'quiet';
   const port = 19500 + index + Math.floor(Math.random() * 400) * 4;
   const config = join(work, `config-${index}.json`);
   writeFileSync(
     config,
     JSON.stringify({
-      ...(flags.lean ? { usage: { enabled: false }, metrics: { enabled: false }, dashboard: { enabled: false } } : {}),
+      ...(lean ? { usage: { enabled: false }, metrics: { enabled: false }, dashboard: { enabled: false } } : {}),
       openai_base_url: `http://127.0.0.1:${upstreamPort}/v1`,
       openai_api_key: 'sk-bench-upstream',
       default_openai_model: 'bench-model',
       server: { host: '127.0.0.1', port, log_level: 'info' },
-      logging: { enable_detailed_logs: false, enable_access_logs: !flags.lean && !flags['no-access-log'], log_directory: join(work, `logs-${index}`) },
+      logging: { enable_detailed_logs: false, enable_access_logs: !quiet, log_directory: join(work, `logs-${index}`) },
     }),
   );
   const execArgv = [
@@ -96,7 +101,7 @@ for (const [index, cli] of flags.build.entries()) {
     ...(flags.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(flags.profile)}`, `--cpu-prof-name=build-${index}.cpuprofile`]),
   ];
   const child = start(`build-${index}`, [resolve(cli), '--config', config], execArgv);
-  builds.push({ name: `${index}:${cli}`, child, port, cpu: 0, n: 0, wall: 0 });
+  builds.push({ name: `${index}:${entry}`, child, port, cpu: 0, n: 0, wall: 0 });
 }
 for (const build of builds) await waitFor(build.port, '/health');
 

@@ -79,3 +79,4 @@ server.headersTimeout = 0;
 server.requestTimeout = 0;
 server.listen(Number(values.port ?? 0), '127.0.0.1', () => process.send?.({ ready: true, port: server.address().port, pid: process.pid }));
 process.on('SIGTERM', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));
