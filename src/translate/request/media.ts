@@ -5,6 +5,7 @@
 import type { ModelCapabilities } from '../../providers/profile.js';
 import type { GeminiPart } from '../gemini-types.js';
 import type { OpenAIContentPart } from '../openai-types.js';
+import type { TranslationWarning } from '../warnings.js';
 
 function imageAllowed(capabilities: ModelCapabilities, mimeType: string, isHttp: boolean): boolean {
   if (capabilities.images === 'none') return false;
@@ -14,7 +15,7 @@ function imageAllowed(capabilities: ModelCapabilities, mimeType: string, isHttp:
 }
 
 /** Converts the media and text parts of one user turn. Returns a plain string when there is no media. */
-export function userContent(parts: GeminiPart[], capabilities: ModelCapabilities, warnings: string[]): string | OpenAIContentPart[] | undefined {
+export function userContent(parts: GeminiPart[], capabilities: ModelCapabilities, warnings: TranslationWarning[]): string | OpenAIContentPart[] | undefined {
   const items: OpenAIContentPart[] = [];
   let hasMedia = false;
   // Separate parts become separate lines: Gemini CLI sends its session context and the prompt as two parts.
@@ -33,7 +34,7 @@ export function userContent(parts: GeminiPart[], capabilities: ModelCapabilities
         hasMedia = true;
       } else {
         // A rejected image stays in the history and fails every later turn (DeepSeek, llama.cpp): a note instead.
-        warnings.push(`inlineData of type ${mimeType} is not supported by the upstream model; replaced by a note`);
+        warnings.push({ kind: 'replaced', field: 'contents.parts.inlineData', detail: `${mimeType} is not supported by the upstream model; replaced by a note` });
         pushText(`[${mimeType} attachment omitted: not supported by the upstream model]`);
       }
     }
@@ -45,7 +46,7 @@ export function userContent(parts: GeminiPart[], capabilities: ModelCapabilities
         items.push({ type: 'image_url', image_url: { url: fileUri } });
         hasMedia = true;
       } else {
-        warnings.push(`fileData ${fileUri} cannot be passed to the upstream; replaced by a note`);
+        warnings.push({ kind: 'replaced', field: 'contents.parts.fileData', detail: `${fileUri} cannot be passed to the upstream; replaced by a note` });
         pushText(`[file ${fileUri}${mimeType ? ` (${mimeType})` : ''} omitted: not accessible to the upstream model]`);
       }
     }
