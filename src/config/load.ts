@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { PROVIDERS, PROVIDER_NAMES, inferProvider, isProviderName } from '../providers/index.js';
 import type { ProviderName, ProviderProfile } from '../providers/profile.js';
 import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
+import type { ModelLimitOverrides } from '../providers/context-windows.js';
+import { needsApiKey } from '../providers/keys.js';
 import { resolveOperatorConfig, type OperatorConfig } from './operator.js';
 
 export class ConfigError extends Error {
@@ -81,6 +83,8 @@ export interface ResolvedConfig {
   upstreams: UpstreamDefinition[];
   /** Model names → targets, as data (gateway/router.ts builds the router). */
   routing: RoutingConfig;
+  /** Config `model_limits`: upstream model pattern → context window and output limit, over the presets' tables. */
+  modelLimits: ModelLimitOverrides;
   retries: { attemptsPerTarget: number; baseDelayMs: number; maxDelaySeconds: number };
   breaker: { failureThreshold: number; cooldownMs: number };
   /** Limits per client key (or per client address without keys). */
@@ -294,6 +298,12 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
       `server.host: refusing to listen on ${host} without client_api_keys; set client_api_keys, or "allow_unauthenticated": true to accept anyone who can reach this address`,
     );
   }
+  for (const upstream of upstreams) {
+    if (upstream.apiKeys.length === 0 && needsApiKey(upstream.provider)) {
+      const where = upstream.name === 'default' ? '--api-key, openai_api_key or OPENAI_API_KEY' : `upstreams.${upstream.name}.api_key`;
+      warnings.push(`upstream "${upstream.name}" (${upstream.profile.displayName}) has no API key: its requests will be refused until one is set (${where})`);
+    }
+  }
   if (Object.keys(routes).length === 0 && Object.keys(mapping).length === 0 && defaultModel === undefined) {
     warnings.push('no model_mapping, routes or default_openai_model: every request for an unmapped model will get 404');
   }
@@ -317,6 +327,7 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     quickStart: path === undefined,
     upstreams,
     routing,
+    modelLimits: Object.entries(file.model_limits).map(([pattern, limits]) => [pattern, limits.context_window, limits.max_output_tokens] as const),
     retries: {
       attemptsPerTarget: file.retries.attempts_per_target,
       baseDelayMs: file.retries.base_delay_ms,

@@ -124,6 +124,13 @@ export const configSchema = z.object({
   model_mapping: z.record(z.string().min(1), z.string().min(1)).default({}),
   default_openai_model: z.string().min(1).optional(),
   default_embedding_model: z.string().min(1).optional(),
+  /** Upstream model name or pattern → its context window and output limit, over the presets' own table. */
+  model_limits: z
+    .record(
+      z.string().min(1),
+      z.object({ context_window: z.number().int().min(1024), max_output_tokens: z.number().int().min(1).optional() }).strict(),
+    )
+    .default({}),
   provider: z
     .string()
     .refine(isProviderName, { message: `must be one of: ${PROVIDER_NAMES.join(', ')}` })

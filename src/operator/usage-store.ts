@@ -1,12 +1,13 @@
 /**
  * Usage that survives restarts: one row per finished Gemini request (model, upstream model, status, durations,
- * tokens; never prompt or answer content) in an embedded SQLite database (better-sqlite3), aggregated per model and
- * time bucket for the dashboard's charts. Rows are written in batches off the request path (every 500 ms or 200 rows,
- * and on close) and deleted after `retention_days`. Several worker processes may share one file (WAL, busy timeout).
+ * tokens; never prompt or answer content) in an embedded SQLite database, aggregated per model and time bucket for the
+ * dashboard's charts. The driver is libsql (better-sqlite3's API) because its binaries ship inside npm packages:
+ * installing never compiles C++. Rows are written in batches off the request path (every 500 ms or 200 rows, and on
+ * close) and deleted after `retention_days`. Several worker processes may share one file (WAL, busy timeout).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import Database from 'libsql';
 import type { RequestRecord } from '../server/context.js';
 
 const SCHEMA_VERSION = 1;

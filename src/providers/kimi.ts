@@ -27,6 +27,8 @@ export const kimi: ProviderProfile = {
     toolChoiceWhileThinking: AUTO_NONE,
     temperature: { min: 0, max: 1 },
     schemaDialect: 'kimi',
+    logprobs: false,
+    multipleChoices: false,
   },
   modelOverrides: [
     ['kimi-k2-thinking*', { reasoningHistory: 'require-on-tool-turns', temperature: 'drop' }],

@@ -18,7 +18,7 @@ export const llamacpp: ProviderProfile = {
   toolNameFirstCharacter: undefined,
   maxStopSequences: 16,
   // Parallel calling is off by default on llama.cpp and needs `parallel_tool_calls: true` (docs/providers.md §3.7).
-  capabilities: { ...OPENAI_LIKE_CAPABILITIES, images: 'data-url', acceptsTopK: true, thinkTags: true, parallelToolCallsFlag: true },
+  capabilities: { ...OPENAI_LIKE_CAPABILITIES, images: 'data-url', acceptsTopK: true, thinkTags: true, parallelToolCallsFlag: true, multipleChoices: false },
   modelOverrides: [],
   chatPath: '/chat/completions',
   embeddings: true,

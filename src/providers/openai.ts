@@ -8,6 +8,8 @@ export const REASONING_MODEL_OVERRIDES: Partial<ModelCapabilities> = {
   maxTokensParameter: 'max_completion_tokens',
   temperature: 'drop',
   thinking: 'reasoning-effort',
+  // Reasoning models reject logprobs.
+  logprobs: false,
 };
 
 export const openai: ProviderProfile = {

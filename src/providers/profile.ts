@@ -64,6 +64,10 @@ export interface ModelCapabilities {
   readonly systemRole: 'system' | 'developer';
   /** Kimi's MFJS validator (strict by default) needs every property typed and `$ref` only into `#/$defs`. */
   readonly schemaDialect: 'plain' | 'kimi';
+  /** `logprobs`/`top_logprobs` are honoured (Gemini `responseLogprobs`/`logprobs`); otherwise such a request is a 400. */
+  readonly logprobs: boolean;
+  /** `n` > 1 returns that many choices (Gemini `candidateCount`); otherwise candidateCount > 1 is a 400. */
+  readonly multipleChoices: boolean;
   /** Send `parallel_tool_calls: true` with tools: the server returns one call per turn otherwise (llama.cpp). */
   readonly parallelToolCallsFlag?: boolean;
 }
@@ -152,6 +156,8 @@ export const OPENAI_LIKE_CAPABILITIES: ModelCapabilities = {
   thinkTags: false,
   systemRole: 'system',
   schemaDialect: 'plain',
+  logprobs: true,
+  multipleChoices: true,
 };
 
 /** The OpenAI tool-name rule, also enforced by Groq and DeepSeek: `^[a-zA-Z0-9_-]{1,64}$`. */

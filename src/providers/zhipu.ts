@@ -20,6 +20,8 @@ export const zhipu: ProviderProfile = {
     responseFormat: 'json_object',
     toolChoice: { none: false, required: false, named: false },
     thinking: 'thinking-type',
+    logprobs: false,
+    multipleChoices: false,
   },
   modelOverrides: [['glm-*v*', { images: 'data-url+http' }]],
   chatPath: '/chat/completions',

@@ -4,7 +4,7 @@
  * memory and written asynchronously when the request closes, off the hot path. Credentials are redacted twice: known
  * credential headers and query keys by name, then every configured secret by value, wherever it appears.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type Stage = '1_GEMINI_REQUEST' | '2_OPENAI_REQUEST' | '3_OPENAI_RESPONSE' | '4_GEMINI_RESPONSE';
@@ -74,6 +74,9 @@ export class DetailedLogWriter {
     const directory = join(this.directory, day);
     await mkdir(directory, { recursive: true });
     const stamp = trace.startedAt.toISOString().replace(/[:.]/g, '-');
-    await writeFile(join(directory, `${stamp}_${trace.requestId}.json`), this.redact(JSON.stringify(trace, null, 2)));
+    const path = join(directory, `${stamp}_${trace.requestId}.json`);
+    // Written aside and renamed: whoever reads the directory (an operator's tail, the tests) never sees half a file.
+    await writeFile(`${path}.partial`, this.redact(JSON.stringify(trace, null, 2)));
+    await rename(`${path}.partial`, path);
   }
 }

@@ -13,6 +13,7 @@ import { responseCacheKey } from '../shared/response-cache.js';
 import type { GenerateContentRequest, GenerateContentResponse } from '../translate/gemini-types.js';
 import { normalizeGenerateContentRequest } from '../translate/normalize-request.js';
 import { recordUpstreamOutcome, type ProxyContext, type RequestInfo } from './context.js';
+import { truncationWarning } from './context-window.js';
 import { randomBase64url } from './random-ids.js';
 import { ResponseChannel, type ChannelKind } from './response-channel.js';
 import { rememberReasoning, translateForTarget, type TargetRequest } from './target-request.js';
@@ -194,5 +195,9 @@ export async function runGenerate(context: ProxyContext, info: RequestInfo, prep
     run.channel.fail(error);
   } finally {
     run.close(failure);
+    if (info.usage !== undefined) {
+      const truncated = truncationWarning(prepared.first.upstream.provider, prepared.first.route.model, info.usage.promptTokens, prepared.first.body.length);
+      if (truncated !== undefined) context.log.warn({ requestId: info.requestId }, truncated);
+    }
   }
 }

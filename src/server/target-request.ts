@@ -11,6 +11,8 @@ import { geminiRequestToOpenAI, type TranslatedRequest } from '../translate/gemi
 import type { GenerateContentRequest } from '../translate/gemini-types.js';
 import type { StreamTranslationOptions, UpstreamCall } from '../translate/openai-stream-to-gemini.js';
 import { streamUsageOverride, upstreamUrl, type UpstreamTarget } from '../upstream/endpoints.js';
+import { modelLimitsFor } from '../providers/context-windows.js';
+import { assertPromptFits } from './context-window.js';
 import type { ProxyContext, RequestInfo } from './context.js';
 import { reasoningKeys } from '../shared/reasoning-cache.js';
 
@@ -72,6 +74,8 @@ export async function translateForTarget(
   for (const warning of translated.warnings) context.log.warn({ requestId: info.requestId, upstream: route.upstream }, describeWarning(warning));
   if (translated.reasoningRequired.length > 0) await restoreReasoning(context, info, translated);
   const body = JSON.stringify(translated.body);
+  const limits = modelLimitsFor(context.config.modelLimits, upstream.provider, route.model);
+  if (limits !== undefined) await assertPromptFits(limits, route.model, body, translated.body);
   return {
     route,
     upstream,
@@ -85,6 +89,7 @@ export async function translateForTarget(
       textMode: translated.textMode,
       toolNames: translated.toolNames,
       promptCharacters: body.length,
+      ...(translated.body.n === undefined ? {} : { candidateCount: translated.body.n }),
       thinkTags: translated.thinkTags,
     },
   };

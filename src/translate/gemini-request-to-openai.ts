@@ -9,6 +9,7 @@ import { capabilitiesFor, type ModelCapabilities, type ProviderProfile } from '.
 import type { GenerateContentRequest } from './gemini-types.js';
 import type { OpenAIChatRequest, OpenAIMessage } from './openai-types.js';
 import type { TranslationWarning } from './warnings.js';
+import { applyCandidates, applyLogprobs } from './request/candidates.js';
 import { convertContents } from './request/contents.js';
 import { convertResponseFormat, type ResponseTextMode } from './request/response-format.js';
 import { applySampling } from './request/sampling.js';
@@ -53,9 +54,6 @@ function refuseUnsupported(request: GenerateContentRequest): void {
   const modalities = config.responseModalities?.filter((modality) => modality !== 'TEXT') ?? [];
   if (modalities.length > 0) {
     throw new ProxyError('UNSUPPORTED_FEATURE', `responseModalities ${modalities.join(', ')} is not supported: this proxy returns TEXT only.`);
-  }
-  if (config.candidateCount !== undefined && config.candidateCount > 1) {
-    throw new ProxyError('UNSUPPORTED_FEATURE', `candidateCount ${config.candidateCount} is not supported by this proxy: only 1 candidate.`);
   }
 }
 
@@ -120,6 +118,8 @@ export function geminiRequestToOpenAI(request: GenerateContentRequest, options: 
   if (choice.hint !== undefined) addSystemText(body, choice.hint, capabilities.systemRole);
 
   applySampling(config, body, capabilities, profile, warnings);
+  applyCandidates(config, body, capabilities);
+  applyLogprobs(config, body, capabilities);
   applyThinking(request, body, capabilities, options.stream, thinking);
 
   return {

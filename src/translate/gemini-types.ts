@@ -121,9 +121,21 @@ export interface ResponsePart {
   functionCall?: GeminiFunctionCall;
 }
 
+export interface LogprobsCandidate {
+  token: string;
+  logProbability: number;
+}
+
+export interface LogprobsResult {
+  topCandidates: Array<{ candidates: LogprobsCandidate[] }>;
+  chosenCandidates: LogprobsCandidate[];
+}
+
 export interface Candidate {
   content?: { role: 'model'; parts: ResponsePart[] };
   finishReason?: FinishReason;
+  avgLogprobs?: number;
+  logprobsResult?: LogprobsResult;
   index: number;
 }
 

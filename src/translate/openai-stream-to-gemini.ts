@@ -6,9 +6,10 @@
  */
 import { isFailureFinish, mapFinishReason } from './finish-reason.js';
 import type { ResponseTextMode } from './gemini-request-to-openai.js';
-import type { FinishReason, GenerateContentResponse, JsonObject, ResponsePart, UsageMetadata } from './gemini-types.js';
+import type { Candidate, FinishReason, GenerateContentResponse, JsonObject, ResponsePart, UsageMetadata } from './gemini-types.js';
 import { extractEnumText, extractJsonText } from './json-text.js';
 import type { OpenAIChunk, OpenAIDelta, OpenAIUsage } from './openai-types.js';
+import { LogprobsCollector } from './logprobs.js';
 import { ThinkTagSplitter } from './think-tags.js';
 import { ToolCallTracker } from './tool-call-tracker.js';
 import type { ToolNameCodec } from './tool-names.js';
@@ -24,6 +25,8 @@ export interface StreamTranslationOptions {
   promptCharacters: number;
   /** `<think>` tags in content are reasoning (self-hosted and raw-format upstreams). */
   thinkTags?: boolean;
+  /** Choices the upstream was asked for (`n`); each becomes the Gemini candidate of the same index. */
+  candidateCount?: number;
 }
 
 /** A finished call as the upstream named it, for the reasoning replay cache. */
@@ -64,6 +67,7 @@ export class OpenAIStreamToGemini {
   private thoughtCharacters = 0;
   private reasoningText = '';
   private emitted = false;
+  private readonly logprobs = new LogprobsCollector();
   private readonly splitter: ThinkTagSplitter | undefined;
 
   constructor(options: StreamTranslationOptions) {
@@ -97,6 +101,7 @@ export class OpenAIStreamToGemini {
       if (typeof choice !== 'object' || choice === null) continue;
       if (usageHasCounts(choice.usage)) this.usage = choice.usage;
       if ((choice.index ?? 0) !== 0) continue;
+      this.logprobs.push(choice.logprobs);
       const delta: OpenAIDelta | null | undefined = choice.delta ?? choice.message;
       if (typeof delta === 'object' && delta !== null) this.pushDelta(delta, out);
       // Keep the first finish: OpenRouter and Avian send the finish chunk twice.
@@ -210,8 +215,12 @@ export class OpenAIStreamToGemini {
       }
     }
 
+    // The chunk with the finishReason always carries content: @google/genai 2.x keeps a streamed turn in chat history
+    // only when that chunk is a valid content (issue 11); an empty text part is the least it can hold, and Gemini CLI
+    // merely skips it ([R-FIN-3]).
+    if (parts.length === 0) parts.push({ text: '' });
     const response: GenerateContentResponse = {
-      candidates: [parts.length > 0 ? { content: { role: 'model', parts }, finishReason: finish, index: 0 } : { finishReason: finish, index: 0 }],
+      candidates: [{ content: { role: 'model', parts }, finishReason: finish, ...this.logprobs.result(), index: 0 }],
       usageMetadata: this.finalUsage(),
       modelVersion: this.options.modelVersion,
       responseId: this.options.responseId,
@@ -235,6 +244,24 @@ export class OpenAIStreamToGemini {
  * thoughts first, one text part, then calls.
  */
 export function openAICompletionToGemini(completion: OpenAIChunk, options: StreamTranslationOptions): StreamFinish {
+  const count = options.candidateCount ?? 1;
+  if (count <= 1) return singleCompletionToGemini(completion, options);
+  // `n` choices: each is translated on its own, then the candidates are merged by index; usage is the call's.
+  const choices = Array.isArray(completion.choices) ? completion.choices : [];
+  const finishes = Array.from({ length: count }, (_unused, index) =>
+    singleCompletionToGemini({ ...completion, choices: choices.filter((choice) => (choice.index ?? 0) === index).map((choice) => ({ ...choice, index: 0 })) }, options),
+  );
+  const first = finishes[0];
+  const base = finishes.find((finish) => finish.response !== undefined)?.response;
+  if (first === undefined || base === undefined) return { failed: true, calls: [], reasoning: '' };
+  const candidates = finishes.map((finish, index) => {
+    const candidate = finish.response?.candidates?.[0];
+    return candidate === undefined ? { finishReason: 'OTHER' as const, index } : { ...candidate, index };
+  });
+  return { response: { ...base, candidates }, failed: false, calls: first.calls, reasoning: first.reasoning };
+}
+
+function singleCompletionToGemini(completion: OpenAIChunk, options: StreamTranslationOptions): StreamFinish {
   const machine = new OpenAIStreamToGemini(options);
   const streamed = machine.push(completion);
   const finish = machine.end('done');
@@ -249,12 +276,15 @@ export function openAICompletionToGemini(completion: OpenAIChunk, options: Strea
   }
   const finalCandidate = finish.response.candidates?.[0];
   const finalParts = finalCandidate?.content?.parts ?? [];
-  for (const part of finalParts) if (part.text !== undefined) texts.push(part.text);
+  for (const part of finalParts) if (part.text !== undefined && part.text !== '') texts.push(part.text);
   const parts: ResponsePart[] = [];
   if (thoughts.length > 0) parts.push({ text: thoughts.join(''), thought: true });
   if (texts.length > 0) parts.push({ text: texts.join('') });
   for (const part of finalParts) if (part.functionCall !== undefined) parts.push(part);
-  const candidate = { ...finalCandidate, index: 0 };
+  const candidate: Candidate = { index: 0 };
   if (parts.length > 0) candidate.content = { role: 'model', parts };
+  if (finalCandidate?.finishReason !== undefined) candidate.finishReason = finalCandidate.finishReason;
+  if (finalCandidate?.logprobsResult !== undefined) candidate.logprobsResult = finalCandidate.logprobsResult;
+  if (finalCandidate?.avgLogprobs !== undefined) candidate.avgLogprobs = finalCandidate.avgLogprobs;
   return { response: { ...finish.response, candidates: [candidate] }, failed: false, calls: finish.calls, reasoning: finish.reasoning };
 }

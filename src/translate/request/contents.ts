@@ -117,10 +117,26 @@ function userTurn(state: HistoryState, content: GeminiContent): void {
   }
 }
 
+/**
+ * Consecutive contents of one role become one ([R-REQ-2]): SDK 1.30 records a streamed answer as one model content
+ * per chunk, and strict chat templates (llama.cpp, vLLM with Mistral templates) reject two assistant or two user
+ * messages in a row. Parts keep their order, so text deltas join up and tool calls stay in sequence.
+ */
+function mergeSameRole(contents: GeminiContent[]): GeminiContent[] {
+  const merged: GeminiContent[] = [];
+  for (const content of contents) {
+    if (content.parts.length === 0) continue;
+    const last = merged[merged.length - 1];
+    if (last !== undefined && last.role === content.role) last.parts = [...last.parts, ...content.parts];
+    else merged.push({ role: content.role, parts: content.parts });
+  }
+  return merged;
+}
+
 /** Walks the Gemini history and emits the OpenAI messages. */
 export function convertContents(contents: GeminiContent[], names: ToolNameCodec, capabilities: ModelCapabilities, warnings: TranslationWarning[]): OpenAIMessage[] {
   const state: HistoryState = { messages: [], pending: [], names, capabilities, warnings };
-  contents.forEach((content, contentIndex) => {
+  mergeSameRole(contents).forEach((content, contentIndex) => {
     if (content.role === 'model') modelTurn(state, content, contentIndex);
     else userTurn(state, content);
   });

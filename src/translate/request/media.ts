@@ -6,6 +6,7 @@ import type { ModelCapabilities } from '../../providers/profile.js';
 import type { GeminiPart } from '../gemini-types.js';
 import type { OpenAIContentPart } from '../openai-types.js';
 import type { TranslationWarning } from '../warnings.js';
+import { fileMediaType } from './media-type.js';
 
 function imageAllowed(capabilities: ModelCapabilities, mimeType: string, isHttp: boolean): boolean {
   if (capabilities.images === 'none') return false;
@@ -39,15 +40,15 @@ export function userContent(parts: GeminiPart[], capabilities: ModelCapabilities
       }
     }
     if (part.fileData !== undefined) {
-      const { fileUri, mimeType } = part.fileData;
+      const { fileUri } = part.fileData;
+      const mediaType = fileMediaType(fileUri, part.fileData.mimeType);
       const isHttp = /^https?:\/\//i.test(fileUri);
-      const isImage = mimeType === undefined || mimeType.startsWith('image/');
-      if (isHttp && isImage && imageAllowed(capabilities, mimeType ?? 'image/*', true)) {
+      if (isHttp && mediaType?.startsWith('image/') === true && imageAllowed(capabilities, mediaType, true)) {
         items.push({ type: 'image_url', image_url: { url: fileUri } });
         hasMedia = true;
       } else {
-        warnings.push({ kind: 'replaced', field: 'contents.parts.fileData', detail: `${fileUri} cannot be passed to the upstream; replaced by a note` });
-        pushText(`[file ${fileUri}${mimeType ? ` (${mimeType})` : ''} omitted: not accessible to the upstream model]`);
+        warnings.push({ kind: 'replaced', field: 'contents.parts.fileData', detail: `${fileUri} (${mediaType ?? 'unknown type'}) cannot be passed to the upstream; replaced by a note` });
+        pushText(`[file ${fileUri}${mediaType === undefined ? '' : ` (${mediaType})`} omitted: not accessible to the upstream model]`);
       }
     }
     if (part.executableCode !== undefined) {
