@@ -10,6 +10,7 @@
  *   config     schema, loading, plain config data (never a live object of a higher layer)
  *   gateway    the call to the upstream: router, pool, breakers, retry policy, attempt and stream pump, limits
  *   shared     state that several instances may share: caches, Redis
+ *   search     Gemini's googleSearch: the proxy's own search backends, native search mappings, Kimi's search loop
  *   server     Fastify core, routes, request orchestration
  *   operator   dashboard, metrics, usage store, hot reload, init (observes the server)
  *   top        app.ts (composition root), cli.ts, quick-start.ts: may import anything
@@ -22,8 +23,9 @@ const MAY_IMPORT = {
   config: ['providers'],
   gateway: ['translate', 'config', 'upstream', 'providers'],
   shared: ['gateway', 'config'],
-  server: ['shared', 'gateway', 'config', 'upstream', 'translate', 'providers'],
-  operator: ['server', 'shared', 'gateway', 'config', 'upstream', 'translate', 'providers'],
+  search: ['gateway', 'config', 'upstream', 'translate', 'providers'],
+  server: ['search', 'shared', 'gateway', 'config', 'upstream', 'translate', 'providers'],
+  operator: ['server', 'search', 'shared', 'gateway', 'config', 'upstream', 'translate', 'providers'],
 };
 const leafPath = `^src/(${LEAVES.join('|')})\\.ts$`;
 

@@ -11,6 +11,7 @@ import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
 import type { ModelLimitOverrides } from '../providers/context-windows.js';
 import { needsApiKey } from '../providers/keys.js';
 import { resolveOperatorConfig, type OperatorConfig } from './operator.js';
+import { resolveWebSearchConfig, type WebSearchConfig } from './web-search.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -102,6 +103,8 @@ export interface ResolvedConfig {
   logging: { detailed: boolean; access: boolean; directory: string };
   /** Dashboard, metrics and usage store settings. */
   operator: OperatorConfig;
+  /** What answers Gemini's googleSearch tool. */
+  webSearch: WebSearchConfig;
   timeouts: {
     commitSeconds: number;
     heartbeatSeconds: number;
@@ -349,6 +352,7 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     clientApiKeys,
     allowUnauthenticated: file.allow_unauthenticated,
     operator: resolveOperatorConfig(file, file.logging.log_directory),
+    webSearch: resolveWebSearchConfig(file),
     logging: {
       detailed: file.logging.enable_detailed_logs,
       access: file.logging.enable_access_logs,

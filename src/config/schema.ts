@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { PROVIDER_NAMES, isProviderName } from '../providers/index.js';
 import { OPERATOR_KNOWN_KEYS, operatorConfigShape } from './operator.js';
+import { WEB_SEARCH_KNOWN_KEYS, webSearchConfigShape } from './web-search.js';
 
 const seconds = (fallback: number, max: number) => z.number().positive().max(max).default(fallback);
 
@@ -189,6 +190,8 @@ export const configSchema = z.object({
   timeouts: timeoutsSchema,
   /** admin_api_key, dashboard, metrics, usage (src/config/operator.ts). */
   ...operatorConfigShape,
+  /** What answers Gemini's googleSearch tool (src/search/config.ts). */
+  ...webSearchConfigShape,
 });
 
 export type FileConfig = z.infer<typeof configSchema>;
@@ -197,6 +200,7 @@ export type FileConfig = z.infer<typeof configSchema>;
 export const KNOWN_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   '': new Set(Object.keys(configSchema.shape)),
   ...OPERATOR_KNOWN_KEYS,
+  ...WEB_SEARCH_KNOWN_KEYS,
   server: new Set(['host', 'port', 'log_level', 'base_path', 'body_limit_mb', 'request_timeout_seconds', 'drain_seconds', 'max_url_bytes', 'max_header_bytes']),
   logging: new Set(['enable_detailed_logs', 'enable_access_logs', 'log_directory']),
   timeouts: new Set([

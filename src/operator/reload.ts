@@ -36,7 +36,7 @@ const RESTART_ONLY: Array<[string, (config: ResolvedConfig) => unknown]> = [
 ];
 
 function detailedLogSecrets(config: ResolvedConfig): Array<string | undefined> {
-  return [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.operator.adminApiKey];
+  return [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.operator.adminApiKey, config.webSearch.apiKey];
 }
 
 function upstreamShape(config: ResolvedConfig): string {

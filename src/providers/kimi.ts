@@ -29,6 +29,7 @@ export const kimi: ProviderProfile = {
     schemaDialect: 'kimi',
     logprobs: false,
     multipleChoices: false,
+    webSearch: 'kimi-builtin',
   },
   modelOverrides: [
     ['kimi-k2-thinking*', { reasoningHistory: 'require-on-tool-turns', temperature: 'drop' }],

@@ -18,6 +18,22 @@ export type ProviderName =
   | 'vllm'
   | 'llamacpp';
 
+/**
+ * The upstream's own web search, which answers Gemini's googleSearch when `web_search.backend` is `provider` or unset
+ * (src/search/native.ts holds the request and response shapes of each).
+ */
+export type NativeWebSearch =
+  /** Zhipu: `tools:[{type:"web_search",web_search:{enable,search_result}}]`; results in a top-level `web_search`. */
+  | 'zhipu-web-search-tool'
+  /** OpenRouter: `plugins:[{id:"web"}]`; sources as `url_citation` annotations. */
+  | 'openrouter-web-plugin'
+  /** Moonshot: the builtin `$web_search` function, whose calls the client echoes back; no source URLs. */
+  | 'kimi-builtin'
+  /** DashScope: `enable_search`; no source URLs in compatible mode. */
+  | 'dashscope-enable-search'
+  /** OpenAI's search models: `web_search_options`; sources as `url_citation` annotations. */
+  | 'openai-search-model';
+
 /** How Gemini's thinkingConfig is expressed upstream (docs/providers.md §4.3). */
 export type ThinkingControl =
   | 'none'
@@ -70,6 +86,8 @@ export interface ModelCapabilities {
   readonly multipleChoices: boolean;
   /** Send `parallel_tool_calls: true` with tools: the server returns one call per turn otherwise (llama.cpp). */
   readonly parallelToolCallsFlag?: boolean;
+  /** The upstream's native web search, if it has one. */
+  readonly webSearch?: NativeWebSearch;
 }
 
 /** The part of a translated chat request a token-count endpoint may need (structural, so translate/ stays above). */

@@ -22,6 +22,7 @@ export const zhipu: ProviderProfile = {
     thinking: 'thinking-type',
     logprobs: false,
     multipleChoices: false,
+    webSearch: 'zhipu-web-search-tool',
   },
   modelOverrides: [['glm-*v*', { images: 'data-url+http' }]],
   chatPath: '/chat/completions',

@@ -20,7 +20,7 @@ export function createProxyContext(config: ResolvedConfig, log: Logger): ProxyCo
     headersSeconds: config.timeouts.headersSeconds,
   });
   const redis = config.redis === undefined ? undefined : new RedisState(config.redis, log);
-  const secrets = [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys];
+  const secrets = [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.webSearch.apiKey];
   return {
     config,
     upstream,

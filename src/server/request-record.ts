@@ -30,6 +30,7 @@ export function requestRecord(info: RequestInfo, outcome: ResponseOutcome, provi
   if (info.firstChunkMs !== undefined) record.firstChunkMs = info.firstChunkMs;
   if (info.errorStatus !== undefined) record.errorStatus = info.errorStatus;
   if (info.upstreamError !== undefined) record.upstreamError = info.upstreamError;
+  if (info.webSearch !== undefined) record.webSearch = info.webSearch;
   if (info.trace !== undefined && redactTrace !== undefined) record.trace = redactTrace(info.trace);
   return record;
 }
