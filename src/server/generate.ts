@@ -8,6 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { ProxyError } from '../errors.js';
 import { runFailover, type FailoverResult } from '../gateway/failover.js';
 import { routerFor, type RouteTarget } from '../gateway/router.js';
+import { attemptFanOut } from '../gateway/fan-out.js';
 import { attemptUpstream } from '../gateway/upstream-attempt.js';
 import { responseCacheKey } from '../shared/response-cache.js';
 import type { GenerateContentRequest, GenerateContentResponse } from '../translate/gemini-types.js';
@@ -159,7 +160,8 @@ function walkTargets(context: ProxyContext, info: RequestInfo, prepared: Prepare
         index === 0 ? prepared.first : translateForTarget(context, info, prepared.request, route, prepared.stream, prepared.responseId, prepared.search),
       attempt: (request, target, route) => {
         info.upstreamModel = route.model;
-        return attemptUpstream(setup, request, target);
+        // candidateCount without `n` upstream: parallel calls merged by candidate index.
+        return request.translated.parallelCalls > 1 ? attemptFanOut(setup, request, target, request.translated.parallelCalls) : attemptUpstream(setup, request, target);
       },
       clientGone: () => run.clientGone,
       timedOut: () => run.timedOut,

@@ -34,6 +34,8 @@ export interface TranslatedRequest {
    * strips thoughts): the caller fills them from its reasoning replay cache, or a placeholder (docs/providers.md §4.2).
    */
   reasoningRequired: number[];
+  /** Upstream calls to make in parallel, one candidate each, for a candidateCount the upstream's `n` cannot serve. */
+  parallelCalls: number;
   warnings: TranslationWarning[];
 }
 
@@ -118,7 +120,7 @@ export function geminiRequestToOpenAI(request: GenerateContentRequest, options: 
   if (choice.hint !== undefined) addSystemText(body, choice.hint, capabilities.systemRole);
 
   applySampling(config, body, capabilities, profile, warnings);
-  applyCandidates(config, body, capabilities);
+  const parallelCalls = applyCandidates(config, body, capabilities);
   applyLogprobs(config, body, capabilities);
   applyThinking(request, body, capabilities, options.stream, thinking);
 
@@ -129,6 +131,7 @@ export function geminiRequestToOpenAI(request: GenerateContentRequest, options: 
     includeThoughts: config.thinkingConfig?.includeThoughts === true,
     thinkTags: capabilities.thinkTags,
     reasoningRequired: reasoningHistory(body, capabilities, thinkingActive),
+    parallelCalls,
     warnings,
   };
 }

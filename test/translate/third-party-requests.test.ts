@@ -190,8 +190,10 @@ describe('candidateCount', () => {
     assert.equal(translate(request, PROVIDERS.openai, 'gpt-4o').n, 2);
     assert.equal(translate(request, PROVIDERS.vllm).n, 2);
   });
-  it('a clear 400 where it does not, and above 8', () => {
-    assert.match(refusal(() => translate(request, PROVIDERS.deepseek)).message, /candidateCount 2/);
+  it('parallel calls where it does not take n; a 400 above 8', () => {
+    const translated = geminiRequestToOpenAI(normalizeGenerateContentRequest(request), { model: 'deepseek-chat', stream: false, profile: PROVIDERS.deepseek });
+    assert.equal(translated.body.n, undefined);
+    assert.equal(translated.parallelCalls, 2);
     assert.match(refusal(() => translate({ ...request, generationConfig: { candidateCount: 9 } }, PROVIDERS.openai)).message, /from 1 to 8/);
   });
   it('unary: each choice becomes the candidate of its index; usage is the call’s', () => {
