@@ -101,8 +101,14 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
+  // Every line passes the redactor of the config in force (set once the app exists, replaced on reload): no configured
+  // secret reaches the log, whatever message carried it.
+  let redactLine: (line: string) => string = (line) => line;
   // Asynchronous stdout logging: nothing on the request path waits for a write.
-  const log = pino({ level: config.logLevel, base: { service: 'gemini-proxy' } }, pino.destination({ dest: 1, sync: false, minLength: 0 }));
+  const log = pino(
+    { level: config.logLevel, base: { service: 'gemini-proxy' }, hooks: { streamWrite: (line) => redactLine(line) } },
+    pino.destination({ dest: 1, sync: false, minLength: 0 }),
+  );
   if (commandLine.workers > 1 && cluster.isPrimary) {
     for (const warning of config.warnings) log.warn(warning);
     runPrimary(commandLine.workers, config.drainSeconds, log);
@@ -111,8 +117,9 @@ async function main(): Promise<void> {
   // A cluster worker: the primary has already reported the config warnings.
   if (!cluster.isWorker) for (const warning of config.warnings) log.warn(warning);
   const { app, context, operator } = buildApp(config, log);
+  redactLine = (line) => context.redact(line);
   // Hot reload on SIGHUP and on config file change; a bad file is rejected and the running config stays.
-  const reloader = startHotReload({ context, operator, overrides: commandLine.overrides, env: process.env, log, sighup: true });
+  const reloader = startHotReload({ context, operator, overrides: commandLine.overrides, env: process.env, log, sighup: true, listener: app.server });
   app.addHook('onClose', async () => reloader.close());
 
   let closing = false;

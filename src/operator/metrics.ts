@@ -5,16 +5,23 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestRecord } from '../server/context.js';
+import { capLabel } from '../server/model-label.js';
 
 /** Distinct values a label may take before the rest are counted as "other" (model names come from clients). */
 const MAX_LABEL_VALUES = 200;
 
+/**
+ * Names the config itself serves (exact mapping keys, route names, the Gemini CLI names that resolve) always get their
+ * own label; only the others share the MAX_LABEL_VALUES slots, so junk names cannot push real models into "other".
+ */
 class LabelLimiter {
   private readonly seen = new Set<string>();
 
+  constructor(private readonly reserved: (value: string) => boolean = () => false) {}
+
   value(raw: string | undefined): string {
-    const value = raw === undefined || raw === '' ? 'none' : raw;
-    if (this.seen.has(value)) return value;
+    const value = raw === undefined || raw === '' ? 'none' : capLabel(raw);
+    if (this.seen.has(value) || this.reserved(value)) return value;
     if (this.seen.size >= MAX_LABEL_VALUES) return 'other';
     this.seen.add(value);
     return value;
@@ -23,7 +30,7 @@ class LabelLimiter {
 
 export class ProxyMetrics {
   readonly registry = new Registry();
-  private readonly models = new LabelLimiter();
+  private readonly models: LabelLimiter;
   private readonly upstreamModels = new LabelLimiter();
   private readonly requests: Counter<'model' | 'upstream_model' | 'provider' | 'status' | 'stream'>;
   private readonly duration: Histogram<'model' | 'upstream_model' | 'provider' | 'stream'>;
@@ -32,8 +39,12 @@ export class ProxyMetrics {
   private readonly upstreamErrors: Counter<'provider' | 'class'>;
   private readonly reloads: Counter<'result'>;
 
-  /** `openStreams` is read at scrape time: the number of streaming responses in progress. */
-  constructor(openStreams: () => number) {
+  /**
+   * `openStreams` is read at scrape time: the number of streaming responses in progress. `servedModel` tells the Gemini
+   * model names the config serves by name (they never count against the label cap).
+   */
+  constructor(openStreams: () => number, servedModel: (name: string) => boolean = () => false) {
+    this.models = new LabelLimiter(servedModel);
     const registers = [this.registry];
     this.requests = new Counter({
       name: 'gemini_proxy_requests_total',

@@ -5,12 +5,12 @@
  * installing never compiles C++. Rows are written in batches off the request path (every 500 ms or 200 rows, and on
  * close) and deleted after `retention_days`. Several worker processes may share one file (WAL, busy timeout).
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { fileModes, preparePrivateFileSync, type FileModes } from '../shared/private-files.js';
 import Database from 'libsql';
 import type { RequestRecord } from '../server/context.js';
 
-const SCHEMA_VERSION = 1;
+/** 2 added `client` (the key name, or the address without keys), so a client's dashboard shows only its own usage. */
+const SCHEMA_VERSION = 2;
 const FLUSH_MS = 500;
 const FLUSH_ROWS = 200;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -35,6 +35,8 @@ export interface StoredRequest {
   outputTokens: number;
   thoughtsTokens: number;
   clientClosed: boolean;
+  /** The client (key name, or `ip:…` without keys); absent on rows written before schema 2. */
+  client?: string;
 }
 
 export interface SeriesPoint {
@@ -91,6 +93,7 @@ interface Row {
   output_tokens: number;
   thoughts_tokens: number;
   client_closed: number;
+  client: string | null;
 }
 
 interface AggregateRow {
@@ -134,11 +137,14 @@ function toStored(row: Row): StoredRequest {
     outputTokens: row.output_tokens,
     thoughtsTokens: row.thoughts_tokens,
     clientClosed: row.client_closed === 1,
+    ...(row.client === null ? {} : { client: row.client }),
   };
 }
 
 export interface UsageStoreOptions {
   retentionDays: number;
+  /** Mode of the database file (SQLite gives its -wal and -shm files the same); owner-only by default. */
+  modes?: FileModes;
   now?: () => number;
 }
 
@@ -159,7 +165,7 @@ export class UsageStore {
     this.path = path;
     this.now = options.now ?? Date.now;
     this.retentionDays = options.retentionDays;
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') preparePrivateFileSync(path, options.modes ?? fileModes(false));
     this.db = new Database(path);
     // First, so that workers opening the file at the same moment wait for each other instead of failing.
     this.db.pragma('busy_timeout = 5000');
@@ -186,16 +192,19 @@ export class UsageStore {
         prompt_tokens INTEGER NOT NULL,
         output_tokens INTEGER NOT NULL,
         thoughts_tokens INTEGER NOT NULL,
-        client_closed INTEGER NOT NULL
+        client_closed INTEGER NOT NULL,
+        client TEXT
       );
       CREATE INDEX IF NOT EXISTS requests_ts ON requests (ts);
-      PRAGMA user_version = ${SCHEMA_VERSION};
     `);
+    const columns = this.db.prepare('PRAGMA table_info(requests)').all() as Array<{ name: string }>;
+    if (!columns.some((column) => column.name === 'client')) this.db.exec('ALTER TABLE requests ADD COLUMN client TEXT');
+    this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     this.insertStatement = this.db.prepare(`
       INSERT INTO requests (ts, request_id, method, path, model, upstream_model, provider, stream, status, error_status,
-        upstream_error, duration_ms, first_chunk_ms, prompt_tokens, output_tokens, thoughts_tokens, client_closed)
+        upstream_error, duration_ms, first_chunk_ms, prompt_tokens, output_tokens, thoughts_tokens, client_closed, client)
       VALUES (@ts, @request_id, @method, @path, @model, @upstream_model, @provider, @stream, @status, @error_status,
-        @upstream_error, @duration_ms, @first_chunk_ms, @prompt_tokens, @output_tokens, @thoughts_tokens, @client_closed)
+        @upstream_error, @duration_ms, @first_chunk_ms, @prompt_tokens, @output_tokens, @thoughts_tokens, @client_closed, @client)
     `);
     this.insertMany = this.db.transaction((records: RequestRecord[]) => {
       for (const record of records) this.insertStatement.run(this.toRow(record));
@@ -225,6 +234,7 @@ export class UsageStore {
       output_tokens: record.outputTokens,
       thoughts_tokens: record.thoughtsTokens,
       client_closed: record.clientClosed ? 1 : 0,
+      client: record.client ?? null,
     };
   }
 
@@ -276,8 +286,8 @@ export class UsageStore {
     return rows.reverse().map(toStored);
   }
 
-  /** Per model and bucket: requests, errors, tokens and latency percentiles between `from` and `to` (ms). */
-  series(from: number, to: number, bucketMs: number): UsageSeries {
+  /** Per model and bucket: requests, errors, tokens and latency percentiles between `from` and `to` (ms); one client's only when given. */
+  series(from: number, to: number, bucketMs: number, client?: string): UsageSeries {
     this.flush();
     const bucket = Math.max(1000, Math.round(bucketMs));
     const start = Math.floor(from / bucket) * bucket;
@@ -286,15 +296,15 @@ export class UsageStore {
         `SELECT CAST(ts / @bucket AS INTEGER) * @bucket AS bucket, COALESCE(model, '') AS model, COUNT(*) AS requests,
            SUM(CASE WHEN (status >= 400 AND status <> 499) OR error_status IS NOT NULL THEN 1 ELSE 0 END) AS errors,
            SUM(prompt_tokens) AS prompt_tokens, SUM(output_tokens) AS output_tokens, SUM(thoughts_tokens) AS thoughts_tokens
-         FROM requests WHERE ts >= @from AND ts < @to GROUP BY 1, 2 ORDER BY 1, 2`,
+         FROM requests WHERE ts >= @from AND ts < @to AND (@client IS NULL OR client = @client) GROUP BY 1, 2 ORDER BY 1, 2`,
       )
-      .all({ bucket, from: start, to }) as AggregateRow[];
+      .all({ bucket, from: start, to, client: client ?? null }) as AggregateRow[];
     const durations = this.db
       .prepare(
         `SELECT CAST(ts / @bucket AS INTEGER) * @bucket AS bucket, COALESCE(model, '') AS model, upstream_model, duration_ms
-         FROM requests WHERE ts >= @from AND ts < @to ORDER BY duration_ms`,
+         FROM requests WHERE ts >= @from AND ts < @to AND (@client IS NULL OR client = @client) ORDER BY duration_ms`,
       )
-      .all({ bucket, from: start, to }) as Array<{ bucket: number; model: string; upstream_model: string | null; duration_ms: number }>;
+      .all({ bucket, from: start, to, client: client ?? null }) as Array<{ bucket: number; model: string; upstream_model: string | null; duration_ms: number }>;
 
     const perBucket = new Map<string, number[]>();
     const perModel = new Map<string, { durations: number[]; upstream: Set<string> }>();

@@ -65,6 +65,8 @@ export interface RequestInfo {
   client?: string;
   /** Answered from the response cache. */
   cached?: boolean;
+  /** Length of the request body as read (characters), for the token-limit estimate. */
+  bodyLength?: number;
   /** The web search made for Gemini's googleSearch tool. */
   webSearch?: WebSearchRecord;
 }
@@ -92,8 +94,10 @@ export interface RequestRecord {
   client?: string;
   /** The web search made for googleSearch (backend, query, results, outcome). */
   webSearch?: WebSearchRecord;
-  /** The four detailed-log stages, when detailed logging is on (already redacted). */
+  /** The four detailed-log stages, when detailed logging is on (already redacted, large strings shortened). */
   trace?: unknown;
+  /** Size of `trace` as JSON text, for the dashboard's memory budget. */
+  traceBytes?: number;
 }
 
 export type RequestListener = (record: RequestRecord) => void;

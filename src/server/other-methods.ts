@@ -3,15 +3,16 @@
  */
 import { ProxyError } from '../errors.js';
 import { geminiRequestToOpenAI } from '../translate/gemini-request-to-openai.js';
-import { countRequestTokens } from '../translate/count-tokens.js';
+import { tokenCountParts } from '../translate/count-tokens.js';
 import { parseBatchEmbedContents, parseEmbedContent, parseEmbeddingsResponse, type EmbeddingInput } from '../translate/embeddings.js';
 import { normalizeGenerateContentRequest } from '../translate/normalize-request.js';
 import { classifyUpstreamError } from '../upstream/upstream-errors.js';
-import { loadTokenizer } from '../tokenizer.js';
+import { countTextsInSlices, loadTokenizer } from '../tokenizer.js';
 import { upstreamLabel, upstreamUrl } from '../upstream/endpoints.js';
 import type { OpenAIChatRequest } from '../translate/openai-types.js';
 import { recordUpstreamOutcome, type ProxyContext, type RequestInfo } from './context.js';
 import { resolveFirstTarget } from './models.js';
+import { modelNameProblem } from './gemini-path.js';
 import type { UpstreamTarget } from '../upstream/endpoints.js';
 
 /**
@@ -37,7 +38,8 @@ export async function countTokens(context: ProxyContext, info: RequestInfo, gemi
   const remote = await countWithProvider(context, info, target, translated.body);
   if (remote !== undefined) return { totalTokens: remote };
   const count = await loadTokenizer();
-  return { totalTokens: countRequestTokens(translated.body, count) };
+  const { texts, fixedTokens } = tokenCountParts(translated.body);
+  return { totalTokens: fixedTokens + (await countTextsInSlices(count, texts)) };
 }
 
 /**
@@ -107,6 +109,8 @@ async function embed(context: ProxyContext, info: RequestInfo, geminiModel: stri
   // [R-EMB-1]: group elements that name different models (and dimensions); keep the answer in input order.
   const groups = new Map<string, { model: string; target: UpstreamTarget; positions: number[]; inputs: EmbeddingInput[] }>();
   inputs.forEach((input, position) => {
+    const tooLong = input.model === undefined ? undefined : modelNameProblem(input.model);
+    if (tooLong !== undefined) throw new ProxyError('INVALID_REQUEST', `requests[${position}].model: ${tooLong}`);
     const { model, target } = resolveEmbedding(input.model ?? geminiModel);
     if (!target.profile.embeddings) {
       // [R-EMB-3]: DeepSeek, Groq and Moonshot have no embeddings endpoint; say so instead of calling it.
