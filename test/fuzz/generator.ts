@@ -826,6 +826,8 @@ export interface FuzzCase {
   upstreamFault: boolean;
   /** A keyless proxy must refuse this request (a foreign Host or Origin): no 2xx answer. */
   mustBeRefused?: boolean;
+  /** `raw` holds well-formed HTTP (a chunked upload): it must be answered like any request, however long that takes. */
+  wellFormedRaw?: boolean;
   notes: string[];
 }
 
@@ -984,6 +986,7 @@ export function generateCase(seed: number, index: number, options: GeneratorOpti
   // Chunked uploads (no Content-Length): token limits must charge what was read.
   if ((shape === 'gemini' || shape === 'deep-schema') && rng.chance(0.05) && httpMethod === 'POST') {
     fuzzCase.raw = chunkedRequest(rng, fuzzCase);
+    fuzzCase.wellFormedRaw = true;
     notes.push('chunked-body');
     return fuzzCase;
   }

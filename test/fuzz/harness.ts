@@ -507,7 +507,7 @@ export function containsSecret(text: string, secret: string): boolean {
 export function judge(fuzzCase: FuzzCase, outcome: Outcome, secrets: readonly string[]): Violation[] {
   const violations: Violation[] = [];
   if (outcome.hung) violations.push({ kind: 'hang', detail: `no answer within the bound (${outcome.durationMs} ms)` });
-  if (outcome.answers.length === 0 && outcome.closedWithoutAnswer && fuzzCase.raw === undefined) {
+  if (outcome.answers.length === 0 && outcome.closedWithoutAnswer && (fuzzCase.raw === undefined || fuzzCase.wellFormedRaw === true)) {
     violations.push({ kind: 'no-answer', detail: `the connection closed without an answer${outcome.clientError ? ` (${outcome.clientError})` : ''}` });
   }
   const method = fuzzCase.raw === undefined ? fuzzCase.method : 'RAW';
@@ -621,7 +621,8 @@ export function sendRaw(port: number, bytes: Buffer, boundMs: number, halfCloseM
 /** Sends a normal HTTP request through an undici Pool (keep-alive); falls back to raw bytes when undici refuses it. */
 export async function sendHttp(pool: Pool, port: number, fuzzCase: FuzzCase, boundMs: number): Promise<Outcome> {
   // undici refuses some inputs (and a refused request can leave a Pool stuck): send those as raw bytes instead.
-  if (!undiciAccepts(fuzzCase)) return sendRaw(port, toRawBytes(fuzzCase), boundMs);
+  // Well-formed bytes with their whole body: no early half-close, which a slow answer (a busy machine) would not survive.
+  if (!undiciAccepts(fuzzCase)) return sendRaw(port, toRawBytes(fuzzCase), boundMs, boundMs);
   const started = Date.now();
   const signal = AbortSignal.timeout(boundMs);
   try {
@@ -647,7 +648,7 @@ export async function sendHttp(pool: Pool, port: number, fuzzCase: FuzzCase, bou
     return { answers: [{ status: response.statusCode, headers: flat, body: Buffer.concat(chunks) }], closedWithoutAnswer: false, hung: false, durationMs: Date.now() - started };
   } catch (error) {
     if (error instanceof undiciErrors.InvalidArgumentError || error instanceof undiciErrors.NotSupportedError) {
-      return sendRaw(port, toRawBytes(fuzzCase), boundMs);
+      return sendRaw(port, toRawBytes(fuzzCase), boundMs, boundMs);
     }
     const name = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     if (signal.aborted || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
@@ -838,7 +839,10 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzStats> {
     while (!stop && next < end) {
       const index = next++;
       const fuzzCase = generateCase(options.seed, index, generatorOptions);
-      const outcome = fuzzCase.raw !== undefined ? await sendRaw(proxy.port, fuzzCase.raw, options.boundMs) : await sendHttp(pool, proxy.port, fuzzCase, options.boundMs);
+      const outcome =
+        fuzzCase.raw !== undefined
+          ? await sendRaw(proxy.port, fuzzCase.raw, options.boundMs, fuzzCase.wellFormedRaw === true ? options.boundMs : undefined)
+          : await sendHttp(pool, proxy.port, fuzzCase, options.boundMs);
       stats.requests += 1;
       if (fuzzCase.raw !== undefined) stats.rawRequests += 1;
       stats.maxDurationMs = Math.max(stats.maxDurationMs, outcome.durationMs);

@@ -20,6 +20,8 @@ import { completion, generate, parsePrometheus, startFileProxy, tempDirectory, U
 import { errorOutput, removeTemporaryDirectories, runCli, successOutput } from '../support/gemini-cli.js';
 import { startProxyProcess } from '../fuzz/harness.js';
 import { countTextsInSlices, loadTokenizer } from '../../src/tokenizer.js';
+import { existsSync } from 'node:fs';
+import { chromium } from 'playwright-core';
 
 interface Answer {
   status: number;
@@ -542,6 +544,40 @@ describe('positive controls: normal clients keep working', () => {
       const counted = await client.models.countTokens({ model: 'gemini-2.5-pro', contents: 'hello world' });
       assert.ok((counted.totalTokens ?? 0) > 0);
     } finally {
+      await proxy.stop();
+      await upstream.stop();
+    }
+  });
+
+  it('the dashboard in headless Chromium against a keyless proxy: same-origin calls pass the Host/Origin guard', async () => {
+    const CHROMIUM = '/usr/bin/chromium';
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/install-test-deps.sh (apt-get install chromium)`);
+    const upstream = await new ScriptedUpstream().start();
+    upstream.setFallback(completion('Hello from the upstream'));
+    const proxy = await startFileProxy({ openai_base_url: upstream.baseUrl, provider: 'generic', default_openai_model: 'm', usage: { database: ':memory:' } });
+    const browser = await chromium.launchPersistentContext(tempDirectory('gp-sec-chromium-'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      // No background traffic: nothing may leave for the internet.
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      timeout: 30_000,
+    });
+    try {
+      const made = await send(proxy.url, { path: '/v1beta/models/gemini-2.5-pro:generateContent', headers: JSON_HEADERS, body: JSON.stringify(USER_TURN) });
+      const requestId = String(made.headers['x-request-id']);
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.push(message.text());
+      });
+      page.on('pageerror', (error) => problems.push(error.message));
+      await page.goto(`${proxy.url}/ui/`);
+      await page.locator(`#requests tbody tr[data-request-id="${requestId}"]`).waitFor({ state: 'visible', timeout: 15_000 });
+      await page.locator('#probe').click();
+      await waitFor(async () => /^generic: /.test((await page.locator('#health-text').textContent()) ?? ''), 'the health panel', 10_000);
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser.close();
       await proxy.stop();
       await upstream.stop();
     }
