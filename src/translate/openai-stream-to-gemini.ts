@@ -70,6 +70,12 @@ export class OpenAIStreamToGemini {
   private thoughtCharacters = 0;
   private reasoningText = '';
   private emitted = false;
+  /**
+   * The latest text delta, sent with the next output or on the final chunk: the chunk with the finishReason then
+   * carries the last text, and @google/genai 2.x keeps a streamed turn in chat history only when that chunk has
+   * content (issue 11). It counts as handed out.
+   */
+  private heldText: string | undefined;
   private readonly logprobs = new LogprobsCollector();
   private readonly splitter: ThinkTagSplitter | undefined;
   private readonly grounding: GroundingTracker | undefined;
@@ -124,6 +130,7 @@ export class OpenAIStreamToGemini {
     this.thoughtCharacters += reasoning.length;
     // [R-THK-2]: thoughts travel in chunks of their own.
     if (this.options.includeThoughts) {
+      this.releaseHeldText(out);
       out.push(this.response([{ text: reasoning, thought: true }]));
       this.emitted = true;
     }
@@ -138,9 +145,16 @@ export class OpenAIStreamToGemini {
     } else if (this.tracker.size > 0 && text.trim() === '') {
       // Whitespace some upstreams interleave between tool calls ([R-FC-3]).
     } else {
-      out.push(this.response([{ text }]));
+      this.releaseHeldText(out);
+      this.heldText = text;
       this.emitted = true;
     }
+  }
+
+  private releaseHeldText(out: GenerateContentResponse[]): void {
+    if (this.heldText === undefined) return;
+    out.push(this.response([{ text: this.heldText }]));
+    this.heldText = undefined;
   }
 
   private pushDelta(delta: OpenAIDelta, out: GenerateContentResponse[]): void {
@@ -193,6 +207,8 @@ export class OpenAIStreamToGemini {
     const interrupted = how === 'interrupted' || failedUpstream || (how === 'eof' && upstreamReason === undefined && !this.hasContent());
 
     const parts: ResponsePart[] = [];
+    if (this.heldText !== undefined) parts.push({ text: this.heldText });
+    this.heldText = undefined;
     if (this.bufferedText !== '') {
       const text = this.options.textMode === 'enum' ? extractEnumText(this.bufferedText) : extractJsonText(this.bufferedText);
       if (text !== '') parts.push({ text });
@@ -224,9 +240,8 @@ export class OpenAIStreamToGemini {
       }
     }
 
-    // The chunk with the finishReason always carries content: @google/genai 2.x keeps a streamed turn in chat history
-    // only when that chunk is a valid content (issue 11); an empty text part is the least it can hold, and Gemini CLI
-    // merely skips it ([R-FIN-3]).
+    // The chunk with the finishReason always carries content (see heldText); with no text and no call at all, an
+    // empty text part is the least it can hold, which Gemini CLI merely skips ([R-FIN-3]).
     if (parts.length === 0) parts.push({ text: '' });
     const candidate: Candidate = { content: { role: 'model', parts }, finishReason: finish, ...this.logprobs.result(), index: 0 };
     const grounding = this.grounding?.metadata();
