@@ -35,4 +35,6 @@ export const openai: ProviderProfile = {
   maxEmbeddingBatch: 2048,
   tokenCount: undefined,
   hostPatterns: [/(^|\.)openai\.com$/],
+  // A 429, but out of credit: not retryable.
+  balanceErrors: { patterns: [/insufficient_quota/i, /exceeded your current quota/i] },
 };

@@ -22,4 +22,5 @@ export const openrouter: ProviderProfile = {
   maxEmbeddingBatch: 256,
   tokenCount: undefined,
   hostPatterns: [/(^|\.)openrouter\.ai$/],
+  balanceErrors: { patterns: [/insufficient credits/i] },
 };

@@ -4,6 +4,7 @@
  * memory and written asynchronously when the request closes, off the hot path. Credentials are redacted twice: known
  * credential headers and query keys by name, then every configured secret by value, wherever it appears.
  */
+import { rename } from 'node:fs/promises';
 import { fileModes, writePrivateFile, type FileModes } from '../shared/private-files.js';
 import { join } from 'node:path';
 
@@ -164,6 +165,9 @@ export class DetailedLogWriter {
   async write(trace: RequestTrace): Promise<void> {
     const day = trace.startedAt.toISOString().slice(0, 10);
     const stamp = trace.startedAt.toISOString().replace(/[:.]/g, '-');
-    await writePrivateFile(join(this.directory, day, `${stamp}_${trace.requestId}.json`), this.redact(JSON.stringify(trace, null, 2)), this.modes);
+    const path = join(this.directory, day, `${stamp}_${trace.requestId}.json`);
+    // Written aside and renamed: whoever reads the directory (an operator's tail, the tests) never sees half a file.
+    await writePrivateFile(`${path}.partial`, this.redact(JSON.stringify(trace, null, 2)), this.modes);
+    await rename(`${path}.partial`, path);
   }
 }

@@ -3,6 +3,7 @@
  * around it: restored into earlier tool-call turns before the call, remembered from the answer after it
  * (docs/providers.md §4.2).
  */
+import { describeWarning } from '../translate/warnings.js';
 import { ProxyError } from '../errors.js';
 import type { RouteTarget } from '../gateway/router.js';
 import type { UpstreamDefinition } from '../gateway/upstream-pool.js';
@@ -77,7 +78,7 @@ export async function translateForTarget(
     profile: upstream.profile,
     ...(usage === undefined ? {} : { streamUsage: usage }),
   });
-  for (const warning of translated.warnings) context.log.warn({ requestId: info.requestId, upstream: route.upstream }, warning);
+  for (const warning of translated.warnings) context.log.warn({ requestId: info.requestId, upstream: route.upstream }, describeWarning(warning));
   if (translated.reasoningRequired.length > 0) await restoreReasoning(context, info, translated);
   const body = JSON.stringify(targetSearch === undefined ? translated.body : targetSearch.body(translated.body));
   if (targetSearch?.record !== undefined) info.webSearch = targetSearch.record;
