@@ -71,9 +71,9 @@ export class OpenAIStreamToGemini {
   private reasoningText = '';
   private emitted = false;
   /**
-   * The latest text delta, sent with the next output or on the final chunk: the chunk with the finishReason then
-   * carries the last text, and @google/genai 2.x keeps a streamed turn in chat history only when that chunk has
-   * content (issue 11). It counts as handed out.
+   * Text that came with or after the upstream's finish: it goes on the final chunk, so that chunk carries the last
+   * text as Gemini's does. Earlier text is never held back (no added latency, and a stalled upstream's words still
+   * show). It counts as handed out.
    */
   private heldText: string | undefined;
   private readonly logprobs = new LogprobsCollector();
@@ -114,12 +114,13 @@ export class OpenAIStreamToGemini {
       if (usageHasCounts(choice.usage)) this.usage = choice.usage;
       if ((choice.index ?? 0) !== 0) continue;
       this.logprobs.push(choice.logprobs);
-      const delta: OpenAIDelta | null | undefined = choice.delta ?? choice.message;
-      if (typeof delta === 'object' && delta !== null) this.pushDelta(delta, out);
-      // Keep the first finish: OpenRouter and Avian send the finish chunk twice.
+      // Keep the first finish: OpenRouter and Avian send the finish chunk twice. Known before this chunk's delta, so
+      // text that comes with the finish rides on the final chunk.
       if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '' && this.finishReason === undefined) {
         this.finishReason = choice.finish_reason;
       }
+      const delta: OpenAIDelta | null | undefined = choice.delta ?? choice.message;
+      if (typeof delta === 'object' && delta !== null) this.pushDelta(delta, out);
     }
     return out;
   }
@@ -130,7 +131,6 @@ export class OpenAIStreamToGemini {
     this.thoughtCharacters += reasoning.length;
     // [R-THK-2]: thoughts travel in chunks of their own.
     if (this.options.includeThoughts) {
-      this.releaseHeldText(out);
       out.push(this.response([{ text: reasoning, thought: true }]));
       this.emitted = true;
     }
@@ -144,17 +144,13 @@ export class OpenAIStreamToGemini {
       this.bufferedText += text;
     } else if (this.tracker.size > 0 && text.trim() === '') {
       // Whitespace some upstreams interleave between tool calls ([R-FC-3]).
+    } else if (this.finishReason !== undefined) {
+      this.heldText = (this.heldText ?? '') + text;
+      this.emitted = true;
     } else {
-      this.releaseHeldText(out);
-      this.heldText = text;
+      out.push(this.response([{ text }]));
       this.emitted = true;
     }
-  }
-
-  private releaseHeldText(out: GenerateContentResponse[]): void {
-    if (this.heldText === undefined) return;
-    out.push(this.response([{ text: this.heldText }]));
-    this.heldText = undefined;
   }
 
   private pushDelta(delta: OpenAIDelta, out: GenerateContentResponse[]): void {
@@ -240,8 +236,9 @@ export class OpenAIStreamToGemini {
       }
     }
 
-    // The chunk with the finishReason always carries content (see heldText); with no text and no call at all, an
-    // empty text part is the least it can hold, which Gemini CLI merely skips ([R-FIN-3]).
+    // The chunk with the finishReason always carries content: @google/genai 2.x keeps a streamed turn in chat history
+    // only when it does (issue 11). With no text or call left for it, an empty text part is the least it can hold,
+    // which Gemini CLI merely skips ([R-FIN-3]).
     if (parts.length === 0) parts.push({ text: '' });
     const candidate: Candidate = { content: { role: 'model', parts }, finishReason: finish, ...this.logprobs.result(), index: 0 };
     const grounding = this.grounding?.metadata();
