@@ -12,7 +12,7 @@
  *   shared     state that several instances may share: caches, Redis
  *   server     Fastify core, routes, request orchestration
  *   operator   dashboard, metrics, usage store, hot reload, init (observes the server)
- *   top        app.ts (composition root), cli.ts, quick-start.ts: may import anything
+ *   top        app.ts (composition root), cli.ts, quick-start.ts, launcher.ts: may import anything
  */
 const LEAVES = ['errors', 'exhaustive', 'tokenizer'];
 const MAY_IMPORT = {

@@ -17,7 +17,7 @@ import { PROVIDERS, PROVIDER_NAMES, isProviderName } from '../providers/index.js
 import { presetModelLimits } from '../providers/context-windows.js';
 import { needsApiKey } from '../providers/keys.js';
 import type { ProviderName } from '../providers/profile.js';
-import { ASSUMED_WINDOW, RECOMMENDED_CLI_MODEL, compressionThreshold } from '../quick-start.js';
+import { ASSUMED_WINDOW, RECOMMENDED_CLI_MODEL, compressionThreshold } from './gemini-cli-setup.js';
 import { ignoreInWorkTree, userConfigPath } from './user-config.js';
 
 export { compressionThreshold };
