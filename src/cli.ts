@@ -8,14 +8,15 @@
 import cluster, { type Worker } from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 import { ConfigError, EMBEDDED_DEFAULT, resolveConfig, type CommandLineOverrides } from './config/load.js';
 import { buildApp } from './app.js';
 import { PROXY_OPTIONS, launch, splitAtGemini } from './launcher.js';
 import { quickStartInstructions } from './quick-start.js';
 import { startHotReload } from './operator/reload.js';
 import { userConfigPath } from './operator/user-config.js';
-import { chooseLogFormat, createLogger } from './server/log-format.js';
+import { chooseLogFormat, humanStdout } from './server/log-format.js';
+import { batchedStdout } from './server/log-destination.js';
 
 const USAGE = `Usage: gemini-proxy [options]
        gemini-proxy [options] gemini [gemini args…]   run Gemini CLI through a proxy started for it
@@ -115,7 +116,13 @@ async function main(): Promise<void> {
     process.exit(code);
   }
 
-  const log = createLogger(config.logLevel, chooseLogFormat(commandLine.logFormat, process.stdout.isTTY === true));
+  // Every line passes the redactor of the config in force (set once the app exists, replaced on reload): no configured
+  // secret reaches the log, whatever message carried it.
+  let redactLine: (line: string) => string = (line) => line;
+  // JSON: asynchronous, batched stdout logging, nothing on the request path waits for a write
+  // (server/log-destination.ts); human lines in a terminal (server/log-format.ts).
+  const stdoutLog = chooseLogFormat(commandLine.logFormat, process.stdout.isTTY === true) === 'human' ? humanStdout() : batchedStdout();
+  const log = pino({ level: config.logLevel, base: { service: 'gemini-proxy' }, hooks: { streamWrite: (line) => redactLine(line) } }, stdoutLog);
   if (commandLine.workers > 1 && cluster.isPrimary) {
     for (const warning of config.warnings) log.warn(warning);
     runPrimary(commandLine.workers, config.drainSeconds, log);
@@ -124,8 +131,9 @@ async function main(): Promise<void> {
   // A cluster worker: the primary has already reported the config warnings.
   if (!cluster.isWorker) for (const warning of config.warnings) log.warn(warning);
   const { app, context, operator } = buildApp(config, log);
+  redactLine = (line) => context.redact(line);
   // Hot reload on SIGHUP and on config file change; a bad file is rejected and the running config stays.
-  const reloader = startHotReload({ context, operator, overrides: commandLine.overrides, env: process.env, log, sighup: true });
+  const reloader = startHotReload({ context, operator, overrides: commandLine.overrides, env: process.env, log, sighup: true, listener: app.server });
   app.addHook('onClose', async () => reloader.close());
 
   let closing = false;
@@ -160,7 +168,10 @@ async function main(): Promise<void> {
     } else {
       log.info(`gemini-proxy listening on ${address} (config: ${config.source}; ${upstream}; client keys: ${config.clientApiKeys.length > 0 ? 'required' : 'not required'})`);
     }
-    if (config.quickStart && !cluster.isWorker) process.stdout.write(quickStartInstructions(config, address));
+    if (config.quickStart && !cluster.isWorker) {
+      stdoutLog.flushSync(); // the "listening" line first
+      process.stdout.write(quickStartInstructions(config, address));
+    }
   } catch (error) {
     log.fatal(`cannot listen on ${config.host}:${config.port}: ${error instanceof Error ? error.message : String(error)}`);
     log.flush();

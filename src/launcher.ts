@@ -22,7 +22,7 @@ import { parse, type ParseError } from 'jsonc-parser';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
 import type { ResolvedConfig } from './config/load.js';
-import { ASSUMED_WINDOW, cliSettings, compressionThreshold, mainModel } from './operator/gemini-cli-setup.js';
+import { ASSUMED_WINDOW, cliSettings, compressionThreshold, mainModel } from './quick-start.js';
 import { userConfigDirectory } from './operator/user-config.js';
 
 /** The proxy's command-line options (src/cli.ts parses them; the launcher needs to know which take a value). */
@@ -188,12 +188,15 @@ export async function launch(resolved: ResolvedConfig, cliArgs: string[], io: La
   mkdirSync(dirname(logFile), { recursive: true });
   // Synchronous: a launcher's traffic is one person's session, and nothing may be lost when the process exits.
   const destination = pino.destination({ dest: logFile, append: true, sync: true, mkdir: true });
-  const log = pino({ level: config.logLevel, base: { service: 'gemini-proxy' } }, destination);
+  // The same redaction as the proxy's stdout log: no configured secret reaches the file.
+  let redactLine: (line: string) => string = (line) => line;
+  const log = pino({ level: config.logLevel, base: { service: 'gemini-proxy' }, hooks: { streamWrite: (line) => redactLine(line) } }, destination);
   for (const warning of config.warnings) {
     log.warn(warning);
     io.stderr.write(`gemini-proxy: ${warning}\n`);
   }
-  const { app } = buildApp(config, log);
+  const { app, context } = buildApp(config, log);
+  redactLine = (line) => context.redact(line);
   const address = await app.listen({ host: config.host, port: 0 });
   const realGeminiDirectory = join(geminiHome(io.env), '.gemini');
   const overlayHome = createOverlayHome(realGeminiDirectory, cliSettings(config));

@@ -11,6 +11,7 @@ import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
 import type { ModelLimitOverrides } from '../providers/context-windows.js';
 import { needsApiKey } from '../providers/keys.js';
 import { resolveOperatorConfig, type OperatorConfig } from './operator.js';
+import { resolveWebSearchConfig, type WebSearchConfig } from './web-search.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -99,9 +100,15 @@ export interface ResolvedConfig {
   defaultEmbeddingModel: string | undefined;
   clientApiKeys: string[];
   allowUnauthenticated: boolean;
-  logging: { detailed: boolean; access: boolean; directory: string };
+  /** Normalised (lower case, no trailing slash). */
+  allowedOrigins: string[];
+  /** Lower case, without port. */
+  allowedHosts: string[];
+  logging: { detailed: boolean; access: boolean; directory: string; groupReadable: boolean };
   /** Dashboard, metrics and usage store settings. */
   operator: OperatorConfig;
+  /** What answers Gemini's googleSearch tool. */
+  webSearch: WebSearchConfig;
   timeouts: {
     commitSeconds: number;
     heartbeatSeconds: number;
@@ -166,8 +173,9 @@ export function parseConfigText(text: string, source: string): { config: FileCon
   return { config: result.data, warnings };
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+/** A listen address (or a bound one) that only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 const LOG_LEVELS: Record<string, ResolvedConfig['logLevel']> = {
@@ -298,6 +306,11 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
       `server.host: refusing to listen on ${host} without client_api_keys; set client_api_keys, or "allow_unauthenticated": true to accept anyone who can reach this address`,
     );
   }
+  if (clientApiKeys.length === 0 && !isLoopback(host) && file.allowed_hosts.length === 0) {
+    warnings.push(
+      `server.host ${host} without client_api_keys: requests must name a loopback address or localhost in their Host header (DNS rebinding guard); list the names clients use in allowed_hosts`,
+    );
+  }
   for (const upstream of upstreams) {
     if (upstream.apiKeys.length === 0 && needsApiKey(upstream.provider)) {
       const where = upstream.name === 'default' ? '--api-key, openai_api_key or OPENAI_API_KEY' : `upstreams.${upstream.name}.api_key`;
@@ -348,11 +361,15 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     defaultEmbeddingModel: file.default_embedding_model,
     clientApiKeys,
     allowUnauthenticated: file.allow_unauthenticated,
+    allowedOrigins: file.allowed_origins.map((origin) => origin.toLowerCase().replace(/\/+$/, '')),
+    allowedHosts: file.allowed_hosts.map((host) => host.toLowerCase()),
     operator: resolveOperatorConfig(file, file.logging.log_directory),
+    webSearch: resolveWebSearchConfig(file),
     logging: {
       detailed: file.logging.enable_detailed_logs,
       access: file.logging.enable_access_logs,
       directory: file.logging.log_directory,
+      groupReadable: file.logging.group_readable,
     },
     timeouts: {
       commitSeconds: file.timeouts.first_byte_commit_seconds,

@@ -5,7 +5,8 @@
  * keys it needs are touched, each changed only after a yes (or --force) when it already holds another value.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { ensureDirectorySync, fileModes } from '../shared/private-files.js';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
@@ -17,7 +18,7 @@ import { PROVIDERS, PROVIDER_NAMES, isProviderName } from '../providers/index.js
 import { presetModelLimits } from '../providers/context-windows.js';
 import { needsApiKey } from '../providers/keys.js';
 import type { ProviderName } from '../providers/profile.js';
-import { ASSUMED_WINDOW, RECOMMENDED_CLI_MODEL, compressionThreshold } from './gemini-cli-setup.js';
+import { ASSUMED_WINDOW, RECOMMENDED_CLI_MODEL, compressionThreshold } from '../quick-start.js';
 import { ignoreInWorkTree, userConfigPath } from './user-config.js';
 
 export { compressionThreshold };
@@ -408,7 +409,8 @@ async function gatherAnswers(flags: Flags, io: InitIo, prompter: Prompter | unde
 
 /** Writes `text` to `path` without ever replacing a file unless `overwrite`; atomically when replacing. */
 function writeNew(path: string, text: string, overwrite: boolean, mode: number): void {
-  mkdirSync(dirname(path), { recursive: true });
+  // A folder created for a file holding keys is owner-only too (folders that exist are left alone).
+  ensureDirectorySync(dirname(path), fileModes(false));
   if (!overwrite) {
     writeFileSync(path, text, { flag: 'wx', mode });
     return;

@@ -32,4 +32,6 @@ export const deepseek: ProviderProfile = {
   maxEmbeddingBatch: 16,
   tokenCount: undefined,
   hostPatterns: [/(^|\.)deepseek\.com$/],
+  // 402 "Insufficient Balance".
+  balanceErrors: { patterns: [/insufficient[_ ]balance/i] },
 };

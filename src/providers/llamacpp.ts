@@ -3,7 +3,7 @@
  * error classifier), images only with `--mmproj`, `/tokenize` counts raw text, tool names pass through, parallel
  * calls only on request.
  */
-import { OPENAI_LIKE_CAPABILITIES, type ProviderProfile } from './profile.js';
+import { OPENAI_LIKE_CAPABILITIES, field, type ProviderProfile } from './profile.js';
 
 export const llamacpp: ProviderProfile = {
   name: 'llamacpp',
@@ -24,6 +24,15 @@ export const llamacpp: ProviderProfile = {
   embeddings: true,
   embeddingsPath: '/embeddings',
   maxEmbeddingBatch: 64,
-  tokenCount: 'llamacpp',
+  tokenCount: {
+    relativeTo: 'origin',
+    path: '/tokenize',
+    // The server's /tokenize takes plain text, not messages: the message texts joined.
+    payload: (request) => ({ content: request.messages.map((message) => (typeof message.content === 'string' ? message.content : '')).join('\n') }),
+    readCount: (answer) => {
+      const tokens = field(answer, 'tokens');
+      return Array.isArray(tokens) ? tokens.length : undefined;
+    },
+  },
   hostPatterns: [/:8080$/],
 };

@@ -1,10 +1,15 @@
 /**
  * `GET /`: what this server is and where to go (a small page for a browser, JSON otherwise) instead of a bare 404.
  * `GET /health` (also under the base path): the default upstream's recent outcomes, the pool's breaker states, the
- * shared-state store, and on request (`?probe=1`) a live `GET /models` against the upstream.
+ * shared-state store, and on request (`?probe=1`) a live `GET /models` against the upstream. Without a key only the
+ * seed's `{"status","service"}`, enough for a load balancer or a container health check: the detail (upstream base
+ * URLs, the last upstream error, usage, a probe made with the upstream key) needs a client or admin key, or, without
+ * client keys, a direct loopback connection.
  */
-import type { FastifyPluginCallback } from 'fastify';
+import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
+import { createKeyChecker, isForwarded, isLoopbackAddress, presentedKey } from './client-keys.js';
 import type { ProxyContext } from './context.js';
+import { encodeJson } from './response-channel.js';
 
 const SERVICE = 'gemini-proxy';
 const PROBE_TIMEOUT_MS = 3000;
@@ -27,14 +32,31 @@ async function probeUpstream(context: ProxyContext): Promise<Record<string, unkn
   }
 }
 
-export async function healthReport(context: ProxyContext, query: Record<string, unknown>): Promise<Record<string, unknown>> {
+/** True when the request may see the health detail. */
+export function mayReadHealthDetail(context: ProxyContext, request: FastifyRequest): boolean {
+  const { clientApiKeys, operator } = context.config;
+  if (clientApiKeys.length === 0 && isLoopbackAddress(request.socket.remoteAddress) && !isForwarded(request)) return true;
+  const keys = operator.adminApiKey === undefined ? clientApiKeys : [...clientApiKeys, operator.adminApiKey];
+  return keys.length > 0 && createKeyChecker(keys)(presentedKey(request)) !== undefined;
+}
+
+/** `degraded` when shared state is down or no upstream key can take a request (every circuit open). */
+function overallStatus(context: ProxyContext): 'healthy' | 'degraded' {
+  if (context.redis !== undefined && !context.redis.isHealthy) return 'degraded';
+  const keys = Object.values(context.pool.snapshot()).flatMap((upstream) => upstream.keys);
+  return keys.length > 0 && keys.every((key) => key.state === 'open') ? 'degraded' : 'healthy';
+}
+
+export async function healthReport(context: ProxyContext, query: Record<string, unknown>, detail = true): Promise<Record<string, unknown>> {
+  const status = overallStatus(context);
+  if (!detail) return { status, service: SERVICE };
   const upstreamInfo: Record<string, unknown> = {
     provider: context.config.upstream.provider,
     base_url: context.config.upstream.baseUrl,
     ...context.health,
   };
   if (asked(query, 'probe')) upstreamInfo['probe'] = await probeUpstream(context);
-  const health: Record<string, unknown> = { status: 'healthy', service: SERVICE, upstream: upstreamInfo, upstreams: context.pool.snapshot() };
+  const health: Record<string, unknown> = { status, service: SERVICE, upstream: upstreamInfo, upstreams: context.pool.snapshot() };
   if (context.redis !== undefined) {
     health['shared_state'] = { store: 'redis', state: context.redis.isHealthy ? 'ready' : 'unavailable' };
     if (asked(query, 'usage')) health['usage_today'] = (await context.redis.usage()) ?? null;
@@ -77,6 +99,12 @@ export const healthRoutes: FastifyPluginCallback<{ context: ProxyContext }> = (a
     });
   }
   const paths = new Set(['/health', basePath === '' ? '/health' : `${basePath}/health`]);
-  for (const path of paths) app.get(path, async (request) => healthReport(context, request.query as Record<string, unknown>));
+  for (const path of paths) {
+    app.get(path, async (request, reply) => {
+      const report = await healthReport(context, request.query as Record<string, unknown>, mayReadHealthDetail(context, request));
+      // Redacted after decoding: the last upstream error may quote a key in any spelling.
+      return reply.header('content-type', 'application/json; charset=UTF-8').header('cache-control', 'no-store').send(context.redact(encodeJson(report)));
+    });
+  }
   done();
 };

@@ -4,7 +4,7 @@
  * then any other fields as key=value. The human form re-reads pino's JSON line, which costs a parse per line; that is
  * only paid by someone watching a terminal.
  */
-import { pino, type DestinationStream, type Logger } from 'pino';
+import type { BatchedDestination } from './log-destination.js';
 
 export type LogFormat = 'json' | 'human';
 
@@ -55,13 +55,11 @@ export function humanLine(jsonLine: string): string {
   return `${time} ${level.padEnd(5)} ${message}${extra === '' ? '' : ` ${extra}`}\n`;
 }
 
-/** A pino destination that writes human lines to `out`. */
-export function humanDestination(out: NodeJS.WritableStream): DestinationStream {
-  return { write: (line: string) => void out.write(humanLine(line)) };
-}
-
-/** The process logger on stdout in the chosen format (JSON asynchronously: nothing on the request path waits). */
-export function createLogger(level: string, format: LogFormat): Logger {
-  const options = { level, base: { service: 'gemini-proxy' } };
-  return format === 'human' ? pino(options, humanDestination(process.stdout)) : pino(options, pino.destination({ dest: 1, sync: false, minLength: 0 }));
+/** Human lines on stdout, with the flush calls the batched JSON destination answers (nothing is held back here). */
+export function humanStdout(): BatchedDestination {
+  return {
+    write: (line: string) => void process.stdout.write(humanLine(line)),
+    flush: (callback?: (error?: Error) => void) => callback?.(),
+    flushSync: () => undefined,
+  };
 }

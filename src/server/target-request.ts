@@ -3,6 +3,7 @@
  * around it: restored into earlier tool-call turns before the call, remembered from the answer after it
  * (docs/providers.md §4.2).
  */
+import { describeWarning } from '../translate/warnings.js';
 import { ProxyError } from '../errors.js';
 import type { RouteTarget } from '../gateway/router.js';
 import type { UpstreamDefinition } from '../gateway/upstream-pool.js';
@@ -13,6 +14,8 @@ import { streamUsageOverride, upstreamUrl, type UpstreamTarget } from '../upstre
 import { modelLimitsFor } from '../providers/context-windows.js';
 import { assertPromptFits } from './context-window.js';
 import type { ProxyContext, RequestInfo } from './context.js';
+import { webSearchForTarget, type PreparedWebSearch } from '../search/web-search.js';
+import type { UpstreamPost } from '../upstream/client.js';
 import { reasoningKeys } from '../shared/reasoning-cache.js';
 
 export interface TargetRequest {
@@ -22,6 +25,8 @@ export interface TargetRequest {
   body: string;
   url: string;
   streamOptions: StreamTranslationOptions;
+  /** Replaces the plain upstream POST (Kimi's builtin web search loop). */
+  post?: UpstreamPost;
 }
 
 /**
@@ -60,9 +65,12 @@ export async function translateForTarget(
   route: RouteTarget,
   stream: boolean,
   responseId: string,
+  search: PreparedWebSearch | undefined,
 ): Promise<TargetRequest> {
   const upstream = context.pool.get(route.upstream);
   if (upstream === undefined) throw new ProxyError('INTERNAL', `route names an unknown upstream ${route.upstream}`);
+  // googleSearch: the proxy's own search results, or this upstream's native search (src/search/).
+  const targetSearch = search === undefined ? undefined : webSearchForTarget(search, upstream, route.model, context.config.webSearch, context.upstream);
   const usage = streamUsageOverride(endpointTarget(upstream));
   const translated = geminiRequestToOpenAI(request, {
     model: route.model,
@@ -70,12 +78,13 @@ export async function translateForTarget(
     profile: upstream.profile,
     ...(usage === undefined ? {} : { streamUsage: usage }),
   });
-  for (const warning of translated.warnings) context.log.warn({ requestId: info.requestId, upstream: route.upstream }, warning);
+  for (const warning of translated.warnings) context.log.warn({ requestId: info.requestId, upstream: route.upstream }, describeWarning(warning));
   if (translated.reasoningRequired.length > 0) await restoreReasoning(context, info, translated);
-  const body = JSON.stringify(translated.body);
+  const body = JSON.stringify(targetSearch === undefined ? translated.body : targetSearch.body(translated.body));
+  if (targetSearch?.record !== undefined) info.webSearch = targetSearch.record;
   const limits = modelLimitsFor(context.config.modelLimits, upstream.provider, route.model);
   if (limits !== undefined) await assertPromptFits(limits, route.model, body, translated.body);
-  return {
+  const target: TargetRequest = {
     route,
     upstream,
     translated,
@@ -90,6 +99,9 @@ export async function translateForTarget(
       promptCharacters: body.length,
       ...(translated.body.n === undefined ? {} : { candidateCount: translated.body.n }),
       thinkTags: translated.thinkTags,
+      ...(targetSearch?.grounding === undefined ? {} : { grounding: targetSearch.grounding }),
     },
   };
+  if (targetSearch?.post !== undefined) target.post = targetSearch.post;
+  return target;
 }

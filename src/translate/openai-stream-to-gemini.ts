@@ -7,6 +7,7 @@
 import { isFailureFinish, mapFinishReason } from './finish-reason.js';
 import type { ResponseTextMode } from './gemini-request-to-openai.js';
 import type { Candidate, FinishReason, GenerateContentResponse, JsonObject, ResponsePart, UsageMetadata } from './gemini-types.js';
+import { GroundingTracker, type GroundingPlan } from './grounding.js';
 import { extractEnumText, extractJsonText } from './json-text.js';
 import type { OpenAIChunk, OpenAIDelta, OpenAIUsage } from './openai-types.js';
 import { LogprobsCollector } from './logprobs.js';
@@ -25,6 +26,8 @@ export interface StreamTranslationOptions {
   promptCharacters: number;
   /** `<think>` tags in content are reasoning (self-hosted and raw-format upstreams). */
   thinkTags?: boolean;
+  /** The request was answered with web search: build groundingMetadata (src/translate/grounding.ts). */
+  grounding?: GroundingPlan;
   /** Choices the upstream was asked for (`n`); each becomes the Gemini candidate of the same index. */
   candidateCount?: number;
 }
@@ -69,10 +72,12 @@ export class OpenAIStreamToGemini {
   private emitted = false;
   private readonly logprobs = new LogprobsCollector();
   private readonly splitter: ThinkTagSplitter | undefined;
+  private readonly grounding: GroundingTracker | undefined;
 
   constructor(options: StreamTranslationOptions) {
     this.options = options;
     this.splitter = options.thinkTags === true ? new ThinkTagSplitter() : undefined;
+    this.grounding = options.grounding === undefined ? undefined : new GroundingTracker(options.grounding);
   }
 
   /** Whether any content has been handed out (decides error form and finish on failure, [R-FIN-5]). */
@@ -95,6 +100,7 @@ export class OpenAIStreamToGemini {
 
   push(chunk: OpenAIChunk): GenerateContentResponse[] {
     if (usageHasCounts(chunk.usage)) this.usage = chunk.usage;
+    this.grounding?.observe(chunk);
     const out: GenerateContentResponse[] = [];
     const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
     for (const choice of choices) {
@@ -123,7 +129,8 @@ export class OpenAIStreamToGemini {
     }
   }
 
-  private pushText(text: string, out: GenerateContentResponse[]): void {
+  private pushText(piece: string, out: GenerateContentResponse[], grounded = true): void {
+    const text = grounded && this.grounding !== undefined && this.options.textMode === 'text' ? this.grounding.transformText(piece) : piece;
     if (text === '') return;
     this.outputCharacters += text.length;
     if (this.options.textMode !== 'text') {
@@ -165,6 +172,8 @@ export class OpenAIStreamToGemini {
       this.pushReasoning(split.reasoning, out);
       this.pushText(split.text, out);
     }
+    const held = this.grounding?.flush();
+    if (held !== undefined) this.pushText(held, out, false);
     return out;
   }
 
@@ -219,8 +228,11 @@ export class OpenAIStreamToGemini {
     // only when that chunk is a valid content (issue 11); an empty text part is the least it can hold, and Gemini CLI
     // merely skips it ([R-FIN-3]).
     if (parts.length === 0) parts.push({ text: '' });
+    const candidate: Candidate = { content: { role: 'model', parts }, finishReason: finish, ...this.logprobs.result(), index: 0 };
+    const grounding = this.grounding?.metadata();
+    if (grounding !== undefined) candidate.groundingMetadata = grounding;
     const response: GenerateContentResponse = {
-      candidates: [{ content: { role: 'model', parts }, finishReason: finish, ...this.logprobs.result(), index: 0 }],
+      candidates: [candidate],
       usageMetadata: this.finalUsage(),
       modelVersion: this.options.modelVersion,
       responseId: this.options.responseId,
@@ -286,5 +298,6 @@ function singleCompletionToGemini(completion: OpenAIChunk, options: StreamTransl
   if (finalCandidate?.finishReason !== undefined) candidate.finishReason = finalCandidate.finishReason;
   if (finalCandidate?.logprobsResult !== undefined) candidate.logprobsResult = finalCandidate.logprobsResult;
   if (finalCandidate?.avgLogprobs !== undefined) candidate.avgLogprobs = finalCandidate.avgLogprobs;
+  if (finalCandidate?.groundingMetadata !== undefined) candidate.groundingMetadata = finalCandidate.groundingMetadata;
   return { response: { ...finish.response, candidates: [candidate] }, failed: false, calls: finish.calls, reasoning: finish.reasoning };
 }

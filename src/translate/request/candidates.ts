@@ -1,6 +1,7 @@
 /**
  * `candidateCount` → `n` and `responseLogprobs`/`logprobs` → `logprobs`/`top_logprobs` (docs/gemini-contract.md §3.6),
- * where the preset says the upstream honours them; a 400 naming the field where it does not, never a silent drop.
+ * where the preset says the upstream honours them. Candidates without `n` come from parallel calls; logprobs the
+ * upstream cannot return are a 400 naming the field, never a silent drop.
  * Pure.
  */
 import { ProxyError, invalidRequest } from '../../errors.js';
@@ -13,16 +14,19 @@ export const MAX_CANDIDATES = 8;
 /** OpenAI's (and Gemini's) limit on top candidates per token. */
 const MAX_TOP_LOGPROBS = 20;
 
-export function applyCandidates(config: GeminiGenerationConfig, body: OpenAIChatRequest, capabilities: ModelCapabilities): void {
+/**
+ * Returns how many parallel upstream calls the candidates need: 1 when the upstream takes `n` (or one candidate was
+ * asked for), else candidateCount, and the caller merges the calls by candidate index.
+ */
+export function applyCandidates(config: GeminiGenerationConfig, body: OpenAIChatRequest, capabilities: ModelCapabilities): number {
   const count = config.candidateCount;
-  if (count === undefined || count === 1) return;
+  if (count === undefined || count === 1) return 1;
   if (!Number.isInteger(count) || count < 1 || count > MAX_CANDIDATES) {
     throw invalidRequest(`Invalid value at 'generationConfig.candidateCount' (${count}): must be an integer from 1 to ${MAX_CANDIDATES}.`);
   }
-  if (!capabilities.multipleChoices) {
-    throw new ProxyError('UNSUPPORTED_FEATURE', `candidateCount ${count} is not supported by this upstream model (it takes no \`n\`): ask for 1 candidate.`);
-  }
+  if (!capabilities.multipleChoices) return count;
   body.n = count;
+  return 1;
 }
 
 export function applyLogprobs(config: GeminiGenerationConfig, body: OpenAIChatRequest, capabilities: ModelCapabilities): void {

@@ -8,6 +8,7 @@ import type { ModelCapabilities } from '../../providers/profile.js';
 import type { GeminiContent, GeminiFunctionCall, GeminiFunctionResponse, GeminiPart } from '../gemini-types.js';
 import type { OpenAIMessage, OpenAIToolCall } from '../openai-types.js';
 import type { ToolNameCodec } from '../tool-names.js';
+import type { TranslationWarning } from '../warnings.js';
 import { userContent } from './media.js';
 
 /** Sent as the result of a call the client never answered (cancelled or denied tool), see [R-REQ-5]. */
@@ -38,14 +39,14 @@ interface HistoryState {
   pending: PendingCall[];
   readonly names: ToolNameCodec;
   readonly capabilities: ModelCapabilities;
-  readonly warnings: string[];
+  readonly warnings: TranslationWarning[];
 }
 
 /** Answers every call still open with a placeholder, so no `tool_calls` message is left without its tool messages. */
 function closePending(state: HistoryState): void {
   for (const call of state.pending) {
     if (call.answered) continue;
-    state.warnings.push(`function call ${call.name} (${call.id}) had no response; sent a placeholder result`);
+    state.warnings.push({ kind: 'repaired', field: 'contents', detail: `function call ${call.name} (${call.id}) had no response; sent a placeholder result` });
     state.messages.push({ role: 'tool', tool_call_id: call.id, content: MISSING_TOOL_RESULT });
   }
   state.pending = [];
@@ -97,7 +98,7 @@ function userTurn(state: HistoryState, content: GeminiContent): void {
       (response.id !== undefined ? state.pending.find((call) => !call.answered && call.id === response.id) : undefined) ??
       state.pending.find((call) => !call.answered && call.name === response.name);
     if (match === undefined) {
-      state.warnings.push(`function response ${response.name} matches no preceding call; sent as user text`);
+      state.warnings.push({ kind: 'replaced', field: 'contents', detail: `function response ${response.name} matches no preceding call; sent as user text` });
       orphanNotes.push(`Result of ${response.name}: ${toolResultText(response)}`);
       continue;
     }
@@ -133,7 +134,7 @@ function mergeSameRole(contents: GeminiContent[]): GeminiContent[] {
 }
 
 /** Walks the Gemini history and emits the OpenAI messages. */
-export function convertContents(contents: GeminiContent[], names: ToolNameCodec, capabilities: ModelCapabilities, warnings: string[]): OpenAIMessage[] {
+export function convertContents(contents: GeminiContent[], names: ToolNameCodec, capabilities: ModelCapabilities, warnings: TranslationWarning[]): OpenAIMessage[] {
   const state: HistoryState = { messages: [], pending: [], names, capabilities, warnings };
   mergeSameRole(contents).forEach((content, contentIndex) => {
     if (content.role === 'model') modelTurn(state, content, contentIndex);
