@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { ScriptedUpstream, sseFromChunks, type ReceivedRequest, type Script } from '../support/scripted-upstream.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
+
+/** /health shows shared state and usage only to a key holder (issue 12, finding 8). */
+const HEALTH_KEY = { headers: { 'x-goog-api-key': 'client-key-other' } };
 import { RedisServer } from '../support/redis.js';
 
 const OK_JSON: Script = { kind: 'json', body: { choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } } };
@@ -178,10 +181,10 @@ describe('scale-out through Redis', () => {
     await waitFor(() => a.context.redis?.isHealthy === true && b.context.redis?.isHealthy === true, 'redis connections');
     for (const proxy of [a, b, b]) await post(`${proxy.url}/v1beta/models/gemini-3-pro-preview:generateContent`, USER, { 'x-goog-api-key': 'client-key-other' });
     await waitFor(async () => {
-      const health = (await (await fetch(`${a.url}/health?usage=1`)).json()) as { usage_today?: Record<string, Record<string, number>> };
+      const health = (await (await fetch(`${a.url}/health?usage=1`, HEALTH_KEY)).json()) as { usage_today?: Record<string, Record<string, number>> };
       return health.usage_today?.['gemini-3-pro-preview']?.['requests'] === 3;
     }, 'usage counters from both instances');
-    const health = (await (await fetch(`${b.url}/health?usage=1`)).json()) as { usage_today: Record<string, Record<string, number>>; shared_state: { state: string } };
+    const health = (await (await fetch(`${b.url}/health?usage=1`, HEALTH_KEY)).json()) as { usage_today: Record<string, Record<string, number>>; shared_state: { state: string } };
     assert.equal(health.usage_today['gemini-3-pro-preview']?.['prompt_tokens'], 15);
     assert.equal(health.shared_state.state, 'ready');
   });
@@ -204,7 +207,7 @@ describe('scale-out through Redis', () => {
     assert.ok(Date.now() - started < 5000, `six requests during the outage took ${Date.now() - started} ms`);
     assert.ok(a.logLines.some((line) => line.includes('redis unavailable')), 'the outage is logged');
     assert.equal(a.logLines.filter((line) => line.includes('redis unavailable')).length, 1, 'logged once');
-    const health = (await (await fetch(`${a.url}/health`)).json()) as { shared_state: { state: string } };
+    const health = (await (await fetch(`${a.url}/health`, HEALTH_KEY)).json()) as { shared_state: { state: string } };
     assert.equal(health.shared_state.state, 'unavailable');
 
     await redis.start();
