@@ -564,13 +564,15 @@ async function main() {
   const loadgenCpu = !phases.has('rps')
     ? null
     : Object.fromEntries(Object.entries(throughput).map(([name, value]) => [name, value.cpu_percent_of_one_core]));
+  /** a − b, or null when either was not measured (a skipped phase). */
+  const minus = (a, b) => (a === null || b === null ? null : round3(a - b));
   const overFloor = {
-    p50_small_ms: round3(proxyFigures.added_p50_small_ms - floorFigures.added_p50_small_ms),
-    p99_small_ms: round3(proxyFigures.added_p99_small_ms - floorFigures.added_p99_small_ms),
-    p50_cli_ms: round3(proxyFigures.added_p50_cli_ms - floorFigures.added_p50_cli_ms),
-    ttfc_ms: round3(proxyFigures.added_ttfc_ms - floorFigures.added_ttfc_ms),
-    per_chunk_ms: round3(proxyFigures.added_per_chunk_ms - floorFigures.added_per_chunk_ms),
-    rps_ratio: round3(proxyFigures.rps_one_worker / floorFigures.rps_one_worker),
+    p50_small_ms: minus(proxyFigures.added_p50_small_ms, floorFigures.added_p50_small_ms),
+    p99_small_ms: minus(proxyFigures.added_p99_small_ms, floorFigures.added_p99_small_ms),
+    p50_cli_ms: minus(proxyFigures.added_p50_cli_ms, floorFigures.added_p50_cli_ms),
+    ttfc_ms: minus(proxyFigures.added_ttfc_ms, floorFigures.added_ttfc_ms),
+    per_chunk_ms: minus(proxyFigures.added_per_chunk_ms, floorFigures.added_per_chunk_ms),
+    rps_ratio: proxyFigures.rps_one_worker === null || floorFigures.rps_one_worker === null ? null : round3(proxyFigures.rps_one_worker / floorFigures.rps_one_worker),
   };
   const goals = [
     ['added p50, small, within 0.1 ms of the floor', overFloor.p50_small_ms <= 0.1, `${overFloor.p50_small_ms} ms over the floor`],
@@ -588,8 +590,8 @@ async function main() {
     [`RSS with ${PLAN.openStreams} open streams ≤ 150 MB`, proxyFigures.rss_1000_streams_mb <= 150, `${proxyFigures.rss_1000_streams_mb} MB`],
     [
       '--workers 2 ≥ 1.8× one worker (projected from CPU time per request: 2 vCPUs leave no free core for a second worker)',
-      workers.projected_scaling_two_workers_on_free_cores === undefined ? null : workers.projected_scaling_two_workers_on_free_cores >= 1.8,
-      `${workers.projected_scaling_two_workers_on_free_cores}× projected; measured on this machine ${round3(proxyFigures.rps_two_workers / proxyFigures.rps_one_worker)}×`,
+      workers.projected_scaling_two_workers_on_free_cores == null ? null : workers.projected_scaling_two_workers_on_free_cores >= 1.8,
+      `${workers.projected_scaling_two_workers_on_free_cores ?? null}× projected; measured on this machine ${round3(proxyFigures.rps_two_workers / proxyFigures.rps_one_worker)}×`,
     ],
   ].map(([goal, met, actual]) => ({ goal, met: /\bnull\b|NaN/.test(actual) ? null : met, actual }));
 
