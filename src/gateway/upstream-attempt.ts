@@ -44,10 +44,11 @@ export type AttemptOutcome =
       unary?: GenerateContentResponse;
       calls: UpstreamCall[];
       reasoning: string;
-      /** The upstream failed after output reached the client. */
-      interrupted?: ProxyError;
     }
-  | { kind: 'failed'; error: ProxyError };
+  /** Nothing reached the client: may be retried. */
+  | { kind: 'failed'; error: ProxyError }
+  /** The upstream failed after output reached the client: the caller ends the response with `error`. */
+  | { kind: 'broken'; error: ProxyError };
 
 /** How long a finished stream's remaining bytes are drained so that the pooled connection stays reusable. */
 const DRAIN_MS = 5000;
@@ -104,8 +105,12 @@ async function unaryAnswer(setup: AttemptSetup, request: UpstreamCallRequest, ta
   return { kind: 'done', unary: finish.response, calls: finish.calls, reasoning: finish.reasoning };
 }
 
-async function streamAnswer(setup: AttemptSetup, request: UpstreamCallRequest, target: UpstreamTarget, response: UpstreamResponse): Promise<AttemptOutcome> {
-  const { sink, heartbeatSeconds, signal } = setup;
+/**
+ * Pumps the upstream stream into `sink`. `commit` says whether our headers go out when the upstream's arrive (streams)
+ * or only with the finished answer (unary: the real status of a failure must stay possible).
+ */
+async function pumpStream(setup: AttemptSetup, sink: ResponseSink, request: UpstreamCallRequest, target: UpstreamTarget, response: UpstreamResponse): Promise<AttemptOutcome> {
+  const { heartbeatSeconds, signal } = setup;
   // When the first upstream bytes came with the headers, they leave together with ours (see ResponseChannel.commit).
   sink.commit(heartbeatSeconds, response.body.readableLength > 0);
   const rawChunks = setup.rawChunks;
@@ -122,8 +127,8 @@ async function streamAnswer(setup: AttemptSetup, request: UpstreamCallRequest, t
       if (outcome !== undefined) continue; // draining after the end, so the pooled connection stays reusable
       await sink.send(pump.push(chunk as Buffer), heartbeatSeconds);
       if (!pump.over) continue;
-      outcome = await finishStream(setup, pump, undefined);
-      if (outcome.kind === 'failed') break;
+      outcome = await finishStream(setup, sink, pump, undefined);
+      if (outcome.kind !== 'done') break;
       drainTimer = setTimeout(() => response.body.destroy(), DRAIN_MS);
       drainTimer.unref();
     }
@@ -135,19 +140,19 @@ async function streamAnswer(setup: AttemptSetup, request: UpstreamCallRequest, t
   } finally {
     if (drainTimer !== undefined) clearTimeout(drainTimer);
   }
-  return outcome ?? finishStream(setup, pump, transportFailure);
+  return outcome ?? finishStream(setup, sink, pump, transportFailure);
 }
 
-async function finishStream(setup: AttemptSetup, pump: UpstreamStreamPump, transportFailure: ProxyError | undefined): Promise<AttemptOutcome> {
+async function finishStream(setup: AttemptSetup, sink: ResponseSink, pump: UpstreamStreamPump, transportFailure: ProxyError | undefined): Promise<AttemptOutcome> {
   const result = pump.finish(transportFailure);
   if (result.kind === 'failed') return result;
-  await setup.sink.send(result.responses, setup.heartbeatSeconds);
-  setup.sink.end();
-  const outcome: AttemptOutcome = { kind: 'done', calls: result.calls, reasoning: result.reasoning };
-  if (result.interrupted !== undefined) outcome.interrupted = result.interrupted;
-  return outcome;
+  await sink.send(result.responses, setup.heartbeatSeconds);
+  if (result.kind === 'broken') return { kind: 'broken', error: result.error };
+  sink.end();
+  return { kind: 'done', calls: result.calls, reasoning: result.reasoning };
 }
 
+/** One upstream call, streamed when the client streams. */
 export async function attemptUpstream(setup: AttemptSetup, request: UpstreamCallRequest, target: UpstreamTarget): Promise<AttemptOutcome> {
   let response: UpstreamResponse;
   try {
@@ -156,5 +161,5 @@ export async function attemptUpstream(setup: AttemptSetup, request: UpstreamCall
     return { kind: 'failed', error: networkError(error, target) };
   }
   if (response.statusCode < 200 || response.statusCode >= 300) return errorAnswer(setup, target, response);
-  return setup.stream ? streamAnswer(setup, request, target, response) : unaryAnswer(setup, request, target, response);
+  return setup.stream ? pumpStream(setup, setup.sink, request, target, response) : unaryAnswer(setup, request, target, response);
 }

@@ -12,6 +12,8 @@ export interface LiveEntry extends StoredRequest {
   hasTrace: boolean;
   attempts?: string[];
   client?: string;
+  /** The upstream error message, when the request failed (also mid-stream). */
+  errorMessage?: string;
   /** True for entries read back from the usage store at start. */
   stored: boolean;
 }
@@ -65,6 +67,7 @@ export class LiveRequests {
     };
     if (record.attempts !== undefined) entry.attempts = record.attempts;
     if (record.client !== undefined) entry.client = record.client;
+    if (record.errorMessage !== undefined) entry.errorMessage = record.errorMessage;
     this.push(entry);
     if (record.trace !== undefined) {
       this.traces.set(record.requestId, record.trace);

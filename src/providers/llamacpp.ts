@@ -26,4 +26,5 @@ export const llamacpp: ProviderProfile = {
   maxEmbeddingBatch: 64,
   tokenCount: 'llamacpp',
   hostPatterns: [/:8080$/],
+  unreachableHint: 'is llama-server running? Start it with `llama-server -m <model.gguf> --jinja`',
 };

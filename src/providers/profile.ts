@@ -96,6 +96,8 @@ export interface ProviderProfile {
   readonly tokenCount: TokenCountEndpoint | undefined;
   /** Hosts (or `:port`) that identify this provider in a base URL, for inference. */
   readonly hostPatterns: readonly RegExp[];
+  /** What to tell the user when nothing listens at the base URL (a local server that is not started). */
+  readonly unreachableHint?: string;
 }
 
 export const FULL_TOOL_CHOICE: ToolChoiceSupport = { none: true, required: true, named: true };

@@ -21,4 +21,5 @@ export const vllm: ProviderProfile = {
   maxEmbeddingBatch: 256,
   tokenCount: 'vllm',
   hostPatterns: [],
+  unreachableHint: 'is vLLM running? Start it with `vllm serve <model>`',
 };

@@ -21,5 +21,7 @@ export function accessLine(info: RequestInfo, outcome: ResponseOutcome): string 
   const aborted = outcome.finished ? '' : ' [client closed]';
   const attempts = info.attempts === undefined ? '' : ` - Upstream: ${info.attempts.join(' → ')}`;
   const url = redactUrl(outcome.url).slice(0, 2048);
-  return `${outcome.method} ${url} - ${outcome.status} - Model: ${model} - ID: ${info.requestId} - ${outcome.seconds.toFixed(3)}s${attempts}${aborted}`;
+  // A failure after output started leaves a 200 on the wire; the line must still say the answer broke.
+  const status = info.streamFailure === undefined ? String(outcome.status) : `${outcome.status} (stream failed: upstream ${info.streamFailure})`;
+  return `${outcome.method} ${url} - ${status} - Model: ${model} - ID: ${info.requestId} - ${outcome.seconds.toFixed(3)}s${attempts}${aborted}`;
 }

@@ -6,7 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { ProxyError } from '../errors.js';
-import { runFailover, type FailoverResult } from '../gateway/failover.js';
+import { runFailover, shortReason, upstreamStatusOf, type FailoverResult } from '../gateway/failover.js';
 import { routerFor, type RouteTarget } from '../gateway/router.js';
 import { attemptUpstream } from '../gateway/upstream-attempt.js';
 import { responseCacheKey } from '../shared/response-cache.js';
@@ -52,6 +52,14 @@ export async function prepareGenerate(context: ProxyContext, info: RequestInfo, 
   return { geminiModel, request, stream, responseId, routes: plan.targets, first };
 }
 
+/**
+ * Gemini CLI retries 429, 499 and 5xx itself, ten times over about five minutes (docs/gemini-contract.md §6.4); its
+ * User-Agent starts with `GeminiCLI`. The SDKs alone do not retry unless told to.
+ */
+function clientRetriesItself(userAgent: string | undefined): boolean {
+  return userAgent !== undefined && /^GeminiCLI/i.test(userAgent);
+}
+
 /** The client's side of one request: its response channel, the upstream abort, and the two timers. */
 class RequestRun {
   readonly channel: ResponseChannel;
@@ -60,6 +68,7 @@ class RequestRun {
   readonly rawChunks: string[] | undefined;
   clientGone = false;
   timedOut = false;
+  readonly userAgent: string | undefined;
   private readonly commitTimer: NodeJS.Timeout;
   private readonly requestTimer: NodeJS.Timeout;
   private readonly onClose = (): void => {
@@ -76,6 +85,7 @@ class RequestRun {
   ) {
     const { timeouts } = context.config;
     this.channel = new ResponseChannel(res, kind, info.trace !== undefined);
+    this.userAgent = res.req.headers['user-agent'];
     this.rawChunks = info.trace === undefined ? undefined : [];
     res.on('close', this.onClose);
     // [R-TO-1]/[R-TO-3]: a slow upstream must not run into the client's 60 s header timeout.
@@ -153,6 +163,7 @@ function walkTargets(context: ProxyContext, info: RequestInfo, prepared: Prepare
         return attemptUpstream(setup, request, target);
       },
       clientGone: () => run.clientGone,
+      clientRetries: clientRetriesItself(run.userAgent),
       timedOut: () => run.timedOut,
       signal: run.abort.signal,
     },
@@ -175,12 +186,16 @@ export async function runGenerate(context: ProxyContext, info: RequestInfo, prep
     }
     const result = await walkTargets(context, info, prepared, run);
     if (result.kind === 'abandoned') return;
+    if (result.kind === 'broken') {
+      // [R-FIN-5]: output had started, so the failure ends the response as the raw error object, never as a
+      // finish that looks like an ordinary end.
+      failure = result.error.message;
+      info.streamFailure = `${upstreamStatusOf(result.error)}: ${shortReason(result.error)}`;
+      run.channel.fail(result.error);
+      return;
+    }
     if (result.kind === 'done') {
       const { outcome } = result;
-      if (outcome.interrupted !== undefined) {
-        failure = outcome.interrupted.message;
-        info.upstreamError = 'UPSTREAM_INTERRUPTED';
-      }
       await rememberReasoning(context, outcome.calls, outcome.reasoning);
       if (cacheKey !== undefined && outcome.unary !== undefined && result.routeIndex === 0) {
         await context.responseCache?.set(cacheKey, JSON.stringify(outcome.unary), context.config.responseCache.ttlSeconds);
@@ -191,6 +206,7 @@ export async function runGenerate(context: ProxyContext, info: RequestInfo, prep
       ? new ProxyError('UPSTREAM_TIMEOUT', `the request took longer than server.request_timeout_seconds (${context.config.requestTimeoutSeconds} s)`)
       : (result.error ?? new ProxyError('UPSTREAM_UNAVAILABLE', 'no upstream could take the request'));
     failure = error.message;
+    info.upstreamMessage = error.message;
     run.channel.fail(error);
   } finally {
     run.close(failure);

@@ -33,7 +33,11 @@ export async function healthReport(context: ProxyContext, query: Record<string, 
     ...context.health,
   };
   if (asked(query, 'probe')) upstreamInfo['probe'] = await probeUpstream(context);
-  const health: Record<string, unknown> = { status: 'healthy', service: SERVICE, upstream: upstreamInfo, upstreams: context.pool.snapshot() };
+  const upstreams = context.pool.snapshot();
+  // Liveness stays 200; "degraded" says requests are failing right now (failing models, open circuits).
+  const failing = Object.entries(upstreams).flatMap(([name, upstream]) => Object.keys(upstream.failing_models).map((model) => `${name}/${model}`));
+  const health: Record<string, unknown> = { status: failing.length > 0 ? 'degraded' : 'healthy', service: SERVICE, upstream: upstreamInfo, upstreams };
+  if (failing.length > 0) health['failing'] = failing;
   if (context.redis !== undefined) {
     health['shared_state'] = { store: 'redis', state: context.redis.isHealthy ? 'ready' : 'unavailable' };
     if (asked(query, 'usage')) health['usage_today'] = (await context.redis.usage()) ?? null;

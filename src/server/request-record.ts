@@ -30,6 +30,8 @@ export function requestRecord(info: RequestInfo, outcome: ResponseOutcome, provi
   if (info.firstChunkMs !== undefined) record.firstChunkMs = info.firstChunkMs;
   if (info.errorStatus !== undefined) record.errorStatus = info.errorStatus;
   if (info.upstreamError !== undefined) record.upstreamError = info.upstreamError;
+  const errorMessage = info.streamFailure === undefined ? info.upstreamMessage : `stream failed after output: ${info.streamFailure}`;
+  if (errorMessage !== undefined) record.errorMessage = errorMessage;
   if (info.trace !== undefined && redactTrace !== undefined) record.trace = redactTrace(info.trace);
   return record;
 }

@@ -14,6 +14,9 @@ import { ToolCallTracker } from './tool-call-tracker.js';
 import type { ToolNameCodec } from './tool-names.js';
 import { estimateUsage, mapUsage } from './usage.js';
 
+/** A thought part is sent once it reaches this size even without a paragraph break. */
+const THOUGHT_PART_MAX_CHARACTERS = 1024;
+
 export interface StreamTranslationOptions {
   modelVersion: string;
   responseId: string;
@@ -64,6 +67,8 @@ export class OpenAIStreamToGemini {
   private thoughtCharacters = 0;
   private reasoningText = '';
   private emitted = false;
+  /** Reasoning not yet sent: thoughts leave paragraph by paragraph ([R-THK-3]). */
+  private pendingThought = '';
   private readonly splitter: ThinkTagSplitter | undefined;
 
   constructor(options: StreamTranslationOptions) {
@@ -111,11 +116,32 @@ export class OpenAIStreamToGemini {
     if (reasoning === '') return;
     this.reasoningText += reasoning;
     this.thoughtCharacters += reasoning.length;
-    // [R-THK-2]: thoughts travel in chunks of their own.
-    if (this.options.includeThoughts) {
-      out.push(this.response([{ text: reasoning, thought: true }]));
-      this.emitted = true;
+    if (!this.options.includeThoughts) return;
+    // [R-THK-2]: thoughts travel in chunks of their own. DeepSeek and Kimi stream reasoning a word per delta; Gemini
+    // sends paragraphs, and Gemini CLI renders each thought part as one paragraph, so deltas are gathered up to a
+    // paragraph break (or a size bound, so a long unbroken paragraph still shows progress).
+    this.pendingThought += reasoning;
+    let start = 0;
+    for (let cut = this.pendingThought.indexOf('\n\n'); cut !== -1; cut = this.pendingThought.indexOf('\n\n', cut + 2)) {
+      const end = cut + 2;
+      if (this.pendingThought.slice(start, end).trim() === '') continue;
+      this.emitThought(this.pendingThought.slice(start, end), out);
+      start = end;
     }
+    this.pendingThought = this.pendingThought.slice(start);
+    if (this.pendingThought.length >= THOUGHT_PART_MAX_CHARACTERS) this.flushThought(out);
+  }
+
+  /** Sends the reasoning gathered so far; runs before any text or call, and at the end. */
+  private flushThought(out: GenerateContentResponse[]): void {
+    if (this.pendingThought === '') return;
+    this.emitThought(this.pendingThought, out);
+    this.pendingThought = '';
+  }
+
+  private emitThought(text: string, out: GenerateContentResponse[]): void {
+    out.push(this.response([{ text, thought: true }]));
+    this.emitted = true;
   }
 
   private pushText(text: string, out: GenerateContentResponse[]): void {
@@ -126,6 +152,7 @@ export class OpenAIStreamToGemini {
     } else if (this.tracker.size > 0 && text.trim() === '') {
       // Whitespace some upstreams interleave between tool calls ([R-FC-3]).
     } else {
+      this.flushThought(out);
       out.push(this.response([{ text }]));
       this.emitted = true;
     }
@@ -137,6 +164,7 @@ export class OpenAIStreamToGemini {
     if (Array.isArray(delta.tool_calls)) {
       for (const call of delta.tool_calls) {
         if (typeof call !== 'object' || call === null) continue;
+        this.flushThought(out);
         this.tracker.push(call);
         this.outputCharacters += call.function?.arguments?.length ?? 0;
       }
@@ -160,7 +188,16 @@ export class OpenAIStreamToGemini {
       this.pushReasoning(split.reasoning, out);
       this.pushText(split.text, out);
     }
+    this.flushThought(out);
     return out;
+  }
+
+  /**
+   * The upstream failed after output started: what was already said leaves (held-back text and reasoning), while
+   * tool calls still being assembled and buffered JSON-mode text are dropped, never sent half-built ([R-FIN-5]).
+   */
+  abandon(): GenerateContentResponse[] {
+    return this.flushSplitter();
   }
 
   /**
@@ -230,16 +267,10 @@ export class OpenAIStreamToGemini {
 }
 
 /**
- * A unary Chat Completions body → one GenerateContentResponse ([R-UN-1]): the message is run through the same state
- * machine as a one-chunk stream, so finish, usage and call handling live in one place; the parts are then merged into
- * thoughts first, one text part, then calls.
+ * Streamed responses plus the final one → one unary response ([R-UN-1]): thoughts first, one text part, then the
+ * calls, with the final response's finish and usage.
  */
-export function openAICompletionToGemini(completion: OpenAIChunk, options: StreamTranslationOptions): StreamFinish {
-  const machine = new OpenAIStreamToGemini(options);
-  const streamed = machine.push(completion);
-  const finish = machine.end('done');
-  streamed.push(...finish.before);
-  if (finish.response === undefined) return finish;
+export function mergeIntoUnary(streamed: readonly GenerateContentResponse[], final: GenerateContentResponse): GenerateContentResponse {
   const thoughts: string[] = [];
   const texts: string[] = [];
   for (const response of streamed) {
@@ -247,7 +278,7 @@ export function openAICompletionToGemini(completion: OpenAIChunk, options: Strea
       if (part.text !== undefined) (part.thought === true ? thoughts : texts).push(part.text);
     }
   }
-  const finalCandidate = finish.response.candidates?.[0];
+  const finalCandidate = final.candidates?.[0];
   const finalParts = finalCandidate?.content?.parts ?? [];
   for (const part of finalParts) if (part.text !== undefined) texts.push(part.text);
   const parts: ResponsePart[] = [];
@@ -256,5 +287,18 @@ export function openAICompletionToGemini(completion: OpenAIChunk, options: Strea
   for (const part of finalParts) if (part.functionCall !== undefined) parts.push(part);
   const candidate = { ...finalCandidate, index: 0 };
   if (parts.length > 0) candidate.content = { role: 'model', parts };
-  return { response: { ...finish.response, candidates: [candidate] }, failed: false, calls: finish.calls, reasoning: finish.reasoning };
+  return { ...final, candidates: [candidate] };
+}
+
+/**
+ * A unary Chat Completions body → one GenerateContentResponse: the message is run through the same state machine as
+ * a one-chunk stream, so finish, usage and call handling live in one place.
+ */
+export function openAICompletionToGemini(completion: OpenAIChunk, options: StreamTranslationOptions): StreamFinish {
+  const machine = new OpenAIStreamToGemini(options);
+  const streamed = machine.push(completion);
+  const finish = machine.end('done');
+  streamed.push(...finish.before);
+  if (finish.response === undefined) return finish;
+  return { response: mergeIntoUnary(streamed, finish.response), failed: false, calls: finish.calls, reasoning: finish.reasoning };
 }
