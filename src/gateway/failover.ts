@@ -45,7 +45,8 @@ export function upstreamStatusOf(error: ProxyError): string {
 
 /** The error's message without the `upstream NAME STATUS:` prefix, on one line, at most 80 characters. */
 export function shortReason(error: ProxyError): string {
-  const reason = error.message.replace(/^upstream \S+ (\d{3} ?)?:? ?/, '').replace(/\s+/g, ' ');
+  // Upstream labels are `name` or `name (provider)` (upstream/endpoints.ts).
+  const reason = error.message.replace(/^upstream \S+(?: \([^)]*\))? (?:\d{3} ?)?:? ?/, '').replace(/\s+/g, ' ');
   return reason.length > 80 ? `${reason.slice(0, 79)}…` : reason;
 }
 
