@@ -72,6 +72,11 @@ export const timeoutsSchema = z
      * a large model first may need more.
      */
     upstream_headers_seconds: seconds(60, 3600),
+    /**
+     * Longest wait for a unary (non-streamed) upstream answer, whose headers come only with the finished answer:
+     * Gemini CLI's utility calls and /compress of a long history can take minutes on a reasoning model.
+     */
+    upstream_unary_seconds: seconds(300, 3600),
     upstream_connect_seconds: seconds(10, 120),
   })
   .default({
@@ -79,6 +84,7 @@ export const timeoutsSchema = z
     heartbeat_seconds: 15,
     upstream_idle_seconds: 60,
     upstream_headers_seconds: 60,
+    upstream_unary_seconds: 300,
     upstream_connect_seconds: 10,
   });
 
@@ -97,6 +103,7 @@ export const upstreamSchema = z
       .object({
         upstream_idle_seconds: z.number().positive().max(3600).optional(),
         upstream_headers_seconds: z.number().positive().max(3600).optional(),
+        upstream_unary_seconds: z.number().positive().max(3600).optional(),
         upstream_connect_seconds: z.number().positive().max(120).optional(),
       })
       .strict()
@@ -205,6 +212,7 @@ export const KNOWN_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
     'heartbeat_seconds',
     'upstream_idle_seconds',
     'upstream_headers_seconds',
+    'upstream_unary_seconds',
     'upstream_connect_seconds',
   ]),
 };

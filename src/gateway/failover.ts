@@ -6,7 +6,7 @@
  * one attempt.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorInfo, ProxyError, retryInfo } from '../errors.js';
+import { ERROR_KINDS, errorInfo, ProxyError, retryInfo, type ErrorCode } from '../errors.js';
 import type { UpstreamTarget } from '../upstream/endpoints.js';
 import { decideAfterFailure, FAILURE_RULES, type RetrySettings } from './retry-policy.js';
 import type { RouteTarget } from './router.js';
@@ -64,6 +64,10 @@ export function failedAttemptLabel(upstream: string, keyIndex: number, error: Pr
   return `${upstream}#${keyIndex}:${status} (${shortReason(error)})`;
 }
 
+function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_KINDS, code);
+}
+
 /**
  * The answer while a model's circuit is open. A rate limit stays a 429 with the remaining cooldown as RetryInfo (the
  * client waits and comes back); anything else is terminal for the client (400 FAILED_PRECONDITION), so that Gemini
@@ -73,7 +77,12 @@ export function circuitOpenError(route: RouteTarget, circuit: OpenCircuit, coold
   const last = circuit.lastFailure ?? `upstream ${route.upstream} failed`;
   const why = `${circuit.consecutiveFailures} failures in a row for ${route.model} on upstream ${route.upstream}; the proxy stops calling it for ${Math.ceil(cooldownSeconds)} s (circuit_breaker)`;
   const metadata = { upstream: route.upstream, model: route.model };
-  if (circuit.lastFailureCode === 'UPSTREAM_RATE_LIMITED') {
+  const code = circuit.lastFailureCode;
+  if (code !== undefined && isErrorCode(code) && ERROR_KINDS[code].httpStatus < 500 && ERROR_KINDS[code].httpStatus !== 429) {
+    // Already terminal for the client (credentials, balance, nothing listening): the same answer, without a call.
+    return new ProxyError(code, last, [errorInfo('UPSTREAM_CIRCUIT_OPEN', metadata)]);
+  }
+  if (code === 'UPSTREAM_RATE_LIMITED') {
     return new ProxyError('UPSTREAM_RATE_LIMITED', `${last} (${why})`, [retryInfo(Math.max(1, circuit.remainingSeconds)), errorInfo('UPSTREAM_CIRCUIT_OPEN', metadata)]);
   }
   return new ProxyError('UPSTREAM_CIRCUIT_OPEN', `${last} (${why})`, [errorInfo('UPSTREAM_CIRCUIT_OPEN', metadata)]);
@@ -137,7 +146,7 @@ export async function runFailover<Request>(
       const circuit = counted === 'failure' ? pool.openCircuit(route.upstream, route.model) : undefined;
       if (circuit !== undefined) {
         // This failure opened the circuit: say so now rather than let the client retry into it.
-        lastError = circuitOpenError(route, circuit, pool.cooldownSeconds);
+        lastError = error.httpStatus >= 500 || error.httpStatus === 429 ? circuitOpenError(route, circuit, pool.cooldownSeconds) : error;
         continue targets;
       }
       if (decision.kind === 'next-target') continue targets;

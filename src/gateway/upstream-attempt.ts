@@ -36,6 +36,8 @@ export interface AttemptSetup {
   redact: (text: string) => string;
   /** Raw upstream bodies and events, for the detailed log. */
   rawChunks: string[] | undefined;
+  /** Each attempt's URL and HTTP status (or network error), for the detailed log. */
+  attemptLog: Array<{ url: string; status: number | string }> | undefined;
 }
 
 export type AttemptOutcome =
@@ -158,8 +160,12 @@ export async function attemptUpstream(setup: AttemptSetup, request: UpstreamCall
   try {
     response = await setup.client.post(target, request.url, request.body, setup.signal, setup.stream);
   } catch (error) {
-    return { kind: 'failed', error: networkError(error, target) };
+    const failure = networkError(error, target);
+    const network = failure.details.flatMap((detail) => (detail['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo' ? [detail.metadata?.['network_error']] : []));
+    setup.attemptLog?.push({ url: request.url, status: network[0] ?? failure.code });
+    return { kind: 'failed', error: failure };
   }
+  setup.attemptLog?.push({ url: request.url, status: response.statusCode });
   if (response.statusCode < 200 || response.statusCode >= 300) return errorAnswer(setup, target, response);
   return setup.stream ? pumpStream(setup, setup.sink, request, target, response) : unaryAnswer(setup, request, target, response);
 }

@@ -66,6 +66,7 @@ class RequestRun {
   readonly abort = new AbortController();
   readonly attempts: string[] = [];
   readonly rawChunks: string[] | undefined;
+  readonly attemptLog: Array<{ url: string; status: number | string }> | undefined;
   clientGone = false;
   timedOut = false;
   readonly userAgent: string | undefined;
@@ -87,6 +88,7 @@ class RequestRun {
     this.channel = new ResponseChannel(res, kind, info.trace !== undefined);
     this.userAgent = res.req.headers['user-agent'];
     this.rawChunks = info.trace === undefined ? undefined : [];
+    this.attemptLog = info.trace === undefined ? undefined : [];
     res.on('close', this.onClose);
     // [R-TO-1]/[R-TO-3]: a slow upstream must not run into the client's 60 s header timeout.
     this.commitTimer = setTimeout(() => this.channel.commit(timeouts.heartbeatSeconds), timeouts.commitSeconds * 1000);
@@ -109,6 +111,7 @@ class RequestRun {
     if (channel.errorStatus !== undefined) info.errorStatus = channel.errorStatus;
     if (channel.errorCode !== undefined) info.upstreamError = channel.errorCode;
     if (info.trace !== undefined) {
+      info.trace.set('UPSTREAM_ATTEMPTS', this.attemptLog);
       info.trace.set('3_OPENAI_RESPONSE', this.rawChunks);
       info.trace.set('4_GEMINI_RESPONSE', this.kind === 'unary' && channel.sent?.length === 1 ? channel.sent[0] : channel.sent);
     }
@@ -150,6 +153,7 @@ function walkTargets(context: ProxyContext, info: RequestInfo, prepared: Prepare
     signal: run.abort.signal,
     redact: context.redact,
     rawChunks: run.rawChunks,
+    attemptLog: run.attemptLog,
   };
   return runFailover(
     prepared.routes,

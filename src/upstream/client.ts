@@ -13,8 +13,10 @@ export interface UpstreamTimeouts {
   connectSeconds: number;
   /** Idle time between body bytes before the upstream is given up ([R-TO-4]). */
   idleSeconds: number;
-  /** Longest wait for response headers. */
+  /** Longest wait for the response headers of a streamed call. */
   headersSeconds: number;
+  /** Longest wait for a unary call's headers (they come with the finished answer). */
+  unarySeconds: number;
 }
 
 export interface UpstreamResponse {
@@ -25,15 +27,13 @@ export interface UpstreamResponse {
 
 const USER_AGENT = 'gemini-proxy/0.1';
 
-/** A unary upstream answer sends its headers only once the whole answer is generated; allow it this long at least. */
-export const UNARY_HEADERS_SECONDS = 300;
-
 /**
  * A streaming upstream sends its headers when it accepts the request, so `upstream_headers_seconds` can be short; a
- * unary one sends them with the finished answer (Gemini CLI's utility calls, /compress of a long history).
+ * unary one sends them with the finished answer (Gemini CLI's utility calls, /compress of a long history), so unary
+ * calls wait `upstream_unary_seconds`.
  */
-export function headersWaitSeconds(headersSeconds: number, stream: boolean): number {
-  return stream ? headersSeconds : Math.max(headersSeconds, UNARY_HEADERS_SECONDS);
+function headersWaitSeconds(timeouts: { headersSeconds: number; unarySeconds: number }, stream: boolean): number {
+  return stream ? timeouts.headersSeconds : timeouts.unarySeconds;
 }
 
 export class UpstreamClient {
@@ -44,7 +44,7 @@ export class UpstreamClient {
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 600_000,
       connectTimeout: timeouts.connectSeconds * 1000,
-      headersTimeout: headersWaitSeconds(timeouts.headersSeconds, false) * 1000,
+      headersTimeout: headersWaitSeconds(timeouts, false) * 1000,
       bodyTimeout: timeouts.idleSeconds * 1000,
       pipelining: 1,
     });
@@ -67,7 +67,7 @@ export class UpstreamClient {
         dispatcher: this.agent,
         ...(target.timeouts === undefined
           ? {}
-          : { headersTimeout: headersWaitSeconds(target.timeouts.headersSeconds, stream) * 1000, bodyTimeout: target.timeouts.idleSeconds * 1000 }),
+          : { headersTimeout: headersWaitSeconds(target.timeouts, stream) * 1000, bodyTimeout: target.timeouts.idleSeconds * 1000 }),
       });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     } catch (error) {
@@ -120,8 +120,7 @@ export function networkError(error: unknown, target: UpstreamTarget): ProxyError
   const unreachable = (text: string): ProxyError => new ProxyError('UPSTREAM_UNREACHABLE', `${where} ${text}`, [errorInfo('UPSTREAM_UNREACHABLE', metadata)]);
   if (error instanceof undiciErrors.HeadersTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT') {
     const seconds = target.timeouts?.headersSeconds;
-    // Unary calls wait longer (headersWaitSeconds); the key to raise is the same.
-    return timeout(`sent no response headers in time${seconds === undefined ? '' : ` (timeouts.upstream_headers_seconds: ${seconds} s for streams)`}`);
+    return timeout(`sent no response headers in time${seconds === undefined ? '' : ` (timeouts.upstream_headers_seconds ${seconds} s for streams, upstream_unary_seconds ${target.timeouts?.unarySeconds ?? '?'} s for unary calls)`}`);
   }
   if (error instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_BODY_TIMEOUT') {
     const seconds = target.timeouts?.idleSeconds;

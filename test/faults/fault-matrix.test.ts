@@ -334,7 +334,7 @@ const FAULTS: Fault[] = [
 // Rigs and the HTTP client
 
 /** Short timeouts so stalls resolve in about a second: headers 1 s (< commit 3 s), idle 1 s, heartbeat 0.5 s. */
-const TIMEOUTS = { first_byte_commit_seconds: 3, heartbeat_seconds: 0.5, upstream_idle_seconds: 1, upstream_headers_seconds: 1, upstream_connect_seconds: 1 };
+const TIMEOUTS = { first_byte_commit_seconds: 3, heartbeat_seconds: 0.5, upstream_idle_seconds: 1, upstream_headers_seconds: 1, upstream_unary_seconds: 1, upstream_connect_seconds: 1 };
 const REQUEST_BOUND_MS = 8000;
 
 async function closedPort(): Promise<number> {
@@ -526,7 +526,7 @@ describe('fault matrix: the Gemini response (stream and unary), every request wi
 
   it('stall before headers past first_byte_commit_seconds: 200 is committed, heartbeats flow, then the late 504', async () => {
     const rig = await startRig({ name: 'stall', group: 'stall', upstream: { kind: 'stall' }, stream: { kind: 'error', status: 0, rpc: '' } }, {
-      timeouts: { first_byte_commit_seconds: 0.4, heartbeat_seconds: 0.2, upstream_idle_seconds: 2, upstream_headers_seconds: 1.5, upstream_connect_seconds: 1 },
+      timeouts: { first_byte_commit_seconds: 0.4, heartbeat_seconds: 0.2, upstream_idle_seconds: 2, upstream_headers_seconds: 1.5, upstream_unary_seconds: 1.5, upstream_connect_seconds: 1 },
     });
     try {
       const streamed = await send(`${rig.proxy.url}/v1beta/models/m:streamGenerateContent?alt=sse`, PROMPT);

@@ -6,7 +6,10 @@
  * reasoning, and the first-run message for a local Ollama that is not running.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { RequestRecord } from '../../src/server/context.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
@@ -175,6 +178,36 @@ describe('logs tell the truth', () => {
     const body = JSON.parse(await response.text()) as { error: { code: number; message: string } };
     assert.equal(body.error.code, 503);
     assert.match(body.error.message, /late failure/);
+  });
+});
+
+describe('detailed logs', () => {
+  it('record the upstream URL and HTTP status of every attempt', async () => {
+    const upstream = await new ScriptedUpstream().start();
+    const directory = mkdtempSync(join(tmpdir(), 'gemini-proxy-attempts-'));
+    const proxy = await startProxy({
+      openai_base_url: upstream.baseUrl,
+      default_openai_model: 'm',
+      retries: { attempts_per_target: 2, base_delay_ms: 1 },
+      logging: { enable_detailed_logs: true, enable_access_logs: true, log_directory: directory },
+    });
+    const records: RequestRecord[] = [];
+    proxy.context.requestListeners.push((record) => records.push(record));
+    try {
+      upstream.enqueue(SERVER_ERROR, OK_JSON);
+      assert.equal((await post(`${proxy.url}/v1beta/models/m:generateContent`)).status, 200);
+      await accessLine(proxy, /Upstream: default#0:500 .* → default#0:ok/);
+      const trace = records[0]?.trace as { UPSTREAM_ATTEMPTS?: unknown } | undefined;
+      const url = `${upstream.baseUrl}/chat/completions`;
+      assert.deepEqual(trace?.UPSTREAM_ATTEMPTS, [
+        { url, status: 500 },
+        { url, status: 200 },
+      ]);
+    } finally {
+      await proxy.stop();
+      await upstream.stop();
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
 
