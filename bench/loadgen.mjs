@@ -9,6 +9,7 @@
 //   rps      concurrency N for a fixed time per batch, interleaved, rotated → requests/s per target
 //   open     open N streams that stay open on one target and wait until every one has its first chunk
 //   close    close them
+import { readFileSync, readdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { SMALL_REQUEST, buildCliRequest } from './requests.mjs';
@@ -49,6 +50,52 @@ async function exchange(target, kind, connections = 1, keepText = false) {
   }
   const end = now();
   return { status: response.statusCode, ttfc: first === 0 ? end - start : first - start, total: end - start, span: first === 0 ? 0 : end - first, text };
+}
+
+/** CPU time (ms) the given processes have used so far, all threads (schedstat of every task in /proc/<pid>/task). */
+function cpuMs(pids) {
+  let ns = 0;
+  for (const pid of pids) {
+    try {
+      for (const task of readdirSync(`/proc/${pid}/task`)) {
+        try {
+          ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+        } catch {
+          // thread gone
+        }
+      }
+    } catch {
+      // process gone
+    }
+  }
+  return ns / 1e6;
+}
+
+/**
+ * One small unary request for the throughput phase, through undici's lowest-level `dispatch`: no response stream, no
+ * promise per chunk, so the load generator spends as little CPU per request as undici allows. Resolves to the status.
+ */
+function leanExchange(target, connections) {
+  return new Promise((resolve, reject) => {
+    let status = 0;
+    pool(target, connections).dispatch(
+      { method: 'POST', path: target.spec.unaryPath, headers: target.spec.headers, body: target.bodies.small },
+      {
+        onConnect() {},
+        onHeaders(statusCode) {
+          status = statusCode;
+          return true;
+        },
+        onData() {
+          return true;
+        },
+        onComplete() {
+          resolve(status);
+        },
+        onError: reject,
+      },
+    );
+  });
 }
 
 function percentile(sorted, p) {
@@ -158,8 +205,13 @@ async function stream({ names, rounds, batch, warmup, chunks }) {
   return Object.fromEntries(names.map((name) => [name, { ttfc: summary(ttfc[name]), per_chunk: summary(perChunk[name]), errors: errors[name] }]));
 }
 
-async function rps({ names, rounds, seconds, warmupSeconds, concurrency }) {
-  const totals = Object.fromEntries(names.map((name) => [name, { completed: 0, all: 0, elapsed: 0, errors: 0, perRound: [] }]));
+/**
+ * `watch` maps a label to process ids (e.g. the upstream); every target's own `pids` (from its spec) are watched as
+ * "target" and this process as "loadgen". The CPU share of each, in % of one core over the counting window, shows
+ * which process is the bottleneck: the target should be near 100 %, the load generator well below.
+ */
+async function rps({ names, rounds, seconds, warmupSeconds, concurrency, watch = {} }) {
+  const totals = Object.fromEntries(names.map((name) => [name, { completed: 0, all: 0, elapsed: 0, errors: 0, perRound: [], cpu: {} }]));
   for (let round = 0; round < rounds; round += 1) {
     for (const name of rotated(names, round)) {
       const target = targets.get(name);
@@ -170,10 +222,10 @@ async function rps({ names, rounds, seconds, warmupSeconds, concurrency }) {
       const loop = async () => {
         while (!stop) {
           try {
-            const result = await exchange(target, 'small', concurrency);
+            const status = await leanExchange(target, concurrency);
             totals[name].all += 1;
             if (!counting) continue;
-            if (result.status === 200) completed += 1;
+            if (status === 200) completed += 1;
             else errors += 1;
           } catch {
             if (counting) errors += 1;
@@ -182,12 +234,20 @@ async function rps({ names, rounds, seconds, warmupSeconds, concurrency }) {
       };
       const loops = Array.from({ length: concurrency }, loop);
       await new Promise((resolve) => setTimeout(resolve, warmupSeconds * 1000));
+      const pids = target.spec.pids ?? [];
+      // With several processes (--workers), each one on its own too: how the work splits between primary and workers.
+      const perPid = pids.length > 1 ? Object.fromEntries(pids.map((pid) => [`pid_${pid}`, [pid]])) : {};
+      const watched = { target: pids, loadgen: [process.pid], ...watch, ...perPid };
+      const cpuBefore = Object.fromEntries(Object.entries(watched).map(([label, pids]) => [label, cpuMs(pids)]));
       counting = true;
       const start = now();
       await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
       const elapsed = (now() - start) / 1000;
       const count = completed;
       counting = false;
+      for (const [label, pids] of Object.entries(watched)) {
+        totals[name].cpu[label] = (totals[name].cpu[label] ?? 0) + cpuMs(pids) - cpuBefore[label];
+      }
       stop = true;
       await Promise.all(loops);
       totals[name].completed += count;
@@ -199,7 +259,20 @@ async function rps({ names, rounds, seconds, warmupSeconds, concurrency }) {
   return Object.fromEntries(
     names.map((name) => {
       const total = totals[name];
-      return [name, { rps: total.completed / total.elapsed, per_round: total.perRound, errors: total.errors, completed: total.completed, requests: total.all }];
+      const cpuShare = Object.fromEntries(Object.entries(total.cpu).map(([label, ms]) => [label, Math.round(ms / total.elapsed / 10)]));
+      const cpuUsPerRequest = Object.fromEntries(Object.entries(total.cpu).map(([label, ms]) => [label, Math.round((ms * 1000) / Math.max(1, total.completed))]));
+      return [
+        name,
+        {
+          rps: total.completed / total.elapsed,
+          per_round: total.perRound,
+          errors: total.errors,
+          completed: total.completed,
+          requests: total.all,
+          cpu_percent_of_one_core: cpuShare,
+          cpu_us_per_request: cpuUsPerRequest,
+        },
+      ];
     }),
   );
 }

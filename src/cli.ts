@@ -11,6 +11,7 @@ import { ConfigError, EMBEDDED_DEFAULT, resolveConfig, type CommandLineOverrides
 import { buildApp } from './app.js';
 import { quickStartInstructions } from './quick-start.js';
 import { startHotReload } from './operator/reload.js';
+import { batchedStdout } from './server/log-destination.js';
 import { probeListening } from './upstream/reachability.js';
 
 const USAGE = `Usage: gemini-proxy [options]
@@ -102,8 +103,12 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
-  // Asynchronous stdout logging: nothing on the request path waits for a write.
-  const log = pino({ level: config.logLevel, base: { service: 'gemini-proxy' } }, pino.destination({ dest: 1, sync: false, minLength: 0 }));
+  // Every line passes the redactor of the config in force (set once the app exists, replaced on reload): no configured
+  // secret reaches the log, whatever message carried it.
+  let redactLine: (line: string) => string = (line) => line;
+  // Asynchronous, batched stdout logging: nothing on the request path waits for a write (server/log-destination.ts).
+  const stdoutLog = batchedStdout();
+  const log = pino({ level: config.logLevel, base: { service: 'gemini-proxy' }, hooks: { streamWrite: (line) => redactLine(line) } }, stdoutLog);
   if (commandLine.workers > 1 && cluster.isPrimary) {
     for (const warning of config.warnings) log.warn(warning);
     runPrimary(commandLine.workers, config.drainSeconds, log);
@@ -112,8 +117,9 @@ async function main(): Promise<void> {
   // A cluster worker: the primary has already reported the config warnings.
   if (!cluster.isWorker) for (const warning of config.warnings) log.warn(warning);
   const { app, context, operator } = buildApp(config, log);
+  redactLine = (line) => context.redact(line);
   // Hot reload on SIGHUP and on config file change; a bad file is rejected and the running config stays.
-  const reloader = startHotReload({ context, operator, overrides: commandLine.overrides, env: process.env, log, sighup: true });
+  const reloader = startHotReload({ context, operator, overrides: commandLine.overrides, env: process.env, log, sighup: true, listener: app.server });
   app.addHook('onClose', async () => reloader.close());
 
   let closing = false;
@@ -148,7 +154,10 @@ async function main(): Promise<void> {
     } else {
       log.info(`gemini-proxy listening on ${address} (config: ${config.source}; ${upstream}; client keys: ${config.clientApiKeys.length > 0 ? 'required' : 'not required'})`);
     }
-    if (config.quickStart && !cluster.isWorker) process.stdout.write(quickStartInstructions(config, address));
+    if (config.quickStart && !cluster.isWorker) {
+      stdoutLog.flushSync(); // the "listening" line first
+      process.stdout.write(quickStartInstructions(config, address));
+    }
     if (!cluster.isWorker && config.upstream.profile.unreachableHint !== undefined) void warnWhenNothingListens(config.upstream.baseUrl, config.upstream.profile.displayName, config.upstream.profile.unreachableHint, log);
   } catch (error) {
     log.fatal(`cannot listen on ${config.host}:${config.port}: ${error instanceof Error ? error.message : String(error)}`);

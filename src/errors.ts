@@ -28,6 +28,7 @@ export const ERROR_KINDS = {
   UNSUPPORTED_FEATURE: { httpStatus: 400, status: 'INVALID_ARGUMENT' },
   PAYLOAD_TOO_LARGE: { httpStatus: 413, status: 'INVALID_ARGUMENT' },
   API_KEY_INVALID: { httpStatus: 400, status: 'INVALID_ARGUMENT' },
+  FORBIDDEN: { httpStatus: 403, status: 'PERMISSION_DENIED' },
   NOT_FOUND: { httpStatus: 404, status: 'NOT_FOUND' },
   MODEL_NOT_FOUND: { httpStatus: 404, status: 'NOT_FOUND' },
   CLIENT_RATE_LIMITED: { httpStatus: 429, status: 'RESOURCE_EXHAUSTED' },

@@ -8,7 +8,10 @@ import { z } from 'zod';
 import { PROVIDERS, PROVIDER_NAMES, inferProvider, isProviderName } from '../providers/index.js';
 import type { ProviderName, ProviderProfile } from '../providers/profile.js';
 import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
-import { resolveOperatorConfig, type OperatorConfig } from '../operator/config.js';
+import type { ModelLimitOverrides } from '../providers/context-windows.js';
+import { needsApiKey } from '../providers/keys.js';
+import { resolveOperatorConfig, type OperatorConfig } from './operator.js';
+import { resolveWebSearchConfig, type WebSearchConfig } from './web-search.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -81,6 +84,8 @@ export interface ResolvedConfig {
   upstreams: UpstreamDefinition[];
   /** Model names → targets, as data (gateway/router.ts builds the router). */
   routing: RoutingConfig;
+  /** Config `model_limits`: upstream model pattern → context window and output limit, over the presets' tables. */
+  modelLimits: ModelLimitOverrides;
   retries: { attemptsPerTarget: number; baseDelayMs: number; maxDelaySeconds: number };
   breaker: { failureThreshold: number; cooldownMs: number };
   /** Limits per client key (or per client address without keys). */
@@ -95,9 +100,15 @@ export interface ResolvedConfig {
   defaultEmbeddingModel: string | undefined;
   clientApiKeys: string[];
   allowUnauthenticated: boolean;
-  logging: { detailed: boolean; access: boolean; directory: string };
+  /** Normalised (lower case, no trailing slash). */
+  allowedOrigins: string[];
+  /** Lower case, without port. */
+  allowedHosts: string[];
+  logging: { detailed: boolean; access: boolean; directory: string; groupReadable: boolean };
   /** Dashboard, metrics and usage store settings. */
   operator: OperatorConfig;
+  /** What answers Gemini's googleSearch tool. */
+  webSearch: WebSearchConfig;
   timeouts: {
     commitSeconds: number;
     heartbeatSeconds: number;
@@ -163,8 +174,9 @@ export function parseConfigText(text: string, source: string): { config: FileCon
   return { config: result.data, warnings };
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+/** A listen address (or a bound one) that only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 const LOG_LEVELS: Record<string, ResolvedConfig['logLevel']> = {
@@ -297,6 +309,17 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
       `server.host: refusing to listen on ${host} without client_api_keys; set client_api_keys, or "allow_unauthenticated": true to accept anyone who can reach this address`,
     );
   }
+  if (clientApiKeys.length === 0 && !isLoopback(host) && file.allowed_hosts.length === 0) {
+    warnings.push(
+      `server.host ${host} without client_api_keys: requests must name a loopback address or localhost in their Host header (DNS rebinding guard); list the names clients use in allowed_hosts`,
+    );
+  }
+  for (const upstream of upstreams) {
+    if (upstream.apiKeys.length === 0 && needsApiKey(upstream.provider)) {
+      const where = upstream.name === 'default' ? '--api-key, openai_api_key or OPENAI_API_KEY' : `upstreams.${upstream.name}.api_key`;
+      warnings.push(`upstream "${upstream.name}" (${upstream.profile.displayName}) has no API key: its requests will be refused until one is set (${where})`);
+    }
+  }
   if (Object.keys(routes).length === 0 && Object.keys(mapping).length === 0 && defaultModel === undefined) {
     warnings.push('no model_mapping, routes or default_openai_model: every request for an unmapped model will get 404');
   }
@@ -320,6 +343,7 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     quickStart: path === undefined,
     upstreams,
     routing,
+    modelLimits: Object.entries(file.model_limits).map(([pattern, limits]) => [pattern, limits.context_window, limits.max_output_tokens] as const),
     retries: {
       attemptsPerTarget: file.retries.attempts_per_target,
       baseDelayMs: file.retries.base_delay_ms,
@@ -340,11 +364,15 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     defaultEmbeddingModel: file.default_embedding_model,
     clientApiKeys,
     allowUnauthenticated: file.allow_unauthenticated,
+    allowedOrigins: file.allowed_origins.map((origin) => origin.toLowerCase().replace(/\/+$/, '')),
+    allowedHosts: file.allowed_hosts.map((host) => host.toLowerCase()),
     operator: resolveOperatorConfig(file, file.logging.log_directory),
+    webSearch: resolveWebSearchConfig(file),
     logging: {
       detailed: file.logging.enable_detailed_logs,
       access: file.logging.enable_access_logs,
       directory: file.logging.log_directory,
+      groupReadable: file.logging.group_readable,
     },
     timeouts: {
       commitSeconds: file.timeouts.first_byte_commit_seconds,

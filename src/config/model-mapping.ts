@@ -6,7 +6,6 @@
 
 interface PatternRule<T> {
   pattern: string;
-  regex: RegExp;
   /** Literal characters: more means more specific. */
   specificity: number;
   target: T;
@@ -36,14 +35,40 @@ export const GEMINI_CLI_MODEL_NAMES = [
   'gemini-embedding-001',
 ] as const;
 
-function globToRegex(pattern: string): RegExp {
-  let source = '';
-  for (const char of pattern) {
-    if (char === '*') source += '.*';
-    else if (char === '?') source += '.';
-    else source += char.replace(/[.+^${}()|[\]\\/]/g, '\\$&');
+/**
+ * Glob match without a regex: a pattern like `gemini-*-*-*-pro` compiled to `.*` runs backtracks, and a 3,000-character
+ * model name in the URL blocked the event loop for 5 s. The literal pieces between `*`s are matched leftmost-first
+ * (for `*` and `?` that is always a correct choice), so the work is at most pattern length × name length.
+ */
+export function globMatches(pattern: string, name: string): boolean {
+  const pieces = pattern.split('*');
+  const pieceAt = (piece: string, at: number): boolean => {
+    if (at + piece.length > name.length) return false;
+    for (let index = 0; index < piece.length; index += 1) {
+      const char = piece.charCodeAt(index);
+      if (char !== 0x3f && char !== name.charCodeAt(at + index)) return false;
+    }
+    return true;
+  };
+  const first = pieces[0] ?? '';
+  if (pieces.length === 1) return first.length === name.length && pieceAt(first, 0);
+  const last = pieces[pieces.length - 1] ?? '';
+  if (first.length + last.length > name.length || !pieceAt(first, 0) || !pieceAt(last, name.length - last.length)) return false;
+  let position = first.length;
+  const end = name.length - last.length;
+  for (let index = 1; index < pieces.length - 1; index += 1) {
+    const piece = pieces[index] ?? '';
+    let found = -1;
+    for (let at = position; at + piece.length <= end; at += 1) {
+      if (pieceAt(piece, at)) {
+        found = at;
+        break;
+      }
+    }
+    if (found === -1) return false;
+    position = found + piece.length;
   }
-  return new RegExp(`^${source}$`);
+  return true;
 }
 
 export class ModelMapper<T = string> {
@@ -56,7 +81,7 @@ export class ModelMapper<T = string> {
     for (const [key, target] of Object.entries(mapping)) {
       const name = key.replace(/^models\//, '');
       if (name.includes('*') || name.includes('?')) {
-        this.patterns.push({ pattern: name, regex: globToRegex(name), specificity: name.replace(/[*?]/g, '').length, target, order: order++ });
+        this.patterns.push({ pattern: name, specificity: name.replace(/[*?]/g, '').length, target, order: order++ });
       } else {
         this.exact.set(name, target);
       }
@@ -73,7 +98,7 @@ export class ModelMapper<T = string> {
     const exact = this.exact.get(geminiModel);
     if (exact !== undefined) return { target: exact, matchedBy: 'exact' };
     for (const rule of this.patterns) {
-      if (rule.regex.test(geminiModel)) return { target: rule.target, matchedBy: 'pattern', rule: rule.pattern };
+      if (globMatches(rule.pattern, geminiModel)) return { target: rule.target, matchedBy: 'pattern', rule: rule.pattern };
     }
     if (this.defaultModel !== undefined) return { target: this.defaultModel, matchedBy: 'default' };
     return undefined;

@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { PROVIDER_NAMES, isProviderName } from '../providers/index.js';
-import { OPERATOR_KNOWN_KEYS, operatorConfigShape } from '../operator/config.js';
+import { OPERATOR_KNOWN_KEYS, operatorConfigShape } from './operator.js';
+import { WEB_SEARCH_KNOWN_KEYS, webSearchConfigShape } from './web-search.js';
 
 const seconds = (fallback: number, max: number) => z.number().positive().max(max).default(fallback);
 
@@ -51,8 +52,10 @@ export const loggingSchema = z
     enable_detailed_logs: z.boolean().default(false),
     enable_access_logs: z.boolean().default(true),
     log_directory: z.string().min(1).default('logs'),
+    /** Files the proxy creates are 0640/0750 instead of owner-only 0600/0700 (for a log-reading group). */
+    group_readable: z.boolean().default(false),
   })
-  .default({ enable_detailed_logs: false, enable_access_logs: true, log_directory: 'logs' });
+  .default({ enable_detailed_logs: false, enable_access_logs: true, log_directory: 'logs', group_readable: false });
 
 export const timeoutsSchema = z
   .object({
@@ -139,6 +142,13 @@ export const configSchema = z.object({
   model_mapping: z.record(z.string().min(1), z.string().min(1)).default({}),
   default_openai_model: z.string().min(1).optional(),
   default_embedding_model: z.string().min(1).optional(),
+  /** Upstream model name or pattern → its context window and output limit, over the presets' own table. */
+  model_limits: z
+    .record(
+      z.string().min(1),
+      z.object({ context_window: z.number().int().min(1024), max_output_tokens: z.number().int().min(1).optional() }).strict(),
+    )
+    .default({}),
   provider: z
     .string()
     .refine(isProviderName, { message: `must be one of: ${PROVIDER_NAMES.join(', ')}` })
@@ -192,11 +202,19 @@ export const configSchema = z.object({
     .strict()
     .default({ enabled: false, ttl_seconds: 300, max_entries: 1000 }),
   allow_unauthenticated: z.boolean().default(false),
+  /** Browser origins allowed to call the proxy (CORS), e.g. "http://localhost:5173"; none by default. */
+  allowed_origins: z
+    .array(z.string().refine((origin) => /^https?:\/\/[^/?#\s]+$/i.test(origin), 'an origin is scheme://host[:port], without a path'))
+    .default([]),
+  /** Host names besides loopback and localhost that keyless requests may carry (for allow_unauthenticated). */
+  allowed_hosts: z.array(z.string().min(1)).default([]),
   server: serverSchema,
   logging: loggingSchema,
   timeouts: timeoutsSchema,
-  /** admin_api_key, dashboard, metrics, usage (src/operator/config.ts). */
+  /** admin_api_key, dashboard, metrics, usage (src/config/operator.ts). */
   ...operatorConfigShape,
+  /** What answers Gemini's googleSearch tool (src/search/config.ts). */
+  ...webSearchConfigShape,
 });
 
 export type FileConfig = z.infer<typeof configSchema>;
@@ -205,8 +223,9 @@ export type FileConfig = z.infer<typeof configSchema>;
 export const KNOWN_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   '': new Set(Object.keys(configSchema.shape)),
   ...OPERATOR_KNOWN_KEYS,
+  ...WEB_SEARCH_KNOWN_KEYS,
   server: new Set(['host', 'port', 'log_level', 'base_path', 'body_limit_mb', 'request_timeout_seconds', 'drain_seconds', 'max_url_bytes', 'max_header_bytes']),
-  logging: new Set(['enable_detailed_logs', 'enable_access_logs', 'log_directory']),
+  logging: new Set(['enable_detailed_logs', 'enable_access_logs', 'log_directory', 'group_readable']),
   timeouts: new Set([
     'first_byte_commit_seconds',
     'heartbeat_seconds',

@@ -6,7 +6,8 @@
  */
 import { ProxyError } from '../errors.js';
 import type { GenerateContentResponse } from '../translate/gemini-types.js';
-import { OpenAIStreamToGemini, type StreamTranslationOptions, type UpstreamCall } from '../translate/openai-stream-to-gemini.js';
+import { createStreamTranslator, type StreamTranslator } from '../translate/multi-candidate-stream.js';
+import type { StreamTranslationOptions, UpstreamCall } from '../translate/openai-stream-to-gemini.js';
 import type { OpenAIChunk } from '../translate/openai-types.js';
 import { SseDecoder } from '../upstream/sse-decoder.js';
 import { classifyUpstreamError } from '../upstream/upstream-errors.js';
@@ -49,14 +50,14 @@ export function upstreamEventError(label: string, payload: Record<string, unknow
 }
 
 export class UpstreamStreamPump {
-  private readonly machine: OpenAIStreamToGemini;
+  private readonly machine: StreamTranslator;
   private readonly decoder = new SseDecoder();
   private readonly options: PumpOptions;
   private doneSeen = false;
   private failure: ProxyError | undefined;
 
   constructor(translation: StreamTranslationOptions, options: PumpOptions) {
-    this.machine = new OpenAIStreamToGemini(translation);
+    this.machine = createStreamTranslator(translation);
     this.options = options;
   }
 

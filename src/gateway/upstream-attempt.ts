@@ -7,7 +7,7 @@ import { ProxyError } from '../errors.js';
 import type { GenerateContentResponse } from '../translate/gemini-types.js';
 import { openAICompletionToGemini, type StreamTranslationOptions, type UpstreamCall } from '../translate/openai-stream-to-gemini.js';
 import type { OpenAIChunk } from '../translate/openai-types.js';
-import { networkError, type UpstreamClient, type UpstreamResponse } from '../upstream/client.js';
+import { networkError, type UpstreamClient, type UpstreamPost, type UpstreamReply } from '../upstream/client.js';
 import { upstreamLabel, type UpstreamTarget } from '../upstream/endpoints.js';
 import { classifyUpstreamError } from '../upstream/upstream-errors.js';
 import { UpstreamStreamPump, upstreamEventError } from './stream-pump.js';
@@ -25,6 +25,8 @@ export interface UpstreamCallRequest {
   url: string;
   body: string;
   streamOptions: StreamTranslationOptions;
+  /** Replaces the plain POST (Kimi's builtin web search loop, src/search/kimi-builtin.ts). */
+  post?: UpstreamPost;
 }
 
 export interface AttemptSetup {
@@ -61,7 +63,7 @@ async function readText(body: AsyncIterable<Buffer | Uint8Array>): Promise<strin
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function errorAnswer(setup: AttemptSetup, target: UpstreamTarget, response: UpstreamResponse): Promise<AttemptOutcome> {
+async function errorAnswer(setup: AttemptSetup, target: UpstreamTarget, response: UpstreamReply): Promise<AttemptOutcome> {
   const text = await readText(response.body).catch(() => '');
   setup.rawChunks?.push(text);
   const retryAfter = response.headers['retry-after'];
@@ -76,7 +78,7 @@ async function errorAnswer(setup: AttemptSetup, target: UpstreamTarget, response
   };
 }
 
-async function unaryAnswer(setup: AttemptSetup, request: UpstreamCallRequest, target: UpstreamTarget, response: UpstreamResponse): Promise<AttemptOutcome> {
+async function unaryAnswer(setup: AttemptSetup, request: UpstreamCallRequest, target: UpstreamTarget, response: UpstreamReply): Promise<AttemptOutcome> {
   const label = upstreamLabel(target);
   let text: string;
   try {
@@ -107,11 +109,8 @@ async function unaryAnswer(setup: AttemptSetup, request: UpstreamCallRequest, ta
   return { kind: 'done', unary: finish.response, calls: finish.calls, reasoning: finish.reasoning };
 }
 
-/**
- * Pumps the upstream stream into `sink`. `commit` says whether our headers go out when the upstream's arrive (streams)
- * or only with the finished answer (unary: the real status of a failure must stay possible).
- */
-async function pumpStream(setup: AttemptSetup, sink: ResponseSink, request: UpstreamCallRequest, target: UpstreamTarget, response: UpstreamResponse): Promise<AttemptOutcome> {
+/** Pumps the upstream stream into `sink` until the answer is complete or the upstream fails. */
+async function pumpStream(setup: AttemptSetup, sink: ResponseSink, request: UpstreamCallRequest, target: UpstreamTarget, response: UpstreamReply): Promise<AttemptOutcome> {
   const { heartbeatSeconds, signal } = setup;
   // When the first upstream bytes came with the headers, they leave together with ours (see ResponseChannel.commit).
   sink.commit(heartbeatSeconds, response.body.readableLength > 0);
@@ -156,9 +155,9 @@ async function finishStream(setup: AttemptSetup, sink: ResponseSink, pump: Upstr
 
 /** One upstream call, streamed when the client streams. */
 export async function attemptUpstream(setup: AttemptSetup, request: UpstreamCallRequest, target: UpstreamTarget): Promise<AttemptOutcome> {
-  let response: UpstreamResponse;
+  let response: UpstreamReply;
   try {
-    response = await setup.client.post(target, request.url, request.body, setup.signal, setup.stream);
+    response = await (request.post ?? setup.client.post.bind(setup.client))(target, request.url, request.body, setup.signal, setup.stream);
   } catch (error) {
     const failure = networkError(error, target);
     const network = failure.details.flatMap((detail) => (detail['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo' ? [detail.metadata?.['network_error']] : []));

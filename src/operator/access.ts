@@ -5,7 +5,9 @@
  * Keys are read from the config in force at request time, so a reload changes them.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createKeyChecker, presentedKey } from '../server/client-keys.js';
+import { createKeyChecker, isForwarded, isLoopbackAddress, presentedKey } from '../server/client-keys.js';
+
+export { isLoopbackAddress } from '../server/client-keys.js';
 import { apiKeyInvalid } from '../errors.js';
 import type { ProxyContext } from '../server/context.js';
 import { encodeJson } from '../server/response-channel.js';
@@ -19,15 +21,6 @@ function keyMatches(keys: string[], presented: string | undefined): boolean {
   return createKeyChecker(keys)(presented) !== undefined;
 }
 
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  return address === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(address);
-}
-
-function isForwarded(request: FastifyRequest): boolean {
-  return request.headers['x-forwarded-for'] !== undefined || request.headers['forwarded'] !== undefined || request.headers['x-real-ip'] !== undefined;
-}
-
 export const NO_KEY_MESSAGE =
   'The gemini-proxy dashboard and metrics are only served to direct loopback connections while neither admin_api_key nor client_api_keys is configured.';
 
@@ -36,6 +29,25 @@ function forbidden(reply: FastifyReply): FastifyReply {
     .code(403)
     .header('content-type', 'application/json; charset=UTF-8')
     .send(encodeJson({ error: { code: 403, message: NO_KEY_MESSAGE, status: 'PERMISSION_DENIED' } }));
+}
+
+/**
+ * Who is looking: the operator (admin key, or a loopback connection when no key exists at all) sees everything; a
+ * client key without an admin_api_key sees only that client's own requests (their prompts are in the traces).
+ */
+export type OperatorViewer = { kind: 'operator' } | { kind: 'client'; client: string };
+
+/** Checks access like allowOperator and says who the viewer is; answers and returns undefined when refused. */
+export function operatorViewer(context: ProxyContext, request: FastifyRequest, reply: FastifyReply): OperatorViewer | undefined {
+  const admin = context.config.operator.adminApiKey;
+  const clients = context.config.clientApiKeys;
+  if (admin !== undefined || clients.length === 0) return allowOperator(context, request, reply) ? { kind: 'operator' } : undefined;
+  const index = createKeyChecker(clients)(presentedKey(request));
+  if (index === undefined) {
+    allowOperator(context, request, reply);
+    return undefined;
+  }
+  return { kind: 'client', client: context.config.clients[index]?.name ?? `key#${index}` };
 }
 
 /**

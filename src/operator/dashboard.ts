@@ -9,9 +9,10 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ProxyContext } from '../server/context.js';
 import { encodeJson } from '../server/response-channel.js';
-import { allowOperator } from './access.js';
+import { allowOperator, operatorViewer, type OperatorViewer } from './access.js';
 import type { LiveRequests } from './live.js';
 import type { UsageStore } from './usage-store.js';
+import { healthReport } from '../server/health.js';
 
 interface Asset {
   type: string;
@@ -71,8 +72,13 @@ export interface DashboardParts {
   internalHeader: string;
 }
 
-function json(reply: FastifyReply, status: number, body: unknown): FastifyReply {
-  return reply.code(status).header('content-type', 'application/json; charset=UTF-8').header('cache-control', 'no-store').send(encodeJson(body));
+function json(reply: FastifyReply, status: number, body: unknown, redact: (text: string) => string = (text) => text): FastifyReply {
+  return reply.code(status).header('content-type', 'application/json; charset=UTF-8').header('cache-control', 'no-store').send(redact(encodeJson(body)));
+}
+
+/** The client whose requests a viewer may see; undefined for the operator, who sees all. */
+function scope(viewer: OperatorViewer): string | undefined {
+  return viewer.kind === 'client' ? viewer.client : undefined;
 }
 
 function notFound(reply: FastifyReply, request: FastifyRequest): FastifyReply {
@@ -97,6 +103,13 @@ export function registerDashboard(app: FastifyInstance, parts: DashboardParts, p
     }
     return allowOperator(context, request, reply, needKey);
   };
+  const viewerOf = (request: FastifyRequest, reply: FastifyReply): OperatorViewer | undefined => {
+    if (!context.config.operator.dashboard) {
+      void notFound(reply, request);
+      return undefined;
+    }
+    return operatorViewer(context, request, reply);
+  };
 
   const sendAsset = (name: string) => async (request: FastifyRequest, reply: FastifyReply) => {
     if (!open(request, reply, false)) return reply;
@@ -115,30 +128,34 @@ export function registerDashboard(app: FastifyInstance, parts: DashboardParts, p
     for (const name of Object.keys(ASSET_TYPES)) if (name !== 'index.html') app.get(`${prefix}/${name}`, sendAsset(name));
 
     app.get(`${prefix}/api/requests`, async (request, reply) => {
-      if (!open(request, reply, true)) return reply;
+      const viewer = viewerOf(request, reply);
+      if (viewer === undefined) return reply;
       const query = request.query as Record<string, unknown>;
       const after = integer(query['after'], 0, 0, Number.MAX_SAFE_INTEGER);
       const limit = integer(query['limit'], 200, 1, 500);
-      return json(reply, 200, { last: live.lastSeq, requests: live.since(after, limit), detailedLogs: context.config.logging.detailed });
+      return json(reply, 200, { last: live.lastSeq, requests: live.since(after, limit, scope(viewer)), detailedLogs: context.config.logging.detailed }, context.redact);
     });
 
     app.get(`${prefix}/api/requests/:id`, async (request, reply) => {
-      if (!open(request, reply, true)) return reply;
+      const viewer = viewerOf(request, reply);
+      if (viewer === undefined) return reply;
       const id = (request.params as { id: string }).id;
       const entry = live.get(id);
-      if (entry === undefined) return notFound(reply, request);
-      return json(reply, 200, { request: entry, detailedLogs: context.config.logging.detailed });
+      // Another client's request is "not found": its id says nothing more than that.
+      if (entry === undefined || (scope(viewer) !== undefined && entry.client !== scope(viewer))) return notFound(reply, request);
+      return json(reply, 200, { request: entry, detailedLogs: context.config.logging.detailed }, context.redact);
     });
 
     app.get(`${prefix}/api/usage`, async (request, reply) => {
-      if (!open(request, reply, true)) return reply;
+      const viewer = viewerOf(request, reply);
+      if (viewer === undefined) return reply;
       const query = request.query as Record<string, unknown>;
       const rangeName = typeof query['range'] === 'string' && query['range'] in RANGES ? query['range'] : '1h';
       const range = RANGES[rangeName] ?? { spanMs: 3_600_000, bucketMs: 60_000 };
       const now = Date.now();
       const { store, persistent } = parts.usage();
-      const series = store.series(now - range.spanMs, now + 1, range.bucketMs);
-      return json(reply, 200, { range: rangeName, persistent, retentionDays: context.config.operator.usage.retentionDays, ...series });
+      const series = store.series(now - range.spanMs, now + 1, range.bucketMs, scope(viewer));
+      return json(reply, 200, { range: rangeName, persistent, retentionDays: context.config.operator.usage.retentionDays, ...series }, context.redact);
     });
 
     app.get(`${prefix}/api/health`, async (request, reply) => {
@@ -146,11 +163,11 @@ export function registerDashboard(app: FastifyInstance, parts: DashboardParts, p
       const query = request.query as Record<string, unknown>;
       const probe = query['probe'] === '1';
       // The same document /health serves, so the dashboard shows what monitoring sees.
-      const health = await app.inject({ method: 'GET', url: probe ? '/health?probe=1' : '/health', headers: { [parts.internalHeader]: '1' } });
+      const health = await healthReport(context, probe ? { probe: '1' } : {});
       const recent = live.recent(5 * 60_000);
       const config = context.config;
       return json(reply, 200, {
-        health: JSON.parse(health.body) as unknown,
+        health,
         recent: {
           windowSeconds: 300,
           requests: recent.requests,
@@ -177,7 +194,7 @@ export function registerDashboard(app: FastifyInstance, parts: DashboardParts, p
           usagePersistent: parts.usage().persistent,
           reloads: parts.reloads,
         },
-      });
+      }, context.redact);
     });
   }
 }

@@ -10,6 +10,8 @@ import { registerDashboard } from './dashboard.js';
 import { LiveRequests } from './live.js';
 import { ProxyMetrics } from './metrics.js';
 import { UsageStore } from './usage-store.js';
+import { fileModes } from '../shared/private-files.js';
+import { routerFor } from '../gateway/router.js';
 import { sharedPlugin } from '../server/shared-plugin.js';
 
 /** Header the dashboard's own internal /health call carries, so it leaves no access-log line. */
@@ -30,7 +32,7 @@ function openStore(context: ProxyContext): { store: UsageStore; persistent: bool
   const { usage } = context.config.operator;
   if (usage.enabled && usage.database !== ':memory:') {
     try {
-      return { store: new UsageStore(usage.database, { retentionDays: usage.retentionDays }), persistent: true };
+      return { store: new UsageStore(usage.database, { retentionDays: usage.retentionDays, modes: fileModes(context.config.logging.groupReadable) }), persistent: true };
     } catch (error) {
       context.log.error(
         `usage database ${usage.database} cannot be opened (${error instanceof Error ? error.message : String(error)}); usage is kept in memory until the next restart`,
@@ -43,12 +45,17 @@ function openStore(context: ProxyContext): { store: UsageStore; persistent: bool
 export function installOperator(app: FastifyInstance, context: ProxyContext): Operator {
   const startedAt = Date.now();
   const inFlight = new Set<RequestInfo>();
+  let served: { config: ResolvedConfig; names: Set<string> } | undefined;
+  const servedModel = (name: string): boolean => {
+    if (served?.config !== context.config) served = { config: context.config, names: new Set(routerFor(context.config.routing).listedNames()) };
+    return served.names.has(name);
+  };
   const metrics = new ProxyMetrics(() => {
     let open = 0;
     for (const info of inFlight) if (info.stream === true) open += 1;
     return open;
-  });
-  const live = new LiveRequests();
+  }, servedModel);
+  const live = new LiveRequests(500, 50, context.config.operator.traceBudgetBytes);
   const usage = openStore(context);
   try {
     live.seed(usage.store.recent(100));
@@ -111,6 +118,7 @@ export function installOperator(app: FastifyInstance, context: ProxyContext): Op
       const after = next.operator.usage;
       if (before.enabled !== after.enabled || before.database !== after.database) restart.push('usage.enabled/usage.database');
       if (after.retentionDays !== usage.store.retentionDaysInForce()) usage.store.setRetentionDays(after.retentionDays);
+      live.setTraceBudget(next.operator.traceBudgetBytes);
       return restart;
     },
     reloaded(ok, detail) {

@@ -14,7 +14,13 @@ import { parseArgs } from 'node:util';
 import { applyEdits, modify, parse, type ParseError } from 'jsonc-parser';
 import { ConfigError, resolveConfig } from '../config/load.js';
 import { PROVIDERS, PROVIDER_NAMES, isProviderName } from '../providers/index.js';
+import { presetModelLimits } from '../providers/context-windows.js';
+import { needsApiKey } from '../providers/keys.js';
 import type { ProviderName } from '../providers/profile.js';
+import { ASSUMED_WINDOW, RECOMMENDED_CLI_MODEL, compressionThreshold } from '../quick-start.js';
+import { ignoreInWorkTree, userConfigPath } from './user-config.js';
+
+export { compressionThreshold };
 
 export const INIT_USAGE = `Usage: gemini-proxy init [options]
 
@@ -25,22 +31,23 @@ Options:
   -y, --yes                 no questions: flags and defaults only
       --provider <name>     ${PROVIDER_NAMES.join(', ')}
       --base-url <url>      upstream base URL (default: the preset's)
-      --api-key <key>       upstream API key (env: OPENAI_API_KEY)
+      --api-key <key>       upstream API key (env: OPENAI_API_KEY); required for hosted providers
+      --no-key              write a config without a key for a provider that needs one (you add it later)
       --model <name>        upstream model for gemini-* (default: the preset's)
       --fast-model <name>   upstream model for gemini-*-flash-lite* utility calls (default: the preset's, else --model)
       --port <n>            proxy port (default 8000)
       --client-key <key>    require this client key (at least 8 characters)
       --generate-client-key generate a client key
       --context-window <n>  the upstream model's context window in tokens, for Gemini CLI's compression threshold
-                            (default 131072)
+                            (default: the preset's figure for the model, else ${ASSUMED_WINDOW})
       --cli-model <name>    model name Gemini CLI asks for (default gemini-3.8-flash)
-  -o, --output <file>       config file to write (default config.json)
+  -o, --output <file>       config file to write (default: the per-user config, which gemini-proxy reads when
+                            started without --config: $XDG_CONFIG_HOME/gemini-proxy/config.json or
+                            ~/.config/gemini-proxy/config.json); inside a git work tree it is added to .gitignore
       --gemini-settings     also merge the Gemini CLI settings into $GEMINI_CLI_HOME/.gemini/settings.json
                             (GEMINI_CLI_HOME defaults to your home directory)
       --force               overwrite an existing config file; change differing Gemini CLI settings without asking
   -h, --help                show this help`;
-
-const GEMINI_WINDOW = 1_048_576;
 
 export interface InitAnswers {
   provider: ProviderName;
@@ -53,11 +60,8 @@ export interface InitAnswers {
   contextWindow: number;
   cliModel: string;
   output: string;
-}
-
-/** Gemini CLI compresses history at threshold × 1,048,576 tokens: keep that at 80% of the upstream's window. */
-export function compressionThreshold(contextWindow: number): number {
-  return Math.min(1, Math.max(0.01, Math.round(((contextWindow * 0.8) / GEMINI_WINDOW) * 100) / 100));
+  /** Where logs and the usage store go: next to a per-user config, else `logs` under the working directory. */
+  logDirectory: string;
 }
 
 export function buildConfig(answers: InitAnswers): Record<string, unknown> {
@@ -70,7 +74,7 @@ export function buildConfig(answers: InitAnswers): Record<string, unknown> {
   config['default_openai_model'] = answers.model;
   if (answers.clientKey !== undefined) config['client_api_keys'] = [answers.clientKey];
   config['server'] = { host: '127.0.0.1', port: answers.port };
-  config['logging'] = { enable_detailed_logs: false, enable_access_logs: true, log_directory: 'logs' };
+  config['logging'] = { enable_detailed_logs: false, enable_access_logs: true, log_directory: answers.logDirectory };
   return config;
 }
 
@@ -163,6 +167,11 @@ class Prompter {
     }
   }
 
+  /** True once the input has ended and every line it held was read. */
+  ended(): boolean {
+    return this.closed && this.lines.length === 0;
+  }
+
   close(): void {
     this.rl.close();
   }
@@ -188,6 +197,7 @@ class InitError extends Error {
 interface Flags {
   yes: boolean;
   force: boolean;
+  noKey: boolean;
   geminiSettings: boolean;
   provider?: string;
   baseUrl?: string;
@@ -208,6 +218,7 @@ function parseFlags(argv: string[]): Flags | 'help' {
     options: {
       yes: { type: 'boolean', short: 'y' },
       force: { type: 'boolean' },
+      'no-key': { type: 'boolean' },
       'gemini-settings': { type: 'boolean' },
       provider: { type: 'string' },
       'base-url': { type: 'string' },
@@ -228,6 +239,7 @@ function parseFlags(argv: string[]): Flags | 'help' {
   const flags: Flags = {
     yes: values.yes === true,
     force: values.force === true,
+    noKey: values['no-key'] === true,
     geminiSettings: values['gemini-settings'] === true,
     generateClientKey: values['generate-client-key'] === true,
   };
@@ -308,11 +320,19 @@ async function gatherAnswers(flags: Flags, io: InitIo, prompter: Prompter | unde
   if (baseUrl === undefined) throw new InitError(`--base-url is required for provider ${provider} (it has no default)`, 2);
   if (!validUrl(baseUrl)) throw new InitError(`--base-url: "${baseUrl}" is not an http(s) URL`, 2);
 
-  let apiKey = flags.apiKey ?? (prompter === undefined ? io.env['OPENAI_API_KEY'] : undefined);
+  const keyed = needsApiKey(provider) && !flags.noKey;
+  let apiKey = flags.apiKey ?? (prompter === undefined ? io.env['OPENAI_API_KEY'] || undefined : undefined);
   if (flags.apiKey === undefined && prompter !== undefined) {
-    const local = /^(ollama|vllm|llamacpp)$/.test(provider);
-    const answer = await prompter.ask(`API key for ${profile.displayName}${local ? ' (empty for none)' : ''}`, io.env['OPENAI_API_KEY'], true);
-    apiKey = answer === '' ? undefined : answer;
+    for (;;) {
+      const answer = await prompter.ask(`API key for ${profile.displayName}${keyed ? '' : ' (empty for none)'}`, io.env['OPENAI_API_KEY'], true);
+      apiKey = answer === '' ? undefined : answer;
+      if (apiKey !== undefined || !keyed) break;
+      if (await prompter.confirm(`${profile.displayName} needs an API key; every request will fail without one. Write the config without a key (add it later)?`, false)) break;
+      if (prompter.ended()) throw new InitError(`${profile.displayName} needs an API key; nothing written`, 1);
+    }
+  }
+  if (apiKey === undefined && keyed && prompter === undefined) {
+    throw new InitError(`provider ${provider} needs an API key: pass --api-key or set OPENAI_API_KEY (or --no-key to write the config without one)`, 2);
   }
 
   const presetMain = profile.defaultModelMapping['gemini-*'] ?? profile.defaultModel;
@@ -352,10 +372,11 @@ async function gatherAnswers(flags: Flags, io: InitIo, prompter: Prompter | unde
     if (await prompter.confirm('Require a client key (generated) from Gemini CLI and other clients?', false)) clientKey = `gp-${randomBytes(18).toString('base64url')}`;
   }
 
-  let contextWindow = flags.contextWindow ?? 131_072;
+  const presetWindow = presetModelLimits(provider, model)?.contextWindow ?? ASSUMED_WINDOW;
+  let contextWindow = flags.contextWindow ?? presetWindow;
   if (flags.contextWindow === undefined && prompter !== undefined) {
     for (;;) {
-      const answer = await prompter.ask(`Context window of ${model} in tokens (sets Gemini CLI's compression threshold)`, '131072');
+      const answer = await prompter.ask(`Context window of ${model} in tokens (sets Gemini CLI's compression threshold)`, String(presetWindow));
       try {
         contextWindow = parseWindow(answer, 'context window');
         break;
@@ -365,10 +386,24 @@ async function gatherAnswers(flags: Flags, io: InitIo, prompter: Prompter | unde
     }
   }
 
-  let output = flags.output ?? 'config.json';
-  if (flags.output === undefined && prompter !== undefined) output = await prompter.ask('Write the config to', 'config.json');
+  const perUser = userConfigPath(io.env);
+  let output = flags.output ?? perUser;
+  if (flags.output === undefined && prompter !== undefined) output = await prompter.ask('Write the config to', perUser);
+  const logDirectory = resolve(io.cwd, output) === perUser ? join(dirname(perUser), 'logs') : 'logs';
 
-  return { provider, baseUrl, apiKey, model, fastModel: fastModel === '' ? model : fastModel, port, clientKey, contextWindow, cliModel: flags.cliModel ?? 'gemini-3.8-flash', output };
+  return {
+    provider,
+    baseUrl,
+    apiKey,
+    model,
+    fastModel: fastModel === '' ? model : fastModel,
+    port,
+    clientKey,
+    contextWindow,
+    cliModel: flags.cliModel ?? RECOMMENDED_CLI_MODEL,
+    output,
+    logDirectory,
+  };
 }
 
 /** Writes `text` to `path` without ever replacing a file unless `overwrite`; atomically when replacing. */
@@ -460,7 +495,13 @@ export async function runInit(argv: string[], io: InitIo): Promise<number> {
     }
     writeNew(output, text, overwrite, 0o600);
     io.stdout.write(`\nWrote ${output} (${answers.provider}: gemini-* → ${answers.model}${answers.fastModel !== answers.model ? `, gemini-*-flash-lite* → ${answers.fastModel}` : ''}).\n`);
-    io.stdout.write(`Start the proxy:  npx gemini-proxy --config ${shellQuote(answers.output)}   (or: npm start -- --config ${shellQuote(answers.output)})\n\n`);
+    const ignored = ignoreInWorkTree(output);
+    if (ignored !== undefined) io.stdout.write(`It is inside a git work tree and holds a key: added it to ${ignored}.\n`);
+    if (answers.apiKey === undefined && needsApiKey(answers.provider)) io.stdout.write(`No API key written: add "openai_api_key" to ${output} (or set OPENAI_API_KEY) before starting.\n`);
+    // gemini-proxy is not yet published to npm: from a checkout the bin is `npm start --` (or `npm link` once).
+    const configFlag = output === userConfigPath(io.env) ? '' : ` --config ${shellQuote(output)}`;
+    io.stdout.write(`Run Gemini CLI through the proxy:  gemini-proxy${configFlag} gemini     (from a checkout: npm start --${configFlag} gemini)\n`);
+    io.stdout.write(`Or start only the proxy:           gemini-proxy${configFlag}            (from a checkout: npm start --${configFlag})\n\n`);
 
     io.stdout.write('Gemini CLI: put these in your shell profile:\n');
     for (const [name, value] of Object.entries(geminiCliEnv(answers))) io.stdout.write(`  export ${name}=${shellQuote(value)}\n`);

@@ -5,6 +5,7 @@
  */
 import type { RequestRecord } from '../server/context.js';
 import { isErrorRecord, type StoredRequest } from './usage-store.js';
+import { describeWebSearch } from '../search/web-search.js';
 
 export interface LiveEntry extends StoredRequest {
   seq: number;
@@ -24,14 +25,38 @@ export interface LiveDetail extends LiveEntry {
 
 export class LiveRequests {
   private readonly entries: LiveEntry[] = [];
-  private readonly traces = new Map<string, unknown>();
+  private readonly traces = new Map<string, { trace: unknown; bytes: number }>();
   private readonly traceOrder: string[] = [];
+  private traceBytes = 0;
   private seq = 0;
 
+  /** `traceBudgetBytes`: the most memory the kept traces may take together (JSON size); the oldest go first. */
   constructor(
     private readonly capacity = 500,
     private readonly traceCapacity = 50,
+    private traceBudgetBytes = 32 * 1024 * 1024,
   ) {}
+
+  /** Memory the kept traces take now (JSON size). */
+  get keptTraceBytes(): number {
+    return this.traceBytes;
+  }
+
+  setTraceBudget(bytes: number): void {
+    this.traceBudgetBytes = bytes;
+    this.trimTraces();
+  }
+
+  private trimTraces(): void {
+    while (this.traceOrder.length > this.traceCapacity || (this.traceBytes > this.traceBudgetBytes && this.traceOrder.length > 0)) {
+      const dropped = this.traceOrder.shift();
+      if (dropped === undefined) break;
+      this.traceBytes -= this.traces.get(dropped)?.bytes ?? 0;
+      this.traces.delete(dropped);
+      const old = this.entries.find((candidate) => candidate.requestId === dropped);
+      if (old !== undefined) old.hasTrace = false;
+    }
+  }
 
   get lastSeq(): number {
     return this.seq;
@@ -68,16 +93,17 @@ export class LiveRequests {
     if (record.attempts !== undefined) entry.attempts = record.attempts;
     if (record.client !== undefined) entry.client = record.client;
     if (record.errorMessage !== undefined) entry.errorMessage = record.errorMessage;
+    if (record.webSearch !== undefined) entry.webSearch = `${describeWebSearch(record.webSearch)} for "${record.webSearch.query.slice(0, 160)}"`;
     this.push(entry);
     if (record.trace !== undefined) {
-      this.traces.set(record.requestId, record.trace);
-      this.traceOrder.push(record.requestId);
-      while (this.traceOrder.length > this.traceCapacity) {
-        const dropped = this.traceOrder.shift();
-        if (dropped === undefined) break;
-        this.traces.delete(dropped);
-        const old = this.entries.find((candidate) => candidate.requestId === dropped);
-        if (old !== undefined) old.hasTrace = false;
+      const bytes = record.traceBytes ?? JSON.stringify(record.trace).length;
+      if (bytes > this.traceBudgetBytes) {
+        entry.hasTrace = false;
+      } else {
+        this.traces.set(record.requestId, { trace: record.trace, bytes });
+        this.traceOrder.push(record.requestId);
+        this.traceBytes += bytes;
+        this.trimTraces();
       }
     }
     return entry;
@@ -90,9 +116,9 @@ export class LiveRequests {
     if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
   }
 
-  /** Entries with a number above `after`, oldest first, at most `limit` (the newest ones). */
-  since(after: number, limit: number): LiveEntry[] {
-    const newer = this.entries.filter((entry) => entry.seq > after);
+  /** Entries with a number above `after`, oldest first, at most `limit` (the newest ones); only `client`'s when given. */
+  since(after: number, limit: number, client?: string): LiveEntry[] {
+    const newer = this.entries.filter((entry) => entry.seq > after && (client === undefined || entry.client === client));
     return newer.slice(Math.max(0, newer.length - limit));
   }
 
@@ -100,8 +126,8 @@ export class LiveRequests {
     for (let index = this.entries.length - 1; index >= 0; index -= 1) {
       const entry = this.entries[index];
       if (entry?.requestId !== requestId) continue;
-      const trace = this.traces.get(requestId);
-      return trace === undefined ? { ...entry } : { ...entry, trace };
+      const kept = this.traces.get(requestId);
+      return kept === undefined ? { ...entry } : { ...entry, trace: kept.trace };
     }
     return undefined;
   }

@@ -5,16 +5,23 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestRecord } from '../server/context.js';
+import { capLabel } from '../server/model-label.js';
 
 /** Distinct values a label may take before the rest are counted as "other" (model names come from clients). */
 const MAX_LABEL_VALUES = 200;
 
+/**
+ * Names the config itself serves (exact mapping keys, route names, the Gemini CLI names that resolve) always get their
+ * own label; only the others share the MAX_LABEL_VALUES slots, so junk names cannot push real models into "other".
+ */
 class LabelLimiter {
   private readonly seen = new Set<string>();
 
+  constructor(private readonly reserved: (value: string) => boolean = () => false) {}
+
   value(raw: string | undefined): string {
-    const value = raw === undefined || raw === '' ? 'none' : raw;
-    if (this.seen.has(value)) return value;
+    const value = raw === undefined || raw === '' ? 'none' : capLabel(raw);
+    if (this.seen.has(value) || this.reserved(value)) return value;
     if (this.seen.size >= MAX_LABEL_VALUES) return 'other';
     this.seen.add(value);
     return value;
@@ -23,7 +30,7 @@ class LabelLimiter {
 
 export class ProxyMetrics {
   readonly registry = new Registry();
-  private readonly models = new LabelLimiter();
+  private readonly models: LabelLimiter;
   private readonly upstreamModels = new LabelLimiter();
   private readonly requests: Counter<'model' | 'upstream_model' | 'provider' | 'status' | 'stream'>;
   private readonly duration: Histogram<'model' | 'upstream_model' | 'provider' | 'stream'>;
@@ -31,9 +38,14 @@ export class ProxyMetrics {
   private readonly tokens: Counter<'model' | 'upstream_model' | 'provider' | 'type'>;
   private readonly upstreamErrors: Counter<'provider' | 'class'>;
   private readonly reloads: Counter<'result'>;
+  private readonly webSearches: Counter<'backend' | 'outcome'>;
 
-  /** `openStreams` is read at scrape time: the number of streaming responses in progress. */
-  constructor(openStreams: () => number) {
+  /**
+   * `openStreams` is read at scrape time: the number of streaming responses in progress. `servedModel` tells the Gemini
+   * model names the config serves by name (they never count against the label cap).
+   */
+  constructor(openStreams: () => number, servedModel: (name: string) => boolean = () => false) {
+    this.models = new LabelLimiter(servedModel);
     const registers = [this.registry];
     this.requests = new Counter({
       name: 'gemini_proxy_requests_total',
@@ -81,6 +93,12 @@ export class ProxyMetrics {
       labelNames: ['result'],
       registers,
     });
+    this.webSearches = new Counter({
+      name: 'gemini_proxy_web_searches_total',
+      help: 'Web searches made for Gemini googleSearch requests, by backend (searxng, brave, tavily, or a native search) and outcome (ok, native, timeout, unavailable, rejected, bad-response, empty, no-query).',
+      labelNames: ['backend', 'outcome'],
+      registers,
+    });
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -97,6 +115,7 @@ export class ProxyMetrics {
     if (record.outputTokens > 0) this.tokens.inc({ ...labels, type: 'output' }, record.outputTokens);
     if (record.thoughtsTokens > 0) this.tokens.inc({ ...labels, type: 'thoughts' }, record.thoughtsTokens);
     if (record.upstreamError !== undefined) this.upstreamErrors.inc({ provider, class: record.upstreamError });
+    if (record.webSearch !== undefined) this.webSearches.inc({ backend: record.webSearch.backend, outcome: record.webSearch.outcome });
   }
 
   reloaded(ok: boolean): void {

@@ -11,11 +11,13 @@ import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { parse } from 'jsonc-parser';
 import type { Logger } from 'pino';
-import { resolveConfig, type CommandLineOverrides, type ResolvedConfig } from '../config/load.js';
+import { isLoopback, resolveConfig, type CommandLineOverrides, type ResolvedConfig } from '../config/load.js';
+import type { AddressInfo } from 'node:net';
 import { DetailedLogWriter, createRedactor } from '../server/detailed-log.js';
 import type { ProxyContext } from '../server/context.js';
 import { UpstreamPool } from '../gateway/upstream-pool.js';
 import { UpstreamClient } from '../upstream/client.js';
+import { fileModes } from '../shared/private-files.js';
 import type { Operator } from './index.js';
 
 export type ReloadTrigger = 'SIGHUP' | 'file change' | 'request';
@@ -36,7 +38,7 @@ const RESTART_ONLY: Array<[string, (config: ResolvedConfig) => unknown]> = [
 ];
 
 function detailedLogSecrets(config: ResolvedConfig): Array<string | undefined> {
-  return [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.operator.adminApiKey];
+  return [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.operator.adminApiKey, config.webSearch.apiKey];
 }
 
 function upstreamShape(config: ResolvedConfig): string {
@@ -75,7 +77,7 @@ export function applyConfig(context: ProxyContext, next: ResolvedConfig, log: Lo
       })
     : oldClient;
   const pool = upstreamShape(previous) === upstreamShape(effective) ? context.pool : new UpstreamPool(effective.upstreams, effective.breaker);
-  const detailedLog = effective.logging.detailed ? new DetailedLogWriter(effective.logging.directory, detailedLogSecrets(effective)) : undefined;
+  const detailedLog = effective.logging.detailed ? new DetailedLogWriter(effective.logging.directory, detailedLogSecrets(effective), fileModes(effective.logging.groupReadable)) : undefined;
 
   // One synchronous step: no request sees half of the change.
   context.config = effective;
@@ -124,6 +126,24 @@ export interface HotReloadOptions {
   debounceMs?: number;
   /** Also reload on SIGHUP (default false: the CLI turns it on; tests call reload()). */
   sighup?: boolean;
+  /** The listening server, whose bound address decides whether a config without client keys is safe. */
+  listener?: { address(): AddressInfo | string | null };
+}
+
+/**
+ * The address the proxy really listens on: a reload cannot move the listener, so the "no client keys off loopback"
+ * rule must be checked against it, not against the host in the new file (which a reload could set to 127.0.0.1
+ * while removing the keys, leaving a public listener open to anyone).
+ */
+function listeningHost(context: ProxyContext, listener: HotReloadOptions['listener']): string {
+  const address = listener?.address();
+  return typeof address === 'object' && address !== null ? address.address : context.config.host;
+}
+
+/** Why `next` may not be applied to a listener on `host`, or undefined when it may. */
+export function exposureProblem(next: ResolvedConfig, host: string): string | undefined {
+  if (next.clientApiKeys.length > 0 || next.allowUnauthenticated || isLoopback(host)) return undefined;
+  return `the proxy listens on ${host}, and the new config has no client_api_keys (nor "allow_unauthenticated": true): it would accept anyone who can reach that address`;
 }
 
 export interface HotReloader {
@@ -167,6 +187,13 @@ export function startHotReload(options: HotReloadOptions): HotReloader {
       log.error(`config reload (${trigger}) rejected, the running config stays in force: ${message}`);
       operator?.reloaded(false, message);
       return { ok: false, error: message };
+    }
+    const exposure = exposureProblem(next, listeningHost(context, options.listener));
+    if (exposure !== undefined) {
+      if (state !== undefined) lastDigest = state.digest;
+      log.error(`config reload (${trigger}) rejected, the running config stays in force: ${exposure}`);
+      operator?.reloaded(false, exposure);
+      return { ok: false, error: exposure };
     }
     const changed = topLevelChanges(lastRaw, state?.raw);
     if (state !== undefined) {

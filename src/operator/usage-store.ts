@@ -1,15 +1,17 @@
 /**
  * Usage that survives restarts: one row per finished Gemini request (model, upstream model, status, durations,
- * tokens; never prompt or answer content) in an embedded SQLite database (better-sqlite3), aggregated per model and
- * time bucket for the dashboard's charts. Rows are written in batches off the request path (every 500 ms or 200 rows,
- * and on close) and deleted after `retention_days`. Several worker processes may share one file (WAL, busy timeout).
+ * tokens; never prompt or answer content) in an embedded SQLite database, aggregated per model and time bucket for the
+ * dashboard's charts. The driver is libsql (better-sqlite3's API) because its binaries ship inside npm packages:
+ * installing never compiles C++. Rows are written in batches off the request path (every 500 ms or 200 rows, and on
+ * close) and deleted after `retention_days`. Several worker processes may share one file (WAL, busy timeout).
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { fileModes, preparePrivateFileSync, type FileModes } from '../shared/private-files.js';
+import Database from 'libsql';
 import type { RequestRecord } from '../server/context.js';
+import { describeWebSearch } from '../search/web-search.js';
 
-const SCHEMA_VERSION = 1;
+/** 2 added `client` (the key name, or the address without keys), so a client's dashboard shows only its own usage. */
+const SCHEMA_VERSION = 2;
 const FLUSH_MS = 500;
 const FLUSH_ROWS = 200;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
@@ -34,6 +36,10 @@ export interface StoredRequest {
   outputTokens: number;
   thoughtsTokens: number;
   clientClosed: boolean;
+  /** The client (key name, or `ip:…` without keys); absent on rows written before schema 2. */
+  client?: string;
+  /** The web search made for googleSearch, as the access log shows it (never the query). */
+  webSearch?: string;
 }
 
 export interface SeriesPoint {
@@ -45,6 +51,8 @@ export interface SeriesPoint {
   promptTokens: number;
   outputTokens: number;
   thoughtsTokens: number;
+  /** Requests that made a web search (googleSearch). */
+  webSearches: number;
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;
@@ -58,6 +66,7 @@ export interface ModelTotals {
   promptTokens: number;
   outputTokens: number;
   thoughtsTokens: number;
+  webSearches: number;
   p50Ms: number;
   p95Ms: number;
 }
@@ -90,6 +99,8 @@ interface Row {
   output_tokens: number;
   thoughts_tokens: number;
   client_closed: number;
+  client: string | null;
+  web_search: string | null;
 }
 
 interface AggregateRow {
@@ -100,6 +111,7 @@ interface AggregateRow {
   prompt_tokens: number;
   output_tokens: number;
   thoughts_tokens: number;
+  web_searches: number;
 }
 
 /** Nearest-rank percentile of an ascending list. */
@@ -133,11 +145,15 @@ function toStored(row: Row): StoredRequest {
     outputTokens: row.output_tokens,
     thoughtsTokens: row.thoughts_tokens,
     clientClosed: row.client_closed === 1,
+    ...(row.client === null ? {} : { client: row.client }),
+    ...(row.web_search === null ? {} : { webSearch: row.web_search }),
   };
 }
 
 export interface UsageStoreOptions {
   retentionDays: number;
+  /** Mode of the database file (SQLite gives its -wal and -shm files the same); owner-only by default. */
+  modes?: FileModes;
   now?: () => number;
 }
 
@@ -158,7 +174,7 @@ export class UsageStore {
     this.path = path;
     this.now = options.now ?? Date.now;
     this.retentionDays = options.retentionDays;
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') preparePrivateFileSync(path, options.modes ?? fileModes(false));
     this.db = new Database(path);
     // First, so that workers opening the file at the same moment wait for each other instead of failing.
     this.db.pragma('busy_timeout = 5000');
@@ -185,16 +201,21 @@ export class UsageStore {
         prompt_tokens INTEGER NOT NULL,
         output_tokens INTEGER NOT NULL,
         thoughts_tokens INTEGER NOT NULL,
-        client_closed INTEGER NOT NULL
+        client_closed INTEGER NOT NULL,
+        client TEXT,
+        web_search TEXT
       );
       CREATE INDEX IF NOT EXISTS requests_ts ON requests (ts);
-      PRAGMA user_version = ${SCHEMA_VERSION};
     `);
+    const columns = this.db.prepare('PRAGMA table_info(requests)').all() as Array<{ name: string }>;
+    if (!columns.some((column) => column.name === 'client')) this.db.exec('ALTER TABLE requests ADD COLUMN client TEXT');
+    if (!columns.some((column) => column.name === 'web_search')) this.db.exec('ALTER TABLE requests ADD COLUMN web_search TEXT');
+    this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     this.insertStatement = this.db.prepare(`
       INSERT INTO requests (ts, request_id, method, path, model, upstream_model, provider, stream, status, error_status,
-        upstream_error, duration_ms, first_chunk_ms, prompt_tokens, output_tokens, thoughts_tokens, client_closed)
+        upstream_error, duration_ms, first_chunk_ms, prompt_tokens, output_tokens, thoughts_tokens, client_closed, client, web_search)
       VALUES (@ts, @request_id, @method, @path, @model, @upstream_model, @provider, @stream, @status, @error_status,
-        @upstream_error, @duration_ms, @first_chunk_ms, @prompt_tokens, @output_tokens, @thoughts_tokens, @client_closed)
+        @upstream_error, @duration_ms, @first_chunk_ms, @prompt_tokens, @output_tokens, @thoughts_tokens, @client_closed, @client, @web_search)
     `);
     this.insertMany = this.db.transaction((records: RequestRecord[]) => {
       for (const record of records) this.insertStatement.run(this.toRow(record));
@@ -224,6 +245,8 @@ export class UsageStore {
       output_tokens: record.outputTokens,
       thoughts_tokens: record.thoughtsTokens,
       client_closed: record.clientClosed ? 1 : 0,
+      client: record.client ?? null,
+      web_search: record.webSearch === undefined ? null : describeWebSearch(record.webSearch),
     };
   }
 
@@ -275,8 +298,8 @@ export class UsageStore {
     return rows.reverse().map(toStored);
   }
 
-  /** Per model and bucket: requests, errors, tokens and latency percentiles between `from` and `to` (ms). */
-  series(from: number, to: number, bucketMs: number): UsageSeries {
+  /** Per model and bucket: requests, errors, tokens and latency percentiles between `from` and `to` (ms); one client's only when given. */
+  series(from: number, to: number, bucketMs: number, client?: string): UsageSeries {
     this.flush();
     const bucket = Math.max(1000, Math.round(bucketMs));
     const start = Math.floor(from / bucket) * bucket;
@@ -284,16 +307,17 @@ export class UsageStore {
       .prepare(
         `SELECT CAST(ts / @bucket AS INTEGER) * @bucket AS bucket, COALESCE(model, '') AS model, COUNT(*) AS requests,
            SUM(CASE WHEN (status >= 400 AND status <> 499) OR error_status IS NOT NULL THEN 1 ELSE 0 END) AS errors,
-           SUM(prompt_tokens) AS prompt_tokens, SUM(output_tokens) AS output_tokens, SUM(thoughts_tokens) AS thoughts_tokens
-         FROM requests WHERE ts >= @from AND ts < @to GROUP BY 1, 2 ORDER BY 1, 2`,
+           SUM(prompt_tokens) AS prompt_tokens, SUM(output_tokens) AS output_tokens, SUM(thoughts_tokens) AS thoughts_tokens,
+           SUM(CASE WHEN web_search IS NOT NULL THEN 1 ELSE 0 END) AS web_searches
+         FROM requests WHERE ts >= @from AND ts < @to AND (@client IS NULL OR client = @client) GROUP BY 1, 2 ORDER BY 1, 2`,
       )
-      .all({ bucket, from: start, to }) as AggregateRow[];
+      .all({ bucket, from: start, to, client: client ?? null }) as AggregateRow[];
     const durations = this.db
       .prepare(
         `SELECT CAST(ts / @bucket AS INTEGER) * @bucket AS bucket, COALESCE(model, '') AS model, upstream_model, duration_ms
-         FROM requests WHERE ts >= @from AND ts < @to ORDER BY duration_ms`,
+         FROM requests WHERE ts >= @from AND ts < @to AND (@client IS NULL OR client = @client) ORDER BY duration_ms`,
       )
-      .all({ bucket, from: start, to }) as Array<{ bucket: number; model: string; upstream_model: string | null; duration_ms: number }>;
+      .all({ bucket, from: start, to, client: client ?? null }) as Array<{ bucket: number; model: string; upstream_model: string | null; duration_ms: number }>;
 
     const perBucket = new Map<string, number[]>();
     const perModel = new Map<string, { durations: number[]; upstream: Set<string> }>();
@@ -318,6 +342,7 @@ export class UsageStore {
         promptTokens: row.prompt_tokens,
         outputTokens: row.output_tokens,
         thoughtsTokens: row.thoughts_tokens,
+        webSearches: row.web_searches,
         p50Ms: percentile(sorted, 0.5),
         p95Ms: percentile(sorted, 0.95),
         p99Ms: percentile(sorted, 0.99),
@@ -336,6 +361,7 @@ export class UsageStore {
           promptTokens: 0,
           outputTokens: 0,
           thoughtsTokens: 0,
+          webSearches: 0,
           p50Ms: percentile(info?.durations ?? [], 0.5),
           p95Ms: percentile(info?.durations ?? [], 0.95),
         };
@@ -346,6 +372,7 @@ export class UsageStore {
       totals.promptTokens += point.promptTokens;
       totals.outputTokens += point.outputTokens;
       totals.thoughtsTokens += point.thoughtsTokens;
+      totals.webSearches += point.webSearches;
     }
     const totals = [...totalsByModel.values()].sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model));
     return { from: start, to, bucketMs: bucket, models: totals.map((entry) => entry.model), points, totals };

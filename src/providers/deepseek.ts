@@ -21,12 +21,17 @@ export const deepseek: ProviderProfile = {
     toolChoiceWhileThinking: { none: true, required: false, named: false },
     reasoningHistory: 'require-on-tool-turns',
     thinking: 'thinking-type',
+    // logprobs are an error in thinking mode (docs/providers.md §4.3); no `n`.
+    logprobs: false,
+    multipleChoices: false,
   },
-  modelOverrides: [['deepseek-chat', { thinking: 'none', reasoningHistory: 'optional' }]],
+  modelOverrides: [['deepseek-chat', { thinking: 'none', reasoningHistory: 'optional', logprobs: true }]],
   chatPath: '/chat/completions',
   embeddings: false,
   embeddingsPath: '/embeddings',
   maxEmbeddingBatch: 16,
   tokenCount: undefined,
   hostPatterns: [/(^|\.)deepseek\.com$/],
+  // 402 "Insufficient Balance".
+  balanceErrors: { patterns: [/insufficient[_ ]balance/i] },
 };

@@ -10,7 +10,7 @@ export const generic: ProviderProfile = {
   auth: 'bearer',
   ...OPENAI_TOOL_NAMES,
   maxStopSequences: 4,
-  capabilities: { ...OPENAI_LIKE_CAPABILITIES, thinkTags: true },
+  capabilities: { ...OPENAI_LIKE_CAPABILITIES, thinkTags: true, multipleChoices: false },
   modelOverrides: [],
   chatPath: '/chat/completions',
   embeddings: true,

@@ -13,7 +13,7 @@ export const groq: ProviderProfile = {
   auth: 'bearer',
   ...OPENAI_TOOL_NAMES,
   maxStopSequences: 4,
-  capabilities: { ...OPENAI_LIKE_CAPABILITIES, images: 'none', reasoningHistory: 'forbid', thinkTags: true },
+  capabilities: { ...OPENAI_LIKE_CAPABILITIES, images: 'none', reasoningHistory: 'forbid', thinkTags: true, logprobs: false, multipleChoices: false },
   modelOverrides: [
     ['*llama-4*', { images: 'data-url+http' }],
     ['*qwen3*', { thinking: 'reasoning-format' }],

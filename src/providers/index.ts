@@ -11,7 +11,7 @@ import { llamacpp } from './llamacpp.js';
 import { ollama } from './ollama.js';
 import { openai } from './openai.js';
 import { openrouter } from './openrouter.js';
-import type { ProviderName, ProviderProfile } from './profile.js';
+import type { BalanceErrorSignatures, ProviderName, ProviderProfile } from './profile.js';
 import { vllm } from './vllm.js';
 import { zhipu } from './zhipu.js';
 
@@ -31,6 +31,15 @@ export const PROVIDERS: Readonly<Record<ProviderName, ProviderProfile>> = {
 };
 
 export const PROVIDER_NAMES = Object.keys(PROVIDERS) as ProviderName[];
+
+/**
+ * Every preset's balance signatures together: a generic preset may front any of these APIs, and OpenRouter relays the
+ * routed provider's body, so an empty balance is recognised whatever the configured preset.
+ */
+export const BALANCE_ERROR_SIGNATURES: Required<BalanceErrorSignatures> = {
+  codes: Object.values(PROVIDERS).flatMap((profile) => profile.balanceErrors?.codes ?? []),
+  patterns: Object.values(PROVIDERS).flatMap((profile) => profile.balanceErrors?.patterns ?? []),
+};
 
 export function isProviderName(name: string): name is ProviderName {
   return Object.hasOwn(PROVIDERS, name);

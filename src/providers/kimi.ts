@@ -4,7 +4,7 @@
  * `required` tool_choice, data-URL images on vision models only, fixed temperatures on k2.5/k2.6, a token-count
  * endpoint, no embeddings.
  */
-import { OPENAI_LIKE_CAPABILITIES, type ProviderProfile } from './profile.js';
+import { OPENAI_LIKE_CAPABILITIES, chatTokenCountPayload, field, type ProviderProfile } from './profile.js';
 
 const AUTO_NONE = { none: true, required: false, named: false } as const;
 
@@ -27,6 +27,9 @@ export const kimi: ProviderProfile = {
     toolChoiceWhileThinking: AUTO_NONE,
     temperature: { min: 0, max: 1 },
     schemaDialect: 'kimi',
+    logprobs: false,
+    multipleChoices: false,
+    webSearch: 'kimi-builtin',
   },
   modelOverrides: [
     ['kimi-k2-thinking*', { reasoningHistory: 'require-on-tool-turns', temperature: 'drop' }],
@@ -38,6 +41,13 @@ export const kimi: ProviderProfile = {
   embeddings: false,
   embeddingsPath: '/embeddings',
   maxEmbeddingBatch: 16,
-  tokenCount: 'moonshot',
+  tokenCount: {
+    relativeTo: 'base',
+    path: '/tokenizers/estimate-token-count',
+    payload: chatTokenCountPayload,
+    readCount: (answer) => field(answer, 'data', 'total_tokens'),
+  },
   hostPatterns: [/(^|\.)moonshot\.(cn|ai)$/, /(^|\.)kimi\.(com|ai)$/],
+  // 403 exceeded_current_quota_error, or 429 "… suspended due to insufficient balance".
+  balanceErrors: { patterns: [/exceeded_current_quota/i, /suspended due to insufficient balance/i] },
 };

@@ -3,7 +3,7 @@
  * error classifier), images only with `--mmproj`, `/tokenize` counts raw text, tool names pass through, parallel
  * calls only on request.
  */
-import { OPENAI_LIKE_CAPABILITIES, type ProviderProfile } from './profile.js';
+import { OPENAI_LIKE_CAPABILITIES, field, type ProviderProfile } from './profile.js';
 
 export const llamacpp: ProviderProfile = {
   name: 'llamacpp',
@@ -18,13 +18,22 @@ export const llamacpp: ProviderProfile = {
   toolNameFirstCharacter: undefined,
   maxStopSequences: 16,
   // Parallel calling is off by default on llama.cpp and needs `parallel_tool_calls: true` (docs/providers.md §3.7).
-  capabilities: { ...OPENAI_LIKE_CAPABILITIES, images: 'data-url', acceptsTopK: true, thinkTags: true, parallelToolCallsFlag: true },
+  capabilities: { ...OPENAI_LIKE_CAPABILITIES, images: 'data-url', acceptsTopK: true, thinkTags: true, parallelToolCallsFlag: true, multipleChoices: false },
   modelOverrides: [],
   chatPath: '/chat/completions',
   embeddings: true,
   embeddingsPath: '/embeddings',
   maxEmbeddingBatch: 64,
-  tokenCount: 'llamacpp',
+  tokenCount: {
+    relativeTo: 'origin',
+    path: '/tokenize',
+    // The server's /tokenize takes plain text, not messages: the message texts joined.
+    payload: (request) => ({ content: request.messages.map((message) => (typeof message.content === 'string' ? message.content : '')).join('\n') }),
+    readCount: (answer) => {
+      const tokens = field(answer, 'tokens');
+      return Array.isArray(tokens) ? tokens.length : undefined;
+    },
+  },
   hostPatterns: [/:8080$/],
   unreachableHint: 'is llama-server running? Start it with `llama-server -m <model.gguf> --jinja`',
 };

@@ -23,6 +23,8 @@ export const ollama: ProviderProfile = {
     imageMimeTypes: ['image/jpeg', 'image/jpg', 'image/png', 'image/webp'],
     honoursToolChoice: false,
     thinkTags: true,
+    logprobs: false,
+    multipleChoices: false,
   },
   modelOverrides: [],
   chatPath: '/chat/completions',

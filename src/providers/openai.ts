@@ -8,6 +8,8 @@ export const REASONING_MODEL_OVERRIDES: Partial<ModelCapabilities> = {
   maxTokensParameter: 'max_completion_tokens',
   temperature: 'drop',
   thinking: 'reasoning-effort',
+  // Reasoning models reject logprobs.
+  logprobs: false,
 };
 
 export const openai: ProviderProfile = {
@@ -21,6 +23,8 @@ export const openai: ProviderProfile = {
   maxStopSequences: 4,
   capabilities: { ...OPENAI_LIKE_CAPABILITIES, maxTokensParameter: 'max_completion_tokens' },
   modelOverrides: [
+    // Search models answer with web results; they take no sampling parameters (src/search/native.ts drops them).
+    ['gpt-*search*', { webSearch: 'openai-search-model' }],
     ['o[0-9]*', { ...REASONING_MODEL_OVERRIDES, systemRole: 'developer' }],
     ['gpt-5*', REASONING_MODEL_OVERRIDES],
     ['gpt-3.5*', { images: 'none' }],
@@ -31,4 +35,6 @@ export const openai: ProviderProfile = {
   maxEmbeddingBatch: 2048,
   tokenCount: undefined,
   hostPatterns: [/(^|\.)openai\.com$/],
+  // A 429, but out of credit: not retryable.
+  balanceErrors: { patterns: [/insufficient_quota/i, /exceeded your current quota/i] },
 };

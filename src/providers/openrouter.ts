@@ -14,7 +14,7 @@ export const openrouter: ProviderProfile = {
   auth: 'bearer',
   ...OPENAI_TOOL_NAMES,
   maxStopSequences: 4,
-  capabilities: { ...OPENAI_LIKE_CAPABILITIES, acceptsTopK: true, thinking: 'openrouter-reasoning' },
+  capabilities: { ...OPENAI_LIKE_CAPABILITIES, acceptsTopK: true, thinking: 'openrouter-reasoning', multipleChoices: false, webSearch: 'openrouter-web-plugin' },
   modelOverrides: [],
   chatPath: '/chat/completions',
   embeddings: true,
@@ -22,4 +22,5 @@ export const openrouter: ProviderProfile = {
   maxEmbeddingBatch: 256,
   tokenCount: undefined,
   hostPatterns: [/(^|\.)openrouter\.ai$/],
+  balanceErrors: { patterns: [/insufficient credits/i] },
 };

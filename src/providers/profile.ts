@@ -18,6 +18,22 @@ export type ProviderName =
   | 'vllm'
   | 'llamacpp';
 
+/**
+ * The upstream's own web search, which answers Gemini's googleSearch when `web_search.backend` is `provider` or unset
+ * (src/search/native.ts holds the request and response shapes of each).
+ */
+export type NativeWebSearch =
+  /** Zhipu: `tools:[{type:"web_search",web_search:{enable,search_result}}]`; results in a top-level `web_search`. */
+  | 'zhipu-web-search-tool'
+  /** OpenRouter: `plugins:[{id:"web"}]`; sources as `url_citation` annotations. */
+  | 'openrouter-web-plugin'
+  /** Moonshot: the builtin `$web_search` function, whose calls the client echoes back; no source URLs. */
+  | 'kimi-builtin'
+  /** DashScope: `enable_search`; no source URLs in compatible mode. */
+  | 'dashscope-enable-search'
+  /** OpenAI's search models: `web_search_options`; sources as `url_citation` annotations. */
+  | 'openai-search-model';
+
 /** How Gemini's thinkingConfig is expressed upstream (docs/providers.md §4.3). */
 export type ThinkingControl =
   | 'none'
@@ -64,11 +80,46 @@ export interface ModelCapabilities {
   readonly systemRole: 'system' | 'developer';
   /** Kimi's MFJS validator (strict by default) needs every property typed and `$ref` only into `#/$defs`. */
   readonly schemaDialect: 'plain' | 'kimi';
+  /** `logprobs`/`top_logprobs` are honoured (Gemini `responseLogprobs`/`logprobs`); otherwise such a request is a 400. */
+  readonly logprobs: boolean;
+  /** `n` > 1 returns that many choices (Gemini `candidateCount`); otherwise candidateCount > 1 is a 400. */
+  readonly multipleChoices: boolean;
   /** Send `parallel_tool_calls: true` with tools: the server returns one call per turn otherwise (llama.cpp). */
   readonly parallelToolCallsFlag?: boolean;
+  /** The upstream's native web search, if it has one. */
+  readonly webSearch?: NativeWebSearch;
 }
 
-export type TokenCountEndpoint = 'moonshot' | 'zhipu' | 'vllm' | 'llamacpp';
+/** The part of a translated chat request a token-count endpoint may need (structural, so translate/ stays above). */
+export interface TokenCountRequest {
+  readonly model: string;
+  readonly messages: ReadonlyArray<{ readonly content?: unknown }>;
+  readonly tools?: readonly unknown[] | undefined;
+}
+
+/**
+ * A provider's own tokenizer endpoint (docs/providers.md §9.1): where it is, what it takes, where the count is in its
+ * answer. countTokens falls back to the local tokenizer on any failure, so `readCount` may return anything.
+ */
+export interface TokenCountEndpoint {
+  /** `base`: appended to the configured base URL; `origin`: to the base URL without a trailing `/v1` (servers' root). */
+  readonly relativeTo: 'base' | 'origin';
+  readonly path: string;
+  readonly payload: (request: TokenCountRequest) => unknown;
+  readonly readCount: (answer: unknown) => unknown;
+}
+
+/** Read `answer.a.b…` of a parsed JSON answer, undefined when any step is missing. */
+export function field(answer: unknown, ...path: string[]): unknown {
+  let node = answer;
+  for (const key of path) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+  return node;
+}
+
+/** Moonshot's and Zhipu's form of the chat request: model, messages and tools. */
+export function chatTokenCountPayload(request: TokenCountRequest): unknown {
+  return { model: request.model, messages: request.messages, ...(request.tools ? { tools: request.tools } : {}) };
+}
 
 export interface ProviderProfile {
   readonly name: ProviderName;
@@ -98,6 +149,15 @@ export interface ProviderProfile {
   readonly hostPatterns: readonly RegExp[];
   /** What to tell the user when nothing listens at the base URL (a local server that is not started). */
   readonly unreachableHint?: string;
+  /** How this provider reports an empty balance or quota, which no retry can fix (docs/providers.md §8.3). */
+  readonly balanceErrors?: BalanceErrorSignatures;
+}
+
+/** Matched against an error body's `type`, `code` and `message`. */
+export interface BalanceErrorSignatures {
+  /** Exact `code` values (Zhipu's digit string "1113"). */
+  readonly codes?: readonly string[];
+  readonly patterns: readonly RegExp[];
 }
 
 export const FULL_TOOL_CHOICE: ToolChoiceSupport = { none: true, required: true, named: true };
@@ -116,6 +176,8 @@ export const OPENAI_LIKE_CAPABILITIES: ModelCapabilities = {
   thinkTags: false,
   systemRole: 'system',
   schemaDialect: 'plain',
+  logprobs: true,
+  multipleChoices: true,
 };
 
 /** The OpenAI tool-name rule, also enforced by Groq and DeepSeek: `^[a-zA-Z0-9_-]{1,64}$`. */

@@ -2,7 +2,7 @@
  * vLLM (docs/providers.md §10.10): `reasoning` (new) or `reasoning_content` (old), `data: {"error":…}` mid-stream,
  * `finish_reason:"abort"` followed by `[DONE]`, `top_k` accepted, `/tokenize` for countTokens.
  */
-import { OPENAI_LIKE_CAPABILITIES, OPENAI_TOOL_NAMES, type ProviderProfile } from './profile.js';
+import { OPENAI_LIKE_CAPABILITIES, OPENAI_TOOL_NAMES, field, type ProviderProfile } from './profile.js';
 
 export const vllm: ProviderProfile = {
   name: 'vllm',
@@ -19,7 +19,12 @@ export const vllm: ProviderProfile = {
   embeddings: true,
   embeddingsPath: '/embeddings',
   maxEmbeddingBatch: 256,
-  tokenCount: 'vllm',
+  tokenCount: {
+    relativeTo: 'origin',
+    path: '/tokenize',
+    payload: (request) => ({ model: request.model, messages: request.messages }),
+    readCount: (answer) => field(answer, 'count'),
+  },
   hostPatterns: [],
   unreachableHint: 'is vLLM running? Start it with `vllm serve <model>`',
 };

@@ -3,7 +3,7 @@
  * `auto` only, `json_object` only, `max_tokens` only, thinking on by default on 4.7/5, finish values `sensitive`,
  * `network_error`, `model_context_window_exceeded`, balance errors as 429 code "1113", a tokenizer endpoint.
  */
-import { OPENAI_LIKE_CAPABILITIES, OPENAI_TOOL_NAMES, type ProviderProfile } from './profile.js';
+import { OPENAI_LIKE_CAPABILITIES, OPENAI_TOOL_NAMES, chatTokenCountPayload, field, type ProviderProfile } from './profile.js';
 
 export const zhipu: ProviderProfile = {
   name: 'zhipu',
@@ -20,12 +20,22 @@ export const zhipu: ProviderProfile = {
     responseFormat: 'json_object',
     toolChoice: { none: false, required: false, named: false },
     thinking: 'thinking-type',
+    logprobs: false,
+    multipleChoices: false,
+    webSearch: 'zhipu-web-search-tool',
   },
   modelOverrides: [['glm-*v*', { images: 'data-url+http' }]],
   chatPath: '/chat/completions',
   embeddings: true,
   embeddingsPath: '/embeddings',
   maxEmbeddingBatch: 64,
-  tokenCount: 'zhipu',
+  tokenCount: {
+    relativeTo: 'base',
+    path: '/tokenizer',
+    payload: chatTokenCountPayload,
+    readCount: (answer) => field(answer, 'usage', 'prompt_tokens'),
+  },
   hostPatterns: [/(^|\.)bigmodel\.cn$/, /(^|\.)z\.ai$/],
+  // A 429 with code "1113" and "余额不足或无可用资源包" / "Insufficient balance or no resource package".
+  balanceErrors: { codes: ['1113'], patterns: [/no resource package/i, /余额不足/] },
 };

@@ -44,6 +44,6 @@ export function createServer(context: ProxyContext): FastifyInstance {
   app.server.on('connect', (_request, socket: Socket) => refuseConnect(socket));
   installJsonBodyParser(app, config.basePath);
   installRequestLifecycle(app, context);
-  installErrorHandlers(app, context.log);
+  installErrorHandlers(app, context.log, (text) => context.redact(text));
   return app;
 }

@@ -36,3 +36,14 @@ export function createKeyChecker(keys: string[]): (presented: string | undefined
     return match;
   };
 }
+
+/** A socket address on this machine. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  return address === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/.test(address);
+}
+
+/** A request a reverse proxy passed on: its socket address is the proxy's, not the client's. */
+export function isForwarded(request: FastifyRequest): boolean {
+  return request.headers['x-forwarded-for'] !== undefined || request.headers['forwarded'] !== undefined || request.headers['x-real-ip'] !== undefined;
+}

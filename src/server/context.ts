@@ -5,11 +5,12 @@ import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/load.js';
 import type { UpstreamClient, UpstreamTarget } from '../upstream/client.js';
 import type { DetailedLogWriter, RequestTrace } from './detailed-log.js';
-import type { ReasoningReplayCache } from './reasoning-cache.js';
+import type { ReasoningReplayCache } from '../shared/reasoning-cache.js';
 import type { UpstreamPool } from '../gateway/upstream-pool.js';
 import type { RateLimiter } from '../gateway/rate-limiter.js';
 import type { ResponseCache } from '../shared/response-cache.js';
 import type { RedisState } from '../shared/redis-state.js';
+import type { WebSearchRecord } from '../search/web-search.js';
 
 export interface UpstreamHealth {
   lastSuccessAt: string | undefined;
@@ -68,6 +69,10 @@ export interface RequestInfo {
   client?: string;
   /** Answered from the response cache. */
   cached?: boolean;
+  /** Length of the request body as read (characters), for the token-limit estimate. */
+  bodyLength?: number;
+  /** The web search made for Gemini's googleSearch tool. */
+  webSearch?: WebSearchRecord;
 }
 
 /** What the `request` event carries, once per finished request (metrics, usage store, dashboard). */
@@ -93,8 +98,12 @@ export interface RequestRecord {
   clientClosed: boolean;
   attempts?: string[];
   client?: string;
-  /** The four detailed-log stages, when detailed logging is on (already redacted). */
+  /** The web search made for googleSearch (backend, query, results, outcome). */
+  webSearch?: WebSearchRecord;
+  /** The four detailed-log stages, when detailed logging is on (already redacted, large strings shortened). */
   trace?: unknown;
+  /** Size of `trace` as JSON text, for the dashboard's memory budget. */
+  traceBytes?: number;
 }
 
 export type RequestListener = (record: RequestRecord) => void;

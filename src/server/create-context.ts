@@ -11,7 +11,8 @@ import { MemoryResponseCache } from '../shared/response-cache.js';
 import { UpstreamClient } from '../upstream/client.js';
 import type { ProxyContext } from './context.js';
 import { DetailedLogWriter, createRedactor } from './detailed-log.js';
-import { MemoryReasoningCache } from './reasoning-cache.js';
+import { fileModes } from '../shared/private-files.js';
+import { MemoryReasoningCache } from '../shared/reasoning-cache.js';
 
 export function createProxyContext(config: ResolvedConfig, log: Logger): ProxyContext {
   const upstream = new UpstreamClient({
@@ -21,7 +22,7 @@ export function createProxyContext(config: ResolvedConfig, log: Logger): ProxyCo
     unarySeconds: config.timeouts.unarySeconds,
   });
   const redis = config.redis === undefined ? undefined : new RedisState(config.redis, log);
-  const secrets = [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys];
+  const secrets = [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.webSearch.apiKey];
   return {
     config,
     upstream,
@@ -38,9 +39,9 @@ export function createProxyContext(config: ResolvedConfig, log: Logger): ProxyCo
     responseCache: config.responseCache.enabled ? (redis?.responseCache ?? new MemoryResponseCache(config.responseCache.maxEntries)) : undefined,
     redis,
     requestListeners: [],
-    redact: createRedactor(secrets),
+    redact: createRedactor([...secrets, config.operator.adminApiKey]),
     log,
-    detailedLog: config.logging.detailed ? new DetailedLogWriter(config.logging.directory, [...secrets, config.operator.adminApiKey]) : undefined,
+    detailedLog: config.logging.detailed ? new DetailedLogWriter(config.logging.directory, [...secrets, config.operator.adminApiKey], fileModes(config.logging.groupReadable)) : undefined,
     health: { lastSuccessAt: undefined, lastFailureAt: undefined, lastFailure: undefined, requests: 0, failures: 0 },
   };
 }

@@ -27,9 +27,13 @@ function toProxyError(error: FastifyError | Error): ProxyError {
   return new ProxyError('INTERNAL', 'Internal error in gemini-proxy.');
 }
 
-export function installErrorHandlers(app: FastifyInstance, log: Logger): void {
+/** `redact` is the redactor in force (a reload replaces it), applied last to the decoded message. */
+export function installErrorHandlers(app: FastifyInstance, log: Logger, redact: (text: string) => string = (text) => text): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const proxyError = toProxyError(error);
+    const caught = toProxyError(error);
+    // An upstream may have echoed a key in any spelling; the message the client reads is decoded text.
+    const message = redact(caught.message);
+    const proxyError = message === caught.message ? caught : new ProxyError(caught.code, message, caught.details);
     if (proxyError.code === 'INTERNAL') log.error({ err: error, requestId: request.proxyInfo?.requestId }, 'unhandled error');
     if (reply.sent || reply.raw.headersSent) {
       reply.raw.end();

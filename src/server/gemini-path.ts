@@ -16,6 +16,17 @@ export type GeminiRoute =
   | { kind: 'bad-model'; message: string }
   | { kind: 'not-found' };
 
+/**
+ * Longest accepted model name, in UTF-8 bytes. Real names are under 100; a long name only costs (glob matching, logs,
+ * labels), so it is refused before anything looks at it.
+ */
+export const MAX_MODEL_NAME_BYTES = 256;
+
+/** The 400 message for a model name that is too long, or undefined when it is fine. */
+export function modelNameProblem(model: string): string | undefined {
+  return Buffer.byteLength(model, 'utf8') > MAX_MODEL_NAME_BYTES ? `The model name is longer than ${MAX_MODEL_NAME_BYTES} bytes.` : undefined;
+}
+
 function decode(raw: string): string | undefined {
   try {
     return decodeURIComponent(raw);
@@ -45,6 +56,8 @@ export function parseGeminiPath(httpMethod: string, path: string, basePath: stri
     }
     const model = decode(remainder);
     if (model === undefined) return { kind: 'bad-model', message: 'The model name is not valid percent-encoding.' };
+    const tooLong = modelNameProblem(model);
+    if (tooLong !== undefined) return { kind: 'bad-model', message: tooLong };
     // [R-URL-5]: GET ids are never split at ':' (qwen3:8b).
     if (resource === 'models') return { kind: 'get-model', version, model };
     return { kind: 'get-tuned-model', version, model };
@@ -59,5 +72,7 @@ export function parseGeminiPath(httpMethod: string, path: string, basePath: stri
   if (!METHODS.has(method)) return { kind: 'not-found' };
   const model = decoded.slice(0, colon);
   if (model.trim() === '') return { kind: 'bad-model', message: 'The model name must not be empty.' };
+  const tooLong = modelNameProblem(model);
+  if (tooLong !== undefined) return { kind: 'bad-model', message: tooLong };
   return { kind: 'method', version, resource, model, method: method as GeminiMethod };
 }

@@ -33,12 +33,13 @@ function clientKeyMatcher(context: ProxyContext): (presented: string | undefined
 }
 
 /** Per-client request and token limits ([RetryInfo] on refusal); settles with the real usage when the request ends. */
-async function admit(context: ProxyContext, request: FastifyRequest, reply: FastifyReply, clientIndex: ClientIndex): Promise<void> {
+async function admit(context: ProxyContext, request: FastifyRequest, reply: FastifyReply, clientIndex: ClientIndex, chargeTokens = true): Promise<void> {
   const limits = clientIndex === undefined ? context.config.limits : (context.config.clients[clientIndex]?.limits ?? context.config.limits);
   if (limits.requestsPerMinute === 0 && limits.tokensPerMinute === 0) return;
   const info = request.proxyInfo;
   const client = info.client ?? 'anonymous';
-  const estimate = Math.ceil(Number(request.headers['content-length'] ?? 0) / 4);
+  // From the body really read: a chunked upload has no Content-Length, and was charged nothing.
+  const estimate = chargeTokens ? Math.ceil((info.bodyLength ?? 0) / 4) : 0;
   const decision = await context.rateLimiter.admit(client, limits, estimate);
   if (!decision.allowed) {
     throw new ProxyError(
@@ -48,7 +49,7 @@ async function admit(context: ProxyContext, request: FastifyRequest, reply: Fast
     );
   }
   reply.raw.once('close', () => {
-    const used = info.usage === undefined ? estimate : info.usage.promptTokens + info.usage.outputTokens + info.usage.thoughtsTokens;
+    const used = !chargeTokens || info.usage === undefined ? estimate : info.usage.promptTokens + info.usage.outputTokens + info.usage.thoughtsTokens;
     context.rateLimiter.settle(client, limits, estimate, used).catch(() => undefined);
   });
 }
@@ -78,7 +79,8 @@ function answerModelPath(context: ProxyContext, route: Exclude<FoundRoute, Metho
 async function callMethod(context: ProxyContext, route: MethodRoute, request: FastifyRequest, reply: FastifyReply, clientIndex: ClientIndex): Promise<unknown> {
   const info = request.proxyInfo;
   info.model = route.model;
-  if (route.method !== 'countTokens') await admit(context, request, reply, clientIndex);
+  // countTokens takes a request and no tokens: counting generates nothing upstream, but its work is not free.
+  await admit(context, request, reply, clientIndex, route.method !== 'countTokens');
   if (context.detailedLog !== undefined) {
     info.trace = new RequestTrace(info.requestId, new Date());
     info.trace.set('1_GEMINI_REQUEST', { method: request.method, url: redactUrl(request.url), headers: redactHeaders(request.headers), body: request.body });

@@ -8,12 +8,15 @@ import type { ServerResponse } from 'node:http';
 import { ProxyError } from '../errors.js';
 import { runFailover, shortReason, upstreamStatusOf, type FailoverResult } from '../gateway/failover.js';
 import { routerFor, type RouteTarget } from '../gateway/router.js';
+import { attemptFanOut } from '../gateway/fan-out.js';
 import { attemptUpstream } from '../gateway/upstream-attempt.js';
 import { responseCacheKey } from '../shared/response-cache.js';
 import type { GenerateContentRequest, GenerateContentResponse } from '../translate/gemini-types.js';
 import { normalizeGenerateContentRequest } from '../translate/normalize-request.js';
 import { recordUpstreamOutcome, type ProxyContext, type RequestInfo } from './context.js';
+import { truncationWarning } from './context-window.js';
 import { randomBase64url } from './random-ids.js';
+import { prepareWebSearch, type PreparedWebSearch } from '../search/web-search.js';
 import { ResponseChannel, type ChannelKind } from './response-channel.js';
 import { rememberReasoning, translateForTarget, type TargetRequest } from './target-request.js';
 
@@ -25,6 +28,8 @@ export interface PreparedGenerate {
   routes: RouteTarget[];
   /** The first target, translated up front so that bad input fails before the response is hijacked. */
   first: TargetRequest;
+  /** Present when the request carries Gemini's googleSearch tool. */
+  search: PreparedWebSearch | undefined;
 }
 
 export function newResponseId(): string {
@@ -40,16 +45,21 @@ function modelNotFound(geminiModel: string, method: string): ProxyError {
 }
 
 export async function prepareGenerate(context: ProxyContext, info: RequestInfo, body: unknown, geminiModel: string, stream: boolean): Promise<PreparedGenerate> {
-  const request = normalizeGenerateContentRequest(body);
-  if (request.ignoredFields.length > 0) context.log.debug({ requestId: info.requestId, fields: request.ignoredFields }, 'request fields ignored (README: what is ignored)');
+  const normalized = normalizeGenerateContentRequest(body);
+  if (normalized.ignoredFields.length > 0) context.log.debug({ requestId: info.requestId, fields: normalized.ignoredFields }, 'request fields ignored (README: what is ignored)');
   const plan = routerFor(context.config.routing).plan(geminiModel);
   const firstRoute = plan?.targets[0];
   if (plan === undefined || firstRoute === undefined) throw modelNotFound(geminiModel, stream ? 'streamGenerateContent' : 'generateContent');
   info.upstreamModel = firstRoute.model;
+  // googleSearch: the proxy's own search runs here, once, before anything goes upstream (src/search/).
+  const search = await prepareWebSearch(context.config.webSearch, normalized);
+  if (search?.warning !== undefined) context.log.warn({ requestId: info.requestId }, search.warning);
+  if (search?.record !== undefined) info.webSearch = search.record;
+  const request = search?.request ?? normalized;
   const responseId = newResponseId();
-  const first = await translateForTarget(context, info, request, firstRoute, stream, responseId);
-  info.trace?.set('2_OPENAI_REQUEST', first.translated.body);
-  return { geminiModel, request, stream, responseId, routes: plan.targets, first };
+  const first = await translateForTarget(context, info, request, firstRoute, stream, responseId, search);
+  info.trace?.set('2_OPENAI_REQUEST', search === undefined ? first.translated.body : JSON.parse(first.body));
+  return { geminiModel, request, stream, responseId, routes: plan.targets, first, search };
 }
 
 /**
@@ -161,10 +171,11 @@ function walkTargets(context: ProxyContext, info: RequestInfo, prepared: Prepare
     config.retries,
     {
       prepare: async (route, index) =>
-        index === 0 ? prepared.first : translateForTarget(context, info, prepared.request, route, prepared.stream, prepared.responseId),
+        index === 0 ? prepared.first : translateForTarget(context, info, prepared.request, route, prepared.stream, prepared.responseId, prepared.search),
       attempt: (request, target, route) => {
         info.upstreamModel = route.model;
-        return attemptUpstream(setup, request, target);
+        // candidateCount without `n` upstream: parallel calls merged by candidate index.
+        return request.translated.parallelCalls > 1 ? attemptFanOut(setup, request, target, request.translated.parallelCalls) : attemptUpstream(setup, request, target);
       },
       clientGone: () => run.clientGone,
       clientRetries: clientRetriesItself(run.userAgent),
@@ -214,5 +225,9 @@ export async function runGenerate(context: ProxyContext, info: RequestInfo, prep
     run.channel.fail(error);
   } finally {
     run.close(failure);
+    if (info.usage !== undefined) {
+      const truncated = truncationWarning(prepared.first.upstream.provider, prepared.first.route.model, info.usage.promptTokens, prepared.first.body.length);
+      if (truncated !== undefined) context.log.warn({ requestId: info.requestId }, truncated);
+    }
   }
 }

@@ -1,9 +1,15 @@
 /**
  * `GET /health` (also under the base path): the default upstream's recent outcomes, the pool's breaker states, the
- * shared-state store, and on request (`?probe=1`) a live `GET /models` against the upstream.
+ * shared-state store, and on request (`?probe=1`) a live `GET /models` against the upstream. Without a key only the
+ * seed's `{"status","service"}`, enough for a load balancer or a container health check: the detail (upstream base
+ * URLs, the last upstream error, usage, a probe made with the upstream key) needs a client or admin key, or, without
+ * client keys, a direct loopback connection.
  */
-import type { FastifyPluginCallback } from 'fastify';
+import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
+import { createKeyChecker, isForwarded, isLoopbackAddress, presentedKey } from './client-keys.js';
+import type { UpstreamSnapshot } from '../gateway/upstream-pool.js';
 import type { ProxyContext } from './context.js';
+import { encodeJson } from './response-channel.js';
 
 const SERVICE = 'gemini-proxy';
 const PROBE_TIMEOUT_MS = 3000;
@@ -26,7 +32,31 @@ async function probeUpstream(context: ProxyContext): Promise<Record<string, unkn
   }
 }
 
-export async function healthReport(context: ProxyContext, query: Record<string, unknown>): Promise<Record<string, unknown>> {
+/** True when the request may see the health detail. */
+export function mayReadHealthDetail(context: ProxyContext, request: FastifyRequest): boolean {
+  const { clientApiKeys, operator } = context.config;
+  if (clientApiKeys.length === 0 && isLoopbackAddress(request.socket.remoteAddress) && !isForwarded(request)) return true;
+  const keys = operator.adminApiKey === undefined ? clientApiKeys : [...clientApiKeys, operator.adminApiKey];
+  return keys.length > 0 && createKeyChecker(keys)(presentedKey(request)) !== undefined;
+}
+
+/** `upstream/model` for every model that failed recently or whose circuit is not closed. */
+function failingModels(upstreams: Record<string, UpstreamSnapshot>): string[] {
+  return Object.entries(upstreams).flatMap(([name, upstream]) => Object.keys(upstream.failing_models).map((model) => `${name}/${model}`));
+}
+
+/**
+ * Liveness stays 200; `degraded` says requests are failing right now: shared state is down, or a model failed
+ * recently or has an open circuit.
+ */
+function overallStatus(context: ProxyContext): 'healthy' | 'degraded' {
+  if (context.redis !== undefined && !context.redis.isHealthy) return 'degraded';
+  return failingModels(context.pool.snapshot()).length > 0 ? 'degraded' : 'healthy';
+}
+
+export async function healthReport(context: ProxyContext, query: Record<string, unknown>, detail = true): Promise<Record<string, unknown>> {
+  const status = overallStatus(context);
+  if (!detail) return { status, service: SERVICE };
   const upstreamInfo: Record<string, unknown> = {
     provider: context.config.upstream.provider,
     base_url: context.config.upstream.baseUrl,
@@ -34,9 +64,8 @@ export async function healthReport(context: ProxyContext, query: Record<string, 
   };
   if (asked(query, 'probe')) upstreamInfo['probe'] = await probeUpstream(context);
   const upstreams = context.pool.snapshot();
-  // Liveness stays 200; "degraded" says requests are failing right now (failing models, open circuits).
-  const failing = Object.entries(upstreams).flatMap(([name, upstream]) => Object.keys(upstream.failing_models).map((model) => `${name}/${model}`));
-  const health: Record<string, unknown> = { status: failing.length > 0 ? 'degraded' : 'healthy', service: SERVICE, upstream: upstreamInfo, upstreams };
+  const failing = failingModels(upstreams);
+  const health: Record<string, unknown> = { status, service: SERVICE, upstream: upstreamInfo, upstreams };
   if (failing.length > 0) health['failing'] = failing;
   if (context.redis !== undefined) {
     health['shared_state'] = { store: 'redis', state: context.redis.isHealthy ? 'ready' : 'unavailable' };
@@ -48,6 +77,12 @@ export async function healthReport(context: ProxyContext, query: Record<string, 
 export const healthRoutes: FastifyPluginCallback<{ context: ProxyContext }> = (app, { context }, done) => {
   const basePath = context.config.basePath;
   const paths = new Set(['/health', basePath === '' ? '/health' : `${basePath}/health`]);
-  for (const path of paths) app.get(path, async (request) => healthReport(context, request.query as Record<string, unknown>));
+  for (const path of paths) {
+    app.get(path, async (request, reply) => {
+      const report = await healthReport(context, request.query as Record<string, unknown>, mayReadHealthDetail(context, request));
+      // Redacted after decoding: the last upstream error may quote a key in any spelling.
+      return reply.header('content-type', 'application/json; charset=UTF-8').header('cache-control', 'no-store').send(context.redact(encodeJson(report)));
+    });
+  }
   done();
 };

@@ -87,6 +87,8 @@ export function installJsonBodyParser(app: FastifyInstance, basePath: string): v
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
+    // What token limits charge: the body really read, also when it came chunked without a Content-Length.
+    request.proxyInfo.bodyLength = text.length;
     if (text.trim() === '') {
       done(null, undefined);
       return;

@@ -4,6 +4,7 @@
 import { ProxyError } from '../errors.js';
 import type { UpstreamTarget } from '../upstream/endpoints.js';
 import { routerFor } from '../gateway/router.js';
+import { modelLimitsFor } from '../providers/context-windows.js';
 import type { ProxyContext } from './context.js';
 
 export interface ResolvedTarget {
@@ -52,6 +53,18 @@ function isEmbeddingName(name: string): boolean {
   return /embedding/i.test(name);
 }
 
+/**
+ * The first target's context window (config model_limits, then the preset's table) as inputTokenLimit and its output
+ * limit as outputTokenLimit; Gemini's own figures when the window is unknown, as before windows were known.
+ */
+function tokenLimits(context: ProxyContext, embedding: boolean, first: { upstream: string; model: string }): { inputTokenLimit: number; outputTokenLimit: number } {
+  if (embedding) return { inputTokenLimit: 8192, outputTokenLimit: 1 };
+  const upstream = context.pool.get(first.upstream);
+  const limits = upstream === undefined ? undefined : modelLimitsFor(context.config.modelLimits, upstream.provider, first.model);
+  if (limits === undefined) return { inputTokenLimit: 1_048_576, outputTokenLimit: 65_536 };
+  return { inputTokenLimit: limits.contextWindow, outputTokenLimit: limits.maxOutputTokens ?? Math.min(65_536, limits.contextWindow) };
+}
+
 export function modelResource(context: ProxyContext, geminiModel: string): ModelResource | undefined {
   const plan = routerFor(context.config.routing).plan(geminiModel);
   const first = plan?.targets[0];
@@ -64,8 +77,7 @@ export function modelResource(context: ProxyContext, geminiModel: string): Model
     version: 'proxy',
     displayName: `${geminiModel} → ${first.model}`,
     description: `Mapped by gemini-proxy to ${chain}`,
-    inputTokenLimit: embedding ? 8192 : 1_048_576,
-    outputTokenLimit: embedding ? 1 : 65_536,
+    ...tokenLimits(context, embedding, first),
     supportedGenerationMethods: embedding ? ['embedContent', 'batchEmbedContents'] : ['generateContent', 'streamGenerateContent', 'countTokens'],
   };
 }

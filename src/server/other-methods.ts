@@ -3,15 +3,16 @@
  */
 import { ProxyError } from '../errors.js';
 import { geminiRequestToOpenAI } from '../translate/gemini-request-to-openai.js';
-import { countRequestTokens } from '../translate/count-tokens.js';
+import { tokenCountParts } from '../translate/count-tokens.js';
 import { parseBatchEmbedContents, parseEmbedContent, parseEmbeddingsResponse, type EmbeddingInput } from '../translate/embeddings.js';
 import { normalizeGenerateContentRequest } from '../translate/normalize-request.js';
 import { classifyUpstreamError } from '../upstream/upstream-errors.js';
-import { loadTokenizer } from '../tokenizer.js';
+import { countTextsInSlices, loadTokenizer } from '../tokenizer.js';
 import { upstreamLabel, upstreamUrl } from '../upstream/endpoints.js';
 import type { OpenAIChatRequest } from '../translate/openai-types.js';
 import { recordUpstreamOutcome, type ProxyContext, type RequestInfo } from './context.js';
 import { resolveFirstTarget } from './models.js';
+import { modelNameProblem } from './gemini-path.js';
 import type { UpstreamTarget } from '../upstream/endpoints.js';
 
 /**
@@ -37,38 +38,21 @@ export async function countTokens(context: ProxyContext, info: RequestInfo, gemi
   const remote = await countWithProvider(context, info, target, translated.body);
   if (remote !== undefined) return { totalTokens: remote };
   const count = await loadTokenizer();
-  return { totalTokens: countRequestTokens(translated.body, count) };
+  const { texts, fixedTokens } = tokenCountParts(translated.body);
+  return { totalTokens: fixedTokens + (await countTextsInSlices(count, texts)) };
 }
 
 /**
- * The provider's own tokenizer endpoint where it has one (docs/providers.md §9.1): Moonshot, Zhipu, vLLM, llama.cpp.
+ * The provider's own tokenizer endpoint where its preset names one (docs/providers.md §9.1): Moonshot, Zhipu, vLLM,
+ * llama.cpp.
  * Any failure (status, shape, 5 s timeout) falls back to the local tokenizer, so countTokens never fails on it.
  */
 async function countWithProvider(context: ProxyContext, info: RequestInfo, target: UpstreamTarget, body: OpenAIChatRequest): Promise<number | undefined> {
   const endpoint = target.profile.tokenCount;
   if (endpoint === undefined) return undefined;
   const base = target.baseUrl.replace(/\/+$/, '');
-  const origin = base.replace(/\/v1$/, '');
-  let url: string;
-  let payload: unknown;
-  switch (endpoint) {
-    case 'moonshot':
-      url = `${base}/tokenizers/estimate-token-count`;
-      payload = { model: body.model, messages: body.messages, ...(body.tools ? { tools: body.tools } : {}) };
-      break;
-    case 'zhipu':
-      url = `${base}/tokenizer`;
-      payload = { model: body.model, messages: body.messages, ...(body.tools ? { tools: body.tools } : {}) };
-      break;
-    case 'vllm':
-      url = `${origin}/tokenize`;
-      payload = { model: body.model, messages: body.messages };
-      break;
-    case 'llamacpp':
-      url = `${origin}/tokenize`;
-      payload = { content: body.messages.map((message) => ('content' in message && typeof message.content === 'string' ? message.content : '')).join('\n') };
-      break;
-  }
+  const url = `${endpoint.relativeTo === 'origin' ? base.replace(/\/v1$/, '') : base}${endpoint.path}`;
+  const payload = endpoint.payload(body);
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), 5000);
   try {
@@ -76,8 +60,7 @@ async function countWithProvider(context: ProxyContext, info: RequestInfo, targe
     const text = await response.body.text();
     if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`);
     // Redacted first: a JSON.parse error quotes the start of the body, which may be an echoed key.
-    const parsed = JSON.parse(context.redact(text).trim()) as { data?: { total_tokens?: unknown }; usage?: { prompt_tokens?: unknown }; count?: unknown; tokens?: unknown };
-    const value = endpoint === 'moonshot' ? parsed.data?.total_tokens : endpoint === 'zhipu' ? parsed.usage?.prompt_tokens : endpoint === 'vllm' ? parsed.count : Array.isArray(parsed.tokens) ? parsed.tokens.length : undefined;
+    const value = endpoint.readCount(JSON.parse(context.redact(text).trim()));
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error('no count in the reply');
     return Math.round(value);
   } catch (error) {
@@ -126,6 +109,8 @@ async function embed(context: ProxyContext, info: RequestInfo, geminiModel: stri
   // [R-EMB-1]: group elements that name different models (and dimensions); keep the answer in input order.
   const groups = new Map<string, { model: string; target: UpstreamTarget; positions: number[]; inputs: EmbeddingInput[] }>();
   inputs.forEach((input, position) => {
+    const tooLong = input.model === undefined ? undefined : modelNameProblem(input.model);
+    if (tooLong !== undefined) throw new ProxyError('INVALID_REQUEST', `requests[${position}].model: ${tooLong}`);
     const { model, target } = resolveEmbedding(input.model ?? geminiModel);
     if (!target.profile.embeddings) {
       // [R-EMB-3]: DeepSeek, Groq and Moonshot have no embeddings endpoint; say so instead of calling it.

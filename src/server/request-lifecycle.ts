@@ -9,6 +9,9 @@ import type { ProxyContext, RequestInfo } from './context.js';
 import { randomHex } from './random-ids.js';
 import { emitRequestRecord, requestRecord } from './request-record.js';
 import { encodeJson } from './response-channel.js';
+import { guardBrowserAccess } from './browser-guard.js';
+import { traceForDashboard, type RequestTrace } from './detailed-log.js';
+import { recordedModelName } from './model-label.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,6 +26,7 @@ export function installRequestLifecycle(app: FastifyInstance, context: ProxyCont
     request.proxyInfo = info;
     reply.raw.setHeader('x-request-id', info.requestId);
     info.method = request.method;
+    if (!guardBrowserAccess(context.config, request, reply)) return;
     if (Buffer.byteLength(request.url) > context.config.maxUrlBytes) {
       const error = new ProxyError('INVALID_REQUEST', `The request URL is longer than ${context.config.maxUrlBytes} bytes.`);
       void reply.code(414).header('content-type', 'application/json; charset=UTF-8').send(encodeJson({ error: { ...error.toGoogleStatus().error, code: 414 } }));
@@ -43,7 +47,8 @@ function requestClosed(context: ProxyContext, info: RequestInfo, request: Fastif
     seconds: Number(process.hrtime.bigint() - info.startedAt) / 1e9,
   };
   if (context.config.logging.access) {
-    const line = accessLine(info, outcome);
+    // Every configured secret, in any spelling, is taken out of the line (a key may sit in a decoded query name).
+    const line = context.redact(accessLine(info, outcome, context.redact));
     if (info.quiet === true) log.debug(line);
     else log.info(line);
   }
@@ -51,7 +56,7 @@ function requestClosed(context: ProxyContext, info: RequestInfo, request: Fastif
     detailedLog.write(info.trace).catch((error: unknown) => log.error({ err: error }, 'cannot write detailed log'));
   }
   if (context.requestListeners.length > 0 && info.model !== undefined) {
-    const redactTrace = detailedLog === undefined ? undefined : (trace: unknown): unknown => JSON.parse(detailedLog.redact(JSON.stringify(trace))) as unknown;
-    emitRequestRecord(context.requestListeners, requestRecord(info, outcome, context.config.upstream.provider, info.model, redactTrace), log);
+    const keepTrace = detailedLog === undefined ? undefined : (trace: RequestTrace): { trace: unknown; bytes: number } => traceForDashboard(trace.toJSON(), detailedLog.redact);
+    emitRequestRecord(context.requestListeners, requestRecord(info, outcome, context.config.upstream.provider, recordedModelName(context.config, info.model), keepTrace, context.redact), log);
   }
 }

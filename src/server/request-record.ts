@@ -4,16 +4,26 @@
  */
 import type { Logger } from 'pino';
 import type { RequestInfo, RequestListener, RequestRecord } from './context.js';
-import { redactUrl } from './detailed-log.js';
+import { redactUrl, type RequestTrace } from './detailed-log.js';
 import type { ResponseOutcome } from './access-line.js';
 
-/** `redactTrace` turns the detailed-log trace into its redacted plain-data form (present when detailed logs are on). */
-export function requestRecord(info: RequestInfo, outcome: ResponseOutcome, provider: string, model: string, redactTrace: ((trace: unknown) => unknown) | undefined): RequestRecord {
+/**
+ * `keepTrace` turns the detailed-log trace into the redacted, shortened plain data the dashboard keeps, with its size
+ * (present when detailed logs are on); `redact` takes configured secrets out of the recorded path.
+ */
+export function requestRecord(
+  info: RequestInfo,
+  outcome: ResponseOutcome,
+  provider: string,
+  model: string,
+  keepTrace: ((trace: RequestTrace) => { trace: unknown; bytes: number }) | undefined,
+  redact: (text: string) => string = (text) => text,
+): RequestRecord {
   const record: RequestRecord = {
     requestId: info.requestId,
     time: new Date().toISOString(),
     method: outcome.method,
-    path: redactUrl(outcome.url).split('?')[0] ?? '',
+    path: redactUrl(outcome.url.split('?')[0] ?? '', redact).slice(0, 512),
     status: outcome.status,
     model,
     provider,
@@ -26,13 +36,18 @@ export function requestRecord(info: RequestInfo, outcome: ResponseOutcome, provi
   };
   if (info.attempts !== undefined) record.attempts = info.attempts;
   if (info.client !== undefined) record.client = info.client;
-  if (info.upstreamModel !== undefined) record.upstreamModel = info.upstreamModel;
+  if (info.upstreamModel !== undefined) record.upstreamModel = info.upstreamModel.slice(0, 256);
   if (info.firstChunkMs !== undefined) record.firstChunkMs = info.firstChunkMs;
   if (info.errorStatus !== undefined) record.errorStatus = info.errorStatus;
   if (info.upstreamError !== undefined) record.upstreamError = info.upstreamError;
   const errorMessage = info.streamFailure === undefined ? info.upstreamMessage : `stream failed after output: ${info.streamFailure}`;
   if (errorMessage !== undefined) record.errorMessage = errorMessage;
-  if (info.trace !== undefined && redactTrace !== undefined) record.trace = redactTrace(info.trace);
+  if (info.webSearch !== undefined) record.webSearch = info.webSearch;
+  if (info.trace !== undefined && keepTrace !== undefined) {
+    const kept = keepTrace(info.trace);
+    record.trace = kept.trace;
+    record.traceBytes = kept.bytes;
+  }
   return record;
 }
 

@@ -3,6 +3,7 @@
  * around it: restored into earlier tool-call turns before the call, remembered from the answer after it
  * (docs/providers.md §4.2).
  */
+import { describeWarning } from '../translate/warnings.js';
 import { ProxyError } from '../errors.js';
 import type { RouteTarget } from '../gateway/router.js';
 import type { UpstreamDefinition } from '../gateway/upstream-pool.js';
@@ -10,8 +11,12 @@ import { geminiRequestToOpenAI, type TranslatedRequest } from '../translate/gemi
 import type { GenerateContentRequest } from '../translate/gemini-types.js';
 import type { StreamTranslationOptions, UpstreamCall } from '../translate/openai-stream-to-gemini.js';
 import { streamUsageOverride, upstreamUrl, type UpstreamTarget } from '../upstream/endpoints.js';
+import { modelLimitsFor } from '../providers/context-windows.js';
+import { assertPromptFits } from './context-window.js';
 import type { ProxyContext, RequestInfo } from './context.js';
-import { reasoningKeys } from './reasoning-cache.js';
+import { webSearchForTarget, type PreparedWebSearch } from '../search/web-search.js';
+import type { UpstreamPost } from '../upstream/client.js';
+import { reasoningKeys } from '../shared/reasoning-cache.js';
 
 export interface TargetRequest {
   route: RouteTarget;
@@ -20,6 +25,8 @@ export interface TargetRequest {
   body: string;
   url: string;
   streamOptions: StreamTranslationOptions;
+  /** Replaces the plain upstream POST (Kimi's builtin web search loop). */
+  post?: UpstreamPost;
 }
 
 /**
@@ -58,9 +65,12 @@ export async function translateForTarget(
   route: RouteTarget,
   stream: boolean,
   responseId: string,
+  search: PreparedWebSearch | undefined,
 ): Promise<TargetRequest> {
   const upstream = context.pool.get(route.upstream);
   if (upstream === undefined) throw new ProxyError('INTERNAL', `route names an unknown upstream ${route.upstream}`);
+  // googleSearch: the proxy's own search results, or this upstream's native search (src/search/).
+  const targetSearch = search === undefined ? undefined : webSearchForTarget(search, upstream, route.model, context.config.webSearch, context.upstream);
   const usage = streamUsageOverride(endpointTarget(upstream));
   const translated = geminiRequestToOpenAI(request, {
     model: route.model,
@@ -68,10 +78,13 @@ export async function translateForTarget(
     profile: upstream.profile,
     ...(usage === undefined ? {} : { streamUsage: usage }),
   });
-  for (const warning of translated.warnings) context.log.warn({ requestId: info.requestId, upstream: route.upstream }, warning);
+  for (const warning of translated.warnings) context.log.warn({ requestId: info.requestId, upstream: route.upstream }, describeWarning(warning));
   if (translated.reasoningRequired.length > 0) await restoreReasoning(context, info, translated);
-  const body = JSON.stringify(translated.body);
-  return {
+  const body = JSON.stringify(targetSearch === undefined ? translated.body : targetSearch.body(translated.body));
+  if (targetSearch?.record !== undefined) info.webSearch = targetSearch.record;
+  const limits = modelLimitsFor(context.config.modelLimits, upstream.provider, route.model);
+  if (limits !== undefined) await assertPromptFits(limits, route.model, body, translated.body);
+  const target: TargetRequest = {
     route,
     upstream,
     translated,
@@ -84,7 +97,11 @@ export async function translateForTarget(
       textMode: translated.textMode,
       toolNames: translated.toolNames,
       promptCharacters: body.length,
+      ...(translated.body.n === undefined ? {} : { candidateCount: translated.body.n }),
       thinkTags: translated.thinkTags,
+      ...(targetSearch?.grounding === undefined ? {} : { grounding: targetSearch.grounding }),
     },
   };
+  if (targetSearch?.post !== undefined) target.post = targetSearch.post;
+  return target;
 }

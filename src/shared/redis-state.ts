@@ -9,7 +9,7 @@ import type { Redis as RedisClient } from 'ioredis';
 import type { Logger } from 'pino';
 import { ProxyError } from '../errors.js';
 import type { RateLimiterStore } from '../gateway/rate-limiter.js';
-import type { ReasoningReplayCache } from '../server/reasoning-cache.js';
+import type { ReasoningReplayCache } from './reasoning-cache.js';
 import type { ResponseCache } from './response-cache.js';
 
 /** Refill, then take `amount` if at least `required` is there. Returns {ok, level before taking}. */

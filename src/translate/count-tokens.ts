@@ -11,19 +11,37 @@ const PER_REPLY = 3;
 /** A fixed per-image cost (Gemini bills 258 tokens for an image up to 384 px). */
 export const IMAGE_TOKENS = 258;
 
-export function countRequestTokens(request: OpenAIChatRequest, count: CountTokens): number {
-  let total = PER_REPLY;
+/** What a count consists of: the texts to tokenize, and the fixed framing and image costs. */
+export interface TokenCountParts {
+  texts: string[];
+  fixedTokens: number;
+}
+
+export function tokenCountParts(request: OpenAIChatRequest): TokenCountParts {
+  const texts: string[] = [];
+  let fixedTokens = PER_REPLY;
   for (const message of request.messages) {
-    total += PER_MESSAGE;
+    fixedTokens += PER_MESSAGE;
     const content = 'content' in message ? message.content : undefined;
-    if (typeof content === 'string') total += count(content);
+    if (typeof content === 'string') texts.push(content);
     else if (Array.isArray(content)) {
-      for (const part of content) total += part.type === 'text' ? count(part.text) : IMAGE_TOKENS;
+      for (const part of content) {
+        if (part.type === 'text') texts.push(part.text);
+        else fixedTokens += IMAGE_TOKENS;
+      }
     }
     if (message.role === 'assistant' && message.tool_calls !== undefined) {
-      for (const call of message.tool_calls) total += count(call.function.name) + count(call.function.arguments) + 3;
+      for (const call of message.tool_calls) {
+        texts.push(call.function.name, call.function.arguments);
+        fixedTokens += 3;
+      }
     }
   }
-  if (request.tools !== undefined && request.tools.length > 0) total += count(JSON.stringify(request.tools));
-  return total;
+  if (request.tools !== undefined && request.tools.length > 0) texts.push(JSON.stringify(request.tools));
+  return { texts, fixedTokens };
+}
+
+export function countRequestTokens(request: OpenAIChatRequest, count: CountTokens): number {
+  const { texts, fixedTokens } = tokenCountParts(request);
+  return texts.reduce((total, text) => total + count(text), fixedTokens);
 }

@@ -8,6 +8,8 @@ import { ProxyError } from '../errors.js';
 import { capabilitiesFor, type ModelCapabilities, type ProviderProfile } from '../providers/profile.js';
 import type { GenerateContentRequest } from './gemini-types.js';
 import type { OpenAIChatRequest, OpenAIMessage } from './openai-types.js';
+import type { TranslationWarning } from './warnings.js';
+import { applyCandidates, applyLogprobs } from './request/candidates.js';
 import { convertContents } from './request/contents.js';
 import { convertResponseFormat, type ResponseTextMode } from './request/response-format.js';
 import { applySampling } from './request/sampling.js';
@@ -32,7 +34,9 @@ export interface TranslatedRequest {
    * strips thoughts): the caller fills them from its reasoning replay cache, or a placeholder (docs/providers.md §4.2).
    */
   reasoningRequired: number[];
-  warnings: string[];
+  /** Upstream calls to make in parallel, one candidate each, for a candidateCount the upstream's `n` cannot serve. */
+  parallelCalls: number;
+  warnings: TranslationWarning[];
 }
 
 export interface TranslateOptions {
@@ -53,12 +57,9 @@ function refuseUnsupported(request: GenerateContentRequest): void {
   if (modalities.length > 0) {
     throw new ProxyError('UNSUPPORTED_FEATURE', `responseModalities ${modalities.join(', ')} is not supported: this proxy returns TEXT only.`);
   }
-  if (config.candidateCount !== undefined && config.candidateCount > 1) {
-    throw new ProxyError('UNSUPPORTED_FEATURE', `candidateCount ${config.candidateCount} is not supported by this proxy: only 1 candidate.`);
-  }
 }
 
-function initialMessages(request: GenerateContentRequest, names: ToolNameCodec, capabilities: ModelCapabilities, warnings: string[]): OpenAIMessage[] {
+function initialMessages(request: GenerateContentRequest, names: ToolNameCodec, capabilities: ModelCapabilities, warnings: TranslationWarning[]): OpenAIMessage[] {
   const messages: OpenAIMessage[] = [];
   if (request.systemInstruction !== undefined) {
     // The SDK sends role "user" on the system instruction; it is ignored. Every text part counts, not just the first.
@@ -91,7 +92,7 @@ function reasoningHistory(body: OpenAIChatRequest, capabilities: ModelCapabiliti
 export function geminiRequestToOpenAI(request: GenerateContentRequest, options: TranslateOptions): TranslatedRequest {
   const { profile } = options;
   const capabilities = capabilitiesFor(profile, options.model);
-  const warnings: string[] = [];
+  const warnings: TranslationWarning[] = [];
   const config = request.generationConfig;
   refuseUnsupported(request);
 
@@ -119,6 +120,8 @@ export function geminiRequestToOpenAI(request: GenerateContentRequest, options: 
   if (choice.hint !== undefined) addSystemText(body, choice.hint, capabilities.systemRole);
 
   applySampling(config, body, capabilities, profile, warnings);
+  const parallelCalls = applyCandidates(config, body, capabilities);
+  applyLogprobs(config, body, capabilities);
   applyThinking(request, body, capabilities, options.stream, thinking);
 
   return {
@@ -128,6 +131,7 @@ export function geminiRequestToOpenAI(request: GenerateContentRequest, options: 
     includeThoughts: config.thinkingConfig?.includeThoughts === true,
     thinkTags: capabilities.thinkTags,
     reasoningRequired: reasoningHistory(body, capabilities, thinkingActive),
+    parallelCalls,
     warnings,
   };
 }

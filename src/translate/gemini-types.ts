@@ -121,9 +121,29 @@ export interface ResponsePart {
   functionCall?: GeminiFunctionCall;
 }
 
+export interface LogprobsCandidate {
+  token: string;
+  logProbability: number;
+}
+
+export interface LogprobsResult {
+  topCandidates: Array<{ candidates: LogprobsCandidate[] }>;
+  chosenCandidates: LogprobsCandidate[];
+}
+
+/** Gemini's search grounding (docs/gemini-contract.md §4.2); segment offsets are UTF-8 byte offsets into the answer. */
+export interface GroundingMetadata {
+  webSearchQueries: string[];
+  groundingChunks?: Array<{ web: { uri: string; title: string } }>;
+  groundingSupports?: Array<{ segment: { startIndex: number; endIndex: number; text: string }; groundingChunkIndices: number[]; confidenceScores?: number[] }>;
+}
+
 export interface Candidate {
   content?: { role: 'model'; parts: ResponsePart[] };
   finishReason?: FinishReason;
+  avgLogprobs?: number;
+  logprobsResult?: LogprobsResult;
+  groundingMetadata?: GroundingMetadata;
   index: number;
 }
 

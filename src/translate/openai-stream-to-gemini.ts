@@ -6,9 +6,11 @@
  */
 import { isFailureFinish, mapFinishReason } from './finish-reason.js';
 import type { ResponseTextMode } from './gemini-request-to-openai.js';
-import type { FinishReason, GenerateContentResponse, JsonObject, ResponsePart, UsageMetadata } from './gemini-types.js';
+import type { Candidate, FinishReason, GenerateContentResponse, JsonObject, ResponsePart, UsageMetadata } from './gemini-types.js';
+import { GroundingTracker, type GroundingPlan } from './grounding.js';
 import { extractEnumText, extractJsonText } from './json-text.js';
 import type { OpenAIChunk, OpenAIDelta, OpenAIUsage } from './openai-types.js';
+import { LogprobsCollector } from './logprobs.js';
 import { ThinkTagSplitter } from './think-tags.js';
 import { ToolCallTracker } from './tool-call-tracker.js';
 import type { ToolNameCodec } from './tool-names.js';
@@ -27,6 +29,10 @@ export interface StreamTranslationOptions {
   promptCharacters: number;
   /** `<think>` tags in content are reasoning (self-hosted and raw-format upstreams). */
   thinkTags?: boolean;
+  /** The request was answered with web search: build groundingMetadata (src/translate/grounding.ts). */
+  grounding?: GroundingPlan;
+  /** Choices the upstream was asked for (`n`); each becomes the Gemini candidate of the same index. */
+  candidateCount?: number;
 }
 
 /** A finished call as the upstream named it, for the reasoning replay cache. */
@@ -69,11 +75,14 @@ export class OpenAIStreamToGemini {
   private emitted = false;
   /** Reasoning not yet sent: thoughts leave paragraph by paragraph ([R-THK-3]). */
   private pendingThought = '';
+  private readonly logprobs = new LogprobsCollector();
   private readonly splitter: ThinkTagSplitter | undefined;
+  private readonly grounding: GroundingTracker | undefined;
 
   constructor(options: StreamTranslationOptions) {
     this.options = options;
     this.splitter = options.thinkTags === true ? new ThinkTagSplitter() : undefined;
+    this.grounding = options.grounding === undefined ? undefined : new GroundingTracker(options.grounding);
   }
 
   /** Whether any content has been handed out (decides error form and finish on failure, [R-FIN-5]). */
@@ -96,12 +105,14 @@ export class OpenAIStreamToGemini {
 
   push(chunk: OpenAIChunk): GenerateContentResponse[] {
     if (usageHasCounts(chunk.usage)) this.usage = chunk.usage;
+    this.grounding?.observe(chunk);
     const out: GenerateContentResponse[] = [];
     const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
     for (const choice of choices) {
       if (typeof choice !== 'object' || choice === null) continue;
       if (usageHasCounts(choice.usage)) this.usage = choice.usage;
       if ((choice.index ?? 0) !== 0) continue;
+      this.logprobs.push(choice.logprobs);
       const delta: OpenAIDelta | null | undefined = choice.delta ?? choice.message;
       if (typeof delta === 'object' && delta !== null) this.pushDelta(delta, out);
       // Keep the first finish: OpenRouter and Avian send the finish chunk twice.
@@ -144,7 +155,8 @@ export class OpenAIStreamToGemini {
     this.emitted = true;
   }
 
-  private pushText(text: string, out: GenerateContentResponse[]): void {
+  private pushText(piece: string, out: GenerateContentResponse[], grounded = true): void {
+    const text = grounded && this.grounding !== undefined && this.options.textMode === 'text' ? this.grounding.transformText(piece) : piece;
     if (text === '') return;
     this.outputCharacters += text.length;
     if (this.options.textMode !== 'text') {
@@ -188,6 +200,8 @@ export class OpenAIStreamToGemini {
       this.pushReasoning(split.reasoning, out);
       this.pushText(split.text, out);
     }
+    const held = this.grounding?.flush();
+    if (held !== undefined) this.pushText(held, out, false);
     this.flushThought(out);
     return out;
   }
@@ -247,8 +261,15 @@ export class OpenAIStreamToGemini {
       }
     }
 
+    // The chunk with the finishReason always carries content: @google/genai 2.x keeps a streamed turn in chat history
+    // only when that chunk is a valid content (issue 11); an empty text part is the least it can hold, and Gemini CLI
+    // merely skips it ([R-FIN-3]).
+    if (parts.length === 0) parts.push({ text: '' });
+    const candidate: Candidate = { content: { role: 'model', parts }, finishReason: finish, ...this.logprobs.result(), index: 0 };
+    const grounding = this.grounding?.metadata();
+    if (grounding !== undefined) candidate.groundingMetadata = grounding;
     const response: GenerateContentResponse = {
-      candidates: [parts.length > 0 ? { content: { role: 'model', parts }, finishReason: finish, index: 0 } : { finishReason: finish, index: 0 }],
+      candidates: [candidate],
       usageMetadata: this.finalUsage(),
       modelVersion: this.options.modelVersion,
       responseId: this.options.responseId,
@@ -267,10 +288,34 @@ export class OpenAIStreamToGemini {
 }
 
 /**
- * Streamed responses plus the final one → one unary response ([R-UN-1]): thoughts first, one text part, then the
- * calls, with the final response's finish and usage.
+ * A unary Chat Completions body → one GenerateContentResponse ([R-UN-1]): the message is run through the same state
+ * machine as a one-chunk stream, so finish, usage and call handling live in one place; the parts are then merged into
+ * thoughts first, one text part, then calls.
  */
-export function mergeIntoUnary(streamed: readonly GenerateContentResponse[], final: GenerateContentResponse): GenerateContentResponse {
+export function openAICompletionToGemini(completion: OpenAIChunk, options: StreamTranslationOptions): StreamFinish {
+  const count = options.candidateCount ?? 1;
+  if (count <= 1) return singleCompletionToGemini(completion, options);
+  // `n` choices: each is translated on its own, then the candidates are merged by index; usage is the call's.
+  const choices = Array.isArray(completion.choices) ? completion.choices : [];
+  const finishes = Array.from({ length: count }, (_unused, index) =>
+    singleCompletionToGemini({ ...completion, choices: choices.filter((choice) => (choice.index ?? 0) === index).map((choice) => ({ ...choice, index: 0 })) }, options),
+  );
+  const first = finishes[0];
+  const base = finishes.find((finish) => finish.response !== undefined)?.response;
+  if (first === undefined || base === undefined) return { failed: true, calls: [], reasoning: '' };
+  const candidates = finishes.map((finish, index) => {
+    const candidate = finish.response?.candidates?.[0];
+    return candidate === undefined ? { finishReason: 'OTHER' as const, index } : { ...candidate, index };
+  });
+  return { response: { ...base, candidates }, failed: false, calls: first.calls, reasoning: first.reasoning };
+}
+
+function singleCompletionToGemini(completion: OpenAIChunk, options: StreamTranslationOptions): StreamFinish {
+  const machine = new OpenAIStreamToGemini(options);
+  const streamed = machine.push(completion);
+  const finish = machine.end('done');
+  streamed.push(...finish.before);
+  if (finish.response === undefined) return finish;
   const thoughts: string[] = [];
   const texts: string[] = [];
   for (const response of streamed) {
@@ -278,27 +323,18 @@ export function mergeIntoUnary(streamed: readonly GenerateContentResponse[], fin
       if (part.text !== undefined) (part.thought === true ? thoughts : texts).push(part.text);
     }
   }
-  const finalCandidate = final.candidates?.[0];
+  const finalCandidate = finish.response.candidates?.[0];
   const finalParts = finalCandidate?.content?.parts ?? [];
-  for (const part of finalParts) if (part.text !== undefined) texts.push(part.text);
+  for (const part of finalParts) if (part.text !== undefined && part.text !== '') texts.push(part.text);
   const parts: ResponsePart[] = [];
   if (thoughts.length > 0) parts.push({ text: thoughts.join(''), thought: true });
   if (texts.length > 0) parts.push({ text: texts.join('') });
   for (const part of finalParts) if (part.functionCall !== undefined) parts.push(part);
-  const candidate = { ...finalCandidate, index: 0 };
+  const candidate: Candidate = { index: 0 };
   if (parts.length > 0) candidate.content = { role: 'model', parts };
-  return { ...final, candidates: [candidate] };
-}
-
-/**
- * A unary Chat Completions body → one GenerateContentResponse: the message is run through the same state machine as
- * a one-chunk stream, so finish, usage and call handling live in one place.
- */
-export function openAICompletionToGemini(completion: OpenAIChunk, options: StreamTranslationOptions): StreamFinish {
-  const machine = new OpenAIStreamToGemini(options);
-  const streamed = machine.push(completion);
-  const finish = machine.end('done');
-  streamed.push(...finish.before);
-  if (finish.response === undefined) return finish;
-  return { response: mergeIntoUnary(streamed, finish.response), failed: false, calls: finish.calls, reasoning: finish.reasoning };
+  if (finalCandidate?.finishReason !== undefined) candidate.finishReason = finalCandidate.finishReason;
+  if (finalCandidate?.logprobsResult !== undefined) candidate.logprobsResult = finalCandidate.logprobsResult;
+  if (finalCandidate?.avgLogprobs !== undefined) candidate.avgLogprobs = finalCandidate.avgLogprobs;
+  if (finalCandidate?.groundingMetadata !== undefined) candidate.groundingMetadata = finalCandidate.groundingMetadata;
+  return { response: { ...finish.response, candidates: [candidate] }, failed: false, calls: finish.calls, reasoning: finish.reasoning };
 }

@@ -46,6 +46,8 @@ export interface OpenAIChatRequest {
   max_completion_tokens?: number;
   stop?: string[];
   n?: number;
+  logprobs?: boolean;
+  top_logprobs?: number;
   seed?: number;
   presence_penalty?: number;
   frequency_penalty?: number;
@@ -84,8 +86,16 @@ export interface OpenAIDelta {
   tool_calls?: OpenAIToolCallDelta[] | null;
 }
 
+/** One sampled token with its alternatives (`choices[].logprobs.content[]`). */
+export interface OpenAITokenLogprob {
+  token?: string;
+  logprob?: number;
+  top_logprobs?: Array<{ token?: string; logprob?: number }> | null;
+}
+
 export interface OpenAIChoice {
   index?: number;
+  logprobs?: { content?: OpenAITokenLogprob[] | null } | null;
   delta?: OpenAIDelta | null;
   message?: OpenAIDelta | null;
   finish_reason?: string | null;

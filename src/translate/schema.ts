@@ -1,7 +1,7 @@
 /**
  * Gemini `Schema` (OpenAPI subset: upper-case types, `nullable`, int64 as strings) and JSON Schema in either type
- * casing → plain lower-case JSON Schema ([R-TOOL-2], [R-JSON-MODE-1]). Idempotent, pure, never mutates its input.
- * Property names are data and are never touched.
+ * casing → plain lower-case JSON Schema ([R-TOOL-2], [R-JSON-MODE-1]). Idempotent, pure, never mutates its input; the
+ * output shares every unchanged subschema with the input. Property names are data and are never touched.
  */
 import type { JsonObject, JsonValue } from './gemini-types.js';
 
@@ -30,39 +30,85 @@ function isPlainObject(value: JsonValue | undefined): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The same list when `next` holds the same items, so an unchanged `type: ["string", "null"]` is not copied. */
+function sameItems(next: JsonValue | undefined, value: JsonValue): boolean {
+  return Array.isArray(next) && Array.isArray(value) && next.length === value.length && next.every((item, index) => item === value[index]);
+}
+
+function normalizeMap(map: JsonObject): JsonObject {
+  let out: JsonObject | undefined;
+  const names = Object.keys(map);
+  for (let index = 0; index < names.length; index += 1) {
+    const name = names[index] ?? '';
+    const child = map[name] as JsonValue;
+    const next = normalizeSchema(child);
+    if (out === undefined) {
+      if (next === child) continue;
+      out = {};
+      for (const earlier of names.slice(0, index)) out[earlier] = map[earlier] as JsonValue;
+    }
+    out[name] = next;
+  }
+  return out ?? map;
+}
+
+function normalizeList(list: JsonValue[]): JsonValue[] {
+  let out: JsonValue[] | undefined;
+  for (let index = 0; index < list.length; index += 1) {
+    const item = list[index] as JsonValue;
+    const next = normalizeSchema(item);
+    if (out === undefined) {
+      if (next === item) continue;
+      out = list.slice(0, index);
+    }
+    out.push(next);
+  }
+  return out ?? list;
+}
+
+/**
+ * Returns the input itself, or any subschema of it, where nothing needs to change: Gemini CLI declares its tools in
+ * plain JSON Schema already (`parametersJsonSchema`), so its ~16 declarations on every turn are walked, not copied
+ * (less work and garbage on the 47 KB request). A copy starts at the first key that changes.
+ */
 export function normalizeSchema(schema: JsonValue): JsonValue {
   if (!isPlainObject(schema)) return schema;
-  const out: JsonObject = {};
-  for (const [key, value] of Object.entries(schema)) {
-    if (DROPPED.has(key)) continue;
-    if (key === 'type') {
-      const type = lowerType(value);
-      if (type !== undefined) out[key] = type;
-    } else if (SCHEMA_MAPS.has(key) && isPlainObject(value)) {
-      const map: JsonObject = {};
-      for (const [name, child] of Object.entries(value)) map[name] = normalizeSchema(child);
-      out[key] = map;
-    } else if (SCHEMA_SINGLE.has(key)) {
-      out[key] = typeof value === 'boolean' ? value : normalizeSchema(value);
-    } else if (SCHEMA_LISTS.has(key) && Array.isArray(value)) {
-      out[key] = value.map(normalizeSchema);
-    } else if ((INTEGER_KEYWORDS.has(key) || NUMBER_KEYWORDS.has(key)) && typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
-      out[key] = Number(value);
+  let out: JsonObject | undefined;
+  const keys = Object.keys(schema);
+  for (let index = 0; index < keys.length; index += 1) {
+    const key = keys[index] ?? '';
+    const value = schema[key] as JsonValue;
+    /** The value to send; undefined drops the key. */
+    let next: JsonValue | undefined = value;
+    if (DROPPED.has(key)) next = undefined;
+    else if (key === 'type') {
+      next = lowerType(value);
+      if (sameItems(next, value)) next = value;
+    } else if (SCHEMA_MAPS.has(key) && isPlainObject(value)) next = normalizeMap(value);
+    else if (SCHEMA_SINGLE.has(key)) next = typeof value === 'boolean' ? value : normalizeSchema(value);
+    else if (SCHEMA_LISTS.has(key) && Array.isArray(value)) next = normalizeList(value);
+    else if ((INTEGER_KEYWORDS.has(key) || NUMBER_KEYWORDS.has(key)) && typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
+      next = Number(value);
     } else if (key === 'format' && value === 'enum') {
       // Gemini's `format: "enum"` marks a string enum; JSON Schema has no such format.
-      continue;
-    } else {
-      out[key] = value;
+      next = undefined;
     }
+    if (out === undefined) {
+      if (next === value) continue;
+      out = {};
+      for (const earlier of keys.slice(0, index)) out[earlier] = schema[earlier] as JsonValue;
+    }
+    if (next !== undefined) out[key] = next;
   }
-  if (schema['nullable'] === true) {
+  // `nullable` is in DROPPED, so a schema carrying it has been copied into `out` by now.
+  if (out !== undefined && schema['nullable'] === true) {
     const type = out['type'];
     if (typeof type === 'string') out['type'] = [type, 'null'];
     else if (Array.isArray(type)) {
       if (!type.includes('null')) out['type'] = [...type, 'null'];
     } else if (Array.isArray(out['anyOf'])) out['anyOf'] = [...out['anyOf'], { type: 'null' }];
   }
-  return out;
+  return out ?? schema;
 }
 
 /** Tool parameters must be an object schema; an absent schema means "no parameters". */

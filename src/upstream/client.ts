@@ -3,6 +3,7 @@
  * benchmarks put it several times ahead of `fetch` on Node 20), our own header and idle timeouts, and network failures
  * turned into ProxyErrors that name the upstream but never its key.
  */
+import type { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { ProxyError, errorInfo } from '../errors.js';
 import { authHeaders, upstreamLabel, type UpstreamTarget } from './endpoints.js';
@@ -24,6 +25,16 @@ export interface UpstreamResponse {
   headers: Dispatcher.ResponseData['headers'];
   body: Dispatcher.ResponseData['body'];
 }
+
+/** An upstream answer as the gateway reads it: a status, headers and a readable body. */
+export interface UpstreamReply {
+  statusCode: number;
+  headers: Dispatcher.ResponseData['headers'];
+  body: Readable;
+}
+
+/** One POST to an upstream: UpstreamClient.post, or a loop around it (Kimi's builtin web search, src/search/). */
+export type UpstreamPost = (target: UpstreamTarget, url: string, body: string, signal: AbortSignal, stream: boolean) => Promise<UpstreamReply>;
 
 const USER_AGENT = 'gemini-proxy/0.1';
 

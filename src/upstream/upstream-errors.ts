@@ -4,6 +4,7 @@
  * docs/gemini-contract.md §6.3). Pure: takes the status, the headers that matter and the body text.
  */
 import { ProxyError, errorInfo, retryInfo, screenUpstreamMessage, type ErrorCode, type RpcDetail } from '../errors.js';
+import { BALANCE_ERROR_SIGNATURES } from '../providers/index.js';
 
 export interface UpstreamErrorInput {
   provider: string;
@@ -74,7 +75,6 @@ export function retryDelaySeconds(header: string | undefined, message: string, n
   return undefined;
 }
 
-const BALANCE = /insufficient[_ ]balance|insufficient_quota|exceeded_current_quota|suspended due to insufficient balance|exceeded your current quota|no resource package|余额不足|insufficient credits/i;
 const CONTENT_FILTER = /content_filter|data_inspection_failed|DataInspectionFailed|^1301$/;
 const CONTEXT = /context_length_exceeded|exceed_context_size_error|exceeded model token limit|maximum context length|context size/i;
 const UNSUPPORTED = /requires --jinja|image input is not supported|unknown_url|response_format type is unavailable|does not support tools|not supported by this server/i;
@@ -93,7 +93,7 @@ export function classifyUpstreamError(input: UpstreamErrorInput): ProxyError {
   const make = (code: ErrorCode, reason: string, text: string, extra: RpcDetail[] = []): ProxyError =>
     new ProxyError(code, text, [...extra, errorInfo(reason, metadata)]);
 
-  if (status === 402 || envelope.code === '1113' || BALANCE.test(signals)) {
+  if (status === 402 || BALANCE_ERROR_SIGNATURES.codes.includes(envelope.code) || BALANCE_ERROR_SIGNATURES.patterns.some((pattern) => pattern.test(signals))) {
     return make('UPSTREAM_INSUFFICIENT_BALANCE', 'UPSTREAM_INSUFFICIENT_BALANCE', `${message} (the upstream account has no balance or quota left; retrying will not help)`);
   }
   if (status === 401 || /invalid_authentication_error|permission_denied_error|invalid_api_key/i.test(signals) || status === 403) {

@@ -170,7 +170,11 @@ describe('docs', () => {
         if (!defined.has(id) && !missing.has(id)) missing.set(id, relative(ROOT, file));
       }
     }
-    assert.deepEqual([...missing].map(([id, file]) => `${id} (cited in ${file})`), []);
+    assert.deepEqual(
+      [...missing].map(([id, file]) => `${id} (cited in ${file})`),
+      [],
+      'define each id in docs/gemini-contract.md (or docs/providers.md) as <a id="R-…"></a>**R-…** with the rule in our words',
+    );
   });
 
   it('every "docs/<file>.md §N" a comment cites names an existing document and section', () => {
@@ -207,6 +211,6 @@ describe('docs', () => {
           if (outside.test(line)) bare.push(`${relative(ROOT, file)}:${index + 1}`);
         });
     }
-    assert.deepEqual(bare, []);
+    assert.deepEqual(bare, [], 'cite the repository\'s own copies: docs/gemini-contract.md §N, docs/providers.md §N');
   });
 });

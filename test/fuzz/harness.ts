@@ -772,7 +772,8 @@ function pruneDetailedLogs(logDirectory: string): void {
     } catch {
       continue;
     }
-    for (const file of files) {
+    // A `.partial` file is being written and is renamed next: removing it would fail that rename (an error log line).
+    for (const file of files.filter((name) => name.endsWith('.json'))) {
       try {
         unlinkSync(join(root, day, file));
       } catch {

@@ -20,7 +20,7 @@ const CLI = resolve('dist/src/cli.js');
 function runInit(args: string[], cwd: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [CLI, 'init', ...args], {
     cwd,
-    env: { PATH: process.env['PATH'] ?? '', GEMINI_CLI_HOME: join(cwd, 'home'), ...env },
+    env: { PATH: process.env['PATH'] ?? '', GEMINI_CLI_HOME: join(cwd, 'home'), XDG_CONFIG_HOME: join(cwd, 'xdg'), ...env },
     encoding: 'utf8',
     input: '',
     timeout: 20_000,
@@ -29,7 +29,7 @@ function runInit(args: string[], cwd: string, env: Record<string, string> = {}):
 }
 
 /** The same command in-process (runInit is what the bin calls), for the cases that need no separate process. */
-async function runInitHere(args: string[], cwd: string): Promise<{ status: number; stdout: string; stderr: string }> {
+async function runInitHere(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const sink = (append: (text: string) => void): Writable =>
@@ -43,7 +43,7 @@ async function runInitHere(args: string[], cwd: string): Promise<{ status: numbe
     stdin: Readable.from([]),
     stdout: sink((text) => (stdout += text)),
     stderr: sink((text) => (stderr += text)),
-    env: { GEMINI_CLI_HOME: join(cwd, 'home') },
+    env: { GEMINI_CLI_HOME: join(cwd, 'home'), XDG_CONFIG_HOME: join(cwd, 'xdg'), ...env },
     cwd,
   });
   return { status, stdout, stderr };
@@ -77,18 +77,18 @@ describe('gemini-proxy init --yes', () => {
     assert.match(result.stdout, /export GOOGLE_GEMINI_BASE_URL=http:\/\/127\.0\.0\.1:8123/);
     assert.match(result.stdout, /export GEMINI_API_KEY=any-non-empty-value/);
     assert.match(result.stdout, /"selectedType": "gemini-api-key"/);
-    assert.match(result.stdout, /"compressionThreshold": 0\.1\b/);
+    assert.match(result.stdout, /"compressionThreshold": 0\.09\b/, '128k = 128,000: 80% of it is 0.0977 of 1,048,576, rounded down');
     assert.ok(!existsSync(join(cwd, 'home', '.gemini', 'settings.json')), 'settings.json is only written when asked');
   });
 
   it('never overwrites an existing config without --force', async () => {
     const cwd = tempDirectory('gp-init-');
     writeFileSync(join(cwd, 'config.json'), '{"keep": "me"}');
-    const refused = await runInitHere(['--yes', '--provider', 'ollama'], cwd);
+    const refused = await runInitHere(['--yes', '--provider', 'ollama', '--output', 'config.json'], cwd);
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /config\.json exists; not overwritten \(use --force/);
     assert.equal(readFileSync(join(cwd, 'config.json'), 'utf8'), '{"keep": "me"}');
-    const forced = await runInitHere(['--yes', '--provider', 'ollama', '--force'], cwd);
+    const forced = await runInitHere(['--yes', '--provider', 'ollama', '--output', 'config.json', '--force'], cwd);
     assert.equal(forced.status, 0, forced.stderr);
     assert.equal(readJson(join(cwd, 'config.json'))['provider'], 'ollama');
   });
@@ -98,7 +98,7 @@ describe('gemini-proxy init --yes', () => {
     const settingsPath = join(cwd, 'home', '.gemini', 'settings.json');
     mkdirSync(join(cwd, 'home', '.gemini'), { recursive: true });
     writeFileSync(settingsPath, '{\n  // my theme\n  "ui": { "theme": "GitHub" },\n  "model": { "name": "gemini-2.5-pro" }\n}\n');
-    const result = await runInitHere(['--yes', '--provider', 'kimi', '--api-key', 'sk-kimi', '--generate-client-key', '--gemini-settings'], cwd);
+    const result = await runInitHere(['--yes', '--provider', 'kimi', '--api-key', 'sk-kimi', '--context-window', '131072', '--generate-client-key', '--gemini-settings', '-o', 'config.json'], cwd);
     assert.equal(result.status, 0, result.stderr);
     const text = readFileSync(settingsPath, 'utf8');
     assert.match(text, /\/\/ my theme/, 'comments survive');
@@ -112,7 +112,7 @@ describe('gemini-proxy init --yes', () => {
     assert.match(clientKey, /^gp-[A-Za-z0-9_-]{24}$/);
     assert.ok(result.stdout.includes(`export GEMINI_API_KEY=${clientKey}`));
 
-    const forced = await runInitHere(['--yes', '--provider', 'kimi', '--force', '--gemini-settings', '--cli-model', 'gemini-3-flash-preview'], cwd);
+    const forced = await runInitHere(['--yes', '--provider', 'kimi', '--api-key', 'sk-kimi', '-o', 'config.json', '--force', '--gemini-settings', '--cli-model', 'gemini-3-flash-preview'], cwd);
     assert.equal(forced.status, 0, forced.stderr);
     const after = parse(readFileSync(settingsPath, 'utf8')) as { ui: unknown; model: { name: string } };
     assert.equal(after.model.name, 'gemini-3-flash-preview');
@@ -134,7 +134,54 @@ describe('gemini-proxy init --yes', () => {
     assert.equal(compressionThreshold(131_072), 0.1);
     assert.equal(compressionThreshold(262_144), 0.2);
     assert.equal(compressionThreshold(1_048_576), 0.8);
-    assert.equal(compressionThreshold(8192), 0.01);
+    assert.equal(compressionThreshold(40_960), 0.031, 'small windows get a third decimal rather than rounding past the 80%');
+    assert.equal(compressionThreshold(8192), 0.006);
+  });
+
+  it('writes to the per-user config by default, with logs next to it, sized from the preset\'s window', async () => {
+    const cwd = tempDirectory('gp-init-');
+    const result = await runInitHere(['--yes', '--provider', 'kimi', '--api-key', 'sk-kimi-user'], cwd);
+    assert.equal(result.status, 0, result.stderr);
+    const path = join(cwd, 'xdg', 'gemini-proxy', 'config.json');
+    const written = readJson(path) as { logging: { log_directory: string }; openai_api_key: string };
+    assert.equal(written.openai_api_key, 'sk-kimi-user');
+    assert.equal(written.logging.log_directory, join(cwd, 'xdg', 'gemini-proxy', 'logs'), 'logs do not land in whatever directory the proxy is started from');
+    assert.ok(!existsSync(join(cwd, 'config.json')), 'nothing in the working directory');
+    assert.match(result.stdout, /"compressionThreshold": 0\.2\b/, 'kimi-k2.5 has a 262,144-token window: 0.2');
+    assert.match(result.stdout, /gemini-proxy gemini /, 'the launcher is the next step, with no --config needed');
+    assert.ok(!/npx gemini-proxy/.test(result.stdout), 'npx is not offered: the package is not yet published');
+  });
+
+  it('refuses a hosted provider without a key unless --no-key, which writes it and says what is missing', async () => {
+    const cwd = tempDirectory('gp-init-');
+    const refused = await runInitHere(['--yes', '--provider', 'kimi', '-o', 'config.json'], cwd);
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /provider kimi needs an API key: pass --api-key or set OPENAI_API_KEY \(or --no-key/);
+    assert.ok(!existsSync(join(cwd, 'config.json')));
+    const fromEnv = await runInitHere(['--yes', '--provider', 'kimi', '-o', 'env.json'], cwd, { OPENAI_API_KEY: 'sk-from-env' });
+    assert.equal(fromEnv.status, 0, fromEnv.stderr);
+    assert.equal(readJson(join(cwd, 'env.json'))['openai_api_key'], 'sk-from-env');
+    const told = await runInitHere(['--yes', '--provider', 'kimi', '-o', 'config.json', '--no-key'], cwd);
+    assert.equal(told.status, 0, told.stderr);
+    assert.equal(readJson(join(cwd, 'config.json'))['openai_api_key'], undefined);
+    assert.match(told.stdout, /No API key written: add "openai_api_key"/);
+    const local = await runInitHere(['--yes', '--provider', 'ollama', '-o', 'local.json'], cwd);
+    assert.equal(local.status, 0, 'a local server needs no key');
+  });
+
+  it('inside a git work tree, adds the written file to the top-level .gitignore once', async () => {
+    const cwd = tempDirectory('gp-init-git-');
+    mkdirSync(join(cwd, '.git'));
+    mkdirSync(join(cwd, 'sub'));
+    writeFileSync(join(cwd, '.gitignore'), 'node_modules');
+    const first = await runInitHere(['--yes', '--provider', 'kimi', '--api-key', 'sk-git', '-o', 'proxy.json'], join(cwd, 'sub'));
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /added it to .*\.gitignore/);
+    const again = await runInitHere(['--yes', '--provider', 'kimi', '--api-key', 'sk-git', '-o', 'proxy.json', '--force'], join(cwd, 'sub'));
+    assert.equal(again.status, 0, again.stderr);
+    const lines = readFileSync(join(cwd, '.gitignore'), 'utf8').split('\n');
+    assert.equal(lines[0], 'node_modules', 'the existing content is kept');
+    assert.equal(lines.filter((line) => line === '/sub/proxy.json').length, 1);
   });
 });
 
@@ -145,7 +192,11 @@ describe('gemini-proxy init (interactive)', () => {
     const settingsPath = join(cwd, 'home', '.gemini', 'settings.json');
     mkdirSync(join(cwd, 'home', '.gemini'), { recursive: true });
     writeFileSync(settingsPath, JSON.stringify({ model: { name: 'gemini-2.5-pro' }, general: { vimMode: true } }, null, 2));
-    const child = spawn(process.execPath, [CLI, 'init'], { cwd, env: { PATH: process.env['PATH'] ?? '', GEMINI_CLI_HOME: join(cwd, 'home') }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'init'], {
+      cwd,
+      env: { PATH: process.env['PATH'] ?? '', GEMINI_CLI_HOME: join(cwd, 'home'), XDG_CONFIG_HOME: join(cwd, 'xdg') },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     let stderr = '';
@@ -167,8 +218,8 @@ describe('gemini-proxy init (interactive)', () => {
       await answer('Proxy port [8000]:', 'not-a-port');
       await answer('is not a port number\nProxy port [8000]:', '8040');
       await answer('Require a client key (generated) from Gemini CLI and other clients? (y/N):', 'n');
-      await answer('in tokens (sets Gemini CLI\'s compression threshold) [131072]:', '200000');
-      await answer('Write the config to [config.json]:', '');
+      await answer('in tokens (sets Gemini CLI\'s compression threshold) [200000]:', '');
+      await answer(`Write the config to [${join(cwd, 'xdg', 'gemini-proxy', 'config.json')}]:`, 'config.json');
       await answer('config.json exists. Overwrite it? (y/N):', 'y');
       await answer('Merge these settings into', 'y');
       await answer('model.name is "gemini-2.5-pro"; change it to "gemini-3.8-flash"? (y/N):', 'y');

@@ -8,6 +8,7 @@ import type { ModelCapabilities } from '../../providers/profile.js';
 import type { GeminiContent, GeminiFunctionCall, GeminiFunctionResponse, GeminiPart } from '../gemini-types.js';
 import type { OpenAIMessage, OpenAIToolCall } from '../openai-types.js';
 import type { ToolNameCodec } from '../tool-names.js';
+import type { TranslationWarning } from '../warnings.js';
 import { userContent } from './media.js';
 
 /** Sent as the result of a call the client never answered (cancelled or denied tool), see [R-REQ-5]. */
@@ -38,14 +39,14 @@ interface HistoryState {
   pending: PendingCall[];
   readonly names: ToolNameCodec;
   readonly capabilities: ModelCapabilities;
-  readonly warnings: string[];
+  readonly warnings: TranslationWarning[];
 }
 
 /** Answers every call still open with a placeholder, so no `tool_calls` message is left without its tool messages. */
 function closePending(state: HistoryState): void {
   for (const call of state.pending) {
     if (call.answered) continue;
-    state.warnings.push(`function call ${call.name} (${call.id}) had no response; sent a placeholder result`);
+    state.warnings.push({ kind: 'repaired', field: 'contents', detail: `function call ${call.name} (${call.id}) had no response; sent a placeholder result` });
     state.messages.push({ role: 'tool', tool_call_id: call.id, content: MISSING_TOOL_RESULT });
   }
   state.pending = [];
@@ -97,7 +98,7 @@ function userTurn(state: HistoryState, content: GeminiContent): void {
       (response.id !== undefined ? state.pending.find((call) => !call.answered && call.id === response.id) : undefined) ??
       state.pending.find((call) => !call.answered && call.name === response.name);
     if (match === undefined) {
-      state.warnings.push(`function response ${response.name} matches no preceding call; sent as user text`);
+      state.warnings.push({ kind: 'replaced', field: 'contents', detail: `function response ${response.name} matches no preceding call; sent as user text` });
       orphanNotes.push(`Result of ${response.name}: ${toolResultText(response)}`);
       continue;
     }
@@ -116,10 +117,26 @@ function userTurn(state: HistoryState, content: GeminiContent): void {
   }
 }
 
+/**
+ * Consecutive contents of one role become one ([R-REQ-2]): SDK 1.30 records a streamed answer as one model content
+ * per chunk, and strict chat templates (llama.cpp, vLLM with Mistral templates) reject two assistant or two user
+ * messages in a row. Parts keep their order, so text deltas join up and tool calls stay in sequence.
+ */
+function mergeSameRole(contents: GeminiContent[]): GeminiContent[] {
+  const merged: GeminiContent[] = [];
+  for (const content of contents) {
+    if (content.parts.length === 0) continue;
+    const last = merged[merged.length - 1];
+    if (last !== undefined && last.role === content.role) last.parts = [...last.parts, ...content.parts];
+    else merged.push({ role: content.role, parts: content.parts });
+  }
+  return merged;
+}
+
 /** Walks the Gemini history and emits the OpenAI messages. */
-export function convertContents(contents: GeminiContent[], names: ToolNameCodec, capabilities: ModelCapabilities, warnings: string[]): OpenAIMessage[] {
+export function convertContents(contents: GeminiContent[], names: ToolNameCodec, capabilities: ModelCapabilities, warnings: TranslationWarning[]): OpenAIMessage[] {
   const state: HistoryState = { messages: [], pending: [], names, capabilities, warnings };
-  contents.forEach((content, contentIndex) => {
+  mergeSameRole(contents).forEach((content, contentIndex) => {
     if (content.role === 'model') modelTurn(state, content, contentIndex);
     else userTurn(state, content);
   });

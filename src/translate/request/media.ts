@@ -5,6 +5,8 @@
 import type { ModelCapabilities } from '../../providers/profile.js';
 import type { GeminiPart } from '../gemini-types.js';
 import type { OpenAIContentPart } from '../openai-types.js';
+import type { TranslationWarning } from '../warnings.js';
+import { fileMediaType } from './media-type.js';
 
 function imageAllowed(capabilities: ModelCapabilities, mimeType: string, isHttp: boolean): boolean {
   if (capabilities.images === 'none') return false;
@@ -14,7 +16,7 @@ function imageAllowed(capabilities: ModelCapabilities, mimeType: string, isHttp:
 }
 
 /** Converts the media and text parts of one user turn. Returns a plain string when there is no media. */
-export function userContent(parts: GeminiPart[], capabilities: ModelCapabilities, warnings: string[]): string | OpenAIContentPart[] | undefined {
+export function userContent(parts: GeminiPart[], capabilities: ModelCapabilities, warnings: TranslationWarning[]): string | OpenAIContentPart[] | undefined {
   const items: OpenAIContentPart[] = [];
   let hasMedia = false;
   // Separate parts become separate lines: Gemini CLI sends its session context and the prompt as two parts.
@@ -33,20 +35,20 @@ export function userContent(parts: GeminiPart[], capabilities: ModelCapabilities
         hasMedia = true;
       } else {
         // A rejected image stays in the history and fails every later turn (DeepSeek, llama.cpp): a note instead.
-        warnings.push(`inlineData of type ${mimeType} is not supported by the upstream model; replaced by a note`);
+        warnings.push({ kind: 'replaced', field: 'contents.parts.inlineData', detail: `${mimeType} is not supported by the upstream model; replaced by a note` });
         pushText(`[${mimeType} attachment omitted: not supported by the upstream model]`);
       }
     }
     if (part.fileData !== undefined) {
-      const { fileUri, mimeType } = part.fileData;
+      const { fileUri } = part.fileData;
+      const mediaType = fileMediaType(fileUri, part.fileData.mimeType);
       const isHttp = /^https?:\/\//i.test(fileUri);
-      const isImage = mimeType === undefined || mimeType.startsWith('image/');
-      if (isHttp && isImage && imageAllowed(capabilities, mimeType ?? 'image/*', true)) {
+      if (isHttp && mediaType?.startsWith('image/') === true && imageAllowed(capabilities, mediaType, true)) {
         items.push({ type: 'image_url', image_url: { url: fileUri } });
         hasMedia = true;
       } else {
-        warnings.push(`fileData ${fileUri} cannot be passed to the upstream; replaced by a note`);
-        pushText(`[file ${fileUri}${mimeType ? ` (${mimeType})` : ''} omitted: not accessible to the upstream model]`);
+        warnings.push({ kind: 'replaced', field: 'contents.parts.fileData', detail: `${fileUri} (${mediaType ?? 'unknown type'}) cannot be passed to the upstream; replaced by a note` });
+        pushText(`[file ${fileUri}${mediaType === undefined ? '' : ` (${mediaType})`} omitted: not accessible to the upstream model]`);
       }
     }
     if (part.executableCode !== undefined) {

@@ -8,6 +8,7 @@ import type { GenerateContentRequest, JsonObject, JsonValue } from '../gemini-ty
 import type { OpenAIChatRequest } from '../openai-types.js';
 import { normalizeSchema } from '../schema.js';
 import { normalizeSchemaForKimi } from '../schema-kimi.js';
+import type { TranslationWarning } from '../warnings.js';
 import { addSystemText } from './system-text.js';
 
 /** How the response text must be post-processed to honour the requested MIME type ([R-JSON-MODE-2/3]). */
@@ -38,7 +39,7 @@ export function convertResponseFormat(
   request: GenerateContentRequest,
   body: OpenAIChatRequest,
   capabilities: ModelCapabilities,
-  warnings: string[],
+  warnings: TranslationWarning[],
 ): ResponseTextMode {
   const { mode, schema } = requestedSchema(request);
   if (mode === 'text') return mode;
@@ -53,7 +54,11 @@ export function convertResponseFormat(
     return mode;
   }
   if (capabilities.responseFormat === 'json_object') body.response_format = { type: 'json_object' };
-  warnings.push(`response schema sent as an instruction${capabilities.responseFormat === 'json_object' ? ' with json_object' : ''}: the upstream has no json_schema`);
+  warnings.push({
+    kind: 'degraded',
+    field: 'generationConfig.responseSchema',
+    detail: `sent as an instruction${capabilities.responseFormat === 'json_object' ? ' with json_object' : ''}: the upstream has no json_schema`,
+  });
   addSystemText(
     body,
     `Respond with json only: a single JSON value, no prose and no markdown fence, matching this JSON schema:\n${JSON.stringify(schema)}`,

@@ -2,13 +2,14 @@
 import type { ModelCapabilities, ProviderProfile } from '../../providers/profile.js';
 import type { GeminiGenerationConfig } from '../gemini-types.js';
 import type { OpenAIChatRequest } from '../openai-types.js';
+import type { TranslationWarning } from '../warnings.js';
 
 export function applySampling(
   config: GeminiGenerationConfig,
   body: OpenAIChatRequest,
   capabilities: ModelCapabilities,
   profile: ProviderProfile,
-  warnings: string[],
+  warnings: TranslationWarning[],
 ): void {
   if (config.temperature !== undefined) {
     const rule = capabilities.temperature;
@@ -20,7 +21,7 @@ export function applySampling(
   if (config.maxOutputTokens !== undefined) body[capabilities.maxTokensParameter] = config.maxOutputTokens;
   if (config.stopSequences !== undefined && config.stopSequences.length > 0) {
     if (config.stopSequences.length > profile.maxStopSequences) {
-      warnings.push(`stopSequences clamped from ${config.stopSequences.length} to ${profile.maxStopSequences}`);
+      warnings.push({ kind: 'clamped', field: 'generationConfig.stopSequences', detail: `${config.stopSequences.length} sequences, the upstream takes ${profile.maxStopSequences}` });
     }
     body.stop = config.stopSequences.slice(0, profile.maxStopSequences);
   }

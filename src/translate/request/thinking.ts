@@ -1,6 +1,7 @@
 /**
  * `thinkingConfig` → the upstream's own reasoning control (docs/gemini-contract.md §3.6, docs/providers.md §4.3). Pure.
  */
+import { unreachable } from '../../exhaustive.js';
 import type { ModelCapabilities } from '../../providers/profile.js';
 import type { GenerateContentRequest } from '../gemini-types.js';
 import type { OpenAIChatRequest } from '../openai-types.js';
@@ -57,5 +58,7 @@ export function applyThinking(request: GenerateContentRequest, body: OpenAIChatR
     case 'template-kwargs':
       if (!requested && (config !== undefined || request.generationConfig.responseMimeType !== undefined)) body.chat_template_kwargs = { enable_thinking: false };
       return;
+    default:
+      unreachable(capabilities.thinking, 'thinking control');
   }
 }

@@ -6,7 +6,9 @@
 import type { ModelCapabilities, ToolChoiceSupport } from '../../providers/profile.js';
 import type { GenerateContentRequest } from '../gemini-types.js';
 import type { OpenAITool, OpenAIToolChoice } from '../openai-types.js';
+import { unreachable } from '../../exhaustive.js';
 import type { ToolNameCodec } from '../tool-names.js';
+import type { TranslationWarning } from '../warnings.js';
 
 export interface ToolChoiceResult {
   toolChoice?: OpenAIToolChoice;
@@ -21,7 +23,7 @@ export function convertToolChoice(
   names: ToolNameCodec,
   capabilities: ModelCapabilities,
   thinking: boolean,
-  warnings: string[],
+  warnings: TranslationWarning[],
 ): ToolChoiceResult {
   const config = request.toolConfig;
   if (config === undefined || tools.length === 0) return { tools };
@@ -35,7 +37,7 @@ export function convertToolChoice(
   switch (config.mode) {
     case 'NONE':
       if (honours && support.none) return { toolChoice: 'none', tools };
-      warnings.push('toolConfig NONE is not supported by the upstream: tools were left out instead');
+      warnings.push({ kind: 'degraded', field: 'toolConfig.functionCallingConfig.mode', detail: 'NONE is not supported by the upstream: tools were left out instead' });
       return { tools: [] };
     case 'ANY': {
       const only = offer.length === 1 ? offer[0] : undefined;
@@ -43,15 +45,24 @@ export function convertToolChoice(
         return { toolChoice: { type: 'function', function: { name: only.function.name } }, tools: offer };
       }
       if (honours && support.required) return { toolChoice: 'required', tools: offer };
-      warnings.push(`toolConfig ANY is not supported by the upstream${thinking ? ' while thinking' : ''}: sent as auto with a hint, offering ${listed}`);
+      warnings.push({
+        kind: 'degraded',
+        field: 'toolConfig.functionCallingConfig.mode',
+        detail: `ANY is not supported by the upstream${thinking ? ' while thinking' : ''}: sent as auto with a hint, offering ${listed}`,
+      });
       return {
         ...(honours ? { toolChoice: 'auto' as const } : {}),
         tools: offer,
         hint: `You must respond by calling ${offer.length === 1 ? `the tool ${listed}` : `one of these tools: ${listed}`}. Do not answer with text only.`,
       };
     }
-    default:
-      // AUTO, VALIDATED, MODE_UNSPECIFIED. allowedFunctionNames narrows the offer under AUTO as well.
+    case 'AUTO':
+    case 'VALIDATED':
+    case 'MODE_UNSPECIFIED':
+    case undefined:
+      // allowedFunctionNames narrows the offer under AUTO as well.
       return { tools: offer };
+    default:
+      return unreachable(config.mode, 'function calling mode');
   }
 }

@@ -9,6 +9,7 @@ import type { OpenAITool } from '../openai-types.js';
 import { toolParametersSchema } from '../schema.js';
 import { normalizeSchemaForKimi } from '../schema-kimi.js';
 import type { ToolNameCodec } from '../tool-names.js';
+import type { TranslationWarning } from '../warnings.js';
 
 /** Every tool name the request mentions, so the name codec can rename them consistently in both directions. */
 export function collectToolNames(request: GenerateContentRequest): string[] {
@@ -24,7 +25,7 @@ export function collectToolNames(request: GenerateContentRequest): string[] {
   return names;
 }
 
-export function convertTools(request: GenerateContentRequest, names: ToolNameCodec, capabilities: ModelCapabilities, warnings: string[]): OpenAITool[] {
+export function convertTools(request: GenerateContentRequest, names: ToolNameCodec, capabilities: ModelCapabilities, warnings: TranslationWarning[]): OpenAITool[] {
   const tools: OpenAITool[] = [];
   const builtIns = request.tools.flatMap((tool) => tool.builtIns);
   for (const tool of request.tools) {
@@ -48,7 +49,7 @@ export function convertTools(request: GenerateContentRequest, names: ToolNameCod
         `Built-in tool ${builtIns.join(', ')} is not available through this proxy (the upstream has no Google ${builtIns.includes('googleSearch') ? 'web search' : 'tool'} equivalent).`,
       );
     }
-    warnings.push(`dropped Google built-in tools: ${builtIns.join(', ')}`);
+    warnings.push({ kind: 'dropped', field: 'tools', detail: `Google built-in tools: ${builtIns.join(', ')}` });
   }
   return tools;
 }

@@ -9,8 +9,12 @@ export const operatorConfigShape = {
   /** Key for the dashboard and /metrics; when absent, the client keys are accepted instead. */
   admin_api_key: z.string().min(8, 'admin_api_key must be at least 8 characters').optional(),
   dashboard: z
-    .object({ enabled: z.boolean().default(true) })
-    .default({ enabled: true }),
+    .object({
+      enabled: z.boolean().default(true),
+      /** Memory for the request traces the dashboard keeps (with detailed logs on); the oldest are dropped first. */
+      trace_budget_mb: z.number().min(0).max(4096).default(32),
+    })
+    .default({ enabled: true, trace_budget_mb: 32 }),
   metrics: z
     .object({
       enabled: z.boolean().default(true),
@@ -30,7 +34,7 @@ export const operatorConfigShape = {
 };
 
 export const OPERATOR_KNOWN_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
-  dashboard: new Set(['enabled']),
+  dashboard: new Set(['enabled', 'trace_budget_mb']),
   metrics: new Set(['enabled', 'require_key']),
   usage: new Set(['enabled', 'database', 'retention_days']),
 };
@@ -38,13 +42,14 @@ export const OPERATOR_KNOWN_KEYS: Readonly<Record<string, ReadonlySet<string>>> 
 export interface OperatorConfig {
   adminApiKey: string | undefined;
   dashboard: boolean;
+  traceBudgetBytes: number;
   metrics: { enabled: boolean; requireKey: boolean };
   usage: { enabled: boolean; database: string; retentionDays: number };
 }
 
 type OperatorFileKeys = {
   admin_api_key?: string | undefined;
-  dashboard: { enabled: boolean };
+  dashboard: { enabled: boolean; trace_budget_mb: number };
   metrics: { enabled: boolean; require_key: boolean };
   usage: { enabled: boolean; database?: string | undefined; retention_days: number };
 };
@@ -53,6 +58,7 @@ export function resolveOperatorConfig(file: OperatorFileKeys, logDirectory: stri
   return {
     adminApiKey: file.admin_api_key,
     dashboard: file.dashboard.enabled,
+    traceBudgetBytes: Math.floor(file.dashboard.trace_budget_mb * 1024 * 1024),
     metrics: { enabled: file.metrics.enabled, requireKey: file.metrics.require_key },
     usage: {
       enabled: file.usage.enabled,

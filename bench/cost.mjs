@@ -1,0 +1,167 @@
+// CPU time per request of gemini-proxy builds, side by side: for deciding optimisations on a shared, noisy machine,
+// where wall-clock latency moves by tens of percent between runs but the CPU time a process spends per request moves
+// by a few. Every build serves the same requests in interleaved batches whose order rotates every round; the figure is
+// the serving process's CPU time (all threads, /proc/<pid>/task/*/schedstat) over the batch, divided by its requests.
+//
+//   node bench/cost.mjs [--build dist/src/cli.js] [--build /tmp/other/dist/src/cli.js] [--kind small|cli|stream]
+//                       [--n 2000] [--rounds 5] [--concurrency 4] [--lean] [--no-access-log] [--profile <dir>]
+//
+// --build may repeat (A/B); each entry is a cli.js, optionally followed by #lean (operator features and access log
+// off) or #quiet (access log off), e.g. --build dist/src/cli.js --build dist/src/cli.js#quiet. --lean and
+// --no-access-log apply to every build. --profile writes a
+// --cpu-prof profile of every build (summarise with bench/profile-summary.mjs).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { SMALL_REQUEST, buildCliRequest } from './requests.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: flags } = parseArgs({
+  options: {
+    build: { type: 'string', multiple: true, default: [join(here, '..', 'dist/src/cli.js')] },
+    kind: { type: 'string', default: 'small' },
+    n: { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '5' },
+    concurrency: { type: 'string', default: '4' },
+    lean: { type: 'boolean', default: false },
+    'no-access-log': { type: 'boolean', default: false },
+    profile: { type: 'string' },
+    'node-args': { type: 'string', default: '' },
+  },
+});
+const N = Number(flags.n);
+const ROUNDS = Number(flags.rounds);
+const C = Number(flags.concurrency);
+const work = mkdtempSync(join(tmpdir(), 'gemini-proxy-cost-'));
+const children = [];
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+});
+
+function cpuMs(pid) {
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // thread gone
+    }
+  }
+  return ns / 1e6;
+}
+
+function start(name, args, execArgv = []) {
+  const out = openSync(join(work, `${name}.log`), 'w');
+  const child = spawn(process.execPath, [...execArgv, ...args], { stdio: ['ignore', out, out, 'ipc'] });
+  children.push(child);
+  return child;
+}
+
+async function waitFor(port, path) {
+  for (let tries = 0; tries < 400; tries += 1) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`);
+      await response.arrayBuffer();
+      return;
+    } catch {
+      await new Promise((done) => setTimeout(done, 100));
+    }
+  }
+  throw new Error(`nothing on port ${port}`);
+}
+
+const upstream = start('upstream', [join(here, 'upstream.mjs'), '--port', '0', '--pacing-ms', '0']);
+const upstreamPort = await new Promise((done) => upstream.once('message', (message) => done(message.port)));
+
+const builds = [];
+for (const [index, entry] of flags.build.entries()) {
+  const [cli, variant] = entry.split('#');
+  const lean = flags.lean || variant === 'lean';
+  const quiet = lean || flags['no-access-log'] || variant === 'quiet';
+  const port = 19500 + index + Math.floor(Math.random() * 400) * 4;
+  const config = join(work, `config-${index}.json`);
+  writeFileSync(
+    config,
+    JSON.stringify({
+      ...(lean ? { usage: { enabled: false }, metrics: { enabled: false }, dashboard: { enabled: false } } : {}),
+      openai_base_url: `http://127.0.0.1:${upstreamPort}/v1`,
+      openai_api_key: 'sk-bench-upstream',
+      default_openai_model: 'bench-model',
+      server: { host: '127.0.0.1', port, log_level: 'info' },
+      logging: { enable_detailed_logs: false, enable_access_logs: !quiet, log_directory: join(work, `logs-${index}`) },
+    }),
+  );
+  const execArgv = [
+    ...flags['node-args'].split(' ').filter(Boolean),
+    ...(flags.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(flags.profile)}`, `--cpu-prof-name=build-${index}.cpuprofile`]),
+  ];
+  const child = start(`build-${index}`, [resolve(cli), '--config', config], execArgv);
+  builds.push({ name: `${index}:${entry}`, child, port, cpu: 0, n: 0, wall: 0 });
+}
+for (const build of builds) await waitFor(build.port, '/health');
+
+const kind = flags.kind;
+const body = JSON.stringify(kind === 'cli' ? buildCliRequest() : SMALL_REQUEST);
+const path = kind === 'stream' ? '/v1beta/models/bench:streamGenerateContent?alt=sse' : '/v1beta/models/bench:generateContent';
+
+function one(pool) {
+  return new Promise((done, fail) => {
+    let status = 0;
+    pool.dispatch(
+      { method: 'POST', path, headers: { 'content-type': 'application/json' }, body },
+      {
+        onConnect() {},
+        onHeaders(code) {
+          status = code;
+          return true;
+        },
+        onData() {
+          return true;
+        },
+        onComplete() {
+          if (status === 200) done();
+          else fail(new Error(`status ${status}`));
+        },
+        onError: fail,
+      },
+    );
+  });
+}
+
+for (let round = 0; round <= ROUNDS; round += 1) {
+  const shift = round % builds.length;
+  for (const build of [...builds.slice(shift), ...builds.slice(0, shift)]) {
+    const pool = new Pool(`http://127.0.0.1:${build.port}`, { connections: C });
+    let left = N;
+    const loop = async () => {
+      while (left-- > 0) await one(pool);
+    };
+    const before = cpuMs(build.child.pid);
+    const started = performance.now();
+    await Promise.all(Array.from({ length: C }, loop));
+    const wall = performance.now() - started;
+    const used = cpuMs(build.child.pid) - before;
+    await pool.close();
+    if (round === 0) continue; // warm-up (JIT)
+    build.cpu += used;
+    build.n += N;
+    build.wall += wall;
+  }
+}
+const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+for (const build of builds) {
+  process.stdout.write(
+    `${build.name}: ${((build.cpu * 1000) / build.n).toFixed(1)} µs CPU per ${kind} request, ${((build.n / build.wall) * 1000).toFixed(0)} req/s at c=${C}, RSS ${rss(build.child.pid).toFixed(1)} MB\n`,
+  );
+}
+process.stdout.write(`load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
+await Promise.all(builds.map((build) => new Promise((done) => {
+  build.child.once('exit', done);
+  build.child.kill('SIGTERM');
+})));
+process.exit(0);
