@@ -234,7 +234,10 @@ async function rps({ names, rounds, seconds, warmupSeconds, concurrency, watch =
       };
       const loops = Array.from({ length: concurrency }, loop);
       await new Promise((resolve) => setTimeout(resolve, warmupSeconds * 1000));
-      const watched = { target: target.spec.pids ?? [], loadgen: [process.pid], ...watch };
+      const pids = target.spec.pids ?? [];
+      // With several processes (--workers), each one on its own too: how the work splits between primary and workers.
+      const perPid = pids.length > 1 ? Object.fromEntries(pids.map((pid) => [`pid_${pid}`, [pid]])) : {};
+      const watched = { target: pids, loadgen: [process.pid], ...watch, ...perPid };
       const cpuBefore = Object.fromEntries(Object.entries(watched).map(([label, pids]) => [label, cpuMs(pids)]));
       counting = true;
       const start = now();

@@ -1,5 +1,11 @@
 // Summarises V8 CPU profiles (`node --cpu-prof`, e.g. from `node bench/run.mjs --profile <dir>`): where the proxy's
-// time goes, by self time per function, by module, and the inclusive time of gemini-proxy's own functions.
+// time goes, by self time per function, by module, the inclusive time of gemini-proxy's own functions, and a
+// breakdown by request phase.
+//
+// The phase breakdown counts samples, not their time deltas: on a busy shared VM the thread is often descheduled
+// inside a syscall that woke another process (a socket write, a thread-pool hand-off), and the next sample then
+// carries the whole wait, which inflates those functions' time many times over. Sample counts stay close to the
+// thread's CPU time.
 //   node bench/profile-summary.mjs <file.cpuprofile>… [--top 25]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -16,6 +22,26 @@ const selfByModule = new Map();
 const inclusiveOurs = new Map();
 let total = 0;
 let idle = 0;
+
+/** Request phases, by the innermost frame on the stack that matches (first match in this order wins per frame). */
+const PHASES = [
+  ['access log line (format, pino, stdout write)', (f) => /server\/access-line|\/pino\/|sonic-boom/.test(f.url)],
+  ['request event: record, metrics, live list, usage store', (f) => /request-record|operator\/(metrics|live|usage-store)|prom-client|libsql/.test(f.url)],
+  ['operator request hook', (f) => /operator\/index/.test(f.url)],
+  ['request lifecycle (id, close handler)', (f) => /request-lifecycle/.test(f.url)],
+  ['body: JSON parse and checks', (f) => /json-body|request-edges/.test(f.url)],
+  ['normalise the Gemini request', (f) => /translate\/normalize/.test(f.url)],
+  ['translate to Chat Completions', (f) => /translate\/(request\/|gemini-request-to-openai|schema|tool-names)/.test(f.url)],
+  ['prepare target, serialise upstream body', (f) => /target-request|server\/generate/.test(f.url)],
+  ['translate the answer back', (f) => /openai-stream-to-gemini|think-tags|finish-reason|translate\/usage|multi-candidate|logprobs|grounding/.test(f.url)],
+  ['write the response (channel, node:http)', (f) => /response-channel/.test(f.url)],
+  ['upstream call (undici) and gateway', (f) => /upstream\/client|gateway\/|undici/.test(f.url)],
+  ['routing, auth, dispatch', (f) => /gemini-routes|gemini-path|client-keys/.test(f.url)],
+  ['Fastify', (f) => /fastify|find-my-way|avvio|light-my-request/.test(f.url)],
+  ['node:http server (parse, headers)', (f) => /_http_server|_http_common|_http_incoming/.test(f.url)],
+];
+const samplesByPhase = new Map();
+let busySamples = 0;
 
 function moduleOf(url) {
   if (url === '') return '(native / V8)';
@@ -41,11 +67,33 @@ for (const file of positionals) {
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const phaseOf = new Map();
+  const phase = (id) => {
+    let found = phaseOf.get(id);
+    if (found !== undefined) return found;
+    found = 'other (startup, timers, GC, native)';
+    for (let current = id; current !== undefined; current = parent.get(current)) {
+      const hit = PHASES.find(([, test]) => test(nodes.get(current).callFrame));
+      if (hit !== undefined) {
+        found = hit[0];
+        break;
+      }
+    }
+    const own = nodes.get(id).callFrame.functionName;
+    if (found.startsWith('other') && own === '(garbage collector)') found = 'garbage collector';
+    phaseOf.set(id, found);
+    return found;
+  };
   profile.samples.forEach((id, index) => {
     const delta = (profile.timeDeltas[index] ?? 0) / 1000;
     const node = nodes.get(id);
     const frame = node.callFrame;
     total += delta;
+    if (frame.functionName !== '(idle)') {
+      busySamples += 1;
+      const key = phase(id);
+      samplesByPhase.set(key, (samplesByPhase.get(key) ?? 0) + 1);
+    }
     if (frame.functionName === '(idle)' || frame.functionName === '(program)' || frame.functionName === '(garbage collector)') {
       if (frame.functionName === '(idle)') idle += delta;
       const key = frame.functionName;
@@ -81,3 +129,7 @@ process.stdout.write(`profiled ${total.toFixed(0)} ms, idle ${idle.toFixed(0)} m
 table('Self time by module', selfByModule, top);
 table('Self time by function', selfByFunction, top);
 table("Inclusive time of gemini-proxy's own functions", inclusiveOurs, top);
+process.stdout.write('\nBusy samples by request phase (innermost matching frame; syscalls count in the phase that made them)\n');
+for (const [key, count] of [...samplesByPhase.entries()].sort((a, b) => b[1] - a[1])) {
+  process.stdout.write(`${String(count).padStart(10)}    ${((100 * count) / busySamples).toFixed(1).padStart(5)} %  ${key}\n`);
+}

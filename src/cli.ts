@@ -11,6 +11,7 @@ import { ConfigError, EMBEDDED_DEFAULT, resolveConfig, type CommandLineOverrides
 import { buildApp } from './app.js';
 import { quickStartInstructions } from './quick-start.js';
 import { startHotReload } from './operator/reload.js';
+import { batchedStdout } from './server/log-destination.js';
 
 const USAGE = `Usage: gemini-proxy [options]
        gemini-proxy init [--yes] [options]   write a config and set up Gemini CLI (init --help)
@@ -104,11 +105,9 @@ async function main(): Promise<void> {
   // Every line passes the redactor of the config in force (set once the app exists, replaced on reload): no configured
   // secret reaches the log, whatever message carried it.
   let redactLine: (line: string) => string = (line) => line;
-  // Asynchronous stdout logging: nothing on the request path waits for a write.
-  const log = pino(
-    { level: config.logLevel, base: { service: 'gemini-proxy' }, hooks: { streamWrite: (line) => redactLine(line) } },
-    pino.destination({ dest: 1, sync: false, minLength: 0 }),
-  );
+  // Asynchronous, batched stdout logging: nothing on the request path waits for a write (server/log-destination.ts).
+  const stdoutLog = batchedStdout();
+  const log = pino({ level: config.logLevel, base: { service: 'gemini-proxy' }, hooks: { streamWrite: (line) => redactLine(line) } }, stdoutLog);
   if (commandLine.workers > 1 && cluster.isPrimary) {
     for (const warning of config.warnings) log.warn(warning);
     runPrimary(commandLine.workers, config.drainSeconds, log);
@@ -154,7 +153,10 @@ async function main(): Promise<void> {
     } else {
       log.info(`gemini-proxy listening on ${address} (config: ${config.source}; ${upstream}; client keys: ${config.clientApiKeys.length > 0 ? 'required' : 'not required'})`);
     }
-    if (config.quickStart && !cluster.isWorker) process.stdout.write(quickStartInstructions(config, address));
+    if (config.quickStart && !cluster.isWorker) {
+      stdoutLog.flushSync(); // the "listening" line first
+      process.stdout.write(quickStartInstructions(config, address));
+    }
   } catch (error) {
     log.fatal(`cannot listen on ${config.host}:${config.port}: ${error instanceof Error ? error.message : String(error)}`);
     log.flush();

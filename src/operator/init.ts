@@ -5,7 +5,8 @@
  * keys it needs are touched, each changed only after a yes (or --force) when it already holds another value.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { ensureDirectorySync, fileModes } from '../shared/private-files.js';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
@@ -408,7 +409,8 @@ async function gatherAnswers(flags: Flags, io: InitIo, prompter: Prompter | unde
 
 /** Writes `text` to `path` without ever replacing a file unless `overwrite`; atomically when replacing. */
 function writeNew(path: string, text: string, overwrite: boolean, mode: number): void {
-  mkdirSync(dirname(path), { recursive: true });
+  // A folder created for a file holding keys is owner-only too (folders that exist are left alone).
+  ensureDirectorySync(dirname(path), fileModes(false));
   if (!overwrite) {
     writeFileSync(path, text, { flag: 'wx', mode });
     return;

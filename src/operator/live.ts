@@ -5,6 +5,7 @@
  */
 import type { RequestRecord } from '../server/context.js';
 import { isErrorRecord, type StoredRequest } from './usage-store.js';
+import { describeWebSearch } from '../search/web-search.js';
 
 export interface LiveEntry extends StoredRequest {
   seq: number;
@@ -89,6 +90,7 @@ export class LiveRequests {
     };
     if (record.attempts !== undefined) entry.attempts = record.attempts;
     if (record.client !== undefined) entry.client = record.client;
+    if (record.webSearch !== undefined) entry.webSearch = `${describeWebSearch(record.webSearch)} for "${record.webSearch.query.slice(0, 160)}"`;
     this.push(entry);
     if (record.trace !== undefined) {
       const bytes = record.traceBytes ?? JSON.stringify(record.trace).length;

@@ -38,6 +38,7 @@ export class ProxyMetrics {
   private readonly tokens: Counter<'model' | 'upstream_model' | 'provider' | 'type'>;
   private readonly upstreamErrors: Counter<'provider' | 'class'>;
   private readonly reloads: Counter<'result'>;
+  private readonly webSearches: Counter<'backend' | 'outcome'>;
 
   /**
    * `openStreams` is read at scrape time: the number of streaming responses in progress. `servedModel` tells the Gemini
@@ -92,6 +93,12 @@ export class ProxyMetrics {
       labelNames: ['result'],
       registers,
     });
+    this.webSearches = new Counter({
+      name: 'gemini_proxy_web_searches_total',
+      help: 'Web searches made for Gemini googleSearch requests, by backend (searxng, brave, tavily, or a native search) and outcome (ok, native, timeout, unavailable, rejected, bad-response, empty, no-query).',
+      labelNames: ['backend', 'outcome'],
+      registers,
+    });
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -108,6 +115,7 @@ export class ProxyMetrics {
     if (record.outputTokens > 0) this.tokens.inc({ ...labels, type: 'output' }, record.outputTokens);
     if (record.thoughtsTokens > 0) this.tokens.inc({ ...labels, type: 'thoughts' }, record.thoughtsTokens);
     if (record.upstreamError !== undefined) this.upstreamErrors.inc({ provider, class: record.upstreamError });
+    if (record.webSearch !== undefined) this.webSearches.inc({ backend: record.webSearch.backend, outcome: record.webSearch.outcome });
   }
 
   reloaded(ok: boolean): void {

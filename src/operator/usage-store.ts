@@ -8,6 +8,7 @@
 import { fileModes, preparePrivateFileSync, type FileModes } from '../shared/private-files.js';
 import Database from 'libsql';
 import type { RequestRecord } from '../server/context.js';
+import { describeWebSearch } from '../search/web-search.js';
 
 /** 2 added `client` (the key name, or the address without keys), so a client's dashboard shows only its own usage. */
 const SCHEMA_VERSION = 2;
@@ -37,6 +38,8 @@ export interface StoredRequest {
   clientClosed: boolean;
   /** The client (key name, or `ip:…` without keys); absent on rows written before schema 2. */
   client?: string;
+  /** The web search made for googleSearch, as the access log shows it (never the query). */
+  webSearch?: string;
 }
 
 export interface SeriesPoint {
@@ -48,6 +51,8 @@ export interface SeriesPoint {
   promptTokens: number;
   outputTokens: number;
   thoughtsTokens: number;
+  /** Requests that made a web search (googleSearch). */
+  webSearches: number;
   p50Ms: number;
   p95Ms: number;
   p99Ms: number;
@@ -61,6 +66,7 @@ export interface ModelTotals {
   promptTokens: number;
   outputTokens: number;
   thoughtsTokens: number;
+  webSearches: number;
   p50Ms: number;
   p95Ms: number;
 }
@@ -94,6 +100,7 @@ interface Row {
   thoughts_tokens: number;
   client_closed: number;
   client: string | null;
+  web_search: string | null;
 }
 
 interface AggregateRow {
@@ -104,6 +111,7 @@ interface AggregateRow {
   prompt_tokens: number;
   output_tokens: number;
   thoughts_tokens: number;
+  web_searches: number;
 }
 
 /** Nearest-rank percentile of an ascending list. */
@@ -138,6 +146,7 @@ function toStored(row: Row): StoredRequest {
     thoughtsTokens: row.thoughts_tokens,
     clientClosed: row.client_closed === 1,
     ...(row.client === null ? {} : { client: row.client }),
+    ...(row.web_search === null ? {} : { webSearch: row.web_search }),
   };
 }
 
@@ -193,18 +202,20 @@ export class UsageStore {
         output_tokens INTEGER NOT NULL,
         thoughts_tokens INTEGER NOT NULL,
         client_closed INTEGER NOT NULL,
-        client TEXT
+        client TEXT,
+        web_search TEXT
       );
       CREATE INDEX IF NOT EXISTS requests_ts ON requests (ts);
     `);
     const columns = this.db.prepare('PRAGMA table_info(requests)').all() as Array<{ name: string }>;
     if (!columns.some((column) => column.name === 'client')) this.db.exec('ALTER TABLE requests ADD COLUMN client TEXT');
+    if (!columns.some((column) => column.name === 'web_search')) this.db.exec('ALTER TABLE requests ADD COLUMN web_search TEXT');
     this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     this.insertStatement = this.db.prepare(`
       INSERT INTO requests (ts, request_id, method, path, model, upstream_model, provider, stream, status, error_status,
-        upstream_error, duration_ms, first_chunk_ms, prompt_tokens, output_tokens, thoughts_tokens, client_closed, client)
+        upstream_error, duration_ms, first_chunk_ms, prompt_tokens, output_tokens, thoughts_tokens, client_closed, client, web_search)
       VALUES (@ts, @request_id, @method, @path, @model, @upstream_model, @provider, @stream, @status, @error_status,
-        @upstream_error, @duration_ms, @first_chunk_ms, @prompt_tokens, @output_tokens, @thoughts_tokens, @client_closed, @client)
+        @upstream_error, @duration_ms, @first_chunk_ms, @prompt_tokens, @output_tokens, @thoughts_tokens, @client_closed, @client, @web_search)
     `);
     this.insertMany = this.db.transaction((records: RequestRecord[]) => {
       for (const record of records) this.insertStatement.run(this.toRow(record));
@@ -235,6 +246,7 @@ export class UsageStore {
       thoughts_tokens: record.thoughtsTokens,
       client_closed: record.clientClosed ? 1 : 0,
       client: record.client ?? null,
+      web_search: record.webSearch === undefined ? null : describeWebSearch(record.webSearch),
     };
   }
 
@@ -295,7 +307,8 @@ export class UsageStore {
       .prepare(
         `SELECT CAST(ts / @bucket AS INTEGER) * @bucket AS bucket, COALESCE(model, '') AS model, COUNT(*) AS requests,
            SUM(CASE WHEN (status >= 400 AND status <> 499) OR error_status IS NOT NULL THEN 1 ELSE 0 END) AS errors,
-           SUM(prompt_tokens) AS prompt_tokens, SUM(output_tokens) AS output_tokens, SUM(thoughts_tokens) AS thoughts_tokens
+           SUM(prompt_tokens) AS prompt_tokens, SUM(output_tokens) AS output_tokens, SUM(thoughts_tokens) AS thoughts_tokens,
+           SUM(CASE WHEN web_search IS NOT NULL THEN 1 ELSE 0 END) AS web_searches
          FROM requests WHERE ts >= @from AND ts < @to AND (@client IS NULL OR client = @client) GROUP BY 1, 2 ORDER BY 1, 2`,
       )
       .all({ bucket, from: start, to, client: client ?? null }) as AggregateRow[];
@@ -329,6 +342,7 @@ export class UsageStore {
         promptTokens: row.prompt_tokens,
         outputTokens: row.output_tokens,
         thoughtsTokens: row.thoughts_tokens,
+        webSearches: row.web_searches,
         p50Ms: percentile(sorted, 0.5),
         p95Ms: percentile(sorted, 0.95),
         p99Ms: percentile(sorted, 0.99),
@@ -347,6 +361,7 @@ export class UsageStore {
           promptTokens: 0,
           outputTokens: 0,
           thoughtsTokens: 0,
+          webSearches: 0,
           p50Ms: percentile(info?.durations ?? [], 0.5),
           p95Ms: percentile(info?.durations ?? [], 0.95),
         };
@@ -357,6 +372,7 @@ export class UsageStore {
       totals.promptTokens += point.promptTokens;
       totals.outputTokens += point.outputTokens;
       totals.thoughtsTokens += point.thoughtsTokens;
+      totals.webSearches += point.webSearches;
     }
     const totals = [...totalsByModel.values()].sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model));
     return { from: start, to, bucketMs: bucket, models: totals.map((entry) => entry.model), points, totals };

@@ -220,6 +220,19 @@ describe('fuzz regressions (bugs the fuzzer found), against the proxy process', 
   });
 });
 
+describe('fuzz: keyless sample (Host and Origin guard) against the proxy process', () => {
+  it('800 generated requests to a proxy without keys: every foreign Host or Origin refused, no other violation', async (t) => {
+    const seed = process.env['FUZZ_SEED'] === undefined ? 20_261_202 : Number(process.env['FUZZ_SEED']);
+    const stats = await runFuzz({ seed, count: 800, concurrency: 8, boundMs: 20_000, detailedLogs: false, keyless: true });
+    for (const line of formatStats(stats).split('\n')) t.diagnostic(line);
+    assert.deepEqual(stats.failures, [], `${formatStats(stats)}\n${formatFailures(stats)}`);
+    assert.equal(stats.guardBypasses, 0);
+    // The guard was exercised, and ordinary requests still went through.
+    assert.ok((stats.byStatus['403'] ?? 0) > 10, formatStats(stats));
+    assert.ok((stats.byStatus['200'] ?? 0) > 100, formatStats(stats));
+  });
+});
+
 describe('fuzz: quick sample against the proxy process', () => {
   it('2,500 generated requests: no crash, hang, non-Gemini error, proxy-caused 5xx, stack trace or leaked key', async (t) => {
     const seed = process.env['FUZZ_SEED'] === undefined ? 20_261_127 : Number(process.env['FUZZ_SEED']);
@@ -227,7 +240,7 @@ describe('fuzz: quick sample against the proxy process', () => {
     for (const line of formatStats(stats).split('\n')) t.diagnostic(line);
     assert.equal(stats.requests, 2500, formatFailures(stats));
     assert.deepEqual(stats.failures, [], `${formatStats(stats)}\n${formatFailures(stats)}`);
-    assert.equal(stats.crashes + stats.hangs + stats.nonGeminiErrors + stats.proxyCaused5xx + stats.stackTraces + stats.secretLeaks + stats.bad2xx + stats.noAnswer, 0);
+    assert.equal(stats.crashes + stats.hangs + stats.nonGeminiErrors + stats.proxyCaused5xx + stats.stackTraces + stats.secretLeaks + stats.bad2xx + stats.noAnswer + stats.guardBypasses, 0);
     assert.equal(stats.openConnectionsAfter ?? 0, 0, 'connections left open after every client closed');
     // The sample must reach the success path and the fault paths, not only the validators.
     assert.ok((stats.byStatus['200'] ?? 0) > 200, formatStats(stats));

@@ -768,12 +768,31 @@ function percentEncodeSome(rng: Rng, text: string): string {
   return out;
 }
 
+/**
+ * Names around the 256-byte limit, in the shapes that made a backtracking glob slow (`gemini-` and a long run of
+ * dashes against `gemini-*-*-*-pro`, long runs of `a` against `*a*a*a…b`), multi-byte ones whose byte length crosses
+ * the limit before their character count does, and names the glob-heavy routes match.
+ */
+function longModelName(rng: Rng): string {
+  const length = rng.weighted([[3, rng.range(240, 270)], [2, rng.range(100, 256)], [1, rng.range(270, 4000)]]);
+  return rng.pick<() => string>([
+    () => `gemini-${'-'.repeat(Math.max(1, length - 8))}x`,
+    () => `gemini-${'-'.repeat(Math.max(1, length - 10))}pro`,
+    () => 'a'.repeat(length),
+    () => `${'a'.repeat(Math.max(1, length - 1))}b`,
+    () => 'é'.repeat(Math.ceil(length / 2)),
+    () => `gemini-${'x-'.repeat(Math.ceil(length / 2))}pro`,
+    () => '?*'.repeat(Math.ceil(length / 2)),
+  ])();
+}
+
 function modelName(rng: Rng, faultRate: number): string {
   const base = rng.weighted<() => string>([
     [Math.round(faultRate * 100), () => rng.pick(FAULT_MODELS)],
     [60, () => rng.pick(HEALTHY_MODELS)],
     [5, () => randomString(rng, 30)],
     [2, () => 'x'.repeat(rng.range(1000, 12_000))],
+    [4, () => longModelName(rng)],
     [2, () => rng.pick(['', ' ', '.', '..', 'models', 'a/b/c', 'a:b:c', 'tunedModels/x', '%', '%ZZ', '%C0%80', '%00', '%2F%2E%2E', '%E2%80%A8', '%F0%9F%98%80', '%ff%fe'])],
   ])();
   return rng.chance(0.15) ? percentEncodeSome(rng, base) : base;
@@ -804,6 +823,10 @@ export interface FuzzCase {
   raw?: Buffer;
   /** The case names a model routed to an upstream fault (error status, garbage, reset, unreachable). */
   upstreamFault: boolean;
+  /** A keyless proxy must refuse this request (a foreign Host or Origin): no 2xx answer. */
+  mustBeRefused?: boolean;
+  /** `raw` holds well-formed HTTP (a chunked upload): it must be answered like any request, however long that takes. */
+  wellFormedRaw?: boolean;
   notes: string[];
 }
 
@@ -815,7 +838,16 @@ export interface GeneratorOptions {
   bodyLimitBytes: number;
   /** Share of requests addressed to an upstream fault model (0…1). */
   faultRate: number;
+  /** The proxy has no client keys: a foreign Host or Origin must be refused with 403. */
+  keyless?: boolean;
 }
+
+/** Origins a browser page may send; the first is the fuzz proxy's allowed_origins entry. */
+export const FUZZ_ALLOWED_ORIGIN = 'http://localhost:5173';
+const ORIGINS = [FUZZ_ALLOWED_ORIGIN, 'https://evil.example', 'null', 'http://127.0.0.1', 'http://localhost:1', 'file://', 'http://[::1]:8000', 'HTTPS://EVIL.EXAMPLE:443'];
+/** Host headers: loopback forms (accepted without keys) and names a DNS-rebinding page would send (refused). */
+const LOOPBACK_HOSTS = ['127.0.0.1', '127.0.0.1:9', 'localhost', 'LOCALHOST:80', '[::1]:8000', '127.255.0.1:1'];
+const FOREIGN_HOSTS = ['rebind.evil.example', 'rebind.evil.example:8000', '10.0.0.1', '0.0.0.0:8000', 'localhost.evil.example', '127.0.0.1.nip.io', '[::]:1'];
 
 const OTHER_PATHS = ['/', '/health', '/health?probe=1', '/metrics', '/ui', '/ui/', '/ui/api/requests', '/ui/api/requests/abc', '/ui/api/usage?range=1h', '/ui/api/usage?range=zz', '/ui/api/health', '/ui/app.js', '/favicon.ico', '/v1beta', '/v1beta/', '/v1beta/models', '/v1/models?pageSize=2', '/v1beta/models?pageSize=0&pageToken=zzz', '/v1beta/models/gemini-2.5-pro', '/v1beta/tunedModels', '/v1beta/tunedModels/x', '/v1beta/files', '/upload/v1beta/files', '/v1beta/cachedContents', '/v1beta/dynamic/x:generateContent', '/v2/models/x:generateContent', '//v1beta//models//x:generateContent', '/v1beta/models/x:generateContent/extra', '/V1BETA/models/x:generateContent', '/v1beta/models/x:GenerateContent', '/v1beta/models/x:streamGenerateContent:', '/.env', '/../../etc/passwd', '/%2e%2e/%2e%2e', '/v1beta/models/%', '*'];
 
@@ -924,7 +956,39 @@ export function generateCase(seed: number, index: number, options: GeneratorOpti
   }
   if (rng.chance(0.02)) headers.push(['x-goog-api-key', 'second-key-value']);
 
+  // Browser-shaped requests: an Origin (CSRF), a foreign Host (DNS rebinding), a CORS preflight.
+  let foreign = false;
+  const origin = rng.chance(0.06) ? rng.pick(ORIGINS) : undefined;
+  const foreignHost = rng.chance(0.6);
+  const host = rng.chance(0.04) ? rng.pick(foreignHost ? FOREIGN_HOSTS : LOOPBACK_HOSTS) : undefined;
+  if (origin !== undefined) {
+    headers.push(['origin', origin]);
+    notes.push(`origin:${origin}`);
+    // The proxy's own origin (same host and port as the Host header) is not foreign; the default Host has a port no origin here names.
+    const own = host !== undefined && /^https?:\/\//i.test(origin) && origin.replace(/^https?:\/\//i, '').toLowerCase() === host.toLowerCase();
+    if (origin !== FUZZ_ALLOWED_ORIGIN && !own) foreign = true;
+  }
+  if (host !== undefined) {
+    headers.push(['host', host]);
+    notes.push(`host:${host}`);
+    if (foreignHost) foreign = true;
+  }
+  if (rng.chance(0.02)) {
+    httpMethod = 'OPTIONS';
+    headers.push(['access-control-request-method', 'POST'], ['access-control-request-headers', rng.pick(['content-type, x-goog-api-key', 'x-evil\r\nset-cookie: a=b', '*', ''])]);
+    notes.push('preflight');
+  }
+
   const fuzzCase: FuzzCase = { index, seed, method: httpMethod, path, headers, body, upstreamFault, notes };
+  // Same-origin checks compare with the Host sent, so only a foreign Host or a foreign Origin with the default Host is sure to be refused.
+  if (options.keyless === true && shape !== 'raw-http' && foreign) fuzzCase.mustBeRefused = true;
+  // Chunked uploads (no Content-Length): token limits must charge what was read.
+  if ((shape === 'gemini' || shape === 'deep-schema') && rng.chance(0.05) && httpMethod === 'POST') {
+    fuzzCase.raw = chunkedRequest(rng, fuzzCase);
+    fuzzCase.wellFormedRaw = true;
+    notes.push('chunked-body');
+    return fuzzCase;
+  }
   if (shape === 'raw-http') {
     fuzzCase.raw = rawRequest(rng, fuzzCase, notes);
   }
@@ -937,6 +1001,21 @@ function decodeLoosely(text: string): string {
   } catch {
     return text;
   }
+}
+
+/** A well-formed chunked upload of the case (random chunk sizes), Host as the case says or 127.0.0.1. */
+function chunkedRequest(rng: Rng, fuzzCase: FuzzCase): Buffer {
+  const hasHost = fuzzCase.headers.some(([name]) => name === 'host');
+  const headerLines = fuzzCase.headers.map(([name, value]) => `${name}: ${value.replace(/[\r\n]/g, ' ')}\r\n`).join('');
+  const parts: Buffer[] = [Buffer.from(`POST ${fuzzCase.path} HTTP/1.1\r\n${hasHost ? '' : 'host: 127.0.0.1\r\n'}${headerLines}transfer-encoding: chunked\r\nconnection: close\r\n\r\n`, 'latin1')];
+  const body = fuzzCase.body;
+  for (let start = 0; start < body.length; ) {
+    const size = Math.min(body.length - start, rng.range(1, 65_536));
+    parts.push(Buffer.from(`${size.toString(16)}\r\n`), body.subarray(start, start + size), Buffer.from('\r\n'));
+    start += size;
+  }
+  parts.push(Buffer.from('0\r\n\r\n'));
+  return Buffer.concat(parts);
 }
 
 /** Malformed HTTP/1.1 bytes: bad request lines, bad header syntax, odd framing, or plain random bytes. */

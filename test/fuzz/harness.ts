@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool, errors as undiciErrors } from 'undici';
-import { FAULT_MODELS, describeCase, generateCase, type FuzzCase, type GeneratorOptions } from './generator.js';
+import { FAULT_MODELS, FUZZ_ALLOWED_ORIGIN, describeCase, generateCase, type FuzzCase, type GeneratorOptions } from './generator.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The upstream
@@ -230,7 +230,8 @@ export const FUZZ_BODY_LIMIT_MB = 4;
 export const FUZZ_MAX_HEADER_BYTES = 16_384;
 export const FUZZ_REQUEST_TIMEOUT_SECONDS = 10;
 
-export function fuzzProxyConfig(upstreamPort: number, downPort: number, logDirectory: string, detailedLogs: boolean): Record<string, unknown> {
+/** `keyless`: no client keys and no admin key (the laptop default), so the Host/Origin guard is what stands in the way. */
+export function fuzzProxyConfig(upstreamPort: number, downPort: number, logDirectory: string, detailedLogs: boolean, keyless = false): Record<string, unknown> {
   const base = `http://127.0.0.1:${upstreamPort}`;
   const providers = ['kimi', 'deepseek', 'llamacpp', 'vllm', 'ollama', 'zhipu', 'dashscope', 'groq', 'openrouter', 'openai'] as const;
   const upstreams: Record<string, unknown> = {
@@ -247,6 +248,10 @@ export function fuzzProxyConfig(upstreamPort: number, downPort: number, logDirec
     ],
     'fuzz-down': [{ upstream: 'down', model: 'ok-model' }],
     'fuzz-azure*': [{ upstream: 'azure', model: 'gpt-4o-deployment' }],
+    // Glob-heavy patterns: a backtracking matcher took seconds on the long names the generator sends at them.
+    'gemini-*-*-*-pro': [{ upstream: 'ok', model: 'glob-model' }],
+    '*a*a*a*a*a*a*b': [{ upstream: 'ok', model: 'glob-model' }],
+    '?*?*?*?*?*-x*': [{ upstream: 'ok', model: 'glob-model' }],
   };
   for (const provider of providers) {
     upstreams[provider] = { provider, base_url: `${base}/v1`, api_key: UPSTREAM_KEYS.other };
@@ -268,8 +273,8 @@ export function fuzzProxyConfig(upstreamPort: number, downPort: number, logDirec
     routes,
     retries: { attempts_per_target: 2, base_delay_ms: 5, max_delay_seconds: 0.05 },
     circuit_breaker: { failure_threshold: 5, cooldown_seconds: 1 },
-    client_api_keys: [...CLIENT_KEYS, { key: LIMITED_CLIENT_KEY, name: 'limited', requests_per_minute: 3 }],
-    admin_api_key: ADMIN_KEY,
+    ...(keyless ? {} : { client_api_keys: [...CLIENT_KEYS, { key: LIMITED_CLIENT_KEY, name: 'limited', requests_per_minute: 3 }], admin_api_key: ADMIN_KEY }),
+    allowed_origins: [FUZZ_ALLOWED_ORIGIN],
     logging: { enable_detailed_logs: detailedLogs, enable_access_logs: true, log_directory: logDirectory },
     usage: { database: ':memory:' },
     timeouts: { first_byte_commit_seconds: 8, heartbeat_seconds: 5, upstream_idle_seconds: 8, upstream_headers_seconds: 8, upstream_connect_seconds: 2 },
@@ -424,7 +429,7 @@ const ANY_RPC = new Set(['INVALID_ARGUMENT', 'FAILED_PRECONDITION', 'OUT_OF_RANG
 /** A stack frame, a Node internal, or a path into the proxy's sources. */
 const STACK_TRACE = /\n\s+at [^\n]+:\d+:\d+|\bat (?:async )?[\w$.<>[\] ]+ \((?:file:|node:|\/)[^)]*:\d+:\d+\)|node:internal\/|\/(?:dist\/)?src\/[\w/-]+\.[jt]s\b/;
 
-export type Violation = { kind: 'crash' | 'hang' | 'non-gemini-error' | 'proxy-5xx' | 'stack-trace' | 'secret-leak' | 'bad-2xx' | 'no-answer' | 'proxy-error-log'; detail: string };
+export type Violation = { kind: 'crash' | 'hang' | 'non-gemini-error' | 'proxy-5xx' | 'stack-trace' | 'secret-leak' | 'bad-2xx' | 'no-answer' | 'proxy-error-log' | 'guard-bypass'; detail: string };
 
 /** Checks one google.rpc.Status body against its HTTP status; returns what is wrong, or undefined. */
 export function checkErrorBody(status: number, headers: Record<string, string>, body: Buffer, method: string): string | undefined {
@@ -502,7 +507,7 @@ export function containsSecret(text: string, secret: string): boolean {
 export function judge(fuzzCase: FuzzCase, outcome: Outcome, secrets: readonly string[]): Violation[] {
   const violations: Violation[] = [];
   if (outcome.hung) violations.push({ kind: 'hang', detail: `no answer within the bound (${outcome.durationMs} ms)` });
-  if (outcome.answers.length === 0 && outcome.closedWithoutAnswer && fuzzCase.raw === undefined) {
+  if (outcome.answers.length === 0 && outcome.closedWithoutAnswer && (fuzzCase.raw === undefined || fuzzCase.wellFormedRaw === true)) {
     violations.push({ kind: 'no-answer', detail: `the connection closed without an answer${outcome.clientError ? ` (${outcome.clientError})` : ''}` });
   }
   const method = fuzzCase.raw === undefined ? fuzzCase.method : 'RAW';
@@ -511,6 +516,7 @@ export function judge(fuzzCase: FuzzCase, outcome: Outcome, secrets: readonly st
     if (STACK_TRACE.test(text)) violations.push({ kind: 'stack-trace', detail: text.slice(0, 600) });
     const utf8 = answer.body.toString('utf8');
     for (const secret of secrets) if (containsSecret(text, secret) || containsSecret(utf8, secret)) violations.push({ kind: 'secret-leak', detail: `${secret.slice(0, 8)}… in the body` });
+    if (fuzzCase.mustBeRefused === true && answer.status < 400) violations.push({ kind: 'guard-bypass', detail: `HTTP ${answer.status} to a foreign Host or Origin on a keyless proxy` });
     if (answer.status >= 500 && !fuzzCase.upstreamFault) violations.push({ kind: 'proxy-5xx', detail: `HTTP ${answer.status}: ${answer.body.subarray(0, 400).toString('utf8')}` });
     if (answer.status >= 300 && answer.status < 400 && answer.headers['location'] !== undefined) {
       // A redirect (the dashboard's /ui → /ui/) is not an error.
@@ -615,7 +621,8 @@ export function sendRaw(port: number, bytes: Buffer, boundMs: number, halfCloseM
 /** Sends a normal HTTP request through an undici Pool (keep-alive); falls back to raw bytes when undici refuses it. */
 export async function sendHttp(pool: Pool, port: number, fuzzCase: FuzzCase, boundMs: number): Promise<Outcome> {
   // undici refuses some inputs (and a refused request can leave a Pool stuck): send those as raw bytes instead.
-  if (!undiciAccepts(fuzzCase)) return sendRaw(port, toRawBytes(fuzzCase), boundMs);
+  // Well-formed bytes with their whole body: no early half-close, which a slow answer (a busy machine) would not survive.
+  if (!undiciAccepts(fuzzCase)) return sendRaw(port, toRawBytes(fuzzCase), boundMs, boundMs);
   const started = Date.now();
   const signal = AbortSignal.timeout(boundMs);
   try {
@@ -641,7 +648,7 @@ export async function sendHttp(pool: Pool, port: number, fuzzCase: FuzzCase, bou
     return { answers: [{ status: response.statusCode, headers: flat, body: Buffer.concat(chunks) }], closedWithoutAnswer: false, hung: false, durationMs: Date.now() - started };
   } catch (error) {
     if (error instanceof undiciErrors.InvalidArgumentError || error instanceof undiciErrors.NotSupportedError) {
-      return sendRaw(port, toRawBytes(fuzzCase), boundMs);
+      return sendRaw(port, toRawBytes(fuzzCase), boundMs, boundMs);
     }
     const name = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     if (signal.aborted || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
@@ -663,7 +670,8 @@ function undiciAccepts(fuzzCase: FuzzCase): boolean {
 function toRawBytes(fuzzCase: FuzzCase): Buffer {
   const headers = fuzzCase.headers.map(([name, value]) => `${name}: ${value}\r\n`).join('');
   const withBody = fuzzCase.method !== 'GET' && fuzzCase.method !== 'HEAD';
-  const head = `${fuzzCase.method} ${fuzzCase.path} HTTP/1.1\r\nhost: 127.0.0.1\r\n${headers}connection: close\r\ncontent-length: ${withBody ? fuzzCase.body.length : 0}\r\n\r\n`;
+  const host = fuzzCase.headers.some(([name]) => name === 'host') ? '' : 'host: 127.0.0.1\r\n';
+  const head = `${fuzzCase.method} ${fuzzCase.path} HTTP/1.1\r\n${host}${headers}connection: close\r\ncontent-length: ${withBody ? fuzzCase.body.length : 0}\r\n\r\n`;
   return Buffer.concat([Buffer.from(head, 'utf8'), withBody ? fuzzCase.body : Buffer.alloc(0)]);
 }
 
@@ -679,6 +687,8 @@ export interface FuzzRunOptions {
   /** Per-request bound in ms (a hang past this is a violation). */
   boundMs: number;
   detailedLogs: boolean;
+  /** Fuzz the keyless proxy (no client or admin key): foreign Host and Origin must be refused. */
+  keyless?: boolean;
   /** Progress callback every `progressEvery` cases. */
   onProgress?: (done: number, stats: FuzzStats) => void;
   progressEvery?: number;
@@ -708,6 +718,8 @@ export interface FuzzStats {
   secretLeaks: number;
   bad2xx: number;
   noAnswer: number;
+  /** Keyless: a foreign Host or Origin that got an answer below 400. */
+  guardBypasses: number;
   proxyErrorLogLines: number;
   upstreamRequests: number;
   maxDurationMs: number;
@@ -791,9 +803,9 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzStats> {
   mkdirSync(logDirectory);
   const upstream = await startFuzzUpstream();
   const down = await closedPort();
-  const proxy = await startProxyProcess(fuzzProxyConfig(upstream.port, down, logDirectory, options.detailedLogs), directory);
+  const proxy = await startProxyProcess(fuzzProxyConfig(upstream.port, down, logDirectory, options.detailedLogs, options.keyless === true), directory);
   const pool = new Pool(proxy.url, { connections: options.concurrency, pipelining: 1, keepAliveTimeout: 10_000, headersTimeout: options.boundMs, bodyTimeout: options.boundMs });
-  const generatorOptions: GeneratorOptions = { clientKeys: CLIENT_KEYS, limitedKey: LIMITED_CLIENT_KEY, bodyLimitBytes: FUZZ_BODY_LIMIT_MB * 1024 * 1024, faultRate: 0.12 };
+  const generatorOptions: GeneratorOptions = { clientKeys: CLIENT_KEYS, limitedKey: LIMITED_CLIENT_KEY, bodyLimitBytes: FUZZ_BODY_LIMIT_MB * 1024 * 1024, faultRate: 0.12, keyless: options.keyless === true };
   const stats: FuzzStats = {
     seed: options.seed,
     requests: 0,
@@ -808,6 +820,7 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzStats> {
     secretLeaks: 0,
     bad2xx: 0,
     noAnswer: 0,
+    guardBypasses: 0,
     proxyErrorLogLines: 0,
     upstreamRequests: 0,
     maxDurationMs: 0,
@@ -827,7 +840,10 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzStats> {
     while (!stop && next < end) {
       const index = next++;
       const fuzzCase = generateCase(options.seed, index, generatorOptions);
-      const outcome = fuzzCase.raw !== undefined ? await sendRaw(proxy.port, fuzzCase.raw, options.boundMs) : await sendHttp(pool, proxy.port, fuzzCase, options.boundMs);
+      const outcome =
+        fuzzCase.raw !== undefined
+          ? await sendRaw(proxy.port, fuzzCase.raw, options.boundMs, fuzzCase.wellFormedRaw === true ? options.boundMs : undefined)
+          : await sendHttp(pool, proxy.port, fuzzCase, options.boundMs);
       stats.requests += 1;
       if (fuzzCase.raw !== undefined) stats.rawRequests += 1;
       stats.maxDurationMs = Math.max(stats.maxDurationMs, outcome.durationMs);
@@ -866,6 +882,9 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzStats> {
             break;
           case 'no-answer':
             stats.noAnswer += 1;
+            break;
+          case 'guard-bypass':
+            stats.guardBypasses += 1;
             break;
           default:
             break;
@@ -913,7 +932,7 @@ export function formatStats(stats: FuzzStats): string {
   return [
     `seed ${stats.seed}: ${stats.requests} requests (${stats.rawRequests} raw-socket) in ${(stats.durationMs / 1000).toFixed(1)} s (${Math.round(stats.requests / (stats.durationMs / 1000))} req/s), slowest ${stats.maxDurationMs} ms, upstream saw ${stats.upstreamRequests}`,
     `statuses: ${statuses}`,
-    `crashes ${stats.crashes} | hangs ${stats.hangs} | non-Gemini errors ${stats.nonGeminiErrors} | proxy-caused 5xx ${stats.proxyCaused5xx} (upstream-fault 5xx passed on: ${stats.upstream5xxPassedOn}) | stack traces ${stats.stackTraces} | secret leaks ${stats.secretLeaks} | malformed 2xx ${stats.bad2xx} | closed without answer ${stats.noAnswer} | proxy error-log lines ${stats.proxyErrorLogLines}`,
+    `crashes ${stats.crashes} | hangs ${stats.hangs} | non-Gemini errors ${stats.nonGeminiErrors} | proxy-caused 5xx ${stats.proxyCaused5xx} (upstream-fault 5xx passed on: ${stats.upstream5xxPassedOn}) | stack traces ${stats.stackTraces} | secret leaks ${stats.secretLeaks} | malformed 2xx ${stats.bad2xx} | closed without answer ${stats.noAnswer} | guard bypasses ${stats.guardBypasses} | proxy error-log lines ${stats.proxyErrorLogLines}`,
     `proxy connections open after the run: ${stats.openConnectionsAfter ?? '?'} | proxy RSS ${mb(stats.proxyRssStartBytes)} → ${mb(stats.proxyRssEndBytes)}`,
   ].join('\n');
 }

@@ -1,6 +1,7 @@
 /**
  * The full fuzz run: `npm run fuzz` (100,000 requests), or
- *   node dist/test/fuzz/run.js [--requests N] [--seed S] [--case I] [--concurrency C] [--no-detailed-logs]
+ *   node dist/test/fuzz/run.js [--requests N] [--seed S] [--case I] [--concurrency C] [--no-detailed-logs] [--keyless]
+ * `--keyless` fuzzes a proxy without client keys, where a foreign Host or Origin must be refused.
  * `--case I` replays one case of seed S (printed with every failure). Prints the figures; exits 1 on any violation.
  */
 import { parseArgs } from 'node:util';
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     case: { type: 'string' },
     concurrency: { type: 'string', default: '16' },
     'no-detailed-logs': { type: 'boolean', default: false },
+    keyless: { type: 'boolean', default: false },
     'bound-ms': { type: 'string', default: '20000' },
   },
 });
@@ -26,11 +28,11 @@ const single = values.case === undefined ? undefined : Number(values.case);
 const count = single === undefined ? Number(values.requests) : 1;
 const concurrency = single === undefined ? Number(values.concurrency) : 1;
 if (!Number.isInteger(seed) || !Number.isInteger(count) || count < 1 || !Number.isInteger(concurrency) || concurrency < 1) {
-  process.stderr.write('usage: run.js [--requests N] [--seed S] [--case I] [--concurrency C] [--no-detailed-logs]\n');
+  process.stderr.write('usage: run.js [--requests N] [--seed S] [--case I] [--concurrency C] [--no-detailed-logs] [--keyless]\n');
   process.exit(2);
 }
 if (single !== undefined) {
-  process.stdout.write(`${describeCase(generateCase(seed, single, { clientKeys: CLIENT_KEYS, limitedKey: LIMITED_CLIENT_KEY, bodyLimitBytes: FUZZ_BODY_LIMIT_MB * 1048576, faultRate: 0.12 }))}\n\n`);
+  process.stdout.write(`${describeCase(generateCase(seed, single, { clientKeys: CLIENT_KEYS, limitedKey: LIMITED_CLIENT_KEY, bodyLimitBytes: FUZZ_BODY_LIMIT_MB * 1048576, faultRate: 0.12, keyless: values.keyless }))}\n\n`);
 }
 process.stdout.write(`fuzzing: seed ${seed}, ${count} request(s), concurrency ${concurrency}, detailed logs ${values['no-detailed-logs'] ? 'off' : 'on'}\n`);
 const started = Date.now();
@@ -41,6 +43,7 @@ const stats = await runFuzz({
   concurrency,
   boundMs: Number(values['bound-ms']),
   detailedLogs: !values['no-detailed-logs'],
+  keyless: values.keyless,
   progressEvery: 5000,
   onFailure: (failure) => {
     process.stdout.write(`--- failure: ${failure.violations.map((violation) => `[${violation.kind}] ${violation.detail.slice(0, 1000)}`).join('\n    ')}\n${failure.description}\n`);

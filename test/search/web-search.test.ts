@@ -87,6 +87,17 @@ function assertGrounded(candidate: Candidate | undefined, text: string): void {
   for (const support of supports) assert.equal(bytes.subarray(support.segment?.startIndex, support.segment?.endIndex).toString('utf8'), support.segment?.text);
 }
 
+/** Polls for a condition the request event brings (it fires when the response closes); no fixed sleep. */
+async function waitFor<T>(probe: () => T | undefined): Promise<T> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setImmediate(resolve));
+    if (attempt > 20) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.fail('the request event never arrived');
+}
+
 describe('web search through a search backend', () => {
   let upstream: ScriptedUpstream;
   let search: ScriptedUpstream;
@@ -132,6 +143,13 @@ describe('web search through a search backend', () => {
     assert.equal(textOf(candidate), STRIPPED, 'citation marks become supports, not text');
     assertGrounded(candidate, STRIPPED);
     assert.ok(proxy.logLines.some((line) => line.includes('Search: searxng 2 results')), 'the access log shows the search');
+    // Dashboard, usage store and metrics count it once the request event has fired (after the response closed).
+    const live = await waitFor(() => proxy.operator.live.since(0, 100).find((entry) => entry.webSearch !== undefined));
+    assert.match(live.webSearch ?? '', /^searxng 2 results \d+ms for "latest Node\.js LTS version"$/);
+    const totals = proxy.operator.usage().store.series(Date.now() - 60_000, Date.now() + 1000, 60_000).totals;
+    assert.equal(totals.find((entry) => entry.model === 'gemini-3-flash-preview')?.webSearches, 1);
+    const metrics = await proxy.operator.metrics.registry.metrics();
+    assert.match(metrics, /gemini_proxy_web_searches_total\{backend="searxng",outcome="ok"\} 1/);
   });
 
   it('SSE: a mark split across upstream chunks never reaches the client; the last event carries the metadata', async () => {

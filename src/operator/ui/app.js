@@ -236,6 +236,7 @@
     fact(summary, 'Tokens in / out / thoughts', `${entry.promptTokens} / ${entry.outputTokens} / ${entry.thoughtsTokens}`);
     if (entry.upstreamError) fact(summary, 'Upstream error', entry.upstreamError);
     if (entry.attempts) fact(summary, 'Upstream attempts', entry.attempts.join(' → '));
+    if (entry.webSearch) fact(summary, 'Web search', entry.webSearch);
     if (entry.client) fact(summary, 'Client', entry.client);
     if (entry.clientClosed) fact(summary, 'Client', 'closed the connection early');
     if (!entry.trace) {
@@ -347,6 +348,7 @@
       cell(row, integer.format(totals.promptTokens), 'num');
       cell(row, integer.format(totals.outputTokens), 'num');
       cell(row, integer.format(totals.thoughtsTokens), 'num');
+      cell(row, integer.format(totals.webSearches ?? 0), 'num');
       cell(row, ms(totals.p50Ms), 'num');
       cell(row, ms(totals.p95Ms), 'num');
       tbody.appendChild(row);
