@@ -105,15 +105,19 @@ function normalizeGenerationConfig(raw: unknown, ignored: Set<string>): GeminiGe
   return config;
 }
 
-/** Safety settings have no Chat Completions equivalent: checked for shape (names or numbers), then ignored. */
+/**
+ * Safety settings have no Chat Completions equivalent: checked for shape, then ignored. Names are taken as they come
+ * (Google adds categories); numbers must be ones the proto defines.
+ */
 function checkSafetySettings(raw: unknown): void {
   asList(raw).forEach((setting, index) => {
     const path = `safetySettings[${index}]`;
     if (!isObject(setting)) throw invalidRequest(`Invalid value at '${path}': expected a SafetySetting object.`);
-    const category = setting['category'];
-    if (category !== undefined && category !== null) enumValue(category, HARM_CATEGORIES, `${path}.category`, ['HARM_CATEGORY_IMAGE_HATE', 'HARM_CATEGORY_IMAGE_DANGEROUS_CONTENT', 'HARM_CATEGORY_IMAGE_HARASSMENT', 'HARM_CATEGORY_IMAGE_SEXUALLY_EXPLICIT', 'HARM_CATEGORY_JAILBREAK']);
-    const threshold = setting['threshold'];
-    if (threshold !== undefined && threshold !== null) enumValue(threshold, HARM_THRESHOLDS, `${path}.threshold`);
+    for (const [key, names] of [['category', HARM_CATEGORIES], ['threshold', HARM_THRESHOLDS]] as const) {
+      const value = setting[key];
+      if (value === undefined || value === null || (typeof value === 'string' && !/^\d+$/.test(value))) continue;
+      enumValue(value, names, `${path}.${key}`);
+    }
   });
 }
 

@@ -70,6 +70,12 @@ export class OpenAIStreamToGemini {
   private thoughtCharacters = 0;
   private reasoningText = '';
   private emitted = false;
+  /**
+   * Text that came with or after the upstream's finish: it goes on the final chunk, so that chunk carries the last
+   * text as Gemini's does. Earlier text is never held back (no added latency, and a stalled upstream's words still
+   * show). It counts as handed out.
+   */
+  private heldText: string | undefined;
   private readonly logprobs = new LogprobsCollector();
   private readonly splitter: ThinkTagSplitter | undefined;
   private readonly grounding: GroundingTracker | undefined;
@@ -108,12 +114,13 @@ export class OpenAIStreamToGemini {
       if (usageHasCounts(choice.usage)) this.usage = choice.usage;
       if ((choice.index ?? 0) !== 0) continue;
       this.logprobs.push(choice.logprobs);
-      const delta: OpenAIDelta | null | undefined = choice.delta ?? choice.message;
-      if (typeof delta === 'object' && delta !== null) this.pushDelta(delta, out);
-      // Keep the first finish: OpenRouter and Avian send the finish chunk twice.
+      // Keep the first finish: OpenRouter and Avian send the finish chunk twice. Known before this chunk's delta, so
+      // text that comes with the finish rides on the final chunk.
       if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '' && this.finishReason === undefined) {
         this.finishReason = choice.finish_reason;
       }
+      const delta: OpenAIDelta | null | undefined = choice.delta ?? choice.message;
+      if (typeof delta === 'object' && delta !== null) this.pushDelta(delta, out);
     }
     return out;
   }
@@ -137,6 +144,9 @@ export class OpenAIStreamToGemini {
       this.bufferedText += text;
     } else if (this.tracker.size > 0 && text.trim() === '') {
       // Whitespace some upstreams interleave between tool calls ([R-FC-3]).
+    } else if (this.finishReason !== undefined) {
+      this.heldText = (this.heldText ?? '') + text;
+      this.emitted = true;
     } else {
       out.push(this.response([{ text }]));
       this.emitted = true;
@@ -193,6 +203,8 @@ export class OpenAIStreamToGemini {
     const interrupted = how === 'interrupted' || failedUpstream || (how === 'eof' && upstreamReason === undefined && !this.hasContent());
 
     const parts: ResponsePart[] = [];
+    if (this.heldText !== undefined) parts.push({ text: this.heldText });
+    this.heldText = undefined;
     if (this.bufferedText !== '') {
       const text = this.options.textMode === 'enum' ? extractEnumText(this.bufferedText) : extractJsonText(this.bufferedText);
       if (text !== '') parts.push({ text });
@@ -225,8 +237,8 @@ export class OpenAIStreamToGemini {
     }
 
     // The chunk with the finishReason always carries content: @google/genai 2.x keeps a streamed turn in chat history
-    // only when that chunk is a valid content (issue 11); an empty text part is the least it can hold, and Gemini CLI
-    // merely skips it ([R-FIN-3]).
+    // only when it does (issue 11). With no text or call left for it, an empty text part is the least it can hold,
+    // which Gemini CLI merely skips ([R-FIN-3]).
     if (parts.length === 0) parts.push({ text: '' });
     const candidate: Candidate = { content: { role: 'model', parts }, finishReason: finish, ...this.logprobs.result(), index: 0 };
     const grounding = this.grounding?.metadata();

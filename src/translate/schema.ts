@@ -17,7 +17,11 @@ const NUMBER_KEYWORDS = new Set(['minimum', 'maximum', 'exclusiveMinimum', 'excl
 /** Gemini-only annotations with no JSON Schema meaning. */
 const DROPPED = new Set(['$schema', 'propertyOrdering', 'nullable']);
 
+/** proto3 JSON may give the Schema `Type` enum by number ([R-JSON-2]). */
+const TYPE_NUMBERS: ReadonlyArray<string | undefined> = [undefined, 'string', 'number', 'integer', 'boolean', 'array', 'object', 'null'];
+
 function lowerType(type: JsonValue): JsonValue | undefined {
+  if (typeof type === 'number') return type === 0 ? undefined : (TYPE_NUMBERS[type] ?? type);
   if (typeof type === 'string') {
     const lower = type.toLowerCase();
     return lower === 'type_unspecified' ? undefined : lower;

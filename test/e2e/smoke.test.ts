@@ -39,7 +39,7 @@ describe('smoke: text stream through the proxy', () => {
     const parsed = events.map(
       (event) => JSON.parse(event.slice(6)) as { candidates: Array<{ content?: { parts?: Array<{ text?: string }> }; finishReason?: string }>; usageMetadata?: unknown },
     );
-    // The finishing event carries an empty text part, so @google/genai 2.x keeps the streamed turn in its history.
+    // The chunk with the finish has content (issue 11: SDK 2.x history needs it): here an empty text part.
     assert.deepEqual(parsed.map((event) => event.candidates[0]?.content?.parts?.[0]?.text), ['Hel', 'lo', '']);
     const last = parsed[parsed.length - 1];
     assert.equal(last?.candidates[0]?.finishReason, 'STOP');

@@ -109,6 +109,18 @@ describe('enum numbers', () => {
     });
     assert.equal(sent.tool_choice, 'required');
   });
+  it('Schema types by number in a function declaration and a response schema', () => {
+    const sent = translate({
+      contents: [{ parts: [{ text: 'x' }] }],
+      tools: [{ functionDeclarations: [{ name: 'set_volume', parameters: { type: 6, properties: { level: { type: 3 } } } }] }],
+      generationConfig: { responseMimeType: 'application/json', responseSchema: { type: 5, items: { type: 1 } } },
+    });
+    assert.deepEqual(sent.tools?.[0]?.function.parameters, { type: 'object', properties: { level: { type: 'integer' } } });
+    assert.deepEqual(sent.response_format, { type: 'json_schema', json_schema: { name: 'response', schema: { type: 'array', items: { type: 'string' } }, strict: false } });
+  });
+  it('safety category names Google adds later are taken as they come', () => {
+    assert.doesNotThrow(() => translate({ contents: [{ parts: [{ text: 'x' }] }], safetySettings: [{ category: 'HARM_CATEGORY_FUTURE', threshold: 'BLOCK_NONE' }] }));
+  });
   it('an unknown number names the field', () => {
     assert.match(refusal(() => translate({ contents: [{ parts: [{ text: 'x' }] }], toolConfig: { functionCallingConfig: { mode: 9 } } })).message, /functionCallingConfig\.mode/);
   });

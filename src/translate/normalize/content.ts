@@ -19,6 +19,8 @@ const PART_FIELDS = new Set([
   'thoughtSignature',
 ]);
 
+const FUNCTION_RESPONSE_FIELDS = new Set(['name', 'id', 'response', 'parts']);
+
 function inlineDataOf(raw: Raw, path: string): GeminiPart['inlineData'] {
   const inline = field(raw, 'inlineData', 'inline_data');
   if (inline === undefined || inline === null) return undefined;
@@ -63,6 +65,8 @@ function functionResponseOf(raw: Raw, path: string, ignored: Set<string>): Gemin
     .map((item, index) => normalizePart(item, `${path}.functionResponse.parts[${index}]`, ignored))
     .filter((item): item is GeminiPart => item !== undefined);
   if (nested.length > 0) result.parts = nested;
+  // `willContinue` and `scheduling` steer Gemini's Live API only.
+  for (const key of unknownKeys(response, FUNCTION_RESPONSE_FIELDS, 'parts[].functionResponse')) ignored.add(key);
   return result;
 }
 
