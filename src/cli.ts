@@ -17,6 +17,7 @@ import { startHotReload } from './operator/reload.js';
 import { userConfigPath } from './operator/user-config.js';
 import { chooseLogFormat, humanStdout } from './server/log-format.js';
 import { batchedStdout } from './server/log-destination.js';
+import { probeListening } from './upstream/reachability.js';
 
 const USAGE = `Usage: gemini-proxy [options]
        gemini-proxy [options] gemini [gemini args…]   run Gemini CLI through a proxy started for it
@@ -172,11 +173,18 @@ async function main(): Promise<void> {
       stdoutLog.flushSync(); // the "listening" line first
       process.stdout.write(quickStartInstructions(config, address));
     }
+    if (!cluster.isWorker && config.upstream.profile.unreachableHint !== undefined) void warnWhenNothingListens(config.upstream.baseUrl, config.upstream.profile.displayName, config.upstream.profile.unreachableHint, log);
   } catch (error) {
     log.fatal(`cannot listen on ${config.host}:${config.port}: ${error instanceof Error ? error.message : String(error)}`);
     log.flush();
     process.exit(1);
   }
+}
+
+/** One line at start when a local upstream (Ollama, vLLM, llama.cpp) is not running yet; requests say it again. */
+async function warnWhenNothingListens(baseUrl: string, name: string, hint: string, log: Logger): Promise<void> {
+  if ((await probeListening(baseUrl)) !== 'refused') return;
+  log.warn(`nothing listens at ${baseUrl} (${name}): ${hint}. Requests fail with this message until it does.`);
 }
 
 /** Crash-restart backoff: 100 ms doubling per crash in a row, at most 10 s; a worker that lived 30 s resets it. */

@@ -8,6 +8,7 @@
  */
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import { createKeyChecker, isForwarded, isLoopbackAddress, presentedKey } from './client-keys.js';
+import type { UpstreamSnapshot } from '../gateway/upstream-pool.js';
 import type { ProxyContext } from './context.js';
 import { encodeJson } from './response-channel.js';
 
@@ -40,11 +41,18 @@ export function mayReadHealthDetail(context: ProxyContext, request: FastifyReque
   return keys.length > 0 && createKeyChecker(keys)(presentedKey(request)) !== undefined;
 }
 
-/** `degraded` when shared state is down or no upstream key can take a request (every circuit open). */
+/** `upstream/model` for every model that failed recently or whose circuit is not closed. */
+function failingModels(upstreams: Record<string, UpstreamSnapshot>): string[] {
+  return Object.entries(upstreams).flatMap(([name, upstream]) => Object.keys(upstream.failing_models).map((model) => `${name}/${model}`));
+}
+
+/**
+ * Liveness stays 200; `degraded` says requests are failing right now: shared state is down, or a model failed
+ * recently or has an open circuit.
+ */
 function overallStatus(context: ProxyContext): 'healthy' | 'degraded' {
   if (context.redis !== undefined && !context.redis.isHealthy) return 'degraded';
-  const keys = Object.values(context.pool.snapshot()).flatMap((upstream) => upstream.keys);
-  return keys.length > 0 && keys.every((key) => key.state === 'open') ? 'degraded' : 'healthy';
+  return failingModels(context.pool.snapshot()).length > 0 ? 'degraded' : 'healthy';
 }
 
 export async function healthReport(context: ProxyContext, query: Record<string, unknown>, detail = true): Promise<Record<string, unknown>> {
@@ -56,7 +64,10 @@ export async function healthReport(context: ProxyContext, query: Record<string, 
     ...context.health,
   };
   if (asked(query, 'probe')) upstreamInfo['probe'] = await probeUpstream(context);
-  const health: Record<string, unknown> = { status, service: SERVICE, upstream: upstreamInfo, upstreams: context.pool.snapshot() };
+  const upstreams = context.pool.snapshot();
+  const failing = failingModels(upstreams);
+  const health: Record<string, unknown> = { status, service: SERVICE, upstream: upstreamInfo, upstreams };
+  if (failing.length > 0) health['failing'] = failing;
   if (context.redis !== undefined) {
     health['shared_state'] = { store: 'redis', state: context.redis.isHealthy ? 'ready' : 'unavailable' };
     if (asked(query, 'usage')) health['usage_today'] = (await context.redis.usage()) ?? null;
