@@ -14,7 +14,7 @@
  *   server     Fastify core, routes, request orchestration
  *   quick-start.ts  the Gemini CLI setup (environment, settings, threshold): gateway, config, providers
  *   operator   dashboard, metrics, usage store, hot reload, init (observes the server)
- *   top        app.ts (composition root), cli.ts: may import anything
+ *   top        app.ts (composition root), cli.ts, launcher.ts: may import anything
  */
 const LEAVES = ['errors', 'exhaustive', 'tokenizer'];
 const MAY_IMPORT = {

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # System packages the test suite needs beyond npm, from Debian: chromium for the dashboard's browser test (driven by
 # playwright-core with executablePath /usr/bin/chromium; no browser download) and redis-server for the scale-out
-# tests (started and stopped by the tests themselves on loopback). Installs only what is missing, so a machine that
+# tests (started and stopped by the tests themselves on loopback), tmux for the launcher's interactive Gemini CLI
+# test (a real terminal emulator, driven with send-keys and read with capture-pane). Installs only what is missing, so a machine that
 # has them already does nothing. Run by `npm test` (pretest) and so by .ci/run; needs root (or sudo) to install.
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-test-deps: chromium and redis-server present"
+  echo "install-test-deps: chromium, redis-server and tmux present"
   exit 0
 fi
 

@@ -1,20 +1,27 @@
 #!/usr/bin/env node
 /**
- * Entry point: flags → config → server. `gemini-proxy --config config.json [--port N] [--host H] [--workers N]`.
+ * Entry point: flags → config → server. `gemini-proxy --config config.json [--port N] [--host H] [--workers N]`;
+ * `gemini-proxy [options] gemini [gemini args…]` runs Gemini CLI through a proxy started for it (src/launcher.ts).
  * With `--workers N` (N > 1) the process becomes a node:cluster primary that forks N workers sharing the port,
  * replaces a crashed worker (with backoff) and forwards SIGTERM/SIGINT to them for a graceful drain.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { ConfigError, EMBEDDED_DEFAULT, resolveConfig, type CommandLineOverrides } from './config/load.js';
 import { buildApp } from './app.js';
+import { PROXY_OPTIONS, launch, splitAtGemini } from './launcher.js';
 import { quickStartInstructions } from './quick-start.js';
 import { startHotReload } from './operator/reload.js';
+import { userConfigPath } from './operator/user-config.js';
+import { chooseLogFormat, humanStdout } from './server/log-format.js';
 import { batchedStdout } from './server/log-destination.js';
+import { probeListening } from './upstream/reachability.js';
 
 const USAGE = `Usage: gemini-proxy [options]
-       gemini-proxy init [--yes] [options]   write a config and set up Gemini CLI (init --help)
+       gemini-proxy [options] gemini [gemini args…]   run Gemini CLI through a proxy started for it
+       gemini-proxy init [--yes] [options]            write a config and set up Gemini CLI (init --help)
 
 Options:
   -c, --config <file>     config file (JSON; comments and trailing commas allowed). Env: GEMINI_PROXY_CONFIG
@@ -25,9 +32,15 @@ Options:
       --base-url <url>    upstream base URL (env: OPENAI_BASE_URL)
       --model <name>      default upstream model (env: OPENAI_MODEL)
       --workers <n>       serve with n processes sharing the port (node:cluster; default 1)
+      --log-format <f>    human (default when stdout is a terminal) or json (default otherwise)
   -h, --help              show this help
 
-With no config at all the proxy listens on 127.0.0.1:8000 and forwards to a local Ollama at ${EMBEDDED_DEFAULT.baseUrl}.`;
+Without --config or GEMINI_PROXY_CONFIG the per-user config is read when it exists (${'$'}XDG_CONFIG_HOME/gemini-proxy/
+config.json, else ~/.config/gemini-proxy/config.json: what \`gemini-proxy init\` writes). With no config at all the
+proxy listens on 127.0.0.1:8000 and forwards to a local Ollama at ${EMBEDDED_DEFAULT.baseUrl}.
+
+The launcher: everything after the word "gemini" goes to Gemini CLI unchanged (found on PATH, or GEMINI_CLI_PATH).
+It listens on a free loopback port with a one-run client key and never edits ~/.gemini/settings.json.`;
 
 /** Upper bound for --workers: more processes than this only adds memory and context switches. */
 const MAX_WORKERS = 64;
@@ -35,24 +48,14 @@ const MAX_WORKERS = 64;
 interface CommandLine {
   overrides: CommandLineOverrides;
   workers: number;
+  logFormat: string | undefined;
+  /** Set when the word `gemini` was given: the launcher, with these arguments for Gemini CLI. */
+  geminiArgs: string[] | undefined;
 }
 
 function parseCommandLine(argv: string[]): CommandLine | 'help' {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string', short: 'c' },
-      port: { type: 'string', short: 'p' },
-      host: { type: 'string' },
-      provider: { type: 'string' },
-      'api-key': { type: 'string' },
-      'base-url': { type: 'string' },
-      model: { type: 'string' },
-      workers: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
+  const split = splitAtGemini(argv);
+  const { values } = parseArgs({ args: split.proxy, options: PROXY_OPTIONS, strict: true });
   if (values.help === true) return 'help';
   const overrides: CommandLineOverrides = {};
   if (values.config !== undefined) overrides.configPath = values.config;
@@ -73,7 +76,10 @@ function parseCommandLine(argv: string[]): CommandLine | 'help' {
       throw new ConfigError(`--workers: "${values.workers}" is not a whole number from 1 to ${MAX_WORKERS}`);
     }
   }
-  return { overrides, workers };
+  const logFormat = values['log-format'];
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'human') throw new ConfigError(`--log-format: "${logFormat}" is not human or json`);
+  if (split.gemini !== undefined && workers > 1) throw new ConfigError('--workers: the launcher runs one proxy process for one Gemini CLI session');
+  return { overrides, workers, logFormat, geminiArgs: split.gemini };
 }
 
 async function main(): Promise<void> {
@@ -94,6 +100,10 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  // The per-user config `init` writes is the default config file.
+  if (commandLine.overrides.configPath === undefined && (process.env['GEMINI_PROXY_CONFIG'] ?? '') === '' && existsSync(userConfigPath(process.env))) {
+    commandLine.overrides.configPath = userConfigPath(process.env);
+  }
   let config;
   try {
     config = resolveConfig(commandLine.overrides, process.env);
@@ -102,11 +112,17 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
+  if (commandLine.geminiArgs !== undefined) {
+    const code = await launch(config, commandLine.geminiArgs, { env: process.env, stderr: process.stderr });
+    process.exit(code);
+  }
+
   // Every line passes the redactor of the config in force (set once the app exists, replaced on reload): no configured
   // secret reaches the log, whatever message carried it.
   let redactLine: (line: string) => string = (line) => line;
-  // Asynchronous, batched stdout logging: nothing on the request path waits for a write (server/log-destination.ts).
-  const stdoutLog = batchedStdout();
+  // JSON: asynchronous, batched stdout logging, nothing on the request path waits for a write
+  // (server/log-destination.ts); human lines in a terminal (server/log-format.ts).
+  const stdoutLog = chooseLogFormat(commandLine.logFormat, process.stdout.isTTY === true) === 'human' ? humanStdout() : batchedStdout();
   const log = pino({ level: config.logLevel, base: { service: 'gemini-proxy' }, hooks: { streamWrite: (line) => redactLine(line) } }, stdoutLog);
   if (commandLine.workers > 1 && cluster.isPrimary) {
     for (const warning of config.warnings) log.warn(warning);
@@ -157,11 +173,18 @@ async function main(): Promise<void> {
       stdoutLog.flushSync(); // the "listening" line first
       process.stdout.write(quickStartInstructions(config, address));
     }
+    if (!cluster.isWorker && config.upstream.profile.unreachableHint !== undefined) void warnWhenNothingListens(config.upstream.baseUrl, config.upstream.profile.displayName, config.upstream.profile.unreachableHint, log);
   } catch (error) {
     log.fatal(`cannot listen on ${config.host}:${config.port}: ${error instanceof Error ? error.message : String(error)}`);
     log.flush();
     process.exit(1);
   }
+}
+
+/** One line at start when a local upstream (Ollama, vLLM, llama.cpp) is not running yet; requests say it again. */
+async function warnWhenNothingListens(baseUrl: string, name: string, hint: string, log: Logger): Promise<void> {
+  if ((await probeListening(baseUrl)) !== 'refused') return;
+  log.warn(`nothing listens at ${baseUrl} (${name}): ${hint}. Requests fail with this message until it does.`);
 }
 
 /** Crash-restart backoff: 100 ms doubling per crash in a row, at most 10 s; a worker that lived 30 s resets it. */

@@ -40,6 +40,10 @@ export const ERROR_KINDS = {
   UPSTREAM_UNAVAILABLE: { httpStatus: 503, status: 'UNAVAILABLE' },
   UPSTREAM_TIMEOUT: { httpStatus: 504, status: 'DEADLINE_EXCEEDED' },
   UPSTREAM_PROTOCOL: { httpStatus: 502, status: 'UNAVAILABLE' },
+  /** Nothing listens, the name does not resolve, or TLS fails: retrying will not help, so not a status clients retry. */
+  UPSTREAM_UNREACHABLE: { httpStatus: 400, status: 'FAILED_PRECONDITION' },
+  /** The model failed repeatedly and its circuit is open: answered at once, in a form clients do not retry. */
+  UPSTREAM_CIRCUIT_OPEN: { httpStatus: 400, status: 'FAILED_PRECONDITION' },
   INTERNAL: { httpStatus: 500, status: 'INTERNAL' },
 } as const satisfies Record<string, ErrorKind>;
 

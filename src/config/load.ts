@@ -35,7 +35,7 @@ export interface UpstreamDefinition {
   baseUrl: string;
   apiKeys: string[];
   azureApiVersion: string;
-  timeouts: { idleSeconds: number; headersSeconds: number; connectSeconds: number };
+  timeouts: { idleSeconds: number; headersSeconds: number; unarySeconds: number; connectSeconds: number };
 }
 
 export interface RouteTarget {
@@ -114,6 +114,7 @@ export interface ResolvedConfig {
     heartbeatSeconds: number;
     idleSeconds: number;
     headersSeconds: number;
+    unarySeconds: number;
     connectSeconds: number;
   };
   warnings: string[];
@@ -239,6 +240,7 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
   const timeouts = {
     idleSeconds: file.timeouts.upstream_idle_seconds,
     headersSeconds: file.timeouts.upstream_headers_seconds,
+      unarySeconds: file.timeouts.upstream_unary_seconds,
     connectSeconds: file.timeouts.upstream_connect_seconds,
   };
   const named = Object.entries(file.upstreams);
@@ -271,6 +273,7 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
       timeouts: {
         idleSeconds: entry.timeouts?.upstream_idle_seconds ?? timeouts.idleSeconds,
         headersSeconds: entry.timeouts?.upstream_headers_seconds ?? timeouts.headersSeconds,
+        unarySeconds: entry.timeouts?.upstream_unary_seconds ?? timeouts.unarySeconds,
         connectSeconds: entry.timeouts?.upstream_connect_seconds ?? timeouts.connectSeconds,
       },
     });
@@ -376,6 +379,7 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
       heartbeatSeconds: file.timeouts.heartbeat_seconds,
       idleSeconds: file.timeouts.upstream_idle_seconds,
       headersSeconds: file.timeouts.upstream_headers_seconds,
+      unarySeconds: file.timeouts.upstream_unary_seconds,
       connectSeconds: file.timeouts.upstream_connect_seconds,
     },
     warnings,

@@ -63,17 +63,31 @@ export const timeoutsSchema = z
     first_byte_commit_seconds: seconds(45, 55),
     /** Seconds of silence after which a heartbeat is written ([R-TO-2]). */
     heartbeat_seconds: seconds(15, 120),
-    /** Seconds without upstream bytes before the upstream is given up ([R-TO-4]). */
-    upstream_idle_seconds: seconds(300, 3600),
-    /** Longest wait for the upstream's response headers. */
-    upstream_headers_seconds: seconds(600, 3600),
+    /**
+     * Seconds without upstream bytes before the upstream is given up ([R-TO-4]). 60: Gemini CLI retries a broken
+     * stream up to 4 times, so a stalled upstream ends the turn within 4 × 60 s + 7 s, under 5 minutes. Streaming
+     * upstreams send tokens or keep-alive comments far more often; raise it for one that thinks silently for minutes.
+     */
+    upstream_idle_seconds: seconds(60, 3600),
+    /**
+     * Longest wait for the upstream's response headers. 60: every upstream call streams (unary ones too), and a
+     * streaming upstream answers headers when it accepts the request, before generating. A local server that loads
+     * a large model first may need more.
+     */
+    upstream_headers_seconds: seconds(60, 3600),
+    /**
+     * Longest wait for a unary (non-streamed) upstream answer, whose headers come only with the finished answer:
+     * Gemini CLI's utility calls and /compress of a long history can take minutes on a reasoning model.
+     */
+    upstream_unary_seconds: seconds(300, 3600),
     upstream_connect_seconds: seconds(10, 120),
   })
   .default({
     first_byte_commit_seconds: 45,
     heartbeat_seconds: 15,
-    upstream_idle_seconds: 300,
-    upstream_headers_seconds: 600,
+    upstream_idle_seconds: 60,
+    upstream_headers_seconds: 60,
+    upstream_unary_seconds: 300,
     upstream_connect_seconds: 10,
   });
 
@@ -92,6 +106,7 @@ export const upstreamSchema = z
       .object({
         upstream_idle_seconds: z.number().positive().max(3600).optional(),
         upstream_headers_seconds: z.number().positive().max(3600).optional(),
+        upstream_unary_seconds: z.number().positive().max(3600).optional(),
         upstream_connect_seconds: z.number().positive().max(120).optional(),
       })
       .strict()
@@ -216,6 +231,7 @@ export const KNOWN_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
     'heartbeat_seconds',
     'upstream_idle_seconds',
     'upstream_headers_seconds',
+    'upstream_unary_seconds',
     'upstream_connect_seconds',
   ]),
 };

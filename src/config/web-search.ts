@@ -19,8 +19,11 @@ export const webSearchConfigShape = {
       url: z.string().url().optional(),
       api_key: z.string().min(1).optional(),
       max_results: z.number().int().min(1).max(20).default(5),
-      /** The whole search (connect, headers, body) must finish within this, or the answer goes ungrounded. */
-      timeout_seconds: z.number().positive().max(60).default(8),
+      /**
+       * The whole search (connect, headers, body) must finish within this, or the answer goes ungrounded. It runs
+       * before the response starts, so it stays well below Gemini CLI's 60 s wait for response headers.
+       */
+      timeout_seconds: z.number().positive().max(30).default(8),
       /** Text kept from each result's snippet or page content. */
       max_result_characters: z.number().int().min(100).max(20_000).default(1500),
     })

@@ -1,15 +1,17 @@
 /**
- * The gateway's walk over a request's route targets: a key from the pool for each attempt (round-robin, skipping open
- * circuits), the retry policy after each failure, the breaker told the outcome, and never a retry once output reached
- * the client. The caller supplies how to translate for a target and how to make one attempt.
+ * The gateway's walk over a request's route targets: a key from the pool for each attempt (round-robin, skipping
+ * circuits open for this model), the retry policy after each failure, the breaker told the outcome, and never a retry
+ * once output reached the client. When every key's circuit for the model is open, the answer is immediate and
+ * terminal and carries the failure that opened it. The caller supplies how to translate for a target and how to make
+ * one attempt.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProxyError } from '../errors.js';
+import { ERROR_KINDS, errorInfo, ProxyError, retryInfo, type ErrorCode } from '../errors.js';
 import type { UpstreamTarget } from '../upstream/endpoints.js';
 import { decideAfterFailure, FAILURE_RULES, type RetrySettings } from './retry-policy.js';
 import type { RouteTarget } from './router.js';
 import type { AttemptOutcome } from './upstream-attempt.js';
-import type { UpstreamPool } from './upstream-pool.js';
+import type { OpenCircuit, UpstreamPool } from './upstream-pool.js';
 
 export interface FailoverHooks<Request> {
   /** Translates the request for a target; a ProxyError means this target cannot take it. */
@@ -17,15 +19,74 @@ export interface FailoverHooks<Request> {
   attempt(request: Request, target: UpstreamTarget, route: RouteTarget): Promise<AttemptOutcome>;
   clientGone(): boolean;
   timedOut(): boolean;
+  /** The client retries transient errors itself (see FailureState.clientRetries). */
+  clientRetries: boolean;
   /** Aborted when the client leaves or the request deadline passes; cuts a backoff wait short. */
   signal: AbortSignal;
 }
 
 export type FailoverResult =
   | { kind: 'done'; outcome: Extract<AttemptOutcome, { kind: 'done' }>; routeIndex: number }
+  /** Output had reached the client when the upstream failed: end the response with `error`. */
+  | { kind: 'broken'; error: ProxyError }
   | { kind: 'failed'; error: ProxyError | undefined }
   /** The client left: nothing more to send. */
   | { kind: 'abandoned' };
+
+/** The upstream's own HTTP status when it answered with one, else the status the proxy answers with. */
+export function upstreamStatusOf(error: ProxyError): string {
+  for (const detail of error.details) {
+    if (detail['@type'] !== 'type.googleapis.com/google.rpc.ErrorInfo') continue;
+    const status = detail.metadata?.['upstream_status'];
+    if (status !== undefined) return status;
+  }
+  return String(error.httpStatus);
+}
+
+/** The error's message without the `upstream NAME STATUS:` prefix, on one line, at most 80 characters. */
+export function shortReason(error: ProxyError): string {
+  // Upstream labels are `name` or `name (provider)` (upstream/endpoints.ts).
+  const reason = error.message.replace(/^upstream \S+(?: \([^)]*\))? (?:\d{3} ?)?:? ?/, '').replace(/\s+/g, ' ');
+  return reason.length > 80 ? `${reason.slice(0, 79)}…` : reason;
+}
+
+/**
+ * `name#key:status (reason)` for the access line: the upstream's own status, or the network error when it never
+ * answered (ECONNREFUSED, UND_ERR_HEADERS_TIMEOUT…); the reason is its message, already redacted.
+ */
+export function failedAttemptLabel(upstream: string, keyIndex: number, error: ProxyError): string {
+  let status = upstreamStatusOf(error);
+  for (const detail of error.details) {
+    if (detail['@type'] !== 'type.googleapis.com/google.rpc.ErrorInfo') continue;
+    const network = detail.metadata?.['network_error'];
+    if (network !== undefined && network !== 'unknown' && detail.metadata?.['upstream_status'] === undefined) status = network;
+  }
+  return `${upstream}#${keyIndex}:${status} (${shortReason(error)})`;
+}
+
+function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_KINDS, code);
+}
+
+/**
+ * The answer while a model's circuit is open. A rate limit stays a 429 with the remaining cooldown as RetryInfo (the
+ * client waits and comes back); anything else is terminal for the client (400 FAILED_PRECONDITION), so that Gemini
+ * CLI stops after a few attempts instead of ten, with the upstream's own status and message.
+ */
+export function circuitOpenError(route: RouteTarget, circuit: OpenCircuit, cooldownSeconds: number): ProxyError {
+  const last = circuit.lastFailure ?? `upstream ${route.upstream} failed`;
+  const why = `${circuit.consecutiveFailures} failures in a row for ${route.model} on upstream ${route.upstream}; the proxy stops calling it for ${Math.ceil(cooldownSeconds)} s (circuit_breaker)`;
+  const metadata = { upstream: route.upstream, model: route.model };
+  const code = circuit.lastFailureCode;
+  if (code !== undefined && isErrorCode(code) && ERROR_KINDS[code].httpStatus < 500 && ERROR_KINDS[code].httpStatus !== 429) {
+    // Already terminal for the client (credentials, balance, nothing listening): the same answer, without a call.
+    return new ProxyError(code, last, [errorInfo('UPSTREAM_CIRCUIT_OPEN', metadata)]);
+  }
+  if (code === 'UPSTREAM_RATE_LIMITED') {
+    return new ProxyError('UPSTREAM_RATE_LIMITED', `${last} (${why})`, [retryInfo(Math.max(1, circuit.remainingSeconds)), errorInfo('UPSTREAM_CIRCUIT_OPEN', metadata)]);
+  }
+  return new ProxyError('UPSTREAM_CIRCUIT_OPEN', `${last} (${why})`, [errorInfo('UPSTREAM_CIRCUIT_OPEN', metadata)]);
+}
 
 /** `attempts` receives one `upstream#key:result` entry per attempt, for the access line. */
 export async function runFailover<Request>(
@@ -49,11 +110,12 @@ export async function runFailover<Request>(
     const tried = new Set<number>();
     let lastAction: string | undefined;
     for (let attempt = 1; attempt <= settings.attemptsPerTarget; attempt += 1) {
-      const lastResort = index === routes.length - 1 && !attempts.some((entry) => !entry.endsWith(':circuit-open'));
-      const target = pool.acquire(route.upstream, lastResort);
+      const target = pool.acquire(route.upstream, route.model);
       if (target === undefined) {
         attempts.push(`${route.upstream}:circuit-open`);
-        lastError ??= new ProxyError('UPSTREAM_UNAVAILABLE', `upstream ${route.upstream} is unavailable (circuit open after repeated failures)`);
+        const circuit = pool.openCircuit(route.upstream, route.model);
+        if (circuit !== undefined && lastError === undefined) lastError = circuitOpenError(route, circuit, pool.cooldownSeconds);
+        lastError ??= new ProxyError('UPSTREAM_UNAVAILABLE', `upstream ${route.upstream} is being probed after repeated failures of ${route.model}; try again shortly`);
         continue targets;
       }
       const keyIndex = target.keyIndex ?? 0;
@@ -62,22 +124,31 @@ export async function runFailover<Request>(
       // Recorded as a success up front: the response may end (and be logged) inside the attempt.
       attempts.push(`${route.upstream}#${keyIndex}:ok`);
       const outcome = await hooks.attempt(request, target, route);
-      if (outcome.kind === 'failed') attempts.pop();
+      if (outcome.kind !== 'done') attempts.pop();
       if (hooks.clientGone()) {
-        pool.report(target, 'neutral');
+        pool.report(target, route.model, 'neutral');
         return { kind: 'abandoned' };
       }
       if (outcome.kind === 'done') {
-        pool.report(target, 'success');
+        pool.report(target, route.model, 'success');
         return { kind: 'done', outcome, routeIndex: index };
       }
       const { error } = outcome;
+      attempts.push(failedAttemptLabel(route.upstream, keyIndex, error));
+      const counted = hooks.timedOut() ? 'neutral' : FAILURE_RULES[error.code].breaker;
+      pool.report(target, route.model, counted, { message: error.message, code: error.code });
+      if (outcome.kind === 'broken') return { kind: 'broken', error };
       lastError = error;
-      attempts.push(`${route.upstream}#${keyIndex}:${error.httpStatus}`);
-      const decision = decideAfterFailure(error, { attempt, keysTried: tried.size, keyCount: pool.get(route.upstream)?.apiKeys.length ?? 0, timedOut: hooks.timedOut() }, settings);
-      pool.report(target, hooks.timedOut() ? 'neutral' : FAILURE_RULES[error.code].breaker);
+      const state = { attempt, keysTried: tried.size, keyCount: pool.get(route.upstream)?.apiKeys.length ?? 0, timedOut: hooks.timedOut(), clientRetries: hooks.clientRetries };
+      const decision = decideAfterFailure(error, state, settings);
       lastAction = decision.kind;
       if (decision.kind === 'terminal') break targets;
+      const circuit = counted === 'failure' ? pool.openCircuit(route.upstream, route.model) : undefined;
+      if (circuit !== undefined) {
+        // This failure opened the circuit: say so now rather than let the client retry into it.
+        lastError = error.httpStatus >= 500 || error.httpStatus === 429 ? circuitOpenError(route, circuit, pool.cooldownSeconds) : error;
+        continue targets;
+      }
       if (decision.kind === 'next-target') continue targets;
       if (decision.kind === 'other-key') continue;
       try {

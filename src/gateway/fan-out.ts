@@ -3,8 +3,8 @@
  * merged by candidate index. Unary: one response with every candidate. Stream: each call's chunks go out as they come,
  * relabelled with its candidate index; each call's final chunk is held back, and once all calls are over one last
  * response carries every candidate's finish and the usage summed over the calls. A call that fails before anything
- * reached the client fails the whole attempt (so the gateway may retry); one that fails later finishes its
- * candidate with OTHER.
+ * reached the client fails the whole attempt (so the gateway may retry); one that fails later ends the whole stream
+ * with its raw error object ([R-FIN-5]), like a single call.
  */
 import type { Candidate, GenerateContentResponse, UsageMetadata } from '../translate/gemini-types.js';
 import type { UpstreamTarget } from '../upstream/endpoints.js';
@@ -107,11 +107,10 @@ export async function attemptFanOut(setup: AttemptSetup, request: UpstreamCallRe
     setup.sink.sendUnary(merged);
     return { kind: 'done', unary: merged, ...base };
   }
+  const lateError = outcomes.map((item) => (item.kind === 'done' ? undefined : item.error)).find((error) => error !== undefined);
+  if (lateError !== undefined) return { kind: 'broken', error: lateError };
   const merged = mergeFinals(sinks.map((sink) => sink.final));
   if (merged !== undefined) await setup.sink.send([merged], setup.heartbeatSeconds);
   setup.sink.end();
-  const outcome: AttemptOutcome = { kind: 'done', ...base };
-  const lateError = outcomes.map((item) => (item.kind === 'failed' ? item.error : item.interrupted)).find((error) => error !== undefined);
-  if (lateError !== undefined) outcome.interrupted = lateError;
-  return outcome;
+  return { kind: 'done', ...base };
 }

@@ -27,6 +27,9 @@ export const FAILURE_RULES: Readonly<Record<ErrorCode, FailureRule>> = {
   UPSTREAM_INSUFFICIENT_BALANCE: { action: 'other-key', breaker: 'failure' },
   UPSTREAM_AUTH: { action: 'other-key', breaker: 'failure' },
   UPSTREAM_NOT_FOUND: { action: 'next-target', breaker: 'neutral' },
+  // Refused connection, unknown host, failed TLS: waiting will not fix it; another upstream might.
+  UPSTREAM_UNREACHABLE: { action: 'next-target', breaker: 'failure' },
+  UPSTREAM_CIRCUIT_OPEN: TERMINAL,
   UPSTREAM_REJECTED: TERMINAL,
   INVALID_REQUEST: TERMINAL,
   UNSUPPORTED_FEATURE: TERMINAL,
@@ -54,6 +57,11 @@ export interface FailureState {
   keyCount: number;
   /** The request's own deadline has passed. */
   timedOut: boolean;
+  /**
+   * The client retries transient errors itself (Gemini CLI: 10 attempts, 5–30 s apart). Retrying them here too
+   * multiplies the upstream calls (10 × ours) and the wait; the proxy then only moves on to other keys and targets.
+   */
+  clientRetries: boolean;
 }
 
 export type RetryDecision = { kind: 'retry'; delayMs: number } | { kind: 'other-key' } | { kind: 'next-target' } | { kind: 'terminal' };
@@ -81,7 +89,7 @@ export function decideAfterFailure(error: ProxyError, state: FailureState, setti
     case 'other-key':
       return state.keysTried >= state.keyCount ? { kind: 'next-target' } : { kind: 'other-key' };
     case 'retry': {
-      if (state.attempt >= settings.attemptsPerTarget) return { kind: 'next-target' };
+      if (state.clientRetries || state.attempt >= settings.attemptsPerTarget) return { kind: 'next-target' };
       const backoff = (settings.baseDelayMs / 1000) * 2 ** (state.attempt - 1) * (0.75 + random() * 0.5);
       const delay = Math.max(backoff, retryAfterSeconds(error) ?? 0);
       if (delay > settings.maxDelaySeconds) return { kind: 'next-target' };

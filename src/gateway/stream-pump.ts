@@ -23,9 +23,14 @@ export interface PumpOptions {
 
 export type PumpResult =
   /** The answer is complete: send `responses` (the last carries the finish) and end. */
-  | { kind: 'complete'; responses: GenerateContentResponse[]; calls: UpstreamCall[]; reasoning: string; interrupted?: ProxyError }
+  | { kind: 'complete'; responses: GenerateContentResponse[]; calls: UpstreamCall[]; reasoning: string }
   /** Nothing reached the client: the attempt may be retried or fall back. */
-  | { kind: 'failed'; error: ProxyError };
+  | { kind: 'failed'; error: ProxyError }
+  /**
+   * Output had started: send `responses` (what was already said and still held back), then end with `error` as the
+   * raw error object ([R-FIN-5], [R-ERR-5]); partial tool calls are dropped.
+   */
+  | { kind: 'broken'; responses: GenerateContentResponse[]; error: ProxyError };
 
 /** An upstream `error` event (or an object with an `error` member) → the ProxyError its status and body call for. */
 export function upstreamEventError(label: string, payload: Record<string, unknown>): ProxyError {
@@ -115,16 +120,14 @@ export class UpstreamStreamPump {
    */
   finish(transportFailure?: ProxyError): PumpResult {
     const failure = this.failure ?? (this.doneSeen ? undefined : transportFailure);
-    if (failure !== undefined && !this.machine.hasEmitted) return { kind: 'failed', error: failure };
-    const finish = this.machine.end(failure === undefined ? (this.doneSeen ? 'done' : 'eof') : 'interrupted');
-    if (finish.response === undefined) {
-      return {
-        kind: 'failed',
-        error: failure ?? new ProxyError('UPSTREAM_UNAVAILABLE', `upstream ${this.options.upstreamLabel} ended the stream without any output`),
-      };
+    if (failure !== undefined) {
+      if (!this.machine.hasEmitted) return { kind: 'failed', error: failure };
+      return { kind: 'broken', responses: this.machine.abandon(), error: failure };
     }
-    const result: PumpResult = { kind: 'complete', responses: [...finish.before, finish.response], calls: finish.calls, reasoning: finish.reasoning };
-    if (failure !== undefined) result.interrupted = failure;
-    return result;
+    const finish = this.machine.end(this.doneSeen ? 'done' : 'eof');
+    if (finish.response === undefined) {
+      return { kind: 'failed', error: new ProxyError('UPSTREAM_UNAVAILABLE', `upstream ${this.options.upstreamLabel} ended the stream without any output`) };
+    }
+    return { kind: 'complete', responses: [...finish.before, finish.response], calls: finish.calls, reasoning: finish.reasoning };
   }
 }

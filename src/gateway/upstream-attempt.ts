@@ -38,6 +38,8 @@ export interface AttemptSetup {
   redact: (text: string) => string;
   /** Raw upstream bodies and events, for the detailed log. */
   rawChunks: string[] | undefined;
+  /** Each attempt's URL and HTTP status (or network error), for the detailed log. */
+  attemptLog: Array<{ url: string; status: number | string }> | undefined;
 }
 
 export type AttemptOutcome =
@@ -46,10 +48,11 @@ export type AttemptOutcome =
       unary?: GenerateContentResponse;
       calls: UpstreamCall[];
       reasoning: string;
-      /** The upstream failed after output reached the client. */
-      interrupted?: ProxyError;
     }
-  | { kind: 'failed'; error: ProxyError };
+  /** Nothing reached the client: may be retried. */
+  | { kind: 'failed'; error: ProxyError }
+  /** The upstream failed after output reached the client: the caller ends the response with `error`. */
+  | { kind: 'broken'; error: ProxyError };
 
 /** How long a finished stream's remaining bytes are drained so that the pooled connection stays reusable. */
 const DRAIN_MS = 5000;
@@ -106,8 +109,9 @@ async function unaryAnswer(setup: AttemptSetup, request: UpstreamCallRequest, ta
   return { kind: 'done', unary: finish.response, calls: finish.calls, reasoning: finish.reasoning };
 }
 
-async function streamAnswer(setup: AttemptSetup, request: UpstreamCallRequest, target: UpstreamTarget, response: UpstreamReply): Promise<AttemptOutcome> {
-  const { sink, heartbeatSeconds, signal } = setup;
+/** Pumps the upstream stream into `sink` until the answer is complete or the upstream fails. */
+async function pumpStream(setup: AttemptSetup, sink: ResponseSink, request: UpstreamCallRequest, target: UpstreamTarget, response: UpstreamReply): Promise<AttemptOutcome> {
+  const { heartbeatSeconds, signal } = setup;
   // When the first upstream bytes came with the headers, they leave together with ours (see ResponseChannel.commit).
   sink.commit(heartbeatSeconds, response.body.readableLength > 0);
   const rawChunks = setup.rawChunks;
@@ -124,8 +128,8 @@ async function streamAnswer(setup: AttemptSetup, request: UpstreamCallRequest, t
       if (outcome !== undefined) continue; // draining after the end, so the pooled connection stays reusable
       await sink.send(pump.push(chunk as Buffer), heartbeatSeconds);
       if (!pump.over) continue;
-      outcome = await finishStream(setup, pump, undefined);
-      if (outcome.kind === 'failed') break;
+      outcome = await finishStream(setup, sink, pump, undefined);
+      if (outcome.kind !== 'done') break;
       drainTimer = setTimeout(() => response.body.destroy(), DRAIN_MS);
       drainTimer.unref();
     }
@@ -137,26 +141,30 @@ async function streamAnswer(setup: AttemptSetup, request: UpstreamCallRequest, t
   } finally {
     if (drainTimer !== undefined) clearTimeout(drainTimer);
   }
-  return outcome ?? finishStream(setup, pump, transportFailure);
+  return outcome ?? finishStream(setup, sink, pump, transportFailure);
 }
 
-async function finishStream(setup: AttemptSetup, pump: UpstreamStreamPump, transportFailure: ProxyError | undefined): Promise<AttemptOutcome> {
+async function finishStream(setup: AttemptSetup, sink: ResponseSink, pump: UpstreamStreamPump, transportFailure: ProxyError | undefined): Promise<AttemptOutcome> {
   const result = pump.finish(transportFailure);
   if (result.kind === 'failed') return result;
-  await setup.sink.send(result.responses, setup.heartbeatSeconds);
-  setup.sink.end();
-  const outcome: AttemptOutcome = { kind: 'done', calls: result.calls, reasoning: result.reasoning };
-  if (result.interrupted !== undefined) outcome.interrupted = result.interrupted;
-  return outcome;
+  await sink.send(result.responses, setup.heartbeatSeconds);
+  if (result.kind === 'broken') return { kind: 'broken', error: result.error };
+  sink.end();
+  return { kind: 'done', calls: result.calls, reasoning: result.reasoning };
 }
 
+/** One upstream call, streamed when the client streams. */
 export async function attemptUpstream(setup: AttemptSetup, request: UpstreamCallRequest, target: UpstreamTarget): Promise<AttemptOutcome> {
   let response: UpstreamReply;
   try {
     response = await (request.post ?? setup.client.post.bind(setup.client))(target, request.url, request.body, setup.signal, setup.stream);
   } catch (error) {
-    return { kind: 'failed', error: networkError(error, target) };
+    const failure = networkError(error, target);
+    const network = failure.details.flatMap((detail) => (detail['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo' ? [detail.metadata?.['network_error']] : []));
+    setup.attemptLog?.push({ url: request.url, status: network[0] ?? failure.code });
+    return { kind: 'failed', error: failure };
   }
+  setup.attemptLog?.push({ url: request.url, status: response.statusCode });
   if (response.statusCode < 200 || response.statusCode >= 300) return errorAnswer(setup, target, response);
-  return setup.stream ? streamAnswer(setup, request, target, response) : unaryAnswer(setup, request, target, response);
+  return setup.stream ? pumpStream(setup, setup.sink, request, target, response) : unaryAnswer(setup, request, target, response);
 }

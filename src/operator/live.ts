@@ -13,6 +13,8 @@ export interface LiveEntry extends StoredRequest {
   hasTrace: boolean;
   attempts?: string[];
   client?: string;
+  /** The upstream error message, when the request failed (also mid-stream). */
+  errorMessage?: string;
   /** True for entries read back from the usage store at start. */
   stored: boolean;
 }
@@ -90,6 +92,7 @@ export class LiveRequests {
     };
     if (record.attempts !== undefined) entry.attempts = record.attempts;
     if (record.client !== undefined) entry.client = record.client;
+    if (record.errorMessage !== undefined) entry.errorMessage = record.errorMessage;
     if (record.webSearch !== undefined) entry.webSearch = `${describeWebSearch(record.webSearch)} for "${record.webSearch.query.slice(0, 160)}"`;
     this.push(entry);
     if (record.trace !== undefined) {

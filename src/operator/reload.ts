@@ -65,13 +65,15 @@ export function applyConfig(context: ProxyContext, next: ResolvedConfig, log: Lo
   const timeoutsChanged =
     previous.timeouts.connectSeconds !== effective.timeouts.connectSeconds ||
     previous.timeouts.idleSeconds !== effective.timeouts.idleSeconds ||
-    previous.timeouts.headersSeconds !== effective.timeouts.headersSeconds;
+    previous.timeouts.headersSeconds !== effective.timeouts.headersSeconds ||
+    previous.timeouts.unarySeconds !== effective.timeouts.unarySeconds;
   const oldClient = context.upstream;
   const client = timeoutsChanged
     ? new UpstreamClient({
         connectSeconds: effective.timeouts.connectSeconds,
         idleSeconds: effective.timeouts.idleSeconds,
         headersSeconds: effective.timeouts.headersSeconds,
+        unarySeconds: effective.timeouts.unarySeconds,
       })
     : oldClient;
   const pool = upstreamShape(previous) === upstreamShape(effective) ? context.pool : new UpstreamPool(effective.upstreams, effective.breaker);

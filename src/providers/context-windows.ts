@@ -116,3 +116,13 @@ export function modelLimitsFor(overrides: ModelLimitOverrides, provider: Provide
   }
   return preset;
 }
+
+/**
+ * Servers that cut an over-long prompt to their configured context length and still answer, instead of refusing it
+ * (Ollama keeps the end of the prompt, up to OLLAMA_CONTEXT_LENGTH / num_ctx tokens).
+ */
+const SILENT_TRUNCATION: ReadonlySet<ProviderName> = new Set(['ollama']);
+
+export function truncatesSilently(provider: ProviderName): boolean {
+  return SILENT_TRUNCATION.has(provider);
+}

@@ -147,6 +147,8 @@ export interface ProviderProfile {
   readonly tokenCount: TokenCountEndpoint | undefined;
   /** Hosts (or `:port`) that identify this provider in a base URL, for inference. */
   readonly hostPatterns: readonly RegExp[];
+  /** What to tell the user when nothing listens at the base URL (a local server that is not started). */
+  readonly unreachableHint?: string;
   /** How this provider reports an empty balance or quota, which no retry can fix (docs/providers.md §8.3). */
   readonly balanceErrors?: BalanceErrorSignatures;
 }

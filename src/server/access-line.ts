@@ -23,5 +23,7 @@ export function accessLine(info: RequestInfo, outcome: ResponseOutcome, redact: 
   const attempts = info.attempts === undefined ? '' : ` - Upstream: ${info.attempts.join(' → ')}`;
   const search = info.webSearch === undefined ? '' : ` - Search: ${describeWebSearch(info.webSearch)}`;
   const url = redactUrl(outcome.url, redact).slice(0, 2048);
-  return `${outcome.method} ${url} - ${outcome.status} - Model: ${model.slice(0, 600)} - ID: ${info.requestId} - ${outcome.seconds.toFixed(3)}s${attempts}${search}${aborted}`;
+  // A failure after output started leaves a 200 on the wire; the line must still say the answer broke.
+  const status = info.streamFailure === undefined ? String(outcome.status) : `${outcome.status} (stream failed: upstream ${info.streamFailure})`;
+  return `${outcome.method} ${url} - ${status} - Model: ${model.slice(0, 600)} - ID: ${info.requestId} - ${outcome.seconds.toFixed(3)}s${attempts}${search}${aborted}`;
 }

@@ -7,7 +7,8 @@
  * same system prompt, tool declarations and history on every turn, so only the new turn is tokenized.
  */
 import { ProxyError, errorInfo } from '../errors.js';
-import type { ModelLimits } from '../providers/context-windows.js';
+import { truncatesSilently, type ModelLimits } from '../providers/context-windows.js';
+import type { ProviderName } from '../providers/profile.js';
 import { loadTokenizer, type CountTokens } from '../tokenizer.js';
 import type { OpenAIChatRequest } from '../translate/openai-types.js';
 
@@ -85,12 +86,6 @@ export async function assertPromptFits(limits: ModelLimits, model: string, body:
   return { by: 'count', tokens };
 }
 
-/**
- * Servers that cut an over-long prompt to their configured context length instead of refusing it (Ollama keeps the
- * end of the prompt up to OLLAMA_CONTEXT_LENGTH / num_ctx, default 4096 tokens on many installs) and still answer.
- */
-const SILENT_TRUNCATION: ReadonlySet<string> = new Set(['ollama']);
-
 /** No tokenizer yields fewer than one token per this many characters of a chat request's JSON. */
 const MAX_CHARACTERS_PER_TOKEN = 8;
 
@@ -100,8 +95,8 @@ const warnedTruncation = new Set<string>();
  * The reported prompt_tokens against the request's size: far fewer tokens than the text can hold means the server
  * dropped part of the prompt. Returns the warning to log, once per upstream model per process.
  */
-export function truncationWarning(provider: string, model: string, promptTokens: number, bodyCharacters: number): string | undefined {
-  if (!SILENT_TRUNCATION.has(provider) || promptTokens <= 0) return undefined;
+export function truncationWarning(provider: ProviderName, model: string, promptTokens: number, bodyCharacters: number): string | undefined {
+  if (!truncatesSilently(provider) || promptTokens <= 0) return undefined;
   if (promptTokens * MAX_CHARACTERS_PER_TOKEN >= bodyCharacters) return undefined;
   const key = `${provider}\u0000${model}`;
   if (warnedTruncation.has(key)) return undefined;

@@ -59,7 +59,11 @@ export interface RequestInfo {
   upstreamError?: string;
   /** Dashboard and metrics requests: their access-log line is written at debug level only. */
   quiet?: boolean;
-  /** Upstream attempts when there was more than one, or when it failed: `name#key:status`. */
+  /** The upstream's status and message when the response ended with an error after output had started. */
+  streamFailure?: string;
+  /** The error message the client got when the upstream call failed (shown by the dashboard without detailed logs). */
+  upstreamMessage?: string;
+  /** Upstream attempts when there was more than one, or when it failed: `name#key:status (reason)`. */
   attempts?: string[];
   /** The client identity used for limits (key name, or the client address). */
   client?: string;
@@ -80,6 +84,8 @@ export interface RequestRecord {
   status: number;
   errorStatus?: string;
   upstreamError?: string;
+  /** The upstream's error as the client saw it (redacted), also after a 200: kept without detailed logs. */
+  errorMessage?: string;
   model?: string;
   upstreamModel?: string;
   provider: string;

@@ -19,6 +19,7 @@ export function createProxyContext(config: ResolvedConfig, log: Logger): ProxyCo
     connectSeconds: config.timeouts.connectSeconds,
     idleSeconds: config.timeouts.idleSeconds,
     headersSeconds: config.timeouts.headersSeconds,
+    unarySeconds: config.timeouts.unarySeconds,
   });
   const redis = config.redis === undefined ? undefined : new RedisState(config.redis, log);
   const secrets = [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.webSearch.apiKey];

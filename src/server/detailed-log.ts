@@ -8,7 +8,7 @@ import { rename } from 'node:fs/promises';
 import { fileModes, writePrivateFile, type FileModes } from '../shared/private-files.js';
 import { join } from 'node:path';
 
-export type Stage = '1_GEMINI_REQUEST' | '2_OPENAI_REQUEST' | '3_OPENAI_RESPONSE' | '4_GEMINI_RESPONSE';
+export type Stage = '1_GEMINI_REQUEST' | '2_OPENAI_REQUEST' | '3_OPENAI_RESPONSE' | '4_GEMINI_RESPONSE' | 'UPSTREAM_ATTEMPTS';
 
 const SECRET_HEADERS = new Set(['authorization', 'x-goog-api-key', 'api-key', 'x-api-key', 'cookie', 'proxy-authorization']);
 export const REDACTED = '[REDACTED]';

@@ -6,7 +6,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { ProxyError } from '../errors.js';
-import { runFailover, type FailoverResult } from '../gateway/failover.js';
+import { runFailover, shortReason, upstreamStatusOf, type FailoverResult } from '../gateway/failover.js';
 import { routerFor, type RouteTarget } from '../gateway/router.js';
 import { attemptFanOut } from '../gateway/fan-out.js';
 import { attemptUpstream } from '../gateway/upstream-attempt.js';
@@ -62,14 +62,24 @@ export async function prepareGenerate(context: ProxyContext, info: RequestInfo, 
   return { geminiModel, request, stream, responseId, routes: plan.targets, first, search };
 }
 
+/**
+ * Gemini CLI retries 429, 499 and 5xx itself, ten times over about five minutes (docs/gemini-contract.md §6.4); its
+ * User-Agent starts with `GeminiCLI`. The SDKs alone do not retry unless told to.
+ */
+function clientRetriesItself(userAgent: string | undefined): boolean {
+  return userAgent !== undefined && /^GeminiCLI/i.test(userAgent);
+}
+
 /** The client's side of one request: its response channel, the upstream abort, and the two timers. */
 class RequestRun {
   readonly channel: ResponseChannel;
   readonly abort = new AbortController();
   readonly attempts: string[] = [];
   readonly rawChunks: string[] | undefined;
+  readonly attemptLog: Array<{ url: string; status: number | string }> | undefined;
   clientGone = false;
   timedOut = false;
+  readonly userAgent: string | undefined;
   private readonly commitTimer: NodeJS.Timeout;
   private readonly requestTimer: NodeJS.Timeout;
   private readonly onClose = (): void => {
@@ -86,7 +96,9 @@ class RequestRun {
   ) {
     const { timeouts } = context.config;
     this.channel = new ResponseChannel(res, kind, info.trace !== undefined);
+    this.userAgent = res.req.headers['user-agent'];
     this.rawChunks = info.trace === undefined ? undefined : [];
+    this.attemptLog = info.trace === undefined ? undefined : [];
     res.on('close', this.onClose);
     // [R-TO-1]/[R-TO-3]: a slow upstream must not run into the client's 60 s header timeout.
     this.commitTimer = setTimeout(() => this.channel.commit(timeouts.heartbeatSeconds), timeouts.commitSeconds * 1000);
@@ -109,6 +121,7 @@ class RequestRun {
     if (channel.errorStatus !== undefined) info.errorStatus = channel.errorStatus;
     if (channel.errorCode !== undefined) info.upstreamError = channel.errorCode;
     if (info.trace !== undefined) {
+      info.trace.set('UPSTREAM_ATTEMPTS', this.attemptLog);
       info.trace.set('3_OPENAI_RESPONSE', this.rawChunks);
       info.trace.set('4_GEMINI_RESPONSE', this.kind === 'unary' && channel.sent?.length === 1 ? channel.sent[0] : channel.sent);
     }
@@ -150,6 +163,7 @@ function walkTargets(context: ProxyContext, info: RequestInfo, prepared: Prepare
     signal: run.abort.signal,
     redact: context.redact,
     rawChunks: run.rawChunks,
+    attemptLog: run.attemptLog,
   };
   return runFailover(
     prepared.routes,
@@ -164,6 +178,7 @@ function walkTargets(context: ProxyContext, info: RequestInfo, prepared: Prepare
         return request.translated.parallelCalls > 1 ? attemptFanOut(setup, request, target, request.translated.parallelCalls) : attemptUpstream(setup, request, target);
       },
       clientGone: () => run.clientGone,
+      clientRetries: clientRetriesItself(run.userAgent),
       timedOut: () => run.timedOut,
       signal: run.abort.signal,
     },
@@ -186,12 +201,16 @@ export async function runGenerate(context: ProxyContext, info: RequestInfo, prep
     }
     const result = await walkTargets(context, info, prepared, run);
     if (result.kind === 'abandoned') return;
+    if (result.kind === 'broken') {
+      // [R-FIN-5]: output had started, so the failure ends the response as the raw error object, never as a
+      // finish that looks like an ordinary end.
+      failure = result.error.message;
+      info.streamFailure = `${upstreamStatusOf(result.error)}: ${shortReason(result.error)}`;
+      run.channel.fail(result.error);
+      return;
+    }
     if (result.kind === 'done') {
       const { outcome } = result;
-      if (outcome.interrupted !== undefined) {
-        failure = outcome.interrupted.message;
-        info.upstreamError = 'UPSTREAM_INTERRUPTED';
-      }
       await rememberReasoning(context, outcome.calls, outcome.reasoning);
       if (cacheKey !== undefined && outcome.unary !== undefined && result.routeIndex === 0) {
         await context.responseCache?.set(cacheKey, JSON.stringify(outcome.unary), context.config.responseCache.ttlSeconds);
@@ -202,6 +221,7 @@ export async function runGenerate(context: ProxyContext, info: RequestInfo, prep
       ? new ProxyError('UPSTREAM_TIMEOUT', `the request took longer than server.request_timeout_seconds (${context.config.requestTimeoutSeconds} s)`)
       : (result.error ?? new ProxyError('UPSTREAM_UNAVAILABLE', 'no upstream could take the request'));
     failure = error.message;
+    info.upstreamMessage = error.message;
     run.channel.fail(error);
   } finally {
     run.close(failure);

@@ -94,6 +94,14 @@ function sentenceStart(text: string, end: number, floor: number): number {
   return start;
 }
 
+/** Whether text ending here is inside a fenced block or an inline code span: `list[1]` in code is no citation. */
+function insideCode(before: string): boolean {
+  const fences = before.split('```').length - 1;
+  if (fences % 2 === 1) return true;
+  const line = before.slice(before.lastIndexOf('\n') + 1).replaceAll('```', '');
+  return (line.split('`').length - 1) % 2 === 1;
+}
+
 /** Follows one candidate's answer: takes citation marks out of the text and builds its groundingMetadata at the end. */
 export class GroundingTracker {
   private readonly plan: GroundingPlan;
@@ -181,7 +189,7 @@ export class GroundingTracker {
     let last = 0;
     for (const match of ready.matchAll(marks.mark)) {
       const indices = this.indicesOf(match[1] ?? '');
-      if (indices.length === 0) continue;
+      if (indices.length === 0 || insideCode(this.text + out + ready.slice(last, match.index))) continue;
       out += ready.slice(last, match.index);
       last = match.index + match[0].length;
       const end = this.text.length + out.length;

@@ -11,6 +11,8 @@ import type { OpenAIChunk } from './openai-types.js';
 export interface StreamTranslator {
   push(chunk: OpenAIChunk): GenerateContentResponse[];
   end(how: StreamEnd): StreamFinish & { before: GenerateContentResponse[] };
+  /** Output had started when the upstream failed: what is held back leaves, calls being assembled are dropped. */
+  abandon(): GenerateContentResponse[];
   readonly hasEmitted: boolean;
   readonly reasoning: string;
 }
@@ -43,6 +45,10 @@ class MultiCandidateStream implements StreamTranslator {
       out.push(...relabel(machine.push({ ...chunk, choices: mine.map((choice) => ({ ...choice, index: 0 })) }), index));
     });
     return out;
+  }
+
+  abandon(): GenerateContentResponse[] {
+    return this.machines.flatMap((machine, index) => relabel(machine.abandon(), index));
   }
 
   end(how: StreamEnd): StreamFinish & { before: GenerateContentResponse[] } {

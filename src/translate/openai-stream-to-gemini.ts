@@ -16,6 +16,9 @@ import { ToolCallTracker } from './tool-call-tracker.js';
 import type { ToolNameCodec } from './tool-names.js';
 import { estimateUsage, mapUsage } from './usage.js';
 
+/** A thought part is sent once it reaches this size even without a paragraph break. */
+const THOUGHT_PART_MAX_CHARACTERS = 1024;
+
 export interface StreamTranslationOptions {
   modelVersion: string;
   responseId: string;
@@ -70,6 +73,8 @@ export class OpenAIStreamToGemini {
   private thoughtCharacters = 0;
   private reasoningText = '';
   private emitted = false;
+  /** Reasoning not yet sent: thoughts leave paragraph by paragraph ([R-THK-3]). */
+  private pendingThought = '';
   /**
    * Text that came with or after the upstream's finish: it goes on the final chunk, so that chunk carries the last
    * text as Gemini's does. Earlier text is never held back (no added latency, and a stalled upstream's words still
@@ -129,11 +134,32 @@ export class OpenAIStreamToGemini {
     if (reasoning === '') return;
     this.reasoningText += reasoning;
     this.thoughtCharacters += reasoning.length;
-    // [R-THK-2]: thoughts travel in chunks of their own.
-    if (this.options.includeThoughts) {
-      out.push(this.response([{ text: reasoning, thought: true }]));
-      this.emitted = true;
+    if (!this.options.includeThoughts) return;
+    // [R-THK-2]: thoughts travel in chunks of their own. DeepSeek and Kimi stream reasoning a word per delta; Gemini
+    // sends paragraphs, and Gemini CLI renders each thought part as one paragraph, so deltas are gathered up to a
+    // paragraph break (or a size bound, so a long unbroken paragraph still shows progress).
+    this.pendingThought += reasoning;
+    let start = 0;
+    for (let cut = this.pendingThought.indexOf('\n\n'); cut !== -1; cut = this.pendingThought.indexOf('\n\n', cut + 2)) {
+      const end = cut + 2;
+      if (this.pendingThought.slice(start, end).trim() === '') continue;
+      this.emitThought(this.pendingThought.slice(start, end), out);
+      start = end;
     }
+    this.pendingThought = this.pendingThought.slice(start);
+    if (this.pendingThought.length >= THOUGHT_PART_MAX_CHARACTERS) this.flushThought(out);
+  }
+
+  /** Sends the reasoning gathered so far; runs before any text or call, and at the end. */
+  private flushThought(out: GenerateContentResponse[]): void {
+    if (this.pendingThought === '') return;
+    this.emitThought(this.pendingThought, out);
+    this.pendingThought = '';
+  }
+
+  private emitThought(text: string, out: GenerateContentResponse[]): void {
+    out.push(this.response([{ text, thought: true }]));
+    this.emitted = true;
   }
 
   private pushText(piece: string, out: GenerateContentResponse[], grounded = true): void {
@@ -148,6 +174,7 @@ export class OpenAIStreamToGemini {
       this.heldText = (this.heldText ?? '') + text;
       this.emitted = true;
     } else {
+      this.flushThought(out);
       out.push(this.response([{ text }]));
       this.emitted = true;
     }
@@ -159,6 +186,7 @@ export class OpenAIStreamToGemini {
     if (Array.isArray(delta.tool_calls)) {
       for (const call of delta.tool_calls) {
         if (typeof call !== 'object' || call === null) continue;
+        this.flushThought(out);
         this.tracker.push(call);
         this.outputCharacters += call.function?.arguments?.length ?? 0;
       }
@@ -184,7 +212,16 @@ export class OpenAIStreamToGemini {
     }
     const held = this.grounding?.flush();
     if (held !== undefined) this.pushText(held, out, false);
+    this.flushThought(out);
     return out;
+  }
+
+  /**
+   * The upstream failed after output started: what was already said leaves (held-back text and reasoning), while
+   * tool calls still being assembled and buffered JSON-mode text are dropped, never sent half-built ([R-FIN-5]).
+   */
+  abandon(): GenerateContentResponse[] {
+    return this.flushSplitter();
   }
 
   /**

@@ -14,8 +14,10 @@ export interface UpstreamTimeouts {
   connectSeconds: number;
   /** Idle time between body bytes before the upstream is given up ([R-TO-4]). */
   idleSeconds: number;
-  /** Longest wait for response headers. */
+  /** Longest wait for the response headers of a streamed call. */
   headersSeconds: number;
+  /** Longest wait for a unary call's headers (they come with the finished answer). */
+  unarySeconds: number;
 }
 
 export interface UpstreamResponse {
@@ -36,6 +38,15 @@ export type UpstreamPost = (target: UpstreamTarget, url: string, body: string, s
 
 const USER_AGENT = 'gemini-proxy/0.1';
 
+/**
+ * A streaming upstream sends its headers when it accepts the request, so `upstream_headers_seconds` can be short; a
+ * unary one sends them with the finished answer (Gemini CLI's utility calls, /compress of a long history), so unary
+ * calls wait `upstream_unary_seconds`.
+ */
+function headersWaitSeconds(timeouts: { headersSeconds: number; unarySeconds: number }, stream: boolean): number {
+  return stream ? timeouts.headersSeconds : timeouts.unarySeconds;
+}
+
 export class UpstreamClient {
   private readonly agent: Agent;
 
@@ -44,7 +55,7 @@ export class UpstreamClient {
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 600_000,
       connectTimeout: timeouts.connectSeconds * 1000,
-      headersTimeout: timeouts.headersSeconds * 1000,
+      headersTimeout: headersWaitSeconds(timeouts, false) * 1000,
       bodyTimeout: timeouts.idleSeconds * 1000,
       pipelining: 1,
     });
@@ -67,7 +78,7 @@ export class UpstreamClient {
         dispatcher: this.agent,
         ...(target.timeouts === undefined
           ? {}
-          : { headersTimeout: target.timeouts.headersSeconds * 1000, bodyTimeout: target.timeouts.idleSeconds * 1000 }),
+          : { headersTimeout: headersWaitSeconds(target.timeouts, stream) * 1000, bodyTimeout: target.timeouts.idleSeconds * 1000 }),
       });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     } catch (error) {
@@ -104,28 +115,35 @@ function errorCode(error: unknown): string {
   return '';
 }
 
-/** Network-level failures: timeouts → 504, everything else → 503; both are retried by Gemini CLI. */
+const TLS_FAILURE = /CERT|SSL|TLS|EPROTO|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME_MISMATCH|ALTNAME/;
+
+/**
+ * Network-level failures. Timeouts → 504 and drops → 503, both retried by Gemini CLI. Nothing listening, an unknown
+ * host and a failed TLS handshake will not heal by waiting: UPSTREAM_UNREACHABLE, which clients do not retry, with a
+ * message that names the upstream and the fix (docs/gemini-contract.md §6.3).
+ */
 export function networkError(error: unknown, target: UpstreamTarget): ProxyError {
   if (error instanceof ProxyError) return error;
   const code = errorCode(error);
   const where = `upstream ${upstreamLabel(target)} at ${target.baseUrl}`;
   const metadata = { provider: target.provider, network_error: code || 'unknown' };
+  const timeout = (text: string): ProxyError => new ProxyError('UPSTREAM_TIMEOUT', `${where} ${text}`, [errorInfo('UPSTREAM_TIMEOUT', metadata)]);
+  const unreachable = (text: string): ProxyError => new ProxyError('UPSTREAM_UNREACHABLE', `${where} ${text}`, [errorInfo('UPSTREAM_UNREACHABLE', metadata)]);
   if (error instanceof undiciErrors.HeadersTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT') {
-    return new ProxyError('UPSTREAM_TIMEOUT', `${where} sent no response headers in time`, [errorInfo('UPSTREAM_TIMEOUT', metadata)]);
+    const seconds = target.timeouts?.headersSeconds;
+    return timeout(`sent no response headers in time${seconds === undefined ? '' : ` (timeouts.upstream_headers_seconds ${seconds} s for streams, upstream_unary_seconds ${target.timeouts?.unarySeconds ?? '?'} s for unary calls)`}`);
   }
   if (error instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_BODY_TIMEOUT') {
-    return new ProxyError('UPSTREAM_TIMEOUT', `${where} stopped sending data`, [errorInfo('UPSTREAM_TIMEOUT', metadata)]);
+    const seconds = target.timeouts?.idleSeconds;
+    return timeout(`stopped sending data${seconds === undefined ? '' : ` for ${seconds} s (timeouts.upstream_idle_seconds)`}`);
   }
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return new ProxyError('UPSTREAM_TIMEOUT', `${where} did not accept a connection in time`, [errorInfo('UPSTREAM_TIMEOUT', metadata)]);
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return timeout('did not accept a connection in time');
+  if (code === 'ECONNREFUSED') {
+    const hint = target.profile.unreachableHint ?? 'is the server running, and is the base URL right?';
+    return unreachable(`refused the connection: nothing listens there. ${hint[0]?.toUpperCase() ?? ''}${hint.slice(1)}`);
   }
-  const reason =
-    code === 'ECONNREFUSED'
-      ? 'refused the connection (is it running?)'
-      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-        ? 'could not be resolved'
-        : code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
-          ? 'closed the connection unexpectedly'
-          : `is unreachable (${code || (error instanceof Error ? error.message : 'unknown error')})`;
-  return new ProxyError('UPSTREAM_UNAVAILABLE', `${where} ${reason}`, [errorInfo('UPSTREAM_UNREACHABLE', metadata)]);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return unreachable('could not be resolved: check the host name in the base URL');
+  if (TLS_FAILURE.test(code)) return unreachable(`failed the TLS handshake (${code}): check the URL scheme (http/https) and the server certificate`);
+  const reason = code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' ? 'closed the connection unexpectedly' : `is unreachable (${code || (error instanceof Error ? error.message : 'unknown error')})`;
+  return new ProxyError('UPSTREAM_UNAVAILABLE', `${where} ${reason}`, [errorInfo('UPSTREAM_CONNECTION_LOST', metadata)]);
 }

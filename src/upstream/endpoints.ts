@@ -15,7 +15,7 @@ export interface UpstreamTarget {
   upstreamName?: string;
   keyIndex?: number;
   /** Per-upstream timeouts, overriding the client's defaults. */
-  timeouts?: { idleSeconds: number; headersSeconds: number; connectSeconds: number };
+  timeouts?: { idleSeconds: number; headersSeconds: number; unarySeconds: number; connectSeconds: number };
 }
 
 export type UpstreamOperation = 'chat' | 'embeddings';

@@ -97,7 +97,7 @@ export function classifyUpstreamError(input: UpstreamErrorInput): ProxyError {
     return make('UPSTREAM_INSUFFICIENT_BALANCE', 'UPSTREAM_INSUFFICIENT_BALANCE', `${message} (the upstream account has no balance or quota left; retrying will not help)`);
   }
   if (status === 401 || /invalid_authentication_error|permission_denied_error|invalid_api_key/i.test(signals) || status === 403) {
-    return make('UPSTREAM_AUTH', 'UPSTREAM_AUTH_REJECTED', `${message} (the upstream rejected the proxy's credentials)`);
+    return make('UPSTREAM_AUTH', 'UPSTREAM_AUTH_REJECTED', `${message} (the upstream rejected the proxy's credentials: check the api_key configured for upstream ${provider})`);
   }
   if (CONTENT_FILTER.test(envelope.code) || CONTENT_FILTER.test(envelope.type)) {
     return make('UPSTREAM_REJECTED', 'UPSTREAM_CONTENT_FILTERED', `${message} (flagged content stays in the conversation history; later requests may fail too)`);

@@ -111,6 +111,8 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
       logging: { enable_detailed_logs: true, enable_access_logs: true, log_directory: logDirectory },
       // The scenarios count upstream calls to observe the CLI's own retries; the proxy's retries would add to them.
       retries: { attempts_per_target: 1 },
+      // Failure scenarios must not open the circuit for the models the next scenarios use.
+      circuit_breaker: { failure_threshold: 1000 },
     });
   });
   beforeEach(() => {
@@ -513,22 +515,20 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
     assert.equal(upstream.received.length, 1, describeRun(run, upstream));
   });
 
-  it('upstream drops the connection after some text: final chunk OTHER, exit 0, the text once, no retry', async () => {
+  it('upstream drops the connection after some text: the raw 503 error object, the CLI retries mid-stream, then exits 247 (never 0 with a cut-off answer)', async () => {
     upstream.setFallback({
       kind: 'sse',
       writes: sseFromChunks([chunk({ role: 'assistant', content: 'Partial ' }), chunk({ content: 'answer' })], { done: false }),
       destroyAfter: true,
     });
     const run = await runCli(proxy.url, { prompt: 'say hi', args: ['-m', 'some-model'], maxAttempts: RETRIES_VISIBLE });
-    const output = successOutput(run, upstream);
-    assert.equal(run.code, 0, describeRun(run, upstream));
-    assert.equal(output.response, 'Partial answer');
-    assert.equal(upstream.received.length, 1, describeRun(run, upstream));
+    assert.equal(run.code, 247, describeRun(run, upstream));
+    assert.equal(upstream.received.length, RETRIES_VISIBLE, describeRun(run, upstream));
     const [trace] = await traces(1);
     assert.ok(trace !== undefined);
     const events = sentEvents(trace);
-    assert.deepEqual(finishReasons(events), ['OTHER'], JSON.stringify(events));
+    assert.deepEqual(finishReasons(events), [], JSON.stringify(events));
     assert.equal(sentText(events), 'Partial answer');
-    assert.equal(events.some((event) => event.error !== undefined), false);
+    assert.equal(events.at(-1)?.error?.code, 503, JSON.stringify(events));
   });
 });

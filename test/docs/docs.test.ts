@@ -213,4 +213,24 @@ describe('docs', () => {
     }
     assert.deepEqual(bare, [], 'cite the repository\'s own copies: docs/gemini-contract.md §N, docs/providers.md §N');
   });
+
+  it('every repository path named in code spans of README.md and docs/ exists', () => {
+    const srcFolders = new Set(
+      readdirSync(join(ROOT, 'src')).filter((entry) => statSync(join(ROOT, 'src', entry)).isDirectory()),
+    );
+    const missing: string[] = [];
+    for (const file of markdownFiles) {
+      const prose = proseLines(readFileSync(file, 'utf8')).join('\n');
+      for (const [, span = ''] of prose.matchAll(/`([\w./-]+\/[\w./-]*)`/g)) {
+        // Illustrations (the walk-through's imaginary provider) and generated output are not in the repository.
+        if (span.includes('nimbus') || /^bench\/results[\w.]*\.json$/.test(span)) continue;
+        const first = span.split('/')[0] ?? '';
+        let path: string | undefined;
+        if (/^(src|test|bench|scripts|deploy|docs)$/.test(first)) path = span;
+        else if (srcFolders.has(first)) path = `src/${span}`;
+        if (path !== undefined && !existsSync(join(ROOT, path))) missing.push(`${relative(ROOT, file)}: ${span}`);
+      }
+    }
+    assert.deepEqual(missing, [], 'a path in a code span names a file that moved or was removed');
+  });
 });

@@ -66,7 +66,9 @@ type Expect =
   /** 200 was committed (SSE headers), then the raw google.rpc.Status object ends the body ([R-ERR-5]). */
   | { kind: 'late-error'; status: number; rpc: string }
   /** A complete answer: this text and this finish reason. */
-  | { kind: 'ok'; text: string; finish: string };
+  | { kind: 'ok'; text: string; finish: string }
+  /** Output, then the upstream failed: this text, no finish reason, then the raw error object ([R-FIN-5]). */
+  | { kind: 'broken'; text: string; status: number; rpc: string };
 
 /** What the real Gemini CLI must do (maxAttempts 2 for transient faults). */
 type CliExpect =
@@ -94,16 +96,17 @@ const FAULTS: Fault[] = [
     name: 'connection refused',
     group: 'refused',
     upstream: 'refused',
-    stream: { kind: 'error', status: 503, rpc: 'UNAVAILABLE', reason: 'UPSTREAM_UNREACHABLE', message: /refused the connection/ },
-    unary: { kind: 'error', status: 503, rpc: 'UNAVAILABLE', reason: 'UPSTREAM_UNREACHABLE' },
-    cli: { kind: 'transient', exit: 247 },
+    // Nothing listening will not heal by retrying: a status no client retries, with what to do.
+    stream: { kind: 'error', status: 400, rpc: 'FAILED_PRECONDITION', reason: 'UPSTREAM_UNREACHABLE', message: /refused the connection: nothing listens there/ },
+    unary: { kind: 'error', status: 400, rpc: 'FAILED_PRECONDITION', reason: 'UPSTREAM_UNREACHABLE' },
+    cli: { kind: 'terminal', exit: 144, status: 400 },
   },
   {
     name: 'reset before headers',
     group: 'reset before headers',
     upstream: { kind: 'reset' },
-    stream: { kind: 'error', status: 503, rpc: 'UNAVAILABLE', reason: 'UPSTREAM_UNREACHABLE', message: /closed the connection/ },
-    unary: { kind: 'error', status: 503, rpc: 'UNAVAILABLE', reason: 'UPSTREAM_UNREACHABLE' },
+    stream: { kind: 'error', status: 503, rpc: 'UNAVAILABLE', reason: 'UPSTREAM_CONNECTION_LOST', message: /closed the connection/ },
+    unary: { kind: 'error', status: 503, rpc: 'UNAVAILABLE', reason: 'UPSTREAM_CONNECTION_LOST' },
     cli: { kind: 'transient', exit: 247 },
   },
   {
@@ -121,9 +124,10 @@ const FAULTS: Fault[] = [
       { kind: 'sse', writes: sseFromChunks([chunk({ role: 'assistant', content: 'Partial ' }), chunk({ content: 'answer' })], { done: false }), destroyAfter: true },
       { kind: 'sse', writes: [JSON.stringify(COMPLETION).slice(0, 60)], headers: { 'content-type': 'application/json' }, destroyAfter: true },
     ),
-    stream: { kind: 'ok', text: 'Partial answer', finish: 'OTHER' },
+    stream: { kind: 'broken', text: 'Partial answer', status: 503, rpc: 'UNAVAILABLE' },
     unary: { kind: 'error', status: 503, rpc: 'UNAVAILABLE' },
-    cli: { kind: 'success', response: 'Partial answer' },
+    // The CLI's mid-stream retry recovers from it, as from Gemini itself; here every attempt breaks.
+    cli: { kind: 'transient', exit: 247 },
   },
   {
     name: 'stall before headers (upstream_headers_seconds)',
@@ -140,9 +144,9 @@ const FAULTS: Fault[] = [
       { kind: 'sse', writes: sseFromChunks([chunk({ role: 'assistant', content: 'Stalled ' }), chunk({ content: 'here' })], { done: false }), endAfter: false },
       { kind: 'sse', writes: [JSON.stringify(COMPLETION).slice(0, 60)], headers: { 'content-type': 'application/json' }, endAfter: false },
     ),
-    stream: { kind: 'ok', text: 'Stalled here', finish: 'OTHER' },
+    stream: { kind: 'broken', text: 'Stalled here', status: 504, rpc: 'DEADLINE_EXCEEDED' },
     unary: { kind: 'error', status: 504, rpc: 'DEADLINE_EXCEEDED', reason: 'UPSTREAM_TIMEOUT', message: /stopped sending data/ },
-    cli: { kind: 'success', response: 'Stalled here' },
+    cli: { kind: 'transient', exit: 248 },
   },
   // --- bodies that are not what they claim
   {
@@ -181,7 +185,7 @@ const FAULTS: Fault[] = [
     name: 'OpenAI mid-stream error event after content, then [DONE]',
     group: 'mid-stream error event',
     upstream: byMode({ kind: 'sse', writes: [...sseFromChunks([chunk({ role: 'assistant', content: 'Part' })], { done: false }), 'data: {"error":{"message":"The server had an error processing your request.","type":"server_error","param":null,"code":null}}\n\n', 'data: [DONE]\n\n'] }, { kind: 'json', body: COMPLETION }),
-    stream: { kind: 'ok', text: 'Part', finish: 'OTHER' },
+    stream: { kind: 'broken', text: 'Part', status: 503, rpc: 'UNAVAILABLE' },
   },
   {
     name: 'vLLM mid-stream error event with an int code, before any content',
@@ -330,7 +334,7 @@ const FAULTS: Fault[] = [
 // Rigs and the HTTP client
 
 /** Short timeouts so stalls resolve in about a second: headers 1 s (< commit 3 s), idle 1 s, heartbeat 0.5 s. */
-const TIMEOUTS = { first_byte_commit_seconds: 3, heartbeat_seconds: 0.5, upstream_idle_seconds: 1, upstream_headers_seconds: 1, upstream_connect_seconds: 1 };
+const TIMEOUTS = { first_byte_commit_seconds: 3, heartbeat_seconds: 0.5, upstream_idle_seconds: 1, upstream_headers_seconds: 1, upstream_unary_seconds: 1, upstream_connect_seconds: 1 };
 const REQUEST_BOUND_MS = 8000;
 
 async function closedPort(): Promise<number> {
@@ -459,6 +463,16 @@ function assertExpected(result: HttpResult, expect: Expect, mode: 'stream' | 'un
       assert.equal(textOf(parsed.events), '', context);
       break;
     }
+    case 'broken': {
+      assert.equal(result.status, 200, context);
+      const parsed = parseSse(result.body);
+      assert.ok(parsed.tail?.error !== undefined, `no raw error object at the end: ${context}`);
+      assert.equal(parsed.tail.error.code, expect.status, context);
+      assert.equal(parsed.tail.error.status, expect.rpc, context);
+      assert.equal(textOf(parsed.events), expect.text, context);
+      assert.ok(parsed.events.every((event) => event.candidates?.[0]?.finishReason === undefined), `no finish before the error: ${context}`);
+      break;
+    }
     case 'ok': {
       assert.equal(result.status, 200, context);
       if (mode === 'stream') {
@@ -512,7 +526,7 @@ describe('fault matrix: the Gemini response (stream and unary), every request wi
 
   it('stall before headers past first_byte_commit_seconds: 200 is committed, heartbeats flow, then the late 504', async () => {
     const rig = await startRig({ name: 'stall', group: 'stall', upstream: { kind: 'stall' }, stream: { kind: 'error', status: 0, rpc: '' } }, {
-      timeouts: { first_byte_commit_seconds: 0.4, heartbeat_seconds: 0.2, upstream_idle_seconds: 2, upstream_headers_seconds: 1.5, upstream_connect_seconds: 1 },
+      timeouts: { first_byte_commit_seconds: 0.4, heartbeat_seconds: 0.2, upstream_idle_seconds: 2, upstream_headers_seconds: 1.5, upstream_unary_seconds: 1.5, upstream_connect_seconds: 1 },
     });
     try {
       const streamed = await send(`${rig.proxy.url}/v1beta/models/m:streamGenerateContent?alt=sse`, PROMPT);

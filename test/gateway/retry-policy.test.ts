@@ -8,12 +8,15 @@ import { ProxyError, retryInfo, type ErrorCode } from '../../src/errors.js';
 import { decideAfterFailure, FAILURE_RULES, retryAfterSeconds, type FailureState, type RetryDecision } from '../../src/gateway/retry-policy.js';
 
 const settings = { attemptsPerTarget: 3, baseDelayMs: 300, maxDelaySeconds: 5 };
-const first: FailureState = { attempt: 1, keysTried: 1, keyCount: 2, timedOut: false };
+const first: FailureState = { attempt: 1, keysTried: 1, keyCount: 2, timedOut: false, clientRetries: false };
 
 const rows: Array<{ name: string; code: ErrorCode; state?: Partial<FailureState>; retryAfter?: number; expected: RetryDecision }> = [
   { name: '503 → same target after the base delay', code: 'UPSTREAM_UNAVAILABLE', expected: { kind: 'retry', delayMs: 300 } },
   { name: '503, second attempt → doubled backoff', code: 'UPSTREAM_UNAVAILABLE', state: { attempt: 2 }, expected: { kind: 'retry', delayMs: 600 } },
   { name: '503, last attempt on this target → next target', code: 'UPSTREAM_UNAVAILABLE', state: { attempt: 3 }, expected: { kind: 'next-target' } },
+  { name: '503 for a client that retries itself (Gemini CLI) → next target, no retry here', code: 'UPSTREAM_UNAVAILABLE', state: { clientRetries: true }, expected: { kind: 'next-target' } },
+  { name: 'connection refused / DNS / TLS → next target, never the same one again', code: 'UPSTREAM_UNREACHABLE', expected: { kind: 'next-target' } },
+  { name: 'balance for a client that retries itself → still the other key', code: 'UPSTREAM_INSUFFICIENT_BALANCE', state: { clientRetries: true }, expected: { kind: 'other-key' } },
   { name: '504 timeout → retried', code: 'UPSTREAM_TIMEOUT', expected: { kind: 'retry', delayMs: 300 } },
   { name: '502 protocol → retried', code: 'UPSTREAM_PROTOCOL', expected: { kind: 'retry', delayMs: 300 } },
   { name: '429 with Retry-After 2 s → waits 2 s', code: 'UPSTREAM_RATE_LIMITED', retryAfter: 2, expected: { kind: 'retry', delayMs: 2000 } },
@@ -44,7 +47,7 @@ describe('retry policy', () => {
 
   it('only transient and per-key failures count against the breaker', () => {
     const counted = Object.entries(FAILURE_RULES).filter(([, rule]) => rule.breaker === 'failure').map(([code]) => code).sort();
-    assert.deepEqual(counted, ['UPSTREAM_AUTH', 'UPSTREAM_INSUFFICIENT_BALANCE', 'UPSTREAM_PROTOCOL', 'UPSTREAM_RATE_LIMITED', 'UPSTREAM_TIMEOUT', 'UPSTREAM_UNAVAILABLE']);
+    assert.deepEqual(counted, ['UPSTREAM_AUTH', 'UPSTREAM_INSUFFICIENT_BALANCE', 'UPSTREAM_PROTOCOL', 'UPSTREAM_RATE_LIMITED', 'UPSTREAM_TIMEOUT', 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_UNREACHABLE']);
   });
 
   it('reads RetryInfo in seconds and milliseconds', () => {

@@ -79,7 +79,7 @@ describe('gateway: routes, retries, fallback, keys, breakers', () => {
     assert.equal((secondary.received[0]?.body as { model: string }).model, 'qwen3:8b', 'the fallback gets its own model');
     const keys = primary.received.map((request) => request.headers.authorization);
     assert.deepEqual(new Set(keys).size, 2, 'the retry used the other key');
-    const logged = (): boolean => proxy.logLines.some((line) => /Upstream: primary#\d:503 → primary#\d:503 → secondary#0:ok/.test(line));
+    const logged = (): boolean => proxy.logLines.some((line) => /Upstream: primary#\d:503 \(.*?\) → primary#\d:503 \(.*?\) → secondary#0:ok/.test(line));
     for (let wait = 0; wait < 50 && !logged(); wait += 1) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.ok(logged(), 'the access log shows the attempts');
   });
@@ -114,7 +114,9 @@ describe('gateway: routes, retries, fallback, keys, breakers', () => {
     primary.enqueue({ kind: 'sse', writes: sseFromChunks([{ choices: [{ index: 0, delta: { content: 'partial' }, finish_reason: null }] }], { done: false }), endAfter: false, destroyAfter: true });
     secondary.setFallback(OK_STREAM);
     const result = await post(`${proxy.url}/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse`);
-    assert.equal(finishReason(result.text), 'OTHER');
+    // [R-FIN-5]: the failure after output ends the stream as the raw error object, not as an ordinary finish.
+    assert.equal(finishReason(result.text), undefined);
+    assert.match(result.text.trim(), /\{"error":\{"code":503,[^\n]*"status":"UNAVAILABLE"[^\n]*\}\}$/);
     assert.equal((result.text.match(/partial/g) ?? []).length, 1);
     assert.equal(secondary.received.length, 0);
   });
@@ -182,13 +184,21 @@ describe('gateway: routes, retries, fallback, keys, breakers', () => {
     assert.ok(closed.upstreams['primary']?.keys.some((key) => key.state === 'closed'));
   });
 
-  it('a route whose only upstream has an open circuit still tries it (last resort)', async () => {
+  it('a route whose only upstream has an open circuit for the model answers at once, terminally, with the upstream error', async () => {
     primary.setFallback(UNAVAILABLE);
-    for (let index = 0; index < 3; index += 1) await post(`${proxy.url}/v1beta/models/only-primary:generateContent`);
+    // Two keys, two attempts per request, threshold 3 per key and model: the third request's failures open both
+    // circuits, and that request already gets the terminal answer.
+    for (let index = 0; index < 2; index += 1) assert.equal((await post(`${proxy.url}/v1beta/models/only-primary:generateContent`)).status, 503);
+    const opened = await post(`${proxy.url}/v1beta/models/only-primary:generateContent`);
+    assert.equal(opened.status, 400, 'a status Gemini CLI does not retry');
+    assert.match(opened.text, /FAILED_PRECONDITION/);
+    assert.match(opened.text, /upstream primary \(generic\) 503 server_error: overloaded/);
+    assert.match(opened.text, /3 failures in a row for big on upstream primary/);
     const before = primary.received.length;
+    assert.equal(before, 6);
     const result = await post(`${proxy.url}/v1beta/models/only-primary:generateContent`);
-    assert.equal(result.status, 503);
-    assert.ok(primary.received.length > before);
+    assert.equal(result.status, 400);
+    assert.equal(primary.received.length, before, 'not called while the circuit is open');
   });
 });
 

@@ -28,12 +28,15 @@ async function call(url: string, init: { method?: string; body?: unknown; header
   return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) as Record<string, unknown> };
 }
 
+/** The data events of an SSE answer; a failed stream's trailing raw error object ([R-ERR-5]) is not an event. */
 function sseEvents(text: string): Array<Record<string, unknown>> {
   assert.ok(!text.includes('[DONE]'), 'never [DONE] ([R-SSE-7])');
-  return text
+  const events = text
     .split('\r\n\r\n')
     .map((event) => event.trim())
-    .filter((event) => event !== '')
+    .filter((event) => event !== '');
+  if (events.at(-1)?.startsWith('{"error":') === true) events.pop();
+  return events
     .map((event) => {
       assert.ok(event.startsWith('data: {'), `every event is one data line: ${event.slice(0, 80)}`);
       return JSON.parse(event.slice(6)) as Record<string, unknown>;
@@ -54,6 +57,13 @@ const TEXT_STREAM = sseFromChunks([
   { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } },
 ]);
 
+/** The raw error object that ends a failed SSE stream ([R-ERR-5]): the text after the last event. */
+function lastErrorObject(text: string): { code: number; status: string } {
+  const tail = text.slice(text.lastIndexOf('\r\n\r\n') + 4).trim();
+  const body = JSON.parse(tail) as { error: { code: number; status: string } };
+  return { code: body.error.code, status: body.error.status };
+}
+
 describe('proxy over HTTP', () => {
   let upstream: ScriptedUpstream;
   let proxy: RunningProxy;
@@ -71,6 +81,8 @@ describe('proxy over HTTP', () => {
       timeouts: { first_byte_commit_seconds: 0.4, heartbeat_seconds: 0.15, upstream_idle_seconds: 0.8 },
       // One attempt per request: these tests pin the mapping of each upstream answer; gateway.test.ts covers retries.
       retries: { attempts_per_target: 1 },
+      // Failure cases must not open the circuit for the model every other test here uses.
+      circuit_breaker: { failure_threshold: 1000 },
     });
   });
   after(async () => {
@@ -254,13 +266,14 @@ describe('proxy over HTTP', () => {
     }
   });
 
-  it('an unreachable upstream is a 503 naming it, for unary and stream', async () => {
+  it('an unreachable upstream is a terminal 400 FAILED_PRECONDITION naming it, for unary and stream', async () => {
     const dead = await startProxy({ openai_base_url: 'http://127.0.0.1:9/v1', default_openai_model: 'm' });
     try {
       for (const path of ['m:generateContent', 'm:streamGenerateContent?alt=sse']) {
         const result = await call(`${dead.url}/v1beta/models/${path}`, { body: USER });
-        assert.equal(result.status, 503);
-        assert.match(googleError(result).message, /127\.0\.0\.1:9\/v1/);
+        assert.equal(result.status, 400, 'nothing listening will not heal by retrying: not a status clients retry');
+        assert.equal(googleError(result).status, 'FAILED_PRECONDITION');
+        assert.match(googleError(result).message, /127\.0\.0\.1:9\/v1 refused the connection: nothing listens there/);
       }
     } finally {
       await dead.stop();
@@ -277,32 +290,43 @@ describe('proxy over HTTP', () => {
     assert.ok(!result.text.includes('data:'));
   });
 
-  it('an upstream error event after output: a final chunk with OTHER, text not repeated', async () => {
+  it('an upstream error event after output: the text once, then the raw error object with the mapped status ([R-FIN-5])', async () => {
     upstream.enqueue({
       kind: 'sse',
       writes: [...TEXT_STREAM.slice(0, 1), 'event: error\ndata: {"error":{"message":"Failed to call a function.","type":"invalid_request_error","code":"tool_use_failed","status_code":400}}\n\n'],
     });
-    const events = sseEvents((await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text);
-    assert.equal(events.length, 2);
-    assert.equal((events[1] as { candidates: Array<{ finishReason: string }> }).candidates[0]?.finishReason, 'OTHER');
+    const text = (await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text;
+    const events = sseEvents(text);
+    assert.equal(events.length, 1);
+    assert.equal((events[0] as { candidates: Array<{ finishReason?: string }> }).candidates[0]?.finishReason, undefined);
+    const tail = JSON.parse(text.slice(text.lastIndexOf('\r\n\r\n') + 4)) as { error: { code: number; status: string; message: string } };
+    assert.equal(tail.error.code, 400);
+    assert.equal(tail.error.status, 'INVALID_ARGUMENT');
+    assert.match(tail.error.message, /Failed to call a function/);
   });
 
-  it('a connection dropped mid-stream ends with OTHER; dropped before any output is a 503 error object', async () => {
+  it('a connection dropped mid-stream ends with the raw 503 error object; dropped before any output is a 503 error object', async () => {
     upstream.enqueue({ kind: 'sse', writes: TEXT_STREAM.slice(0, 1), endAfter: false, destroyAfter: true });
-    const events = sseEvents((await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text);
-    assert.equal((events.at(-1) as { candidates: Array<{ finishReason: string }> }).candidates[0]?.finishReason, 'OTHER');
+    let text = (await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text;
+    assert.equal(sseEvents(text).length, 1);
+    assert.deepEqual(lastErrorObject(text), { code: 503, status: 'UNAVAILABLE' });
+    upstream.enqueue({ kind: 'sse', writes: TEXT_STREAM.slice(0, 1), endAfter: false, destroyAfter: true });
+    text = (await call(`${base()}/m:streamGenerateContent`, { body: USER })).text;
+    const array = JSON.parse(text) as Array<{ error?: { code: number } }>;
+    assert.equal(array.length, 2, 'a JSON-array stream ends with an error element');
+    assert.equal(array[1]?.error?.code, 503);
     upstream.enqueue({ kind: 'sse', writes: [': keep-alive\n\n'], endAfter: false, destroyAfter: true });
     const result = await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER });
     assert.equal((JSON.parse(result.text.trim()) as { error: { code: number } }).error.code, 503);
   });
 
-  it('a stream that ends without finish_reason but with [DONE] ends with STOP; a non-JSON event is handled', async () => {
+  it('a stream that ends without finish_reason but with [DONE] ends with STOP; a non-JSON event after output is a raw 502 error', async () => {
     upstream.enqueue({ kind: 'sse', writes: [...TEXT_STREAM.slice(0, 1), 'data: [DONE]\n\n'] });
-    let events = sseEvents((await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text);
+    const events = sseEvents((await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text);
     assert.equal((events.at(-1) as { candidates: Array<{ finishReason: string }> }).candidates[0]?.finishReason, 'STOP');
     upstream.enqueue({ kind: 'sse', writes: [...TEXT_STREAM.slice(0, 1), 'data: {oops\n\n'] });
-    events = sseEvents((await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text);
-    assert.equal((events.at(-1) as { candidates: Array<{ finishReason: string }> }).candidates[0]?.finishReason, 'OTHER');
+    const text = (await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text;
+    assert.deepEqual(lastErrorObject(text), { code: 502, status: 'UNAVAILABLE' });
   });
 
   it('a slow upstream: headers and heartbeats go out before its first byte ([R-TO-1], [R-TO-2])', async () => {
@@ -323,12 +347,13 @@ describe('proxy over HTTP', () => {
     assert.ok(headersAfter >= 350 && headersAfter < 2000, `unary headers after ${headersAfter} ms`);
   });
 
-  it('an upstream that stalls mid-stream is given up after the idle timeout; finish OTHER', async () => {
+  it('an upstream that stalls mid-stream is given up after the idle timeout: raw 504 error object (SSE) and error body (unary)', async () => {
     upstream.enqueue({ kind: 'sse', writes: TEXT_STREAM.slice(0, 1), endAfter: false });
     const started = Date.now();
-    const events = sseEvents((await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text);
+    const text = (await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text;
     assert.ok(Date.now() - started < 5000);
-    assert.equal((events.at(-1) as { candidates: Array<{ finishReason: string }> }).candidates[0]?.finishReason, 'OTHER');
+    assert.equal(sseEvents(text).length, 1);
+    assert.deepEqual(lastErrorObject(text), { code: 504, status: 'DEADLINE_EXCEEDED' });
   });
 
   it('a client disconnect aborts the upstream request within 100 ms', async () => {
@@ -386,7 +411,10 @@ describe('proxy over HTTP', () => {
 
   it('health: the seed body plus upstream detail', async () => {
     const health = (await call(`${proxy.url}/health`)).json();
-    assert.equal(health['status'], 'healthy');
+    // The failure cases above make model m fail recently: liveness stays 200 and says so (failure-paths.test.ts
+    // covers degraded → healthy).
+    assert.equal(health['status'], 'degraded');
+    assert.ok(Array.isArray(health['failing']) && health['failing'].length > 0, JSON.stringify(health['failing']));
     assert.equal(health['service'], 'gemini-proxy');
     assert.equal((health['upstream'] as { base_url: string }).base_url, upstream.baseUrl);
   });

@@ -45,8 +45,10 @@ export interface CliRunOptions {
   args?: string[];
   /** Files to create in the workspace (relative path → content). */
   files?: Record<string, string | Buffer>;
-  /** general.maxAttempts (1 unless a test is about retries). */
-  maxAttempts?: number;
+  /** general.maxAttempts (1 unless a test is about retries); 'default' leaves the CLI's own default (10). */
+  maxAttempts?: number | 'default';
+  /** Kill the run after this long (default RUN_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
 export interface CliRun {
@@ -83,12 +85,12 @@ export interface CliJsonOutput {
   error?: { type: string; message: string; code?: number | string };
 }
 
-export function settingsJson(maxAttempts: number): string {
+export function settingsJson(maxAttempts: number | 'default'): string {
   // docs/gemini-contract.md §12.1: API-key auth (otherwise GOOGLE_GEMINI_BASE_URL selects "gateway" and the run exits
   // 41), no update checks, no usage statistics, no telemetry: nothing may leave for the internet.
   return JSON.stringify({
     security: { auth: { selectedType: 'gemini-api-key' } },
-    general: { enableAutoUpdate: false, enableAutoUpdateNotification: false, maxAttempts },
+    general: { enableAutoUpdate: false, enableAutoUpdateNotification: false, ...(maxAttempts === 'default' ? {} : { maxAttempts }) },
     privacy: { usageStatisticsEnabled: false },
     telemetry: { enabled: false },
   });
@@ -136,7 +138,7 @@ export async function runCli(proxyUrl: string, options: CliRunOptions): Promise<
   const timer = setTimeout(() => {
     timedOut = true;
     killGroup();
-  }, RUN_TIMEOUT_MS);
+  }, options.timeoutMs ?? RUN_TIMEOUT_MS);
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (exitCode: number | null, exitSignal: NodeJS.Signals | null) => resolve([exitCode, exitSignal]));

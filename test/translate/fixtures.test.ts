@@ -1,7 +1,7 @@
 /**
- * Fixture-driven translator tests: each folder under test/fixtures holds a Gemini request, the expected
- * Chat Completions request, the upstream's raw SSE bytes (verbatim from docs/providers.md) and the exact SSE bytes the
- * proxy must emit. The upstream bytes are also fed split at every byte boundary; the output must not change.
+ * Fixture-driven translator tests: each folder under test/fixtures holds a Gemini request, the expected Chat
+ * Completions request, the upstream's raw SSE bytes (in the provider's shapes, docs/providers.md) and the exact SSE
+ * bytes the proxy must emit. The upstream bytes are also fed split at every byte boundary; the output must not change.
  * `UPDATE_FIXTURES=1` rewrites the expected files, which are then reviewed by hand before committing.
  */
 import assert from 'node:assert/strict';

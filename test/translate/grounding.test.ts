@@ -74,6 +74,19 @@ describe('GroundingTracker', () => {
     );
   });
 
+  it('brackets in code are not citations: inline spans and fenced blocks keep them', () => {
+    const tracker = new GroundingTracker({ kind: 'numbered-sources', queries: ['q'], sources: SOURCES });
+    const text = feed(tracker, ['Use `xs[1]` here [1].\n```py\nprint(xs[2])\n', '```\nDone [2].']);
+    assert.equal(text, 'Use `xs[1]` here.\n```py\nprint(xs[2])\n```\nDone.');
+    assert.deepEqual(
+      (tracker.metadata()?.groundingSupports ?? []).map((support) => [support.segment.text, support.groundingChunkIndices]),
+      [
+        ['Use `xs[1]` here', [0]],
+        ['Done', [1]],
+      ],
+    );
+  });
+
   it('zhipu: sources from the web_search array (only entries with a link), [ref_n] marks', () => {
     const tracker = new GroundingTracker({ kind: 'zhipu-results', queries: ['北京 天气'] });
     tracker.observe({

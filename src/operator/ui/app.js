@@ -235,6 +235,7 @@
     fact(summary, 'First chunk', ms(entry.firstChunkMs));
     fact(summary, 'Tokens in / out / thoughts', `${entry.promptTokens} / ${entry.outputTokens} / ${entry.thoughtsTokens}`);
     if (entry.upstreamError) fact(summary, 'Upstream error', entry.upstreamError);
+    if (entry.errorMessage) fact(summary, 'Error message', entry.errorMessage);
     if (entry.attempts) fact(summary, 'Upstream attempts', entry.attempts.join(' → '));
     if (entry.webSearch) fact(summary, 'Web search', entry.webSearch);
     if (entry.client) fact(summary, 'Client', entry.client);
