@@ -42,7 +42,7 @@ function readWhole(req, then) {
   req.on('end', () => then(parts.length === 1 ? parts[0] : Buffer.concat(parts)));
 }
 
-const poolOptions = { connections: 128, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 };
+const poolOptions = { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 };
 
 const variants = {
   'request-pipe'() {
@@ -108,7 +108,7 @@ const variants = {
   },
 
   'http-agent'() {
-    const agent = new Agent({ keepAlive: true, maxSockets: 128, keepAliveMsecs: 30_000 });
+    const agent = new Agent({ keepAlive: true, keepAliveMsecs: 30_000 });
     return (req, res) =>
       readWhole(req, (body) => {
         const outgoing = httpRequest(

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import Pool from 'undici/lib/dispatcher/pool.js';
 
 const { values } = parseArgs({ options: { port: { type: 'string' }, upstream: { type: 'string' } } });
-const pool = new Pool(values.upstream, { connections: 128, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
+const pool = new Pool(values.upstream, { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
 
 /** Flat [name, value, …] list without hop-by-hop headers; `raw` holds strings (request) or Buffers (response). */

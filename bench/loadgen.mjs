@@ -315,11 +315,16 @@ async function open({ name, count, timeoutSeconds }) {
       firstError ??= error instanceof Error ? error.message : String(error);
     }
   };
+  // A stream still waiting for its answer at the deadline (queued somewhere) is given up, so the phase always ends.
+  const giveUp = setTimeout(() => {
+    for (const entry of openStreams) if (entry.body === undefined) entry.abort.abort();
+  }, timeoutSeconds * 1000);
   // Open in waves so the listen backlog is never the limit being measured.
   const wave = 100;
   for (let start = 0; start < count && now() < deadline; start += wave) {
     await Promise.all(Array.from({ length: Math.min(wave, count - start) }, openOne));
   }
+  clearTimeout(giveUp);
   return { requested: count, opened, failed, error: firstError };
 }
 

@@ -103,7 +103,7 @@ function startNode(name, args, { execArgv = [], env = {} } = {}) {
   return track(name, spawn(process.execPath, [...execArgv, ...args], { cwd: root, stdio: ['ignore', out, out], env: { ...process.env, ...env } }));
 }
 
-async function waitHttp(port, path, timeoutMs = 30_000) {
+async function waitHttp(port, path, timeoutMs = 180_000) {
   const deadline = Date.now() + timeoutMs;
   let lastError;
   while (Date.now() < deadline) {
@@ -191,7 +191,7 @@ const round1 = (value) => (value === null || value === undefined || Number.isNaN
 
 async function main() {
   if (!existsSync(join(root, 'dist/src/cli.js'))) throw new Error('dist/src/cli.js is missing: run `npm run build` (npm run bench does)');
-  const [upstreamPort, floorPort, proxyPort, proxyQuietPort, proxyW2Port, referencePort, proxyLeanPort, ...variantPorts] = await freePorts(7 + FLOOR_VARIANTS.length);
+  const [upstreamPort, floorPort, proxyPort, proxyQuietPort, proxyW2Port, referencePort, proxyLeanPort, proxySemiPort, ...variantPorts] = await freePorts(8 + FLOOR_VARIANTS.length);
   log(`work directory ${work}; ${quick ? 'quick smoke' : 'full run'}; pacing ${pacingMs} ms × ${CHUNKS} chunks`);
 
   // The upstream and the floor.
@@ -233,6 +233,10 @@ async function main() {
   });
   const proxyQuiet = startNode('proxy-no-access-log', [cli, '--config', proxyConfig(proxyQuietPort, false)], { execArgv: proxyNodeArgs });
   const proxyLean = startNode('proxy-lean', [cli, '--config', proxyConfig(proxyLeanPort, false, true)], { execArgv: proxyNodeArgs });
+  // As shipped, with V8's young generation capped at 2 MB per semi-space (node --max-semi-space-size=2, e.g. through
+  // NODE_OPTIONS): what the memory figures are without the young generation's growth under load.
+  const SEMI_SPACE_ARGS = ['--max-semi-space-size=2'];
+  const proxySemi = startNode('proxy-semi-space-2', [cli, '--config', proxyConfig(proxySemiPort, true)], { execArgv: [...proxyNodeArgs, ...SEMI_SPACE_ARGS] });
   const proxyW2 = startNode('proxy-workers-2', [cli, '--config', proxyConfig(proxyW2Port, true), '--workers', '2'], { execArgv: proxyNodeArgs });
 
   // Portkey's gateway, OpenAI pass-through to the same upstream, pinned to loopback.
@@ -258,6 +262,7 @@ async function main() {
   await waitHttp(proxyPort, '/health');
   await waitHttp(proxyQuietPort, '/health');
   await waitHttp(proxyLeanPort, '/health');
+  await waitHttp(proxySemiPort, '/health');
   await waitHttp(proxyW2Port, '/health');
   if (reference.child !== undefined) {
     try {
@@ -303,6 +308,7 @@ async function main() {
     { name: 'proxy', origin: `http://127.0.0.1:${proxyPort}`, headers: geminiHeaders, format: 'gemini', pids: [proxy.pid], ...geminiPaths },
     { name: 'proxy_no_access_log', origin: `http://127.0.0.1:${proxyQuietPort}`, headers: geminiHeaders, format: 'gemini', pids: [proxyQuiet.pid], ...geminiPaths },
     { name: 'proxy_lean', origin: `http://127.0.0.1:${proxyLeanPort}`, headers: geminiHeaders, format: 'gemini', pids: [proxyLean.pid], ...geminiPaths },
+    { name: 'proxy_semi_space_2', origin: `http://127.0.0.1:${proxySemiPort}`, headers: geminiHeaders, format: 'gemini', pids: [proxySemi.pid], ...geminiPaths },
     { name: 'proxy_workers_2', origin: `http://127.0.0.1:${proxyW2Port}`, headers: geminiHeaders, format: 'gemini', pids: [proxyW2.pid, ...childPids(proxyW2.pid)], ...geminiPaths },
   ];
   if (reference.child !== undefined) {
@@ -336,12 +342,13 @@ async function main() {
   // Warm-up (JIT, pools), then idle RSS.
   const warm = Math.max(1, Math.floor(PLAN.warmupRequests / 100));
   const variantNames = variants.map((variant) => variant.name);
-  await call('latency', { names: withRef(['direct', 'floor', ...variantNames, 'proxy', 'proxy_no_access_log', 'proxy_lean', 'proxy_workers_2']), kind: 'small', rounds: warm, batch: 100, warmup: 0 });
-  await call('latency', { names: withRef(['direct', 'floor', 'proxy']), kind: 'cli', rounds: 1, batch: quick ? 20 : 50, warmup: 0 });
-  await call('stream', { names: withRef(['direct', 'floor', 'proxy']), rounds: 1, batch: 3, warmup: 0, chunks: CHUNKS });
+  await call('latency', { names: withRef(['direct', 'floor', ...variantNames, 'proxy', 'proxy_no_access_log', 'proxy_lean', 'proxy_workers_2', 'proxy_semi_space_2']), kind: 'small', rounds: warm, batch: 100, warmup: 0 });
+  await call('latency', { names: withRef(['direct', 'floor', 'proxy', 'proxy_semi_space_2']), kind: 'cli', rounds: 1, batch: quick ? 20 : 50, warmup: 0 });
+  await call('stream', { names: withRef(['direct', 'floor', 'proxy', 'proxy_semi_space_2']), rounds: 1, batch: 3, warmup: 0, chunks: CHUNKS });
   await new Promise((done) => setTimeout(done, PLAN.settleMs));
   const rssIdle = { floor: rssMb(floor.pid), proxy: rssMb(proxy.pid), reference: hasRef ? rssMb(reference.child.pid) : null };
   const rssIdleLean = rssMb(proxyLean.pid);
+  const rssIdleSemi = rssMb(proxySemi.pid);
   const rssIdleQuiet = rssMb(proxyQuiet.pid);
   // The upstream is a bare node:http server that has served every request of the warm-up: the RSS a Node HTTP process
   // without undici sits at here, to compare the floor's with.
@@ -486,7 +493,7 @@ async function main() {
   // RSS with open streams: one target at a time.
   const rssStreams = {};
   const streamsOpened = {};
-  for (const [name, child] of !phases.has('rss') ? [] : [['floor', floor], ['proxy', proxy], ...(hasRef ? [['reference', reference.child]] : [])]) {
+  for (const [name, child] of !phases.has('rss') ? [] : [['floor', floor], ['proxy', proxy], ['proxy_semi_space_2', proxySemi], ...(hasRef ? [['reference', reference.child]] : [])]) {
     log(`${PLAN.openStreams} open streams through ${name}`);
     const opened = await call('open', { name, count: PLAN.openStreams, timeoutSeconds: 60 });
     await new Promise((done) => setTimeout(done, PLAN.settleMs));
@@ -542,6 +549,12 @@ async function main() {
     rps_one_worker: round1(throughput.proxy_no_access_log.rps),
     rss_idle_mb: round1(rssIdleQuiet),
   };
+  const smallYoungGeneration = {
+    node_args: SEMI_SPACE_ARGS,
+    rss_idle_mb: round1(rssIdleSemi),
+    rss_1000_streams_mb: round1(rssStreams.proxy_semi_space_2),
+    open_streams: streamsOpened.proxy_semi_space_2,
+  };
   const lean = {
     added_p50_small_ms: round3(small.proxy_lean.p50 - small.direct.p50),
     added_p99_small_ms: round3(small.proxy_lean.p99 - small.direct.p99),
@@ -551,13 +564,15 @@ async function main() {
   const loadgenCpu = !phases.has('rps')
     ? null
     : Object.fromEntries(Object.entries(throughput).map(([name, value]) => [name, value.cpu_percent_of_one_core]));
+  /** a − b, or null when either was not measured (a skipped phase). */
+  const minus = (a, b) => (a === null || b === null ? null : round3(a - b));
   const overFloor = {
-    p50_small_ms: round3(proxyFigures.added_p50_small_ms - floorFigures.added_p50_small_ms),
-    p99_small_ms: round3(proxyFigures.added_p99_small_ms - floorFigures.added_p99_small_ms),
-    p50_cli_ms: round3(proxyFigures.added_p50_cli_ms - floorFigures.added_p50_cli_ms),
-    ttfc_ms: round3(proxyFigures.added_ttfc_ms - floorFigures.added_ttfc_ms),
-    per_chunk_ms: round3(proxyFigures.added_per_chunk_ms - floorFigures.added_per_chunk_ms),
-    rps_ratio: round3(proxyFigures.rps_one_worker / floorFigures.rps_one_worker),
+    p50_small_ms: minus(proxyFigures.added_p50_small_ms, floorFigures.added_p50_small_ms),
+    p99_small_ms: minus(proxyFigures.added_p99_small_ms, floorFigures.added_p99_small_ms),
+    p50_cli_ms: minus(proxyFigures.added_p50_cli_ms, floorFigures.added_p50_cli_ms),
+    ttfc_ms: minus(proxyFigures.added_ttfc_ms, floorFigures.added_ttfc_ms),
+    per_chunk_ms: minus(proxyFigures.added_per_chunk_ms, floorFigures.added_per_chunk_ms),
+    rps_ratio: proxyFigures.rps_one_worker === null || floorFigures.rps_one_worker === null ? null : round3(proxyFigures.rps_one_worker / floorFigures.rps_one_worker),
   };
   const goals = [
     ['added p50, small, within 0.1 ms of the floor', overFloor.p50_small_ms <= 0.1, `${overFloor.p50_small_ms} ms over the floor`],
@@ -575,8 +590,8 @@ async function main() {
     [`RSS with ${PLAN.openStreams} open streams ≤ 150 MB`, proxyFigures.rss_1000_streams_mb <= 150, `${proxyFigures.rss_1000_streams_mb} MB`],
     [
       '--workers 2 ≥ 1.8× one worker (projected from CPU time per request: 2 vCPUs leave no free core for a second worker)',
-      workers.projected_scaling_two_workers_on_free_cores === undefined ? null : workers.projected_scaling_two_workers_on_free_cores >= 1.8,
-      `${workers.projected_scaling_two_workers_on_free_cores}× projected; measured on this machine ${round3(proxyFigures.rps_two_workers / proxyFigures.rps_one_worker)}×`,
+      workers.projected_scaling_two_workers_on_free_cores == null ? null : workers.projected_scaling_two_workers_on_free_cores >= 1.8,
+      `${workers.projected_scaling_two_workers_on_free_cores ?? null}× projected; measured on this machine ${round3(proxyFigures.rps_two_workers / proxyFigures.rps_one_worker)}×`,
     ],
   ].map(([goal, met, actual]) => ({ goal, met: /\bnull\b|NaN/.test(actual) ? null : met, actual }));
 
@@ -587,6 +602,7 @@ async function main() {
     workers,
     access_log_off: noAccessLog,
     operator_features_off: lean,
+    small_young_generation: smallYoungGeneration,
     floor: floorFigures,
     reference: referenceFigures,
     direct,
@@ -653,6 +669,8 @@ function printTable(results, hasRef) {
   const line = (row) => `| ${row.map((cell, column) => String(cell).padEnd(widths[column])).join(' | ')} |`;
   process.stdout.write(`\n${line(table[0])}\n| ${widths.map((width) => '-'.repeat(width)).join(' | ')} |\n${table.slice(1).map(line).join('\n')}\n`);
   process.stdout.write(`\naccess log off: added p50 ${fmt(results.access_log_off.added_p50_small_ms)} ms, p99 ${fmt(results.access_log_off.added_p99_small_ms)} ms, ${fmt(results.access_log_off.rps_one_worker, 1)} req/s, idle RSS ${fmt(results.access_log_off.rss_idle_mb, 1)} MB\n`);
+  const semi = results.small_young_generation;
+  process.stdout.write(`as shipped with ${semi.node_args.join(' ')}: idle RSS ${fmt(semi.rss_idle_mb, 1)} MB, with open streams ${fmt(semi.rss_1000_streams_mb, 1)} MB\n`);
   const leanFigures = results.operator_features_off;
   process.stdout.write(
     `access log, usage database, metrics and dashboard off: added p50 ${fmt(leanFigures.added_p50_small_ms)} ms, p99 ${fmt(leanFigures.added_p99_small_ms)} ms, ${fmt(leanFigures.rps_one_worker, 1)} req/s, idle RSS ${fmt(leanFigures.rss_idle_mb, 1)} MB\n`,
