@@ -8,7 +8,6 @@ import { ProxyError } from '../errors.js';
 import type { GenerateContentResponse } from '../translate/gemini-types.js';
 import { createStreamTranslator, type StreamTranslator } from '../translate/multi-candidate-stream.js';
 import type { StreamTranslationOptions, UpstreamCall } from '../translate/openai-stream-to-gemini.js';
-import type { OpenAIChunk } from '../translate/openai-types.js';
 import { SseDecoder } from '../upstream/sse-decoder.js';
 import { classifyUpstreamError } from '../upstream/upstream-errors.js';
 
@@ -111,7 +110,7 @@ export class UpstreamStreamPump {
       this.failure = upstreamEventError(this.options.upstreamLabel, JSON.parse(this.options.redact(data)) as Record<string, unknown>);
       return;
     }
-    out.push(...this.machine.push(parsed as OpenAIChunk));
+    out.push(...this.machine.push(parsed));
   }
 
   /**

@@ -97,7 +97,7 @@ async function unaryAnswer(setup: AttemptSetup, request: UpstreamCallRequest, ta
   if (typeof completion !== 'object' || completion === null) {
     return { kind: 'failed', error: new ProxyError('UPSTREAM_PROTOCOL', `upstream ${label} returned an unexpected body`) };
   }
-  if ('error' in completion && (completion as Record<string, unknown>)['error'] != null) {
+  if ('error' in completion && (completion as Record<string, unknown>)['error'] !== null && (completion as Record<string, unknown>)['error'] !== undefined) {
     return { kind: 'failed', error: upstreamEventError(label, JSON.parse(setup.redact(JSON.stringify(completion))) as Record<string, unknown>) };
   }
   const finish = openAICompletionToGemini(completion, request.streamOptions);

@@ -3,7 +3,7 @@
  * the JSON body parser, the per-request lifecycle (id, access line, request event) and the error handlers. The routes
  * are plugins registered on it by the composition root (src/app.ts): health, operator, Gemini.
  */
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Socket } from 'node:net';
 import { invalidRequest } from '../errors.js';
 import type { ProxyContext } from './context.js';
@@ -30,7 +30,7 @@ export function createServer(context: ProxyContext): FastifyInstance {
     },
     // A URL Fastify cannot decode: Gemini format, and never Fastify's body, which echoes the URL (and its ?key=).
     frameworkErrors: (error, _request, reply) => {
-      void sendJson(reply as FastifyReply, 400, invalidRequest(frameworkErrorMessage(error.code)).toGoogleStatus());
+      void sendJson(reply, 400, invalidRequest(frameworkErrorMessage(error.code)).toGoogleStatus());
     },
     http: { maxHeaderSize: config.maxHeaderBytes },
     // [R-TO-5]: never cut long responses; only the request itself must arrive in time.

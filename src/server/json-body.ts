@@ -73,7 +73,7 @@ export function parseJsonBody(text: string): JsonBodyResult {
     return { ok: true, value: JSON.parse(text) as unknown };
   } catch {
     try {
-      return { ok: true, value: JSON5.parse(escapeRawControlCharacters(text)) as unknown };
+      return { ok: true, value: JSON5.parse<unknown>(escapeRawControlCharacters(text)) };
     } catch (error) {
       return { ok: false, message: `Invalid JSON payload received. ${tolerantMessage(error)}` };
     }

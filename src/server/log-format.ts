@@ -29,7 +29,7 @@ export function localTime(epochMs: number): string {
 
 function fieldText(value: unknown): string {
   if (typeof value === 'string') return /\s|=|"/.test(value) ? JSON.stringify(value) : value;
-  if (typeof value === 'object' && value !== null && 'message' in value && typeof (value as { message: unknown }).message === 'string') {
+  if (typeof value === 'object' && value !== null && 'message' in value && typeof value.message === 'string') {
     return JSON.stringify((value as { message: string }).message);
   }
   return JSON.stringify(value) ?? String(value);

@@ -37,7 +37,7 @@ export function extractEnumText(text: string): string {
     const parsed: unknown = JSON.parse(json);
     if (typeof parsed === 'string') return parsed;
     if (typeof parsed === 'object' && parsed !== null && 'value' in parsed) {
-      const value = (parsed as { value: unknown }).value;
+      const value = parsed.value;
       if (typeof value === 'string') return value;
     }
   } catch {

@@ -23,7 +23,7 @@ function messagesText(body: OpenAIChatRequest): string {
 /** Answers by what the request is: the search-tool call (sources in the system text), a main turn, or the turn after. */
 function upstreamBehaviour(request: ReceivedRequest): Script {
   const body = chatBody(request);
-  const system = body.messages.filter((message) => message.role === 'system').map((message) => message.content).join('\n');
+  const system = body.messages.filter((message) => message.role === 'system').map((message) => (typeof message.content === 'string' ? message.content : JSON.stringify(message.content))).join('\n');
   const stream = body.stream === true;
   const reply = (delta: Record<string, unknown>, finish: string): Script =>
     stream

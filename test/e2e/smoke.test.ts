@@ -36,12 +36,14 @@ describe('smoke: text stream through the proxy', () => {
     const text = await response.text();
     const events = text.split('\r\n\r\n').filter((event) => event !== '');
     assert.ok(events.every((event) => event.startsWith('data: {')), text);
-    const parsed = events.map((event) => JSON.parse(event.slice(6)));
+    const parsed = events.map(
+      (event) => JSON.parse(event.slice(6)) as { candidates: Array<{ content?: { parts?: Array<{ text?: string }> }; finishReason?: string }>; usageMetadata?: unknown },
+    );
     // The chunk with the finish has content (issue 11: SDK 2.x history needs it): here an empty text part.
-    assert.deepEqual(parsed.map((event) => event.candidates[0].content?.parts?.[0]?.text), ['Hel', 'lo', '']);
+    assert.deepEqual(parsed.map((event) => event.candidates[0]?.content?.parts?.[0]?.text), ['Hel', 'lo', '']);
     const last = parsed[parsed.length - 1];
-    assert.equal(last.candidates[0].finishReason, 'STOP');
-    assert.deepEqual(last.usageMetadata, { promptTokenCount: 5, candidatesTokenCount: 2, totalTokenCount: 7 });
+    assert.equal(last?.candidates[0]?.finishReason, 'STOP');
+    assert.deepEqual(last?.usageMetadata, { promptTokenCount: 5, candidatesTokenCount: 2, totalTokenCount: 7 });
     assert.equal(upstream.received[0]?.headers.authorization, 'Bearer sk-upstream-secret');
     assert.equal((upstream.received[0]?.body as { model: string }).model, 'up-model');
   });

@@ -137,8 +137,7 @@ export const HEALTHY_MODELS = [
   'some-model',
 ] as const;
 
-const GEMINI_METHODS = ['generateContent', 'streamGenerateContent', 'countTokens', 'embedContent', 'batchEmbedContents'] as const;
-type GeminiMethod = (typeof GEMINI_METHODS)[number];
+type GeminiMethod = 'generateContent' | 'streamGenerateContent' | 'countTokens' | 'embedContent' | 'batchEmbedContents';
 
 const WEIRD_STRINGS = [
   '',
@@ -659,7 +658,7 @@ function mutateTree(rng: Rng, root: Json, limits: TreeMutationLimits, notes: str
         break;
       }
       case 'number-edge':
-        setSlot(slot as Slot, rng.pick<Json>([1e308, -1e308, 5e-324, 2 ** 64, -0, 1.0000000000000002, 9007199254740993]));
+        setSlot(slot as Slot, rng.pick<Json>([1e308, -1e308, 5e-324, 2 ** 64, -0, 1.0000000000000002, 2 ** 53 + 1]));
         notes.push('number-edge');
         break;
       default:

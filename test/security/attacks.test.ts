@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -20,7 +20,6 @@ import { completion, generate, parsePrometheus, startFileProxy, tempDirectory, U
 import { errorOutput, removeTemporaryDirectories, runCli, successOutput } from '../support/gemini-cli.js';
 import { startProxyProcess } from '../fuzz/harness.js';
 import { countTextsInSlices, loadTokenizer } from '../../src/tokenizer.js';
-import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 interface Answer {

@@ -71,7 +71,7 @@ describe('the CLI process', () => {
     const running = startCli(['--config', config]);
     const url = await running.url;
     const response = await fetch(`${url}/v1beta/models/m:streamGenerateContent?alt=sse`, { method: 'POST', body: JSON.stringify({ contents: [{ parts: [{ text: 'hi' }] }] }) });
-    const reader = response.body?.getReader();
+    const reader = (response.body as ReadableStream<Uint8Array> | null)?.getReader();
     assert.ok(reader !== undefined);
     let text = new TextDecoder().decode((await reader.read()).value);
     running.child.kill('SIGTERM');

@@ -89,7 +89,7 @@ describe('log format', () => {
       await waitForOutput(human, /GET \/v1beta\/models\/gemini-x - 200/);
       const lines = human.output().split('\n');
       const access = lines.find((line) => line.includes('GET /v1beta/models/gemini-x'));
-      assert.match(access ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO  GET \/v1beta\/models\/gemini-x - 200 - Model: -/);
+      assert.match(access ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO {2}GET \/v1beta\/models\/gemini-x - 200 - Model: -/);
       assert.ok(!lines.some((line) => line.startsWith('{"level"')), 'no JSON lines');
     } finally {
       await human.stop();

@@ -43,7 +43,7 @@ export function normalizeTool(raw: unknown, path: string, ignored: Set<string>):
   const functionDeclarations = asList(field(raw, 'functionDeclarations', 'function_declarations')).map((item, index) =>
     normalizeDeclaration(item, `${path}.functionDeclarations[${index}]`, ignored),
   );
-  const builtIns = BUILT_IN_TOOL_FIELDS.filter(([camel, snake]) => field(raw, camel, snake) != null).map(([camel]) => camel);
+  const builtIns = BUILT_IN_TOOL_FIELDS.filter(([camel, snake]) => (field(raw, camel, snake) ?? null) !== null).map(([camel]) => camel);
   for (const key of unknownKeys(raw, TOOL_FIELDS, 'tools[]')) ignored.add(key);
   return { functionDeclarations, builtIns };
 }

@@ -20,7 +20,8 @@ const MAX_TOP_LOGPROBS = 20;
  */
 export function applyCandidates(config: GeminiGenerationConfig, body: OpenAIChatRequest, capabilities: ModelCapabilities): number {
   const count = config.candidateCount;
-  if (count === undefined || count === 1) return 1;
+  // 0 is proto3's default, what a client that serialises every field sends for "unset".
+  if (count === undefined || count === 0 || count === 1) return 1;
   if (!Number.isInteger(count) || count < 1 || count > MAX_CANDIDATES) {
     throw invalidRequest(`Invalid value at 'generationConfig.candidateCount' (${count}): must be an integer from 1 to ${MAX_CANDIDATES}.`);
   }

@@ -86,7 +86,7 @@ export interface StreamDialect {
   preamble?(plan: Plan): JsonObject[];
   afterText?(plan: Plan): JsonObject[];
   /** Tool-call id for the call at `index` of this turn. */
-  toolCallId(name: string, index: number, rng: Rng): string;
+  toolCallId: (name: string, index: number, rng: Rng) => string;
 }
 
 export interface UnaryDialect {
@@ -94,7 +94,7 @@ export interface UnaryDialect {
   readonly rawPrefix: string;
   readonly reasoning: ReasoningField;
   /** Unary ids when they differ from streamed ones (GLM: signed decimal). */
-  toolCallId?(name: string, index: number, rng: Rng): string;
+  toolCallId?: (name: string, index: number, rng: Rng) => string;
   envelope(message: JsonObject, plan: Plan): JsonObject;
 }
 
