@@ -36,7 +36,14 @@ const layerRules = Object.entries(MAY_IMPORT).map(([folder, allowed]) => ({
   comment: `src/${folder}/ may import only ${allowed.length === 0 ? 'the leaf modules' : `${allowed.join(', ')} and the leaf modules`} (see .dependency-cruiser.cjs)`,
   from: { path: `^src/${folder}/` },
   // A name ending in .ts is one module at the root of src/ (quick-start.ts), any other a folder.
-  to: { path: '^src/', pathNot: [`^src/${folder}/`, leafPath, ...allowed.map((name) => (name.endsWith('.ts') ? `^src/${name.replace('.', '\\.')}$` : `^src/${name}/`))] },
+  to: {
+    path: '^src/',
+    pathNot: [
+      `^src/${folder}/`,
+      leafPath,
+      ...allowed.map((name) => (name.endsWith('.ts') ? `^src/${name.replace('.', '\\.')}$` : `^src/${name}/`)),
+    ],
+  },
 }));
 
 module.exports = {
@@ -76,6 +83,10 @@ module.exports = {
     // Type-only imports count: a type from a higher layer couples as much as a value does.
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+      extensions: ['.ts', '.js'],
+    },
   },
 };

@@ -98,7 +98,9 @@ for (const [index, entry] of flags.build.entries()) {
   );
   const execArgv = [
     ...flags['node-args'].split(' ').filter(Boolean),
-    ...(flags.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(flags.profile)}`, `--cpu-prof-name=build-${index}.cpuprofile`]),
+    ...(flags.profile === undefined
+      ? []
+      : ['--cpu-prof', `--cpu-prof-dir=${resolve(flags.profile)}`, `--cpu-prof-name=build-${index}.cpuprofile`]),
   ];
   const child = start(`build-${index}`, [resolve(cli), '--config', config], execArgv);
   builds.push({ name: `${index}:${entry}`, child, port, cpu: 0, n: 0, wall: 0 });
@@ -107,7 +109,8 @@ for (const build of builds) await waitFor(build.port, '/health');
 
 const kind = flags.kind;
 const body = JSON.stringify(kind === 'cli' ? buildCliRequest() : SMALL_REQUEST);
-const path = kind === 'stream' ? '/v1beta/models/bench:streamGenerateContent?alt=sse' : '/v1beta/models/bench:generateContent';
+const path =
+  kind === 'stream' ? '/v1beta/models/bench:streamGenerateContent?alt=sse' : '/v1beta/models/bench:generateContent';
 
 function one(pool) {
   return new Promise((done, fail) => {
@@ -160,8 +163,13 @@ for (const build of builds) {
   );
 }
 process.stdout.write(`load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
-await Promise.all(builds.map((build) => new Promise((done) => {
-  build.child.once('exit', done);
-  build.child.kill('SIGTERM');
-})));
+await Promise.all(
+  builds.map(
+    (build) =>
+      new Promise((done) => {
+        build.child.once('exit', done);
+        build.child.kill('SIGTERM');
+      }),
+  ),
+);
 process.exit(0);

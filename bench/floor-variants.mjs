@@ -14,9 +14,20 @@ import { pipeline } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 
-const { values } = parseArgs({ options: { port: { type: 'string' }, upstream: { type: 'string' }, variant: { type: 'string', default: 'request' } } });
+const { values } = parseArgs({
+  options: { port: { type: 'string' }, upstream: { type: 'string' }, variant: { type: 'string', default: 'request' } },
+});
 const upstream = new URL(values.upstream);
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'host',
+]);
 
 function forwardHeaders(headers) {
   const out = {};
@@ -42,7 +53,13 @@ function readWhole(req, then) {
   req.on('end', () => then(parts.length === 1 ? parts[0] : Buffer.concat(parts)));
 }
 
-const poolOptions = { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 };
+const poolOptions = {
+  keepAliveTimeout: 30_000,
+  keepAliveMaxTimeout: 600_000,
+  pipelining: 1,
+  headersTimeout: 0,
+  bodyTimeout: 0,
+};
 
 const variants = {
   'request-pipe'() {
@@ -53,7 +70,13 @@ const variants = {
         if (!res.writableFinished) abort.abort();
       });
       pool.request(
-        { method: req.method, path: req.url, headers: forwardHeaders(req.headers), body: req.method === 'GET' || req.method === 'HEAD' ? null : req, signal: abort.signal },
+        {
+          method: req.method,
+          path: req.url,
+          headers: forwardHeaders(req.headers),
+          body: req.method === 'GET' || req.method === 'HEAD' ? null : req,
+          signal: abort.signal,
+        },
         (error, data) => {
           if (error) return fail(res, error);
           res.writeHead(data.statusCode, forwardHeaders(data.headers));
@@ -67,22 +90,25 @@ const variants = {
     const pool = new Pool(upstream.origin, poolOptions);
     return (req, res) =>
       readWhole(req, (body) => {
-        pool.request({ method: req.method, path: req.url, headers: forwardHeaders(req.headers), body }, (error, data) => {
-          if (error) return fail(res, error);
-          res.writeHead(data.statusCode, forwardHeaders(data.headers));
-          const source = data.body;
-          res.once('close', () => {
-            if (!res.writableFinished) source.destroy();
-          });
-          source.on('data', (chunk) => {
-            if (!res.write(chunk)) {
-              source.pause();
-              res.once('drain', () => source.resume());
-            }
-          });
-          source.on('end', () => res.end());
-          source.on('error', () => res.destroy());
-        });
+        pool.request(
+          { method: req.method, path: req.url, headers: forwardHeaders(req.headers), body },
+          (error, data) => {
+            if (error) return fail(res, error);
+            res.writeHead(data.statusCode, forwardHeaders(data.headers));
+            const source = data.body;
+            res.once('close', () => {
+              if (!res.writableFinished) source.destroy();
+            });
+            source.on('data', (chunk) => {
+              if (!res.write(chunk)) {
+                source.pause();
+                res.once('drain', () => source.resume());
+              }
+            });
+            source.on('end', () => res.end());
+            source.on('error', () => res.destroy());
+          },
+        );
       });
   },
 
@@ -112,7 +138,14 @@ const variants = {
     return (req, res) =>
       readWhole(req, (body) => {
         const outgoing = httpRequest(
-          { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: forwardHeaders(req.headers), agent },
+          {
+            host: upstream.hostname,
+            port: upstream.port,
+            method: req.method,
+            path: req.url,
+            headers: forwardHeaders(req.headers),
+            agent,
+          },
           (incoming) => {
             res.writeHead(incoming.statusCode ?? 502, forwardHeaders(incoming.headers));
             res.once('close', () => {
@@ -128,9 +161,12 @@ const variants = {
 };
 
 const make = variants[values.variant];
-if (make === undefined) throw new Error(`unknown variant ${values.variant}; one of ${Object.keys(variants).join(', ')}`);
+if (make === undefined)
+  throw new Error(`unknown variant ${values.variant}; one of ${Object.keys(variants).join(', ')}`);
 const server = createServer({ keepAliveTimeout: 120_000, noDelay: true }, make());
 server.headersTimeout = 0;
 server.requestTimeout = 0;
-server.listen(Number(values.port ?? 0), '127.0.0.1', () => process.send?.({ ready: true, port: server.address().port, pid: process.pid }));
+server.listen(Number(values.port ?? 0), '127.0.0.1', () =>
+  process.send?.({ ready: true, port: server.address().port, pid: process.pid }),
+);
 process.on('SIGTERM', () => process.exit(0));

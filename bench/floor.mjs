@@ -13,8 +13,23 @@ import { parseArgs } from 'node:util';
 import Pool from 'undici/lib/dispatcher/pool.js';
 
 const { values } = parseArgs({ options: { port: { type: 'string' }, upstream: { type: 'string' } } });
-const pool = new Pool(values.upstream, { keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'host']);
+const pool = new Pool(values.upstream, {
+  keepAliveTimeout: 30_000,
+  keepAliveMaxTimeout: 600_000,
+  pipelining: 1,
+  headersTimeout: 0,
+  bodyTimeout: 0,
+});
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'host',
+]);
 
 /** Flat [name, value, …] list without hop-by-hop headers; `raw` holds strings (request) or Buffers (response). */
 function endToEnd(raw) {
@@ -77,6 +92,8 @@ const server = createServer({ keepAliveTimeout: 120_000, noDelay: true }, (req, 
 });
 server.headersTimeout = 0;
 server.requestTimeout = 0;
-server.listen(Number(values.port ?? 0), '127.0.0.1', () => process.send?.({ ready: true, port: server.address().port, pid: process.pid }));
+server.listen(Number(values.port ?? 0), '127.0.0.1', () =>
+  process.send?.({ ready: true, port: server.address().port, pid: process.pid }),
+);
 process.on('SIGTERM', () => process.exit(0));
 process.on('SIGINT', () => process.exit(0));

@@ -54,9 +54,18 @@ function runUpstream() {
   const created = 1_750_000_000;
   const frame = (delta, finish) =>
     `data: ${JSON.stringify({ id: 'chatcmpl-load', object: 'chat.completion.chunk', created, model: 'load-model', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
-  const frames = Array.from({ length: chunks }, (_, index) => frame(index === 0 ? { role: 'assistant', content: WORD(index) } : { content: WORD(index) }, null));
+  const frames = Array.from({ length: chunks }, (_, index) =>
+    frame(index === 0 ? { role: 'assistant', content: WORD(index) } : { content: WORD(index) }, null),
+  );
   const tail = `${frame({}, 'stop')}data: ${JSON.stringify({ id: 'chatcmpl-load', object: 'chat.completion.chunk', created, model: 'load-model', choices: [], usage: { prompt_tokens: 12, completion_tokens: chunks, total_tokens: 12 + chunks } })}\n\ndata: [DONE]\n\n`;
-  const unary = JSON.stringify({ id: 'chatcmpl-load', object: 'chat.completion', created, model: 'load-model', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 12, completion_tokens: 1, total_tokens: 13 } });
+  const unary = JSON.stringify({
+    id: 'chatcmpl-load',
+    object: 'chat.completion',
+    created,
+    model: 'load-model',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 12, completion_tokens: 1, total_tokens: 13 },
+  });
   /** Open streams, advanced together by one ticker (cheaper than a timer per stream). */
   const active = new Set();
   const server = createServer((request, response) => {
@@ -102,8 +111,17 @@ function runUpstream() {
 async function runLoadgen() {
   const { Agent, request } = await import('undici');
   const target = values.target;
-  const agent = new Agent({ connections: streams, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 60_000, bodyTimeout: 60_000 });
-  const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'Stream me twenty words, please.' }] }], generationConfig: { temperature: 0.2 } });
+  const agent = new Agent({
+    connections: streams,
+    pipelining: 1,
+    keepAliveTimeout: 60_000,
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
+  });
+  const body = JSON.stringify({
+    contents: [{ role: 'user', parts: [{ text: 'Stream me twenty words, please.' }] }],
+    generationConfig: { temperature: 0.2 },
+  });
   const expectedText = Array.from({ length: chunks }, (_, index) => WORD(index)).join('');
   const stats = { started: 0, completed: 0, errors: 0, chunks: 0, errorSamples: [], firstChunkMs: [] };
   const deadline = Date.now() + seconds * 1000;
@@ -147,13 +165,17 @@ async function runLoadgen() {
             first = false;
           }
           stats.chunks += 1;
-          for (const part of parsed.candidates?.[0]?.content?.parts ?? []) if (part.thought !== true && typeof part.text === 'string') text += part.text;
+          for (const part of parsed.candidates?.[0]?.content?.parts ?? [])
+            if (part.thought !== true && typeof part.text === 'string') text += part.text;
           finish = parsed.candidates?.[0]?.finishReason ?? finish;
           usage = parsed.usageMetadata ?? usage;
         }
       }
       if (buffered.trim() !== '') throw new Error(`trailing bytes: ${buffered.slice(0, 200)}`);
-      if (text !== expectedText) throw new Error(`text ${JSON.stringify(text.slice(0, 80))}… ≠ expected (${text.length}/${expectedText.length} chars)`);
+      if (text !== expectedText)
+        throw new Error(
+          `text ${JSON.stringify(text.slice(0, 80))}… ≠ expected (${text.length}/${expectedText.length} chars)`,
+        );
       if (finish !== 'STOP') throw new Error(`finishReason ${finish}`);
       if (usage?.candidatesTokenCount !== chunks) throw new Error(`usage ${JSON.stringify(usage)}`);
       stats.completed += 1;
@@ -168,13 +190,30 @@ async function runLoadgen() {
     while (Date.now() < deadline) await one();
   }
 
-  const reporter = setInterval(() => process.send?.({ progress: { started: stats.started, completed: stats.completed, errors: stats.errors, chunks: stats.chunks } }), 2000);
+  const reporter = setInterval(
+    () =>
+      process.send?.({
+        progress: { started: stats.started, completed: stats.completed, errors: stats.errors, chunks: stats.chunks },
+      }),
+    2000,
+  );
   await Promise.all(Array.from({ length: streams }, (_, index) => slot(index)));
   clearInterval(reporter);
   await agent.close();
   const sorted = stats.firstChunkMs.sort((a, b) => a - b);
-  const pick = (q) => (sorted.length === 0 ? null : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]));
-  process.send?.({ done: { started: stats.started, completed: stats.completed, errors: stats.errors, chunks: stats.chunks, errorSamples: stats.errorSamples, firstChunkP50Ms: pick(0.5), firstChunkP99Ms: pick(0.99) } });
+  const pick = (q) =>
+    sorted.length === 0 ? null : Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
+  process.send?.({
+    done: {
+      started: stats.started,
+      completed: stats.completed,
+      errors: stats.errors,
+      chunks: stats.chunks,
+      errorSamples: stats.errorSamples,
+      firstChunkP50Ms: pick(0.5),
+      firstChunkP99Ms: pick(0.99),
+    },
+  });
   process.disconnect?.();
 }
 
@@ -234,7 +273,16 @@ async function main() {
   const root = join(here, '..');
   const cli = join(root, 'dist', 'src', 'cli.js');
   const self = fileURLToPath(import.meta.url);
-  const common = ['--seconds', String(seconds), '--streams', String(streams), '--chunks', String(chunks), '--pacing-ms', String(pacingMs)];
+  const common = [
+    '--seconds',
+    String(seconds),
+    '--streams',
+    String(streams),
+    '--chunks',
+    String(chunks),
+    '--pacing-ms',
+    String(pacingMs),
+  ];
   const log = (line) => {
     if (!values.json) process.stdout.write(`${line}\n`);
   };
@@ -285,12 +333,16 @@ async function main() {
         }
       };
       proxy.stdout.on('data', onData);
-      proxy.once('exit', (code) => reject(new Error(`the proxy exited with ${code} before listening: ${buffered.slice(-2000)}`)));
+      proxy.once('exit', (code) =>
+        reject(new Error(`the proxy exited with ${code} before listening: ${buffered.slice(-2000)}`)),
+      );
       setTimeout(() => reject(new Error('the proxy did not start within 20 s')), 20_000).unref();
     });
     let proxyExit;
     proxy.on('exit', (code, signal) => (proxyExit = { code, signal }));
-    log(`load: ${streams} concurrent streams for ${seconds} s (${chunks} chunks per stream, one every ${pacingMs} ms) through ${proxyUrl} (pid ${proxy.pid})`);
+    log(
+      `load: ${streams} concurrent streams for ${seconds} s (${chunks} chunks per stream, one every ${pacingMs} ms) through ${proxyUrl} (pid ${proxy.pid})`,
+    );
 
     // 3. samplers, then the load generator
     const started = Date.now();
@@ -305,14 +357,18 @@ async function main() {
     };
     await sample();
     const sampler = setInterval(() => void sample(), 2000);
-    const loadgen = fork(self, ['--role', 'loadgen', '--target', proxyUrl, ...common], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const loadgen = fork(self, ['--role', 'loadgen', '--target', proxyUrl, ...common], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     children.push(loadgen);
     const result = await new Promise((resolve, reject) => {
       loadgen.on('message', (message) => {
         if (message.progress) {
           const { started: begun, completed, errors, chunks: received } = message.progress;
           const rss = samples.at(-1)?.[1];
-          log(`  t=${((Date.now() - started) / 1000).toFixed(0)}s started ${begun} completed ${completed} errors ${errors} chunks ${received} proxy RSS ${rss === undefined ? '?' : (rss / 1048576).toFixed(1)} MB`);
+          log(
+            `  t=${((Date.now() - started) / 1000).toFixed(0)}s started ${begun} completed ${completed} errors ${errors} chunks ${received} proxy RSS ${rss === undefined ? '?' : (rss / 1048576).toFixed(1)} MB`,
+          );
         }
         if (message.done) resolve(message.done);
       });
@@ -323,7 +379,8 @@ async function main() {
     const elapsed = (Date.now() - started) / 1000;
 
     // 4. figures
-    const warmup = values['warmup-seconds'] !== undefined ? Number(values['warmup-seconds']) : Math.min(15, seconds / 4);
+    const warmup =
+      values['warmup-seconds'] !== undefined ? Number(values['warmup-seconds']) : Math.min(15, seconds / 4);
     const steady = samples.filter(([t]) => t >= warmup && t <= seconds);
     const mb = (bytes) => Math.round((bytes / 1048576) * 10) / 10;
     const rssStart = samples[0]?.[1];
@@ -342,17 +399,24 @@ async function main() {
     // which also holds garbage not yet collected and memory V8 keeps after a collection.
     const heapFloors = [];
     for (let from = warmup; from < seconds; from += 10) {
-      const window = lagSteady.filter((entry) => entry.t >= from && entry.t < from + 10 && entry.heapUsed !== undefined);
+      const window = lagSteady.filter(
+        (entry) => entry.t >= from && entry.t < from + 10 && entry.heapUsed !== undefined,
+      );
       if (window.length > 0) heapFloors.push([from + 5, Math.min(...window.map((entry) => entry.heapUsed))]);
     }
     const heapFloorSlope = slope(heapFloors);
-    const heapFloorMean = heapFloors.length === 0 ? 0 : heapFloors.reduce((sum, [, bytes]) => sum + bytes, 0) / heapFloors.length;
+    const heapFloorMean =
+      heapFloors.length === 0 ? 0 : heapFloors.reduce((sum, [, bytes]) => sum + bytes, 0) / heapFloors.length;
     const heapFloorSpan = heapFloors.length < 2 ? 0 : heapFloors.at(-1)[0] - heapFloors[0][0];
     // The verdict on leaks: memory that survives collections must not grow with the work done.
     const heapFlat = heapFloors.length >= 3 ? withinNoise(heapFloorSlope * heapFloorSpan, heapFloorMean) : null;
     const lagMax = Math.max(0, ...lagSteady.map((entry) => entry.max ?? 0));
-    const lagP99 = lagSteady.length === 0 ? null : Math.round(Math.max(...lagSteady.map((entry) => entry.p99 ?? 0)) * 10) / 10;
-    const lagP50 = lagSteady.length === 0 ? null : Math.round((lagSteady.reduce((sum, entry) => sum + (entry.p50 ?? 0), 0) / lagSteady.length) * 10) / 10;
+    const lagP99 =
+      lagSteady.length === 0 ? null : Math.round(Math.max(...lagSteady.map((entry) => entry.p99 ?? 0)) * 10) / 10;
+    const lagP50 =
+      lagSteady.length === 0
+        ? null
+        : Math.round((lagSteady.reduce((sum, entry) => sum + (entry.p50 ?? 0), 0) / lagSteady.length) * 10) / 10;
     const figures = {
       command: `node bench/load.mjs --seconds ${seconds} --streams ${streams} --chunks ${chunks} --pacing-ms ${pacingMs}`,
       streams,
@@ -367,7 +431,12 @@ async function main() {
       streamsPerSecond: Math.round((result.completed / elapsed) * 10) / 10,
       firstChunkP50Ms: result.firstChunkP50Ms,
       firstChunkP99Ms: result.firstChunkP99Ms,
-      proxyRssMB: { start: rssStart === undefined ? null : mb(rssStart), afterWarmup: rssWarm === undefined ? null : mb(rssWarm), peak: mb(rssPeak), end: rssEnd === undefined ? null : mb(rssEnd) },
+      proxyRssMB: {
+        start: rssStart === undefined ? null : mb(rssStart),
+        afterWarmup: rssWarm === undefined ? null : mb(rssWarm),
+        peak: mb(rssPeak),
+        end: rssEnd === undefined ? null : mb(rssEnd),
+      },
       proxyRssSlopeMBPerMinute: Math.round((slopeBytesPerSecond * 60 * 10) / 1048576) / 10,
       warmupSeconds: warmup,
       rssSamples: samples.length,
@@ -381,11 +450,19 @@ async function main() {
     if (values.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
     else {
       log('');
-      log(`streams: ${figures.streamsCompleted} completed of ${figures.streamsStarted} started, ${figures.errors} errors, ${figures.streamsPerSecond} streams/s, ${figures.chunksReceived} chunks (${figures.chunksPerSecond}/s)`);
+      log(
+        `streams: ${figures.streamsCompleted} completed of ${figures.streamsStarted} started, ${figures.errors} errors, ${figures.streamsPerSecond} streams/s, ${figures.chunksReceived} chunks (${figures.chunksPerSecond}/s)`,
+      );
       log(`time to first chunk: p50 ${figures.firstChunkP50Ms} ms, p99 ${figures.firstChunkP99Ms} ms`);
-      log(`proxy RSS: start ${figures.proxyRssMB.start} MB, after ${warmup} s warm-up ${figures.proxyRssMB.afterWarmup} MB, peak ${figures.proxyRssMB.peak} MB, end ${figures.proxyRssMB.end} MB; linear fit after warm-up ${figures.proxyRssSlopeMBPerMinute} MB/min over ${steady.length} samples → ${rssFlat === null ? 'too short to judge' : rssFlat ? 'flat' : 'rising beyond noise over this window (RSS includes garbage not yet collected: compare with the heap floor, or run longer)'}`);
-      log(`event-loop lag (from /metrics, after warm-up): mean p50 ${figures.eventLoopLagMs.meanP50} ms, worst p99 ${figures.eventLoopLagMs.maxP99} ms, max ${figures.eventLoopLagMs.max} ms`);
-      log(`V8 heap used, lowest per 10 s after warm-up (MB): ${figures.heapUsedFloorMB.map(([t, value]) => `t=${t}s ${value}`).join(', ')}; slope ${figures.heapUsedFloorSlopeMBPerMinute} MB/min → ${heapFlat === null ? 'too short to judge' : heapFlat ? 'flat' : 'GROWING'}`);
+      log(
+        `proxy RSS: start ${figures.proxyRssMB.start} MB, after ${warmup} s warm-up ${figures.proxyRssMB.afterWarmup} MB, peak ${figures.proxyRssMB.peak} MB, end ${figures.proxyRssMB.end} MB; linear fit after warm-up ${figures.proxyRssSlopeMBPerMinute} MB/min over ${steady.length} samples → ${rssFlat === null ? 'too short to judge' : rssFlat ? 'flat' : 'rising beyond noise over this window (RSS includes garbage not yet collected: compare with the heap floor, or run longer)'}`,
+      );
+      log(
+        `event-loop lag (from /metrics, after warm-up): mean p50 ${figures.eventLoopLagMs.meanP50} ms, worst p99 ${figures.eventLoopLagMs.maxP99} ms, max ${figures.eventLoopLagMs.max} ms`,
+      );
+      log(
+        `V8 heap used, lowest per 10 s after warm-up (MB): ${figures.heapUsedFloorMB.map(([t, value]) => `t=${t}s ${value}`).join(', ')}; slope ${figures.heapUsedFloorSlopeMBPerMinute} MB/min → ${heapFlat === null ? 'too short to judge' : heapFlat ? 'flat' : 'GROWING'}`,
+      );
       for (const sample of figures.errorSamples) log(`  error: ${sample}`);
     }
     proxy.kill('SIGTERM');

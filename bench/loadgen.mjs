@@ -23,14 +23,24 @@ let openStreams = [];
 function pool(target, connections) {
   let found = target.pools.get(connections);
   if (found === undefined) {
-    found = new Pool(target.spec.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 60_000, bodyTimeout: 60_000 });
+    found = new Pool(target.spec.origin, {
+      connections,
+      pipelining: 1,
+      keepAliveTimeout: 60_000,
+      headersTimeout: 60_000,
+      bodyTimeout: 60_000,
+    });
     target.pools.set(connections, found);
   }
   return found;
 }
 
 function pathFor(target, kind) {
-  return kind === 'small' || kind === 'cli' ? target.spec.unaryPath : kind === 'hold' ? target.spec.holdPath : target.spec.streamPath;
+  return kind === 'small' || kind === 'cli'
+    ? target.spec.unaryPath
+    : kind === 'hold'
+      ? target.spec.holdPath
+      : target.spec.streamPath;
 }
 
 /** One request, body fully read. Returns timings in ms from the start of the request. */
@@ -49,7 +59,13 @@ async function exchange(target, kind, connections = 1, keepText = false) {
     if (keepText) text += chunk.toString('utf8');
   }
   const end = now();
-  return { status: response.statusCode, ttfc: first === 0 ? end - start : first - start, total: end - start, span: first === 0 ? 0 : end - first, text };
+  return {
+    status: response.statusCode,
+    ttfc: first === 0 ? end - start : first - start,
+    total: end - start,
+    span: first === 0 ? 0 : end - first,
+    text,
+  };
 }
 
 /** CPU time (ms) the given processes have used so far, all threads (schedstat of every task in /proc/<pid>/task). */
@@ -107,7 +123,13 @@ function percentile(sorted, p) {
 function summary(samples) {
   const sorted = Float64Array.from(samples).sort();
   const mean = samples.length === 0 ? null : samples.reduce((sum, value) => sum + value, 0) / samples.length;
-  return { n: samples.length, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), mean };
+  return {
+    n: samples.length,
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    mean,
+  };
 }
 
 function rotated(list, round) {
@@ -138,7 +160,13 @@ async function setup({ specs, proxyName, upstreamOrigin }) {
   }
   {
     const abort = new AbortController();
-    const response = await pool(proxy, 1).request({ method: 'POST', path: proxy.spec.holdPath, headers: proxy.spec.headers, body: geminiBodies.hold, signal: abort.signal });
+    const response = await pool(proxy, 1).request({
+      method: 'POST',
+      path: proxy.spec.holdPath,
+      headers: proxy.spec.headers,
+      body: geminiBodies.hold,
+      signal: abort.signal,
+    });
     for await (const _chunk of response.body) break;
     const last = await upstream.request({ method: 'GET', path: '/__last' });
     captured.hold = await last.body.text();
@@ -163,8 +191,12 @@ async function setup({ specs, proxyName, upstreamOrigin }) {
     };
   }
   return {
-    request_bytes: Object.fromEntries(Object.entries(geminiBodies).map(([kind, body]) => [kind, Buffer.byteLength(body)])),
-    upstream_request_bytes: Object.fromEntries(Object.entries(captured).map(([kind, body]) => [kind, Buffer.byteLength(body)])),
+    request_bytes: Object.fromEntries(
+      Object.entries(geminiBodies).map(([kind, body]) => [kind, Buffer.byteLength(body)]),
+    ),
+    upstream_request_bytes: Object.fromEntries(
+      Object.entries(captured).map(([kind, body]) => [kind, Buffer.byteLength(body)]),
+    ),
     checks,
   };
 }
@@ -202,7 +234,12 @@ async function stream({ names, rounds, batch, warmup, chunks }) {
       }
     }
   }
-  return Object.fromEntries(names.map((name) => [name, { ttfc: summary(ttfc[name]), per_chunk: summary(perChunk[name]), errors: errors[name] }]));
+  return Object.fromEntries(
+    names.map((name) => [
+      name,
+      { ttfc: summary(ttfc[name]), per_chunk: summary(perChunk[name]), errors: errors[name] },
+    ]),
+  );
 }
 
 /**
@@ -211,7 +248,9 @@ async function stream({ names, rounds, batch, warmup, chunks }) {
  * which process is the bottleneck: the target should be near 100 %, the load generator well below.
  */
 async function rps({ names, rounds, seconds, warmupSeconds, concurrency, watch = {} }) {
-  const totals = Object.fromEntries(names.map((name) => [name, { completed: 0, all: 0, elapsed: 0, errors: 0, perRound: [], cpu: {} }]));
+  const totals = Object.fromEntries(
+    names.map((name) => [name, { completed: 0, all: 0, elapsed: 0, errors: 0, perRound: [], cpu: {} }]),
+  );
   for (let round = 0; round < rounds; round += 1) {
     for (const name of rotated(names, round)) {
       const target = targets.get(name);
@@ -259,8 +298,12 @@ async function rps({ names, rounds, seconds, warmupSeconds, concurrency, watch =
   return Object.fromEntries(
     names.map((name) => {
       const total = totals[name];
-      const cpuShare = Object.fromEntries(Object.entries(total.cpu).map(([label, ms]) => [label, Math.round(ms / total.elapsed / 10)]));
-      const cpuUsPerRequest = Object.fromEntries(Object.entries(total.cpu).map(([label, ms]) => [label, Math.round((ms * 1000) / Math.max(1, total.completed))]));
+      const cpuShare = Object.fromEntries(
+        Object.entries(total.cpu).map(([label, ms]) => [label, Math.round(ms / total.elapsed / 10)]),
+      );
+      const cpuUsPerRequest = Object.fromEntries(
+        Object.entries(total.cpu).map(([label, ms]) => [label, Math.round((ms * 1000) / Math.max(1, total.completed))]),
+      );
       return [
         name,
         {
@@ -279,7 +322,12 @@ async function rps({ names, rounds, seconds, warmupSeconds, concurrency, watch =
 
 async function open({ name, count, timeoutSeconds }) {
   const target = targets.get(name);
-  const streamPool = new Pool(target.spec.origin, { connections: count, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
+  const streamPool = new Pool(target.spec.origin, {
+    connections: count,
+    pipelining: 1,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
   const deadline = now() + timeoutSeconds * 1000;
   let opened = 0;
   let failed = 0;
@@ -289,7 +337,13 @@ async function open({ name, count, timeoutSeconds }) {
     const entry = { abort, pool: streamPool };
     openStreams.push(entry);
     try {
-      const response = await streamPool.request({ method: 'POST', path: target.spec.holdPath, headers: target.spec.headers, body: target.bodies.hold, signal: abort.signal });
+      const response = await streamPool.request({
+        method: 'POST',
+        path: target.spec.holdPath,
+        headers: target.spec.headers,
+        body: target.bodies.hold,
+        signal: abort.signal,
+      });
       if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`);
       const body = response.body;
       entry.body = body;
@@ -346,7 +400,10 @@ process.on('message', async (message) => {
     const result = await COMMANDS[message.cmd](message.args ?? {});
     process.send({ id: message.id, result });
   } catch (error) {
-    process.send({ id: message.id, error: error instanceof Error ? `${error.message}\n${error.stack}` : String(error) });
+    process.send({
+      id: message.id,
+      error: error instanceof Error ? `${error.message}\n${error.stack}` : String(error),
+    });
   }
 });
 process.send({ ready: true });

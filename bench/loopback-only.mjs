@@ -7,7 +7,13 @@ net.Server.prototype.listen = function listenOnLoopback(...args) {
   const [first] = args;
   if (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) {
     if (typeof args[1] !== 'string') args.splice(1, args[1] === undefined ? 1 : 0, '127.0.0.1');
-  } else if (first !== null && typeof first === 'object' && first.path === undefined && first.fd === undefined && first.host === undefined) {
+  } else if (
+    first !== null &&
+    typeof first === 'object' &&
+    first.path === undefined &&
+    first.fd === undefined &&
+    first.host === undefined
+  ) {
     args[0] = { ...first, host: '127.0.0.1' };
   }
   return listen.apply(this, args);

@@ -10,7 +10,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { top: { type: 'string', default: '25' } },
+});
 const top = Number(values.top);
 if (positionals.length === 0) {
   process.stderr.write('usage: node bench/profile-summary.mjs <file.cpuprofile>… [--top N]\n');
@@ -26,14 +29,26 @@ let idle = 0;
 /** Request phases, by the innermost frame on the stack that matches (first match in this order wins per frame). */
 const PHASES = [
   ['access log line (format, pino, stdout write)', (f) => /server\/access-line|\/pino\/|sonic-boom/.test(f.url)],
-  ['request event: record, metrics, live list, usage store', (f) => /request-record|operator\/(metrics|live|usage-store)|prom-client|libsql/.test(f.url)],
+  [
+    'request event: record, metrics, live list, usage store',
+    (f) => /request-record|operator\/(metrics|live|usage-store)|prom-client|libsql/.test(f.url),
+  ],
   ['operator request hook', (f) => /operator\/index/.test(f.url)],
   ['request lifecycle (id, close handler)', (f) => /request-lifecycle/.test(f.url)],
   ['body: JSON parse and checks', (f) => /json-body|request-edges/.test(f.url)],
   ['normalise the Gemini request', (f) => /translate\/normalize/.test(f.url)],
-  ['translate to Chat Completions', (f) => /translate\/(request\/|gemini-request-to-openai|schema|tool-names)/.test(f.url)],
+  [
+    'translate to Chat Completions',
+    (f) => /translate\/(request\/|gemini-request-to-openai|schema|tool-names)/.test(f.url),
+  ],
   ['prepare target, serialise upstream body', (f) => /target-request|server\/generate/.test(f.url)],
-  ['translate the answer back', (f) => /openai-stream-to-gemini|think-tags|finish-reason|translate\/usage|multi-candidate|logprobs|grounding/.test(f.url)],
+  [
+    'translate the answer back',
+    (f) =>
+      /openai-stream-to-gemini|think-tags|finish-reason|translate\/usage|multi-candidate|logprobs|grounding/.test(
+        f.url,
+      ),
+  ],
   ['write the response (channel, node:http)', (f) => /response-channel/.test(f.url)],
   ['upstream call (undici) and gateway', (f) => /upstream\/client|gateway\/|undici/.test(f.url)],
   ['routing, auth, dispatch', (f) => /gemini-routes|gemini-path|client-keys/.test(f.url)],
@@ -45,7 +60,12 @@ let busySamples = 0;
 
 function moduleOf(url) {
   if (url === '') return '(native / V8)';
-  if (url.startsWith('node:')) return url.replace(/^node:internal\//, 'node:').split('/').slice(0, 2).join('/');
+  if (url.startsWith('node:'))
+    return url
+      .replace(/^node:internal\//, 'node:')
+      .split('/')
+      .slice(0, 2)
+      .join('/');
   const nm = url.lastIndexOf('/node_modules/');
   if (nm !== -1) {
     const rest = url.slice(nm + 14).split('/');
@@ -94,7 +114,11 @@ for (const file of positionals) {
       const key = phase(id);
       samplesByPhase.set(key, (samplesByPhase.get(key) ?? 0) + 1);
     }
-    if (frame.functionName === '(idle)' || frame.functionName === '(program)' || frame.functionName === '(garbage collector)') {
+    if (
+      frame.functionName === '(idle)' ||
+      frame.functionName === '(program)' ||
+      frame.functionName === '(garbage collector)'
+    ) {
       if (frame.functionName === '(idle)') idle += delta;
       const key = frame.functionName;
       selfByFunction.set(key, (selfByFunction.get(key) ?? 0) + delta);
@@ -125,11 +149,17 @@ const table = (title, map, limit) => {
     process.stdout.write(`${ms.toFixed(1).padStart(10)} ms ${((100 * ms) / busy).toFixed(1).padStart(5)} %  ${key}\n`);
   }
 };
-process.stdout.write(`profiled ${total.toFixed(0)} ms, idle ${idle.toFixed(0)} ms, busy ${busy.toFixed(0)} ms (percentages are of busy time)\n`);
+process.stdout.write(
+  `profiled ${total.toFixed(0)} ms, idle ${idle.toFixed(0)} ms, busy ${busy.toFixed(0)} ms (percentages are of busy time)\n`,
+);
 table('Self time by module', selfByModule, top);
 table('Self time by function', selfByFunction, top);
 table("Inclusive time of gemini-proxy's own functions", inclusiveOurs, top);
-process.stdout.write('\nBusy samples by request phase (innermost matching frame; syscalls count in the phase that made them)\n');
+process.stdout.write(
+  '\nBusy samples by request phase (innermost matching frame; syscalls count in the phase that made them)\n',
+);
 for (const [key, count] of [...samplesByPhase.entries()].sort((a, b) => b[1] - a[1])) {
-  process.stdout.write(`${String(count).padStart(10)}    ${((100 * count) / busySamples).toFixed(1).padStart(5)} %  ${key}\n`);
+  process.stdout.write(
+    `${String(count).padStart(10)}    ${((100 * count) / busySamples).toFixed(1).padStart(5)} %  ${key}\n`,
+  );
 }

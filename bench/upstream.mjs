@@ -11,7 +11,11 @@ import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { port: { type: 'string' }, 'pacing-ms': { type: 'string', default: '1' }, chunks: { type: 'string', default: '64' } },
+  options: {
+    port: { type: 'string' },
+    'pacing-ms': { type: 'string', default: '1' },
+    chunks: { type: 'string', default: '64' },
+  },
 });
 const port = Number(values.port ?? 0);
 const pacingMs = Number(values['pacing-ms']);
@@ -24,7 +28,13 @@ const UNARY = Buffer.from(
     object: 'chat.completion',
     created,
     model: 'bench-model',
-    choices: [{ index: 0, message: { role: 'assistant', content: 'Hello! I am a benchmark upstream, answering with prepared bytes.' }, finish_reason: 'stop' }],
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: 'Hello! I am a benchmark upstream, answering with prepared bytes.' },
+        finish_reason: 'stop',
+      },
+    ],
     usage: { prompt_tokens: 12, completion_tokens: 14, total_tokens: 26 },
   }),
 );
@@ -42,13 +52,22 @@ const chunk = (delta, finish, usage) =>
 /** The stream as separate writes: chunk 0 carries the role and text, so every target's first chunk has content. */
 const STREAM_WRITES = [];
 for (let index = 0; index < chunkCount; index += 1) {
-  STREAM_WRITES.push(Buffer.from(chunk(index === 0 ? { role: 'assistant', content: 'Token 0' } : { content: ` token ${index}` }, null)));
+  STREAM_WRITES.push(
+    Buffer.from(chunk(index === 0 ? { role: 'assistant', content: 'Token 0' } : { content: ` token ${index}` }, null)),
+  );
 }
-STREAM_WRITES.push(Buffer.from(chunk({}, 'stop', { prompt_tokens: 12, completion_tokens: chunkCount, total_tokens: 12 + chunkCount }) + 'data: [DONE]\n\n'));
+STREAM_WRITES.push(
+  Buffer.from(
+    chunk({}, 'stop', { prompt_tokens: 12, completion_tokens: chunkCount, total_tokens: 12 + chunkCount }) +
+      'data: [DONE]\n\n',
+  ),
+);
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
 const JSON_HEADERS = { 'content-type': 'application/json', 'content-length': String(UNARY.length) };
-const MODELS = Buffer.from(JSON.stringify({ object: 'list', data: [{ id: 'bench-model', object: 'model', created, owned_by: 'bench' }] }));
+const MODELS = Buffer.from(
+  JSON.stringify({ object: 'list', data: [{ id: 'bench-model', object: 'model', created, owned_by: 'bench' }] }),
+);
 
 let lastBody = Buffer.alloc(0);
 const HOLD = Buffer.from('"model":"bench-hold"');

@@ -61,7 +61,8 @@ function parseCommandLine(argv: string[]): CommandLine | 'help' {
   if (values.config !== undefined) overrides.configPath = values.config;
   if (values.port !== undefined) {
     const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port: "${values.port}" is not a port number`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new ConfigError(`--port: "${values.port}" is not a port number`);
     overrides.port = port;
   }
   if (values.host !== undefined) overrides.host = values.host;
@@ -77,8 +78,10 @@ function parseCommandLine(argv: string[]): CommandLine | 'help' {
     }
   }
   const logFormat = values['log-format'];
-  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'human') throw new ConfigError(`--log-format: "${logFormat}" is not human or json`);
-  if (split.gemini !== undefined && workers > 1) throw new ConfigError('--workers: the launcher runs one proxy process for one Gemini CLI session');
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'human')
+    throw new ConfigError(`--log-format: "${logFormat}" is not human or json`);
+  if (split.gemini !== undefined && workers > 1)
+    throw new ConfigError('--workers: the launcher runs one proxy process for one Gemini CLI session');
   return { overrides, workers, logFormat, geminiArgs: split.gemini };
 }
 
@@ -86,7 +89,13 @@ async function main(): Promise<void> {
   // `gemini-proxy init …`: the setup wizard (src/operator/init.ts).
   if (process.argv[2] === 'init') {
     const { runInit } = await import('./operator/init.js');
-    const code = await runInit(process.argv.slice(3), { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+    const code = await runInit(process.argv.slice(3), {
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+      cwd: process.cwd(),
+    });
     process.exit(code);
   }
   let commandLine: CommandLine | 'help';
@@ -101,7 +110,11 @@ async function main(): Promise<void> {
     return;
   }
   // The per-user config `init` writes is the default config file.
-  if (commandLine.overrides.configPath === undefined && (process.env['GEMINI_PROXY_CONFIG'] ?? '') === '' && existsSync(userConfigPath(process.env))) {
+  if (
+    commandLine.overrides.configPath === undefined &&
+    (process.env['GEMINI_PROXY_CONFIG'] ?? '') === '' &&
+    existsSync(userConfigPath(process.env))
+  ) {
     commandLine.overrides.configPath = userConfigPath(process.env);
   }
   let config;
@@ -122,8 +135,12 @@ async function main(): Promise<void> {
   let redactLine: (line: string) => string = (line) => line;
   // JSON: asynchronous, batched stdout logging, nothing on the request path waits for a write
   // (server/log-destination.ts); human lines in a terminal (server/log-format.ts).
-  const stdoutLog = chooseLogFormat(commandLine.logFormat, process.stdout.isTTY === true) === 'human' ? humanStdout() : batchedStdout();
-  const log = pino({ level: config.logLevel, base: { service: 'gemini-proxy' }, hooks: { streamWrite: (line) => redactLine(line) } }, stdoutLog);
+  const stdoutLog =
+    chooseLogFormat(commandLine.logFormat, process.stdout.isTTY === true) === 'human' ? humanStdout() : batchedStdout();
+  const log = pino(
+    { level: config.logLevel, base: { service: 'gemini-proxy' }, hooks: { streamWrite: (line) => redactLine(line) } },
+    stdoutLog,
+  );
   if (commandLine.workers > 1 && cluster.isPrimary) {
     for (const warning of config.warnings) log.warn(warning);
     runPrimary(commandLine.workers, config.drainSeconds, log);
@@ -134,7 +151,15 @@ async function main(): Promise<void> {
   const { app, context, operator } = buildApp(config, log);
   redactLine = (line) => context.redact(line);
   // Hot reload on SIGHUP and on config file change; a bad file is rejected and the running config stays.
-  const reloader = startHotReload({ context, operator, overrides: commandLine.overrides, env: process.env, log, sighup: true, listener: app.server });
+  const reloader = startHotReload({
+    context,
+    operator,
+    overrides: commandLine.overrides,
+    env: process.env,
+    log,
+    sighup: true,
+    listener: app.server,
+  });
   app.addHook('onClose', async () => reloader.close());
 
   let closing = false;
@@ -165,17 +190,29 @@ async function main(): Promise<void> {
     if (cluster.isWorker) {
       log.info(`gemini-proxy worker ${cluster.worker?.id ?? '?'} (pid ${process.pid}) listening on ${address}`);
     } else if (config.embeddedDefault) {
-      log.info(`gemini-proxy listening on ${address} with the embedded default config: no config file, forwarding to a local Ollama at ${config.upstream.baseUrl} (default model ${EMBEDDED_DEFAULT.model})`);
+      log.info(
+        `gemini-proxy listening on ${address} with the embedded default config: no config file, forwarding to a local Ollama at ${config.upstream.baseUrl} (default model ${EMBEDDED_DEFAULT.model})`,
+      );
     } else {
-      log.info(`gemini-proxy listening on ${address} (config: ${config.source}; ${upstream}; client keys: ${config.clientApiKeys.length > 0 ? 'required' : 'not required'})`);
+      log.info(
+        `gemini-proxy listening on ${address} (config: ${config.source}; ${upstream}; client keys: ${config.clientApiKeys.length > 0 ? 'required' : 'not required'})`,
+      );
     }
     if (config.quickStart && !cluster.isWorker) {
       stdoutLog.flushSync(); // the "listening" line first
       process.stdout.write(quickStartInstructions(config, address));
     }
-    if (!cluster.isWorker && config.upstream.profile.unreachableHint !== undefined) void warnWhenNothingListens(config.upstream.baseUrl, config.upstream.profile.displayName, config.upstream.profile.unreachableHint, log);
+    if (!cluster.isWorker && config.upstream.profile.unreachableHint !== undefined)
+      void warnWhenNothingListens(
+        config.upstream.baseUrl,
+        config.upstream.profile.displayName,
+        config.upstream.profile.unreachableHint,
+        log,
+      );
   } catch (error) {
-    log.fatal(`cannot listen on ${config.host}:${config.port}: ${error instanceof Error ? error.message : String(error)}`);
+    log.fatal(
+      `cannot listen on ${config.host}:${config.port}: ${error instanceof Error ? error.message : String(error)}`,
+    );
     log.flush();
     process.exit(1);
   }
@@ -244,7 +281,9 @@ function runPrimary(count: number, drainSeconds: number, log: Logger): void {
     }
     crashesInARow = lived >= STABLE_AFTER_MS ? 1 : crashesInARow + 1;
     const delay = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (crashesInARow - 1));
-    log.error(`worker ${worker.id} (pid ${worker.process.pid ?? '?'}) exited with ${how} after ${(lived / 1000).toFixed(1)} s; starting a replacement in ${delay} ms`);
+    log.error(
+      `worker ${worker.id} (pid ${worker.process.pid ?? '?'}) exited with ${how} after ${(lived / 1000).toFixed(1)} s; starting a replacement in ${delay} ms`,
+    );
     const timer = setTimeout(() => {
       pendingRestarts.delete(timer);
       if (!closing) fork();
@@ -265,11 +304,14 @@ function runPrimary(count: number, drainSeconds: number, log: Logger): void {
       process.exit(exitCode);
     }
     for (const worker of workers) worker.process.kill('SIGTERM');
-    const force = setTimeout(() => {
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
-      log.flush();
-      process.exit(exitCode === 0 ? 1 : exitCode);
-    }, drainSeconds * 1000 + PRIMARY_DRAIN_GRACE_MS);
+    const force = setTimeout(
+      () => {
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+        log.flush();
+        process.exit(exitCode === 0 ? 1 : exitCode);
+      },
+      drainSeconds * 1000 + PRIMARY_DRAIN_GRACE_MS,
+    );
     force.unref();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM received'));

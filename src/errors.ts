@@ -121,7 +121,10 @@ const CLI_TRIGGER_PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [/please retry in\s+/gi, 'retry after '],
   [/exhausted your capacity/gi, 'used up the capacity'],
   [/capacity exceeded/gi, 'capacity reached'],
-  [/MODEL_CAPACITY_EXHAUSTED|MODEL_CAPACITY_EXCEEDED|INSUFFICIENT_G1_CREDITS_BALANCE|VALIDATION_REQUIRED/g, 'UPSTREAM_LIMIT'],
+  [
+    /MODEL_CAPACITY_EXHAUSTED|MODEL_CAPACITY_EXCEEDED|INSUFFICIENT_G1_CREDITS_BALANCE|VALIDATION_REQUIRED/g,
+    'UPSTREAM_LIMIT',
+  ],
 ];
 
 export function screenUpstreamMessage(message: string): string {

@@ -15,7 +15,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { accessSync, constants, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, platform, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { parse, type ParseError } from 'jsonc-parser';
@@ -99,7 +112,11 @@ export function createOverlayHome(realGeminiDirectory: string, settings: JsonObj
   const overlay = join(home, '.gemini');
   mkdirSync(overlay, { mode: 0o700 });
   const settingsPath = join(realGeminiDirectory, 'settings.json');
-  writeFileSync(join(overlay, 'settings.json'), `${JSON.stringify(mergeSettings(userSettings(settingsPath), settings), null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(
+    join(overlay, 'settings.json'),
+    `${JSON.stringify(mergeSettings(userSettings(settingsPath), settings), null, 2)}\n`,
+    { mode: 0o600 },
+  );
   if (existsSync(realGeminiDirectory)) {
     for (const name of readdirSync(realGeminiDirectory)) {
       if (name === 'settings.json') continue;
@@ -167,18 +184,29 @@ export function launcherConfig(config: ResolvedConfig, clientKey: string, env: N
   if (config.quickStart) {
     const directory = join(userConfigDirectory(env), 'logs');
     adjusted.logging = { ...config.logging, directory };
-    adjusted.operator = { ...config.operator, usage: { ...config.operator.usage, database: join(directory, 'usage.sqlite3') } };
+    adjusted.operator = {
+      ...config.operator,
+      usage: { ...config.operator.usage, database: join(directory, 'usage.sqlite3') },
+    };
   }
   return adjusted;
 }
 
-const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGTERM: 15,
+};
 
 /** Runs the proxy and Gemini CLI; resolves with the exit code for this process. */
 export async function launch(resolved: ResolvedConfig, cliArgs: string[], io: LaunchIo): Promise<number> {
   const cli = findGeminiCli(io.env);
   if (cli === undefined) {
-    io.stderr.write('gemini-proxy: Gemini CLI not found: install it (npm install -g @google/gemini-cli) or set GEMINI_CLI_PATH to its executable.\n');
+    io.stderr.write(
+      'gemini-proxy: Gemini CLI not found: install it (npm install -g @google/gemini-cli) or set GEMINI_CLI_PATH to its executable.\n',
+    );
     return 127;
   }
   const clientKey = `gp-run-${randomBytes(24).toString('base64url')}`;
@@ -190,7 +218,10 @@ export async function launch(resolved: ResolvedConfig, cliArgs: string[], io: La
   const destination = pino.destination({ dest: logFile, append: true, sync: true, mkdir: true });
   // The same redaction as the proxy's stdout log: no configured secret reaches the file.
   let redactLine: (line: string) => string = (line) => line;
-  const log = pino({ level: config.logLevel, base: { service: 'gemini-proxy' }, hooks: { streamWrite: (line) => redactLine(line) } }, destination);
+  const log = pino(
+    { level: config.logLevel, base: { service: 'gemini-proxy' }, hooks: { streamWrite: (line) => redactLine(line) } },
+    destination,
+  );
   for (const warning of config.warnings) {
     log.warn(warning);
     io.stderr.write(`gemini-proxy: ${warning}\n`);
@@ -219,7 +250,11 @@ export async function launch(resolved: ResolvedConfig, cliArgs: string[], io: La
   delete env['GOOGLE_GENAI_USE_VERTEXAI'];
   delete env['GOOGLE_GENAI_USE_GCA'];
   const script = /\.[cm]?js$/.test(cli);
-  const child = spawn(script ? process.execPath : cli, script ? [cli, ...cliArgs] : cliArgs, { stdio: 'inherit', env, shell: platform() === 'win32' && /\.cmd$/i.test(cli) });
+  const child = spawn(script ? process.execPath : cli, script ? [cli, ...cliArgs] : cliArgs, {
+    stdio: 'inherit',
+    env,
+    shell: platform() === 'win32' && /\.cmd$/i.test(cli),
+  });
 
   // Ctrl-C reaches the CLI directly (same terminal process group) and the CLI decides what it means (cancel, or
   // exit on the second press): the launcher ignores it rather than stopping the proxy under a running session.
@@ -238,7 +273,9 @@ export async function launch(resolved: ResolvedConfig, cliArgs: string[], io: La
       io.stderr.write(`gemini-proxy: cannot run ${cli}: ${error.message}\n`);
       resolve(126);
     });
-    child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal === null ? 1 : 128 + (SIGNAL_NUMBERS[signal] ?? 0))));
+    child.once('exit', (exitCode, signal) =>
+      resolve(exitCode ?? (signal === null ? 1 : 128 + (SIGNAL_NUMBERS[signal] ?? 0))),
+    );
   });
   process.off('SIGINT', ignore);
   process.off('SIGTERM', onTerm);
@@ -246,7 +283,9 @@ export async function launch(resolved: ResolvedConfig, cliArgs: string[], io: La
   try {
     dissolveOverlayHome(overlayHome, realGeminiDirectory);
   } catch (error) {
-    io.stderr.write(`gemini-proxy: could not tidy the per-run home ${overlayHome}: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr.write(
+      `gemini-proxy: could not tidy the per-run home ${overlayHome}: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
   }
   await closeWithin(app.close(), 2_000);
   log.info(`launcher: Gemini CLI exited with ${code}; proxy stopped`);

@@ -37,7 +37,8 @@ export function mainModel(config: ResolvedConfig, cliModel: string = RECOMMENDED
   const target = routerFor(config.routing).plan(cliModel)?.targets[0];
   if (target === undefined) return undefined;
   const upstream = config.upstreams.find((candidate) => candidate.name === target.upstream);
-  const limits = upstream === undefined ? undefined : modelLimitsFor(config.modelLimits, upstream.provider, target.model);
+  const limits =
+    upstream === undefined ? undefined : modelLimitsFor(config.modelLimits, upstream.provider, target.model);
   return { model: target.model, upstream: target.upstream, limits };
 }
 

@@ -7,7 +7,9 @@ export type CountTokens = (text: string) => number;
 let loading: Promise<CountTokens> | undefined;
 
 export function loadTokenizer(): Promise<CountTokens> {
-  loading ??= import('gpt-tokenizer/encoding/cl100k_base').then((module) => (text: string) => countInPieces(module.countTokens, text));
+  loading ??= import('gpt-tokenizer/encoding/cl100k_base').then(
+    (module) => (text: string) => countInPieces(module.countTokens, text),
+  );
   return loading;
 }
 
@@ -29,7 +31,7 @@ export function countInPieces(count: CountTokens, text: string): number {
     const start = match.index;
     if (start > last) total += count(text.slice(last, start));
     const run = match[0];
-    for (let offset = 0; offset < run.length; ) {
+    for (let offset = 0; offset < run.length;) {
       let end = Math.min(run.length, offset + MAX_RUN);
       // Never split a surrogate pair.
       const code = run.charCodeAt(end - 1);
@@ -65,8 +67,9 @@ export async function countTextsInSlices(count: CountTokens, texts: readonly str
   let total = 0;
   let sliceStarted = performance.now();
   for (const text of texts) {
-    for (let start = 0; start < text.length; ) {
-      const end = text.length - start <= SLICE_CHARACTERS ? text.length : cutPoint(text, start, start + SLICE_CHARACTERS);
+    for (let start = 0; start < text.length;) {
+      const end =
+        text.length - start <= SLICE_CHARACTERS ? text.length : cutPoint(text, start, start + SLICE_CHARACTERS);
       total += countInPieces(count, start === 0 && end === text.length ? text : text.slice(start, end));
       start = end;
       if (performance.now() - sliceStarted >= sliceMs) {

@@ -135,7 +135,9 @@ function parseJsonWithComments(text: string, source: string): unknown {
     const before = text.slice(0, first.offset);
     const line = before.split('\n').length;
     const column = first.offset - before.lastIndexOf('\n');
-    throw new ConfigError(`${source}: invalid JSON at line ${line}, column ${column}: ${printParseErrorCode(first.error)}`);
+    throw new ConfigError(
+      `${source}: invalid JSON at line ${line}, column ${column}: ${printParseErrorCode(first.error)}`,
+    );
   }
   return value;
 }
@@ -167,7 +169,8 @@ function describeIssues(error: z.ZodError, source: string): string {
 
 export function parseConfigText(text: string, source: string): { config: FileConfig; warnings: string[] } {
   const raw = parseJsonWithComments(text, source);
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${source}: the top level must be a JSON object`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new ConfigError(`${source}: the top level must be a JSON object`);
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(describeIssues(result.error, source));
   const warnings = unknownKeys(raw).map((key) => `${source}: unknown key "${key}" ignored`);
@@ -201,7 +204,9 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     try {
       text = readFileSync(path, 'utf8');
     } catch (error) {
-      throw new ConfigError(`cannot read config file ${path}: ${error instanceof Error ? error.message : String(error)}`);
+      throw new ConfigError(
+        `cannot read config file ${path}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     const parsed = parseConfigText(text, path);
     file = parsed.config;
@@ -219,13 +224,20 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
   if (explicitProvider !== undefined && !isProviderName(explicitProvider)) {
     throw new ConfigError(`provider: unknown provider "${explicitProvider}"; known: ${PROVIDER_NAMES.join(', ')}`);
   }
-  const embeddedDefault = path === undefined && configuredUrl === undefined && apiKey === undefined && explicitProvider === undefined;
+  const embeddedDefault =
+    path === undefined && configuredUrl === undefined && apiKey === undefined && explicitProvider === undefined;
   const providerName: ProviderName =
-    explicitProvider ?? (configuredUrl !== undefined ? inferProvider(configuredUrl) : apiKey !== undefined ? 'openai' : 'ollama');
+    explicitProvider ??
+    (configuredUrl !== undefined ? inferProvider(configuredUrl) : apiKey !== undefined ? 'openai' : 'ollama');
   const profile = PROVIDERS[providerName];
-  const baseUrl = configuredUrl ?? profile.defaultBaseUrl ?? (apiKey !== undefined ? EMBEDDED_DEFAULT.openAIBaseUrl : EMBEDDED_DEFAULT.baseUrl);
+  const baseUrl =
+    configuredUrl ??
+    profile.defaultBaseUrl ??
+    (apiKey !== undefined ? EMBEDDED_DEFAULT.openAIBaseUrl : EMBEDDED_DEFAULT.baseUrl);
   if (configuredUrl === undefined && profile.defaultBaseUrl === undefined) {
-    throw new ConfigError(`openai_base_url: provider ${providerName} has no default base URL; set openai_base_url (e.g. https://NAME.openai.azure.com)`);
+    throw new ConfigError(
+      `openai_base_url: provider ${providerName} has no default base URL; set openai_base_url (e.g. https://NAME.openai.azure.com)`,
+    );
   }
   try {
     new URL(baseUrl);
@@ -235,16 +247,21 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
 
   const mapping = Object.keys(file.model_mapping).length > 0 ? file.model_mapping : profile.defaultModelMapping;
   const defaultModel =
-    overrides.model ?? file.default_openai_model ?? env['OPENAI_MODEL'] ?? profile.defaultModel ?? (embeddedDefault ? EMBEDDED_DEFAULT.model : undefined);
+    overrides.model ??
+    file.default_openai_model ??
+    env['OPENAI_MODEL'] ??
+    profile.defaultModel ??
+    (embeddedDefault ? EMBEDDED_DEFAULT.model : undefined);
 
   const timeouts = {
     idleSeconds: file.timeouts.upstream_idle_seconds,
     headersSeconds: file.timeouts.upstream_headers_seconds,
-      unarySeconds: file.timeouts.upstream_unary_seconds,
+    unarySeconds: file.timeouts.upstream_unary_seconds,
     connectSeconds: file.timeouts.upstream_connect_seconds,
   };
   const named = Object.entries(file.upstreams);
-  const hasLegacyUpstream = configuredUrl !== undefined || apiKey !== undefined || explicitProvider !== undefined || named.length === 0;
+  const hasLegacyUpstream =
+    configuredUrl !== undefined || apiKey !== undefined || explicitProvider !== undefined || named.length === 0;
   const upstreams: UpstreamDefinition[] = [];
   if (hasLegacyUpstream) {
     upstreams.push({
@@ -258,11 +275,20 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     });
   }
   for (const [name, entry] of named) {
-    if (name === 'default' && hasLegacyUpstream) throw new ConfigError('upstreams.default: the name "default" is taken by the openai_base_url/openai_api_key upstream');
-    const upstreamProvider: ProviderName = entry.provider !== undefined && isProviderName(entry.provider) ? entry.provider : entry.base_url !== undefined ? inferProvider(entry.base_url) : 'generic';
+    if (name === 'default' && hasLegacyUpstream)
+      throw new ConfigError(
+        'upstreams.default: the name "default" is taken by the openai_base_url/openai_api_key upstream',
+      );
+    const upstreamProvider: ProviderName =
+      entry.provider !== undefined && isProviderName(entry.provider)
+        ? entry.provider
+        : entry.base_url !== undefined
+          ? inferProvider(entry.base_url)
+          : 'generic';
     const upstreamProfile = PROVIDERS[upstreamProvider];
     const upstreamUrl = entry.base_url ?? upstreamProfile.defaultBaseUrl;
-    if (upstreamUrl === undefined) throw new ConfigError(`upstreams.${name}.base_url: required for provider ${upstreamProvider}`);
+    if (upstreamUrl === undefined)
+      throw new ConfigError(`upstreams.${name}.base_url: required for provider ${upstreamProvider}`);
     upstreams.push({
       name,
       provider: upstreamProvider,
@@ -284,7 +310,9 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
   for (const [pattern, targets] of Object.entries(file.routes)) {
     targets.forEach((target, index) => {
       if (!known.has(target.upstream)) {
-        throw new ConfigError(`routes.${pattern}[${index}].upstream: unknown upstream "${target.upstream}"; known: ${[...known].join(', ')}`);
+        throw new ConfigError(
+          `routes.${pattern}[${index}].upstream: unknown upstream "${target.upstream}"; known: ${[...known].join(', ')}`,
+        );
       }
     });
     routes[pattern] = targets.map((target) => ({ upstream: target.upstream, model: target.model }));
@@ -293,14 +321,20 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
 
   const host = overrides.host ?? file.server.host;
   const port = overrides.port ?? file.server.port;
-  const limits: ClientLimits = { requestsPerMinute: file.limits.requests_per_minute, tokensPerMinute: file.limits.tokens_per_minute };
+  const limits: ClientLimits = {
+    requestsPerMinute: file.limits.requests_per_minute,
+    tokensPerMinute: file.limits.tokens_per_minute,
+  };
   const clients = (file.client_api_keys ?? []).map((entry, index) =>
     typeof entry === 'string'
       ? { key: entry, name: `key#${index}`, limits }
       : {
           key: entry.key,
           name: entry.name ?? `key#${index}`,
-          limits: { requestsPerMinute: entry.requests_per_minute ?? limits.requestsPerMinute, tokensPerMinute: entry.tokens_per_minute ?? limits.tokensPerMinute },
+          limits: {
+            requestsPerMinute: entry.requests_per_minute ?? limits.requestsPerMinute,
+            tokensPerMinute: entry.tokens_per_minute ?? limits.tokensPerMinute,
+          },
         },
   );
   const clientApiKeys = clients.map((client) => client.key);
@@ -316,8 +350,13 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
   }
   for (const upstream of upstreams) {
     if (upstream.apiKeys.length === 0 && needsApiKey(upstream.provider)) {
-      const where = upstream.name === 'default' ? '--api-key, openai_api_key or OPENAI_API_KEY' : `upstreams.${upstream.name}.api_key`;
-      warnings.push(`upstream "${upstream.name}" (${upstream.profile.displayName}) has no API key: its requests will be refused until one is set (${where})`);
+      const where =
+        upstream.name === 'default'
+          ? '--api-key, openai_api_key or OPENAI_API_KEY'
+          : `upstreams.${upstream.name}.api_key`;
+      warnings.push(
+        `upstream "${upstream.name}" (${upstream.profile.displayName}) has no API key: its requests will be refused until one is set (${where})`,
+      );
     }
   }
   if (Object.keys(routes).length === 0 && Object.keys(mapping).length === 0 && defaultModel === undefined) {
@@ -343,13 +382,18 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     quickStart: path === undefined,
     upstreams,
     routing,
-    modelLimits: Object.entries(file.model_limits).map(([pattern, limits]) => [pattern, limits.context_window, limits.max_output_tokens] as const),
+    modelLimits: Object.entries(file.model_limits).map(
+      ([pattern, limits]) => [pattern, limits.context_window, limits.max_output_tokens] as const,
+    ),
     retries: {
       attemptsPerTarget: file.retries.attempts_per_target,
       baseDelayMs: file.retries.base_delay_ms,
       maxDelaySeconds: file.retries.max_delay_seconds,
     },
-    breaker: { failureThreshold: file.circuit_breaker.failure_threshold, cooldownMs: file.circuit_breaker.cooldown_seconds * 1000 },
+    breaker: {
+      failureThreshold: file.circuit_breaker.failure_threshold,
+      cooldownMs: file.circuit_breaker.cooldown_seconds * 1000,
+    },
     limits,
     clients,
     requestTimeoutSeconds: file.server.request_timeout_seconds,
@@ -357,8 +401,17 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     redis:
       file.redis_url === undefined
         ? undefined
-        : { url: file.redis_url, keyPrefix: file.redis.key_prefix, rateLimitFailure: file.redis.rate_limit_failure, commandTimeoutMs: file.redis.command_timeout_ms },
-    responseCache: { enabled: file.response_cache.enabled, ttlSeconds: file.response_cache.ttl_seconds, maxEntries: file.response_cache.max_entries },
+        : {
+            url: file.redis_url,
+            keyPrefix: file.redis.key_prefix,
+            rateLimitFailure: file.redis.rate_limit_failure,
+            commandTimeoutMs: file.redis.command_timeout_ms,
+          },
+    responseCache: {
+      enabled: file.response_cache.enabled,
+      ttlSeconds: file.response_cache.ttl_seconds,
+      maxEntries: file.response_cache.max_entries,
+    },
     maxUrlBytes: file.server.max_url_bytes,
     maxHeaderBytes: file.server.max_header_bytes,
     defaultEmbeddingModel: file.default_embedding_model,

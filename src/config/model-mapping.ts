@@ -53,7 +53,8 @@ export function globMatches(pattern: string, name: string): boolean {
   const first = pieces[0] ?? '';
   if (pieces.length === 1) return first.length === name.length && pieceAt(first, 0);
   const last = pieces[pieces.length - 1] ?? '';
-  if (first.length + last.length > name.length || !pieceAt(first, 0) || !pieceAt(last, name.length - last.length)) return false;
+  if (first.length + last.length > name.length || !pieceAt(first, 0) || !pieceAt(last, name.length - last.length))
+    return false;
   let position = first.length;
   const end = name.length - last.length;
   for (let index = 1; index < pieces.length - 1; index += 1) {
@@ -98,7 +99,8 @@ export class ModelMapper<T = string> {
     const exact = this.exact.get(geminiModel);
     if (exact !== undefined) return { target: exact, matchedBy: 'exact' };
     for (const rule of this.patterns) {
-      if (globMatches(rule.pattern, geminiModel)) return { target: rule.target, matchedBy: 'pattern', rule: rule.pattern };
+      if (globMatches(rule.pattern, geminiModel))
+        return { target: rule.target, matchedBy: 'pattern', rule: rule.pattern };
     }
     if (this.defaultModel !== undefined) return { target: this.defaultModel, matchedBy: 'default' };
     return undefined;

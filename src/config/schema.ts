@@ -146,7 +146,9 @@ export const configSchema = z.object({
   model_limits: z
     .record(
       z.string().min(1),
-      z.object({ context_window: z.number().int().min(1024), max_output_tokens: z.number().int().min(1).optional() }).strict(),
+      z
+        .object({ context_window: z.number().int().min(1024), max_output_tokens: z.number().int().min(1).optional() })
+        .strict(),
     )
     .default({}),
   provider: z
@@ -157,7 +159,12 @@ export const configSchema = z.object({
   azure_api_version: z.string().min(1).default('2024-10-21'),
   client_api_keys: z.array(clientKeySchema).optional(),
   /** Named upstreams; the original single-upstream keys describe one more, named "default". */
-  upstreams: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'upstream names use letters, digits, "_", "-" and "."'), upstreamSchema).default({}),
+  upstreams: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_.-]+$/, 'upstream names use letters, digits, "_", "-" and "."'),
+      upstreamSchema,
+    )
+    .default({}),
   /** Gemini model name or pattern → ordered targets; later targets are fallbacks. */
   routes: z.record(z.string().min(1), z.array(routeTargetSchema).min(1)).default({}),
   /** Retries before the first byte reached the client (named `retries`: the original tool's `retry` block is ignored). */
@@ -196,7 +203,11 @@ export const configSchema = z.object({
   response_cache: z
     .object({
       enabled: z.boolean().default(false),
-      ttl_seconds: z.number().positive().max(30 * 86_400).default(300),
+      ttl_seconds: z
+        .number()
+        .positive()
+        .max(30 * 86_400)
+        .default(300),
       max_entries: z.number().int().min(1).max(1_000_000).default(1000),
     })
     .strict()
@@ -204,7 +215,14 @@ export const configSchema = z.object({
   allow_unauthenticated: z.boolean().default(false),
   /** Browser origins allowed to call the proxy (CORS), e.g. "http://localhost:5173"; none by default. */
   allowed_origins: z
-    .array(z.string().refine((origin) => /^https?:\/\/[^/?#\s]+$/i.test(origin), 'an origin is scheme://host[:port], without a path'))
+    .array(
+      z
+        .string()
+        .refine(
+          (origin) => /^https?:\/\/[^/?#\s]+$/i.test(origin),
+          'an origin is scheme://host[:port], without a path',
+        ),
+    )
     .default([]),
   /** Host names besides loopback and localhost that keyless requests may carry (for allow_unauthenticated). */
   allowed_hosts: z.array(z.string().min(1)).default([]),
@@ -224,7 +242,17 @@ export const KNOWN_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   '': new Set(Object.keys(configSchema.shape)),
   ...OPERATOR_KNOWN_KEYS,
   ...WEB_SEARCH_KNOWN_KEYS,
-  server: new Set(['host', 'port', 'log_level', 'base_path', 'body_limit_mb', 'request_timeout_seconds', 'drain_seconds', 'max_url_bytes', 'max_header_bytes']),
+  server: new Set([
+    'host',
+    'port',
+    'log_level',
+    'base_path',
+    'body_limit_mb',
+    'request_timeout_seconds',
+    'drain_seconds',
+    'max_url_bytes',
+    'max_header_bytes',
+  ]),
   logging: new Set(['enable_detailed_logs', 'enable_access_logs', 'log_directory', 'group_readable']),
   timeouts: new Set([
     'first_byte_commit_seconds',

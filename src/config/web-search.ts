@@ -30,7 +30,11 @@ export const webSearchConfigShape = {
     .strict()
     .superRefine((value, context) => {
       if (value.backend === 'searxng' && value.url === undefined) {
-        context.addIssue({ code: 'custom', path: ['url'], message: 'required for backend "searxng" (e.g. "http://127.0.0.1:8888")' });
+        context.addIssue({
+          code: 'custom',
+          path: ['url'],
+          message: 'required for backend "searxng" (e.g. "http://127.0.0.1:8888")',
+        });
       }
       if ((value.backend === 'brave' || value.backend === 'tavily') && value.api_key === undefined) {
         context.addIssue({ code: 'custom', path: ['api_key'], message: `required for backend "${value.backend}"` });

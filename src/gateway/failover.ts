@@ -59,7 +59,8 @@ export function failedAttemptLabel(upstream: string, keyIndex: number, error: Pr
   for (const detail of error.details) {
     if (detail['@type'] !== 'type.googleapis.com/google.rpc.ErrorInfo') continue;
     const network = detail.metadata?.['network_error'];
-    if (network !== undefined && network !== 'unknown' && detail.metadata?.['upstream_status'] === undefined) status = network;
+    if (network !== undefined && network !== 'unknown' && detail.metadata?.['upstream_status'] === undefined)
+      status = network;
   }
   return `${upstream}#${keyIndex}:${status} (${shortReason(error)})`;
 }
@@ -78,12 +79,20 @@ export function circuitOpenError(route: RouteTarget, circuit: OpenCircuit, coold
   const why = `${circuit.consecutiveFailures} failures in a row for ${route.model} on upstream ${route.upstream}; the proxy stops calling it for ${Math.ceil(cooldownSeconds)} s (circuit_breaker)`;
   const metadata = { upstream: route.upstream, model: route.model };
   const code = circuit.lastFailureCode;
-  if (code !== undefined && isErrorCode(code) && ERROR_KINDS[code].httpStatus < 500 && ERROR_KINDS[code].httpStatus !== 429) {
+  if (
+    code !== undefined &&
+    isErrorCode(code) &&
+    ERROR_KINDS[code].httpStatus < 500 &&
+    ERROR_KINDS[code].httpStatus !== 429
+  ) {
     // Already terminal for the client (credentials, balance, nothing listening): the same answer, without a call.
     return new ProxyError(code, last, [errorInfo('UPSTREAM_CIRCUIT_OPEN', metadata)]);
   }
   if (code === 'UPSTREAM_RATE_LIMITED') {
-    return new ProxyError('UPSTREAM_RATE_LIMITED', `${last} (${why})`, [retryInfo(Math.max(1, circuit.remainingSeconds)), errorInfo('UPSTREAM_CIRCUIT_OPEN', metadata)]);
+    return new ProxyError('UPSTREAM_RATE_LIMITED', `${last} (${why})`, [
+      retryInfo(Math.max(1, circuit.remainingSeconds)),
+      errorInfo('UPSTREAM_CIRCUIT_OPEN', metadata),
+    ]);
   }
   return new ProxyError('UPSTREAM_CIRCUIT_OPEN', `${last} (${why})`, [errorInfo('UPSTREAM_CIRCUIT_OPEN', metadata)]);
 }
@@ -114,8 +123,12 @@ export async function runFailover<Request>(
       if (target === undefined) {
         attempts.push(`${route.upstream}:circuit-open`);
         const circuit = pool.openCircuit(route.upstream, route.model);
-        if (circuit !== undefined && lastError === undefined) lastError = circuitOpenError(route, circuit, pool.cooldownSeconds);
-        lastError ??= new ProxyError('UPSTREAM_UNAVAILABLE', `upstream ${route.upstream} is being probed after repeated failures of ${route.model}; try again shortly`);
+        if (circuit !== undefined && lastError === undefined)
+          lastError = circuitOpenError(route, circuit, pool.cooldownSeconds);
+        lastError ??= new ProxyError(
+          'UPSTREAM_UNAVAILABLE',
+          `upstream ${route.upstream} is being probed after repeated failures of ${route.model}; try again shortly`,
+        );
         continue targets;
       }
       const keyIndex = target.keyIndex ?? 0;
@@ -139,14 +152,23 @@ export async function runFailover<Request>(
       pool.report(target, route.model, counted, { message: error.message, code: error.code });
       if (outcome.kind === 'broken') return { kind: 'broken', error };
       lastError = error;
-      const state = { attempt, keysTried: tried.size, keyCount: pool.get(route.upstream)?.apiKeys.length ?? 0, timedOut: hooks.timedOut(), clientRetries: hooks.clientRetries };
+      const state = {
+        attempt,
+        keysTried: tried.size,
+        keyCount: pool.get(route.upstream)?.apiKeys.length ?? 0,
+        timedOut: hooks.timedOut(),
+        clientRetries: hooks.clientRetries,
+      };
       const decision = decideAfterFailure(error, state, settings);
       lastAction = decision.kind;
       if (decision.kind === 'terminal') break targets;
       const circuit = counted === 'failure' ? pool.openCircuit(route.upstream, route.model) : undefined;
       if (circuit !== undefined) {
         // This failure opened the circuit: say so now rather than let the client retry into it.
-        lastError = error.httpStatus >= 500 || error.httpStatus === 429 ? circuitOpenError(route, circuit, pool.cooldownSeconds) : error;
+        lastError =
+          error.httpStatus >= 500 || error.httpStatus === 429
+            ? circuitOpenError(route, circuit, pool.cooldownSeconds)
+            : error;
         continue targets;
       }
       if (decision.kind === 'next-target') continue targets;

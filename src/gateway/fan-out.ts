@@ -8,7 +8,13 @@
  */
 import type { Candidate, GenerateContentResponse, UsageMetadata } from '../translate/gemini-types.js';
 import type { UpstreamTarget } from '../upstream/endpoints.js';
-import { attemptUpstream, type AttemptOutcome, type AttemptSetup, type ResponseSink, type UpstreamCallRequest } from './upstream-attempt.js';
+import {
+  attemptUpstream,
+  type AttemptOutcome,
+  type AttemptSetup,
+  type ResponseSink,
+  type UpstreamCallRequest,
+} from './upstream-attempt.js';
 
 function relabel(response: GenerateContentResponse, index: number): GenerateContentResponse {
   return { ...response, candidates: (response.candidates ?? []).map((candidate) => ({ ...candidate, index })) };
@@ -21,8 +27,10 @@ function sumUsage(usages: UsageMetadata[]): UsageMetadata | undefined {
     total.promptTokenCount += usage.promptTokenCount;
     total.candidatesTokenCount += usage.candidatesTokenCount;
     total.totalTokenCount += usage.totalTokenCount;
-    if (usage.cachedContentTokenCount !== undefined) total.cachedContentTokenCount = (total.cachedContentTokenCount ?? 0) + usage.cachedContentTokenCount;
-    if (usage.thoughtsTokenCount !== undefined) total.thoughtsTokenCount = (total.thoughtsTokenCount ?? 0) + usage.thoughtsTokenCount;
+    if (usage.cachedContentTokenCount !== undefined)
+      total.cachedContentTokenCount = (total.cachedContentTokenCount ?? 0) + usage.cachedContentTokenCount;
+    if (usage.thoughtsTokenCount !== undefined)
+      total.thoughtsTokenCount = (total.thoughtsTokenCount ?? 0) + usage.thoughtsTokenCount;
   }
   return total;
 }
@@ -33,10 +41,14 @@ function mergeFinals(finals: Array<GenerateContentResponse | undefined>): Genera
   if (base === undefined) return undefined;
   const candidates: Candidate[] = finals.map((response, index) => {
     const candidate = response?.candidates?.[0];
-    return candidate === undefined ? { content: { role: 'model', parts: [{ text: '' }] }, finishReason: 'OTHER', index } : { ...candidate, index };
+    return candidate === undefined
+      ? { content: { role: 'model', parts: [{ text: '' }] }, finishReason: 'OTHER', index }
+      : { ...candidate, index };
   });
   const merged: GenerateContentResponse = { ...base, candidates };
-  const usage = sumUsage(finals.flatMap((response) => (response?.usageMetadata === undefined ? [] : [response.usageMetadata])));
+  const usage = sumUsage(
+    finals.flatMap((response) => (response?.usageMetadata === undefined ? [] : [response.usageMetadata])),
+  );
   if (usage !== undefined) merged.usageMetadata = usage;
   return merged;
 }
@@ -93,21 +105,33 @@ class SharedStream {
   }
 }
 
-export async function attemptFanOut(setup: AttemptSetup, request: UpstreamCallRequest, target: UpstreamTarget, calls: number): Promise<AttemptOutcome> {
+export async function attemptFanOut(
+  setup: AttemptSetup,
+  request: UpstreamCallRequest,
+  target: UpstreamTarget,
+  calls: number,
+): Promise<AttemptOutcome> {
   const shared = new SharedStream(setup.sink);
   const sinks = Array.from({ length: calls }, (_unused, index) => new CandidateSink(shared, index));
   const outcomes = await Promise.all(sinks.map((sink) => attemptUpstream({ ...setup, sink }, request, target)));
-  const firstFailure = outcomes.find((outcome): outcome is Extract<AttemptOutcome, { kind: 'failed' }> => outcome.kind === 'failed');
+  const firstFailure = outcomes.find(
+    (outcome): outcome is Extract<AttemptOutcome, { kind: 'failed' }> => outcome.kind === 'failed',
+  );
   if (firstFailure !== undefined && !shared.forwarded) return firstFailure;
   const first = outcomes[0];
-  const base = { calls: first?.kind === 'done' ? first.calls : [], reasoning: first?.kind === 'done' ? first.reasoning : '' };
+  const base = {
+    calls: first?.kind === 'done' ? first.calls : [],
+    reasoning: first?.kind === 'done' ? first.reasoning : '',
+  };
   if (!setup.stream) {
     const merged = mergeFinals(sinks.map((sink) => sink.unary));
     if (merged === undefined) return firstFailure ?? { kind: 'done', ...base };
     setup.sink.sendUnary(merged);
     return { kind: 'done', unary: merged, ...base };
   }
-  const lateError = outcomes.map((item) => (item.kind === 'done' ? undefined : item.error)).find((error) => error !== undefined);
+  const lateError = outcomes
+    .map((item) => (item.kind === 'done' ? undefined : item.error))
+    .find((error) => error !== undefined);
   if (lateError !== undefined) return { kind: 'broken', error: lateError };
   const merged = mergeFinals(sinks.map((sink) => sink.final));
   if (merged !== undefined) await setup.sink.send([merged], setup.heartbeatSeconds);

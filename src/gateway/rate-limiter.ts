@@ -13,7 +13,8 @@ interface Bucket {
   updated: number;
 }
 
-export type LimitDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number; limit: 'requests' | 'tokens' };
+export type LimitDecision =
+  { allowed: true } | { allowed: false; retryAfterSeconds: number; limit: 'requests' | 'tokens' };
 
 export interface RateLimiterStore {
   /** Takes `amount` from the bucket if it holds at least `required`; returns the level before, after refill. */
@@ -40,7 +41,12 @@ export class MemoryRateLimiterStore implements RateLimiterStore {
     return bucket;
   }
 
-  async take(key: string, perMinute: number, amount: number, required: number): Promise<{ ok: boolean; level: number }> {
+  async take(
+    key: string,
+    perMinute: number,
+    amount: number,
+    required: number,
+  ): Promise<{ ok: boolean; level: number }> {
     const bucket = this.refill(key, perMinute);
     const level = bucket.level;
     if (level < required) return { ok: false, level };
@@ -61,7 +67,12 @@ export class RateLimiter {
   async admit(client: string, limits: ClientLimits, estimatedTokens: number): Promise<LimitDecision> {
     if (limits.requestsPerMinute > 0) {
       const result = await this.store.take(`r:${client}`, limits.requestsPerMinute, 1, 1);
-      if (!result.ok) return { allowed: false, limit: 'requests', retryAfterSeconds: ((1 - result.level) / limits.requestsPerMinute) * 60 };
+      if (!result.ok)
+        return {
+          allowed: false,
+          limit: 'requests',
+          retryAfterSeconds: ((1 - result.level) / limits.requestsPerMinute) * 60,
+        };
     }
     if (limits.tokensPerMinute > 0) {
       // A request larger than the whole minute budget can never pass: it only needs a full bucket.
@@ -69,7 +80,11 @@ export class RateLimiter {
       const result = await this.store.take(`t:${client}`, limits.tokensPerMinute, estimatedTokens, required);
       if (!result.ok) {
         if (limits.requestsPerMinute > 0) await this.store.adjust(`r:${client}`, limits.requestsPerMinute, 1);
-        return { allowed: false, limit: 'tokens', retryAfterSeconds: ((required - result.level) / limits.tokensPerMinute) * 60 };
+        return {
+          allowed: false,
+          limit: 'tokens',
+          retryAfterSeconds: ((required - result.level) / limits.tokensPerMinute) * 60,
+        };
       }
     }
     return { allowed: true };

@@ -64,7 +64,8 @@ export interface FailureState {
   clientRetries: boolean;
 }
 
-export type RetryDecision = { kind: 'retry'; delayMs: number } | { kind: 'other-key' } | { kind: 'next-target' } | { kind: 'terminal' };
+export type RetryDecision =
+  { kind: 'retry'; delayMs: number } | { kind: 'other-key' } | { kind: 'next-target' } | { kind: 'terminal' };
 
 /** The wait the upstream asked for (RetryInfo, from Retry-After or the message), in seconds. */
 export function retryAfterSeconds(error: ProxyError): number | undefined {
@@ -78,7 +79,12 @@ export function retryAfterSeconds(error: ProxyError): number | undefined {
 }
 
 /** `random` in [0, 1) gives the ±25 % jitter; pass a constant in tests. */
-export function decideAfterFailure(error: ProxyError, state: FailureState, settings: RetrySettings, random: () => number = Math.random): RetryDecision {
+export function decideAfterFailure(
+  error: ProxyError,
+  state: FailureState,
+  settings: RetrySettings,
+  random: () => number = Math.random,
+): RetryDecision {
   if (state.timedOut) return { kind: 'terminal' };
   const rule = FAILURE_RULES[error.code];
   switch (rule.action) {

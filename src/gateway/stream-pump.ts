@@ -101,13 +101,19 @@ export class UpstreamStreamPump {
     try {
       parsed = JSON.parse(data);
     } catch {
-      this.failure = new ProxyError('UPSTREAM_PROTOCOL', `upstream ${this.options.upstreamLabel} sent an event that is not JSON: ${this.options.redact(data).slice(0, 200)}`);
+      this.failure = new ProxyError(
+        'UPSTREAM_PROTOCOL',
+        `upstream ${this.options.upstreamLabel} sent an event that is not JSON: ${this.options.redact(data).slice(0, 200)}`,
+      );
       return;
     }
     if (typeof parsed !== 'object' || parsed === null) return;
     const record = parsed as Record<string, unknown>;
     if (event === 'error' || (record['error'] !== undefined && record['error'] !== null)) {
-      this.failure = upstreamEventError(this.options.upstreamLabel, JSON.parse(this.options.redact(data)) as Record<string, unknown>);
+      this.failure = upstreamEventError(
+        this.options.upstreamLabel,
+        JSON.parse(this.options.redact(data)) as Record<string, unknown>,
+      );
       return;
     }
     out.push(...this.machine.push(parsed));
@@ -125,8 +131,19 @@ export class UpstreamStreamPump {
     }
     const finish = this.machine.end(this.doneSeen ? 'done' : 'eof');
     if (finish.response === undefined) {
-      return { kind: 'failed', error: new ProxyError('UPSTREAM_UNAVAILABLE', `upstream ${this.options.upstreamLabel} ended the stream without any output`) };
+      return {
+        kind: 'failed',
+        error: new ProxyError(
+          'UPSTREAM_UNAVAILABLE',
+          `upstream ${this.options.upstreamLabel} ended the stream without any output`,
+        ),
+      };
     }
-    return { kind: 'complete', responses: [...finish.before, finish.response], calls: finish.calls, reasoning: finish.reasoning };
+    return {
+      kind: 'complete',
+      responses: [...finish.before, finish.response],
+      calls: finish.calls,
+      reasoning: finish.reasoning,
+    };
   }
 }

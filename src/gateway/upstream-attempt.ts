@@ -5,7 +5,11 @@
  */
 import { ProxyError } from '../errors.js';
 import type { GenerateContentResponse } from '../translate/gemini-types.js';
-import { openAICompletionToGemini, type StreamTranslationOptions, type UpstreamCall } from '../translate/openai-stream-to-gemini.js';
+import {
+  openAICompletionToGemini,
+  type StreamTranslationOptions,
+  type UpstreamCall,
+} from '../translate/openai-stream-to-gemini.js';
 import type { OpenAIChunk } from '../translate/openai-types.js';
 import { networkError, type UpstreamClient, type UpstreamPost, type UpstreamReply } from '../upstream/client.js';
 import { upstreamLabel, type UpstreamTarget } from '../upstream/endpoints.js';
@@ -63,7 +67,11 @@ async function readText(body: AsyncIterable<Buffer | Uint8Array>): Promise<strin
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function errorAnswer(setup: AttemptSetup, target: UpstreamTarget, response: UpstreamReply): Promise<AttemptOutcome> {
+async function errorAnswer(
+  setup: AttemptSetup,
+  target: UpstreamTarget,
+  response: UpstreamReply,
+): Promise<AttemptOutcome> {
   const text = await readText(response.body).catch(() => '');
   setup.rawChunks?.push(text);
   const retryAfter = response.headers['retry-after'];
@@ -78,7 +86,12 @@ async function errorAnswer(setup: AttemptSetup, target: UpstreamTarget, response
   };
 }
 
-async function unaryAnswer(setup: AttemptSetup, request: UpstreamCallRequest, target: UpstreamTarget, response: UpstreamReply): Promise<AttemptOutcome> {
+async function unaryAnswer(
+  setup: AttemptSetup,
+  request: UpstreamCallRequest,
+  target: UpstreamTarget,
+  response: UpstreamReply,
+): Promise<AttemptOutcome> {
   const label = upstreamLabel(target);
   let text: string;
   try {
@@ -92,25 +105,53 @@ async function unaryAnswer(setup: AttemptSetup, request: UpstreamCallRequest, ta
     // DeepSeek may prefix a unary body with blank lines while queued (docs/providers.md §2.1).
     completion = JSON.parse(text.trim()) as OpenAIChunk;
   } catch {
-    return { kind: 'failed', error: new ProxyError('UPSTREAM_PROTOCOL', `upstream ${label} returned a body that is not JSON: ${setup.redact(text).slice(0, 200)}`) };
+    return {
+      kind: 'failed',
+      error: new ProxyError(
+        'UPSTREAM_PROTOCOL',
+        `upstream ${label} returned a body that is not JSON: ${setup.redact(text).slice(0, 200)}`,
+      ),
+    };
   }
   if (typeof completion !== 'object' || completion === null) {
-    return { kind: 'failed', error: new ProxyError('UPSTREAM_PROTOCOL', `upstream ${label} returned an unexpected body`) };
+    return {
+      kind: 'failed',
+      error: new ProxyError('UPSTREAM_PROTOCOL', `upstream ${label} returned an unexpected body`),
+    };
   }
-  if ('error' in completion && (completion as Record<string, unknown>)['error'] !== null && (completion as Record<string, unknown>)['error'] !== undefined) {
-    return { kind: 'failed', error: upstreamEventError(label, JSON.parse(setup.redact(JSON.stringify(completion))) as Record<string, unknown>) };
+  if (
+    'error' in completion &&
+    (completion as Record<string, unknown>)['error'] !== null &&
+    (completion as Record<string, unknown>)['error'] !== undefined
+  ) {
+    return {
+      kind: 'failed',
+      error: upstreamEventError(label, JSON.parse(setup.redact(JSON.stringify(completion))) as Record<string, unknown>),
+    };
   }
   const finish = openAICompletionToGemini(completion, request.streamOptions);
   if (finish.response === undefined) {
     const reason = String(completion.choices?.[0]?.finish_reason);
-    return { kind: 'failed', error: new ProxyError('UPSTREAM_UNAVAILABLE', `upstream ${label} ended the generation without output (finish ${reason})`) };
+    return {
+      kind: 'failed',
+      error: new ProxyError(
+        'UPSTREAM_UNAVAILABLE',
+        `upstream ${label} ended the generation without output (finish ${reason})`,
+      ),
+    };
   }
   setup.sink.sendUnary(finish.response);
   return { kind: 'done', unary: finish.response, calls: finish.calls, reasoning: finish.reasoning };
 }
 
 /** Pumps the upstream stream into `sink` until the answer is complete or the upstream fails. */
-async function pumpStream(setup: AttemptSetup, sink: ResponseSink, request: UpstreamCallRequest, target: UpstreamTarget, response: UpstreamReply): Promise<AttemptOutcome> {
+async function pumpStream(
+  setup: AttemptSetup,
+  sink: ResponseSink,
+  request: UpstreamCallRequest,
+  target: UpstreamTarget,
+  response: UpstreamReply,
+): Promise<AttemptOutcome> {
   const { heartbeatSeconds, signal } = setup;
   // When the first upstream bytes came with the headers, they leave together with ours (see ResponseChannel.commit).
   sink.commit(heartbeatSeconds, response.body.readableLength > 0);
@@ -136,7 +177,9 @@ async function pumpStream(setup: AttemptSetup, sink: ResponseSink, request: Upst
     if (outcome === undefined) await sink.send(pump.endOfInput(), heartbeatSeconds);
   } catch (error) {
     if (outcome === undefined) {
-      transportFailure = signal.aborted ? new ProxyError('UPSTREAM_TIMEOUT', 'the request took longer than server.request_timeout_seconds') : networkError(error, target);
+      transportFailure = signal.aborted
+        ? new ProxyError('UPSTREAM_TIMEOUT', 'the request took longer than server.request_timeout_seconds')
+        : networkError(error, target);
     }
   } finally {
     if (drainTimer !== undefined) clearTimeout(drainTimer);
@@ -144,7 +187,12 @@ async function pumpStream(setup: AttemptSetup, sink: ResponseSink, request: Upst
   return outcome ?? finishStream(setup, sink, pump, transportFailure);
 }
 
-async function finishStream(setup: AttemptSetup, sink: ResponseSink, pump: UpstreamStreamPump, transportFailure: ProxyError | undefined): Promise<AttemptOutcome> {
+async function finishStream(
+  setup: AttemptSetup,
+  sink: ResponseSink,
+  pump: UpstreamStreamPump,
+  transportFailure: ProxyError | undefined,
+): Promise<AttemptOutcome> {
   const result = pump.finish(transportFailure);
   if (result.kind === 'failed') return result;
   await sink.send(result.responses, setup.heartbeatSeconds);
@@ -154,17 +202,31 @@ async function finishStream(setup: AttemptSetup, sink: ResponseSink, pump: Upstr
 }
 
 /** One upstream call, streamed when the client streams. */
-export async function attemptUpstream(setup: AttemptSetup, request: UpstreamCallRequest, target: UpstreamTarget): Promise<AttemptOutcome> {
+export async function attemptUpstream(
+  setup: AttemptSetup,
+  request: UpstreamCallRequest,
+  target: UpstreamTarget,
+): Promise<AttemptOutcome> {
   let response: UpstreamReply;
   try {
-    response = await (request.post ?? setup.client.post.bind(setup.client))(target, request.url, request.body, setup.signal, setup.stream);
+    response = await (request.post ?? setup.client.post.bind(setup.client))(
+      target,
+      request.url,
+      request.body,
+      setup.signal,
+      setup.stream,
+    );
   } catch (error) {
     const failure = networkError(error, target);
-    const network = failure.details.flatMap((detail) => (detail['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo' ? [detail.metadata?.['network_error']] : []));
+    const network = failure.details.flatMap((detail) =>
+      detail['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo' ? [detail.metadata?.['network_error']] : [],
+    );
     setup.attemptLog?.push({ url: request.url, status: network[0] ?? failure.code });
     return { kind: 'failed', error: failure };
   }
   setup.attemptLog?.push({ url: request.url, status: response.statusCode });
   if (response.statusCode < 200 || response.statusCode >= 300) return errorAnswer(setup, target, response);
-  return setup.stream ? pumpStream(setup, setup.sink, request, target, response) : unaryAnswer(setup, request, target, response);
+  return setup.stream
+    ? pumpStream(setup, setup.sink, request, target, response)
+    : unaryAnswer(setup, request, target, response);
 }

@@ -100,7 +100,14 @@ export class UpstreamPool {
     if (upstream === undefined || models === undefined) return undefined;
     let breakers = models.get(model);
     if (breakers === undefined) {
-      breakers = Array.from({ length: this.keyCount(upstream) }, () => ({ consecutiveFailures: 0, openUntil: 0, probing: false, lastFailure: undefined, lastFailureCode: undefined, lastFailureAt: 0 }));
+      breakers = Array.from({ length: this.keyCount(upstream) }, () => ({
+        consecutiveFailures: 0,
+        openUntil: 0,
+        probing: false,
+        lastFailure: undefined,
+        lastFailureCode: undefined,
+        lastFailureAt: 0,
+      }));
       models.set(model, breakers);
     }
     return breakers;
@@ -147,7 +154,12 @@ export class UpstreamPool {
   }
 
   /** Outcome of a call made with `target` for `model`; only `failure` counts against the circuit. */
-  report(target: UpstreamTarget, model: string, outcome: 'success' | 'failure' | 'neutral', failure?: { message: string; code: string }): void {
+  report(
+    target: UpstreamTarget,
+    model: string,
+    outcome: 'success' | 'failure' | 'neutral',
+    failure?: { message: string; code: string },
+  ): void {
     const breaker = this.modelBreakers(target.upstreamName ?? '', model)?.[target.keyIndex ?? 0];
     if (breaker === undefined) return;
     breaker.probing = false;
@@ -172,7 +184,8 @@ export class UpstreamPool {
     const now = this.now();
     if (breakers === undefined || !breakers.every((breaker) => breaker.openUntil > now)) return undefined;
     let latest: Breaker | undefined;
-    for (const breaker of breakers) if (latest === undefined || breaker.lastFailureAt > latest.lastFailureAt) latest = breaker;
+    for (const breaker of breakers)
+      if (latest === undefined || breaker.lastFailureAt > latest.lastFailureAt) latest = breaker;
     if (latest === undefined) return undefined;
     return {
       lastFailure: latest.lastFailure,
@@ -192,7 +205,11 @@ export class UpstreamPool {
     const rank: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
     const out: Record<string, UpstreamSnapshot> = {};
     for (const [name, upstream] of this.upstreams) {
-      const keys: KeyState[] = Array.from({ length: this.keyCount(upstream) }, (_, index) => ({ key: `#${index}`, state: 'closed', consecutiveFailures: 0 }));
+      const keys: KeyState[] = Array.from({ length: this.keyCount(upstream) }, (_, index) => ({
+        key: `#${index}`,
+        state: 'closed',
+        consecutiveFailures: 0,
+      }));
       const failing: Record<string, ModelHealth> = {};
       for (const [model, breakers] of this.breakers.get(name) ?? []) {
         let worst: ModelHealth | undefined;
@@ -205,7 +222,11 @@ export class UpstreamPool {
           }
           const recent = breaker.consecutiveFailures > 0 && now - breaker.lastFailureAt < FAILING_WINDOW_MS;
           if (state === 'closed' && !recent) return;
-          if (worst === undefined || rank[state] > rank[worst.state] || breaker.consecutiveFailures > worst.consecutiveFailures) {
+          if (
+            worst === undefined ||
+            rank[state] > rank[worst.state] ||
+            breaker.consecutiveFailures > worst.consecutiveFailures
+          ) {
             worst = { state, consecutiveFailures: breaker.consecutiveFailures };
             if (breaker.lastFailure !== undefined) worst.last_failure = breaker.lastFailure;
             if (breaker.lastFailureAt !== 0) worst.last_failure_at = new Date(breaker.lastFailureAt).toISOString();

@@ -38,10 +38,15 @@ function forbidden(reply: FastifyReply): FastifyReply {
 export type OperatorViewer = { kind: 'operator' } | { kind: 'client'; client: string };
 
 /** Checks access like allowOperator and says who the viewer is; answers and returns undefined when refused. */
-export function operatorViewer(context: ProxyContext, request: FastifyRequest, reply: FastifyReply): OperatorViewer | undefined {
+export function operatorViewer(
+  context: ProxyContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): OperatorViewer | undefined {
   const admin = context.config.operator.adminApiKey;
   const clients = context.config.clientApiKeys;
-  if (admin !== undefined || clients.length === 0) return allowOperator(context, request, reply) ? { kind: 'operator' } : undefined;
+  if (admin !== undefined || clients.length === 0)
+    return allowOperator(context, request, reply) ? { kind: 'operator' } : undefined;
   const index = createKeyChecker(clients)(presentedKey(request));
   if (index === undefined) {
     allowOperator(context, request, reply);
@@ -54,7 +59,12 @@ export function operatorViewer(context: ProxyContext, request: FastifyRequest, r
  * Checks access; answers and returns false when refused. `needKey: false` is for the page's static files, which hold
  * no data: they load without a key when keys exist (the page then asks for one), and stay loopback-only when none do.
  */
-export function allowOperator(context: ProxyContext, request: FastifyRequest, reply: FastifyReply, needKey = true): boolean {
+export function allowOperator(
+  context: ProxyContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  needKey = true,
+): boolean {
   const keys = operatorKeys(context);
   if (keys.length === 0) {
     if (isLoopbackAddress(request.socket.remoteAddress) && !isForwarded(request)) return true;
@@ -63,6 +73,9 @@ export function allowOperator(context: ProxyContext, request: FastifyRequest, re
   }
   if (!needKey || keyMatches(keys, presentedKey(request))) return true;
   const error = apiKeyInvalid();
-  void reply.code(error.httpStatus).header('content-type', 'application/json; charset=UTF-8').send(encodeJson(error.toGoogleStatus()));
+  void reply
+    .code(error.httpStatus)
+    .header('content-type', 'application/json; charset=UTF-8')
+    .send(encodeJson(error.toGoogleStatus()));
   return false;
 }

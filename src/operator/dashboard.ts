@@ -39,7 +39,8 @@ function assets(): Map<string, Asset> {
   if (cachedAssets !== undefined) return cachedAssets;
   const directory = assetDirectory();
   const loaded = new Map<string, Asset>();
-  for (const [name, type] of Object.entries(ASSET_TYPES)) loaded.set(name, { type, body: readFileSync(join(directory, name)) });
+  for (const [name, type] of Object.entries(ASSET_TYPES))
+    loaded.set(name, { type, body: readFileSync(join(directory, name)) });
   cachedAssets = loaded;
   return loaded;
 }
@@ -72,8 +73,17 @@ export interface DashboardParts {
   internalHeader: string;
 }
 
-function json(reply: FastifyReply, status: number, body: unknown, redact: (text: string) => string = (text) => text): FastifyReply {
-  return reply.code(status).header('content-type', 'application/json; charset=UTF-8').header('cache-control', 'no-store').send(redact(encodeJson(body)));
+function json(
+  reply: FastifyReply,
+  status: number,
+  body: unknown,
+  redact: (text: string) => string = (text) => text,
+): FastifyReply {
+  return reply
+    .code(status)
+    .header('content-type', 'application/json; charset=UTF-8')
+    .header('cache-control', 'no-store')
+    .send(redact(encodeJson(body)));
 }
 
 /** The client whose requests a viewer may see; undefined for the operator, who sees all. */
@@ -84,7 +94,11 @@ function scope(viewer: OperatorViewer): string | undefined {
 function notFound(reply: FastifyReply, request: FastifyRequest): FastifyReply {
   const path = request.url.split('?')[0] ?? '';
   return json(reply, 404, {
-    error: { code: 404, message: `The requested URL ${path} was not found on this server (method ${request.method}).`, status: 'NOT_FOUND' },
+    error: {
+      code: 404,
+      message: `The requested URL ${path} was not found on this server (method ${request.method}).`,
+      status: 'NOT_FOUND',
+    },
   });
 }
 
@@ -125,7 +139,8 @@ export function registerDashboard(app: FastifyInstance, parts: DashboardParts, p
       return reply.redirect(`${prefix}/${query}`, 302);
     });
     app.get(`${prefix}/`, sendAsset('index.html'));
-    for (const name of Object.keys(ASSET_TYPES)) if (name !== 'index.html') app.get(`${prefix}/${name}`, sendAsset(name));
+    for (const name of Object.keys(ASSET_TYPES))
+      if (name !== 'index.html') app.get(`${prefix}/${name}`, sendAsset(name));
 
     app.get(`${prefix}/api/requests`, async (request, reply) => {
       const viewer = viewerOf(request, reply);
@@ -133,7 +148,16 @@ export function registerDashboard(app: FastifyInstance, parts: DashboardParts, p
       const query = request.query as Record<string, unknown>;
       const after = integer(query['after'], 0, 0, Number.MAX_SAFE_INTEGER);
       const limit = integer(query['limit'], 200, 1, 500);
-      return json(reply, 200, { last: live.lastSeq, requests: live.since(after, limit, scope(viewer)), detailedLogs: context.config.logging.detailed }, context.redact);
+      return json(
+        reply,
+        200,
+        {
+          last: live.lastSeq,
+          requests: live.since(after, limit, scope(viewer)),
+          detailedLogs: context.config.logging.detailed,
+        },
+        context.redact,
+      );
     });
 
     app.get(`${prefix}/api/requests/:id`, async (request, reply) => {
@@ -142,7 +166,8 @@ export function registerDashboard(app: FastifyInstance, parts: DashboardParts, p
       const id = (request.params as { id: string }).id;
       const entry = live.get(id);
       // Another client's request is "not found": its id says nothing more than that.
-      if (entry === undefined || (scope(viewer) !== undefined && entry.client !== scope(viewer))) return notFound(reply, request);
+      if (entry === undefined || (scope(viewer) !== undefined && entry.client !== scope(viewer)))
+        return notFound(reply, request);
       return json(reply, 200, { request: entry, detailedLogs: context.config.logging.detailed }, context.redact);
     });
 
@@ -155,7 +180,12 @@ export function registerDashboard(app: FastifyInstance, parts: DashboardParts, p
       const now = Date.now();
       const { store, persistent } = parts.usage();
       const series = store.series(now - range.spanMs, now + 1, range.bucketMs, scope(viewer));
-      return json(reply, 200, { range: rangeName, persistent, retentionDays: context.config.operator.usage.retentionDays, ...series }, context.redact);
+      return json(
+        reply,
+        200,
+        { range: rangeName, persistent, retentionDays: context.config.operator.usage.retentionDays, ...series },
+        context.redact,
+      );
     });
 
     app.get(`${prefix}/api/health`, async (request, reply) => {
@@ -166,35 +196,40 @@ export function registerDashboard(app: FastifyInstance, parts: DashboardParts, p
       const health = await healthReport(context, probe ? { probe: '1' } : {});
       const recent = live.recent(5 * 60_000);
       const config = context.config;
-      return json(reply, 200, {
-        health,
-        recent: {
-          windowSeconds: 300,
-          requests: recent.requests,
-          errors: recent.errors,
-          lastError:
-            recent.lastError === undefined
-              ? undefined
-              : {
-                  time: recent.lastError.time,
-                  status: recent.lastError.status,
-                  errorStatus: recent.lastError.errorStatus,
-                  upstreamError: recent.lastError.upstreamError,
-                  model: recent.lastError.model,
-                },
+      return json(
+        reply,
+        200,
+        {
+          health,
+          recent: {
+            windowSeconds: 300,
+            requests: recent.requests,
+            errors: recent.errors,
+            lastError:
+              recent.lastError === undefined
+                ? undefined
+                : {
+                    time: recent.lastError.time,
+                    status: recent.lastError.status,
+                    errorStatus: recent.lastError.errorStatus,
+                    upstreamError: recent.lastError.upstreamError,
+                    model: recent.lastError.model,
+                  },
+          },
+          proxy: {
+            pid: process.pid,
+            startedAt: new Date(parts.startedAt).toISOString(),
+            uptimeSeconds: Math.round((Date.now() - parts.startedAt) / 1000),
+            config: config.source,
+            provider: config.upstream.provider,
+            baseUrl: config.upstream.baseUrl,
+            detailedLogs: config.logging.detailed,
+            usagePersistent: parts.usage().persistent,
+            reloads: parts.reloads,
+          },
         },
-        proxy: {
-          pid: process.pid,
-          startedAt: new Date(parts.startedAt).toISOString(),
-          uptimeSeconds: Math.round((Date.now() - parts.startedAt) / 1000),
-          config: config.source,
-          provider: config.upstream.provider,
-          baseUrl: config.upstream.baseUrl,
-          detailedLogs: config.logging.detailed,
-          usagePersistent: parts.usage().persistent,
-          reloads: parts.reloads,
-        },
-      }, context.redact);
+        context.redact,
+      );
     });
   }
 }

@@ -32,7 +32,13 @@ function openStore(context: ProxyContext): { store: UsageStore; persistent: bool
   const { usage } = context.config.operator;
   if (usage.enabled && usage.database !== ':memory:') {
     try {
-      return { store: new UsageStore(usage.database, { retentionDays: usage.retentionDays, modes: fileModes(context.config.logging.groupReadable) }), persistent: true };
+      return {
+        store: new UsageStore(usage.database, {
+          retentionDays: usage.retentionDays,
+          modes: fileModes(context.config.logging.groupReadable),
+        }),
+        persistent: true,
+      };
     } catch (error) {
       context.log.error(
         `usage database ${usage.database} cannot be opened (${error instanceof Error ? error.message : String(error)}); usage is kept in memory until the next restart`,
@@ -47,7 +53,8 @@ export function installOperator(app: FastifyInstance, context: ProxyContext): Op
   const inFlight = new Set<RequestInfo>();
   let served: { config: ResolvedConfig; names: Set<string> } | undefined;
   const servedModel = (name: string): boolean => {
-    if (served?.config !== context.config) served = { config: context.config, names: new Set(routerFor(context.config.routing).listedNames()) };
+    if (served?.config !== context.config)
+      served = { config: context.config, names: new Set(routerFor(context.config.routing).listedNames()) };
     return served.names.has(name);
   };
   const metrics = new ProxyMetrics(() => {
@@ -60,7 +67,9 @@ export function installOperator(app: FastifyInstance, context: ProxyContext): Op
   try {
     live.seed(usage.store.recent(100));
   } catch (error) {
-    context.log.warn(`cannot read recent requests from the usage database: ${error instanceof Error ? error.message : String(error)}`);
+    context.log.warn(
+      `cannot read recent requests from the usage database: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const reloads = { last: undefined as string | undefined, lastError: undefined as string | undefined, count: 0 };
 
@@ -75,19 +84,28 @@ export function installOperator(app: FastifyInstance, context: ProxyContext): Op
   });
 
   const basePath = context.config.basePath;
-  const operatorPrefixes = basePath === '' ? ['/ui', '/metrics'] : ['/ui', '/metrics', `${basePath}/ui`, `${basePath}/metrics`];
+  const operatorPrefixes =
+    basePath === '' ? ['/ui', '/metrics'] : ['/ui', '/metrics', `${basePath}/ui`, `${basePath}/metrics`];
   const routes = sharedPlugin<Record<never, never>>((scope, _options, done) => {
     scope.addHook('onRequest', (request, reply, next) => {
       const info = request.proxyInfo;
       if (info !== undefined && info !== null) {
         const path = request.url.split('?')[0] ?? '';
-        if (operatorPrefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) || request.headers[INTERNAL_HEADER] === '1') info.quiet = true;
+        if (
+          operatorPrefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) ||
+          request.headers[INTERNAL_HEADER] === '1'
+        )
+          info.quiet = true;
         inFlight.add(info);
         reply.raw.once('close', () => inFlight.delete(info));
       }
       next();
     });
-    registerDashboard(scope, { context, live, usage: () => usage, startedAt, reloads, internalHeader: INTERNAL_HEADER }, basePath === '' ? ['/ui'] : ['/ui', `${basePath}/ui`]);
+    registerDashboard(
+      scope,
+      { context, live, usage: () => usage, startedAt, reloads, internalHeader: INTERNAL_HEADER },
+      basePath === '' ? ['/ui'] : ['/ui', `${basePath}/ui`],
+    );
     const metricsPaths = basePath === '' ? ['/metrics'] : ['/metrics', `${basePath}/metrics`];
     for (const path of metricsPaths) {
       scope.get(path, async (request, reply) => {
@@ -96,11 +114,23 @@ export function installOperator(app: FastifyInstance, context: ProxyContext): Op
           return reply
             .code(404)
             .header('content-type', 'application/json; charset=UTF-8')
-            .send(JSON.stringify({ error: { code: 404, message: `The requested URL ${path} was not found on this server (method GET).`, status: 'NOT_FOUND' } }));
+            .send(
+              JSON.stringify({
+                error: {
+                  code: 404,
+                  message: `The requested URL ${path} was not found on this server (method GET).`,
+                  status: 'NOT_FOUND',
+                },
+              }),
+            );
         }
         if (settings.requireKey && !allowOperator(context, request, reply)) return reply;
         const rendered = await metrics.render();
-        return reply.code(200).header('content-type', rendered.contentType).header('cache-control', 'no-store').send(rendered.body);
+        return reply
+          .code(200)
+          .header('content-type', rendered.contentType)
+          .header('cache-control', 'no-store')
+          .send(rendered.body);
       });
     }
     done();
@@ -116,7 +146,8 @@ export function installOperator(app: FastifyInstance, context: ProxyContext): Op
       const restart: string[] = [];
       const before = context.config.operator.usage;
       const after = next.operator.usage;
-      if (before.enabled !== after.enabled || before.database !== after.database) restart.push('usage.enabled/usage.database');
+      if (before.enabled !== after.enabled || before.database !== after.database)
+        restart.push('usage.enabled/usage.database');
       if (after.retentionDays !== usage.store.retentionDaysInForce()) usage.store.setRetentionDays(after.retentionDays);
       live.setTraceBudget(next.operator.traceBudgetBytes);
       return restart;

@@ -71,7 +71,10 @@ export function buildConfig(answers: InitAnswers): Record<string, unknown> {
     openai_base_url: answers.baseUrl,
   };
   if (answers.apiKey !== undefined && answers.apiKey !== '') config['openai_api_key'] = answers.apiKey;
-  config['model_mapping'] = answers.fastModel === answers.model ? { 'gemini-*': answers.model } : { 'gemini-*-flash-lite*': answers.fastModel, 'gemini-*': answers.model };
+  config['model_mapping'] =
+    answers.fastModel === answers.model
+      ? { 'gemini-*': answers.model }
+      : { 'gemini-*-flash-lite*': answers.fastModel, 'gemini-*': answers.model };
   config['default_openai_model'] = answers.model;
   if (answers.clientKey !== undefined) config['client_api_keys'] = [answers.clientKey];
   config['server'] = { host: '127.0.0.1', port: answers.port };
@@ -95,7 +98,8 @@ export function geminiCliEnv(answers: InitAnswers): Record<string, string> {
 }
 
 export function geminiSettingsPath(env: NodeJS.ProcessEnv): string {
-  const home = env['GEMINI_CLI_HOME'] !== undefined && env['GEMINI_CLI_HOME'] !== '' ? env['GEMINI_CLI_HOME'] : homedir();
+  const home =
+    env['GEMINI_CLI_HOME'] !== undefined && env['GEMINI_CLI_HOME'] !== '' ? env['GEMINI_CLI_HOME'] : homedir();
   return join(home, '.gemini', 'settings.json');
 }
 
@@ -245,7 +249,8 @@ function parseFlags(argv: string[]): Flags | 'help' {
     generateClientKey: values['generate-client-key'] === true,
   };
   if (values.provider !== undefined) {
-    if (!isProviderName(values.provider)) throw new InitError(`--provider: unknown provider "${values.provider}"; known: ${PROVIDER_NAMES.join(', ')}`, 2);
+    if (!isProviderName(values.provider))
+      throw new InitError(`--provider: unknown provider "${values.provider}"; known: ${PROVIDER_NAMES.join(', ')}`, 2);
     flags.provider = values.provider;
   }
   if (values['base-url'] !== undefined) flags.baseUrl = values['base-url'];
@@ -254,7 +259,8 @@ function parseFlags(argv: string[]): Flags | 'help' {
   if (values['fast-model'] !== undefined) flags.fastModel = values['fast-model'];
   if (values.port !== undefined) flags.port = parsePort(values.port, '--port');
   if (values['client-key'] !== undefined) flags.clientKey = parseClientKey(values['client-key'], '--client-key');
-  if (values['context-window'] !== undefined) flags.contextWindow = parseWindow(values['context-window'], '--context-window');
+  if (values['context-window'] !== undefined)
+    flags.contextWindow = parseWindow(values['context-window'], '--context-window');
   if (values['cli-model'] !== undefined) flags.cliModel = values['cli-model'];
   if (values.output !== undefined) flags.output = values.output;
   return flags;
@@ -262,13 +268,15 @@ function parseFlags(argv: string[]): Flags | 'help' {
 
 function parsePort(text: string, what: string): number {
   const port = Number(text);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InitError(`${what}: "${text}" is not a port number`, 2);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new InitError(`${what}: "${text}" is not a port number`, 2);
   return port;
 }
 
 function parseWindow(text: string, what: string): number {
   const value = Number(text.replace(/[_,]/g, '').replace(/k$/i, '000'));
-  if (!Number.isInteger(value) || value < 1024) throw new InitError(`${what}: "${text}" is not a token count (at least 1024)`, 2);
+  if (!Number.isInteger(value) || value < 1024)
+    throw new InitError(`${what}: "${text}" is not a token count (at least 1024)`, 2);
   return value;
 }
 
@@ -293,7 +301,9 @@ async function gatherAnswers(flags: Flags, io: InitIo, prompter: Prompter | unde
     provider = (flags.provider as ProviderName | undefined) ?? 'openai';
   } else {
     out.write('Upstream provider:\n');
-    PROVIDER_NAMES.forEach((name, index) => out.write(`  ${String(index + 1).padStart(2)}) ${name.padEnd(11)} ${PROVIDERS[name].displayName}\n`));
+    PROVIDER_NAMES.forEach((name, index) =>
+      out.write(`  ${String(index + 1).padStart(2)}) ${name.padEnd(11)} ${PROVIDERS[name].displayName}\n`),
+    );
     for (;;) {
       const answer = await prompter.ask('Provider (number or name)', 'openai');
       const byNumber = PROVIDER_NAMES[Number(answer) - 1];
@@ -318,22 +328,36 @@ async function gatherAnswers(flags: Flags, io: InitIo, prompter: Prompter | unde
       out.write(answer === '' ? 'A base URL is required for this provider.\n' : `"${answer}" is not an http(s) URL.\n`);
     }
   }
-  if (baseUrl === undefined) throw new InitError(`--base-url is required for provider ${provider} (it has no default)`, 2);
+  if (baseUrl === undefined)
+    throw new InitError(`--base-url is required for provider ${provider} (it has no default)`, 2);
   if (!validUrl(baseUrl)) throw new InitError(`--base-url: "${baseUrl}" is not an http(s) URL`, 2);
 
   const keyed = needsApiKey(provider) && !flags.noKey;
   let apiKey = flags.apiKey ?? (prompter === undefined ? io.env['OPENAI_API_KEY'] || undefined : undefined);
   if (flags.apiKey === undefined && prompter !== undefined) {
     for (;;) {
-      const answer = await prompter.ask(`API key for ${profile.displayName}${keyed ? '' : ' (empty for none)'}`, io.env['OPENAI_API_KEY'], true);
+      const answer = await prompter.ask(
+        `API key for ${profile.displayName}${keyed ? '' : ' (empty for none)'}`,
+        io.env['OPENAI_API_KEY'],
+        true,
+      );
       apiKey = answer === '' ? undefined : answer;
       if (apiKey !== undefined || !keyed) break;
-      if (await prompter.confirm(`${profile.displayName} needs an API key; every request will fail without one. Write the config without a key (add it later)?`, false)) break;
+      if (
+        await prompter.confirm(
+          `${profile.displayName} needs an API key; every request will fail without one. Write the config without a key (add it later)?`,
+          false,
+        )
+      )
+        break;
       if (prompter.ended()) throw new InitError(`${profile.displayName} needs an API key; nothing written`, 1);
     }
   }
   if (apiKey === undefined && keyed && prompter === undefined) {
-    throw new InitError(`provider ${provider} needs an API key: pass --api-key or set OPENAI_API_KEY (or --no-key to write the config without one)`, 2);
+    throw new InitError(
+      `provider ${provider} needs an API key: pass --api-key or set OPENAI_API_KEY (or --no-key to write the config without one)`,
+      2,
+    );
   }
 
   const presetMain = profile.defaultModelMapping['gemini-*'] ?? profile.defaultModel;
@@ -349,7 +373,8 @@ async function gatherAnswers(flags: Flags, io: InitIo, prompter: Prompter | unde
       out.write('A model name is required.\n');
     }
   }
-  if (model === undefined) throw new InitError(`--model is required for provider ${provider} (it has no default model)`, 2);
+  if (model === undefined)
+    throw new InitError(`--model is required for provider ${provider} (it has no default model)`, 2);
   let fastModel = flags.fastModel ?? (flags.model !== undefined ? model : (presetFast ?? model));
   if (flags.fastModel === undefined && prompter !== undefined) {
     fastModel = await prompter.ask('Upstream model for utility calls (gemini-*-flash-lite*)', presetFast ?? model);
@@ -368,16 +393,21 @@ async function gatherAnswers(flags: Flags, io: InitIo, prompter: Prompter | unde
     }
   }
 
-  let clientKey = flags.clientKey ?? (flags.generateClientKey ? `gp-${randomBytes(18).toString('base64url')}` : undefined);
+  let clientKey =
+    flags.clientKey ?? (flags.generateClientKey ? `gp-${randomBytes(18).toString('base64url')}` : undefined);
   if (flags.clientKey === undefined && !flags.generateClientKey && prompter !== undefined) {
-    if (await prompter.confirm('Require a client key (generated) from Gemini CLI and other clients?', false)) clientKey = `gp-${randomBytes(18).toString('base64url')}`;
+    if (await prompter.confirm('Require a client key (generated) from Gemini CLI and other clients?', false))
+      clientKey = `gp-${randomBytes(18).toString('base64url')}`;
   }
 
   const presetWindow = presetModelLimits(provider, model)?.contextWindow ?? ASSUMED_WINDOW;
   let contextWindow = flags.contextWindow ?? presetWindow;
   if (flags.contextWindow === undefined && prompter !== undefined) {
     for (;;) {
-      const answer = await prompter.ask(`Context window of ${model} in tokens (sets Gemini CLI's compression threshold)`, String(presetWindow));
+      const answer = await prompter.ask(
+        `Context window of ${model} in tokens (sets Gemini CLI's compression threshold)`,
+        String(presetWindow),
+      );
       try {
         contextWindow = parseWindow(answer, 'context window');
         break;
@@ -420,7 +450,12 @@ function writeNew(path: string, text: string, overwrite: boolean, mode: number):
   renameSync(temporary, path);
 }
 
-async function mergeGeminiSettings(answers: InitAnswers, flags: Flags, io: InitIo, prompter: Prompter | undefined): Promise<void> {
+async function mergeGeminiSettings(
+  answers: InitAnswers,
+  flags: Flags,
+  io: InitIo,
+  prompter: Prompter | undefined,
+): Promise<void> {
   const path = geminiSettingsPath(io.env);
   let text = '{}\n';
   if (existsSync(path)) {
@@ -434,7 +469,8 @@ async function mergeGeminiSettings(answers: InitAnswers, flags: Flags, io: InitI
   const current = parse(text, [], { allowTrailingComma: true }) as Record<string, unknown>;
   const read = (keys: string[]): unknown => {
     let node: unknown = current;
-    for (const key of keys) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+    for (const key of keys)
+      node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
     return node;
   };
   const changed: string[] = [];
@@ -444,20 +480,31 @@ async function mergeGeminiSettings(answers: InitAnswers, flags: Flags, io: InitI
     const name = keys.join('.');
     if (JSON.stringify(existing) === JSON.stringify(value)) continue;
     if (existing !== undefined && !flags.force) {
-      const change = prompter !== undefined && (await prompter.confirm(`${path}: ${name} is ${JSON.stringify(existing)}; change it to ${JSON.stringify(value)}?`, false));
+      const change =
+        prompter !== undefined &&
+        (await prompter.confirm(
+          `${path}: ${name} is ${JSON.stringify(existing)}; change it to ${JSON.stringify(value)}?`,
+          false,
+        ));
       if (!change) {
         kept.push(`${name} (kept ${JSON.stringify(existing)})`);
         continue;
       }
     }
-    text = applyEdits(text, modify(text, keys, value, { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' } }));
+    text = applyEdits(
+      text,
+      modify(text, keys, value, { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' } }),
+    );
     changed.push(name);
   }
   if (changed.length > 0) writeNew(path, text.endsWith('\n') ? text : `${text}\n`, true, 0o600);
   io.stdout.write(
-    changed.length > 0 ? `Updated ${path}: ${changed.join(', ')} (other settings untouched).\n` : `${path} already has these settings; unchanged.\n`,
+    changed.length > 0
+      ? `Updated ${path}: ${changed.join(', ')} (other settings untouched).\n`
+      : `${path} already has these settings; unchanged.\n`,
   );
-  if (kept.length > 0) io.stdout.write(`Not changed: ${kept.join(', ')}.${flags.yes ? ' Use --force to change them.' : ''}\n`);
+  if (kept.length > 0)
+    io.stdout.write(`Not changed: ${kept.join(', ')}.${flags.yes ? ' Use --force to change them.' : ''}\n`);
 }
 
 export async function runInit(argv: string[], io: InitIo): Promise<number> {
@@ -477,7 +524,8 @@ export async function runInit(argv: string[], io: InitIo): Promise<number> {
     const text = `${JSON.stringify(config, null, 2)}\n`;
     let overwrite = flags.force;
     if (existsSync(output) && !overwrite) {
-      if (prompter === undefined) throw new InitError(`${output} exists; not overwritten (use --force to replace it)`, 1);
+      if (prompter === undefined)
+        throw new InitError(`${output} exists; not overwritten (use --force to replace it)`, 1);
       overwrite = await prompter.confirm(`${output} exists. Overwrite it?`, false);
       if (!overwrite) throw new InitError(`${output} exists; nothing written`, 1);
     }
@@ -496,17 +544,28 @@ export async function runInit(argv: string[], io: InitIo): Promise<number> {
       }
     }
     writeNew(output, text, overwrite, 0o600);
-    io.stdout.write(`\nWrote ${output} (${answers.provider}: gemini-* → ${answers.model}${answers.fastModel !== answers.model ? `, gemini-*-flash-lite* → ${answers.fastModel}` : ''}).\n`);
+    io.stdout.write(
+      `\nWrote ${output} (${answers.provider}: gemini-* → ${answers.model}${answers.fastModel !== answers.model ? `, gemini-*-flash-lite* → ${answers.fastModel}` : ''}).\n`,
+    );
     const ignored = ignoreInWorkTree(output);
-    if (ignored !== undefined) io.stdout.write(`It is inside a git work tree and holds a key: added it to ${ignored}.\n`);
-    if (answers.apiKey === undefined && needsApiKey(answers.provider)) io.stdout.write(`No API key written: add "openai_api_key" to ${output} (or set OPENAI_API_KEY) before starting.\n`);
+    if (ignored !== undefined)
+      io.stdout.write(`It is inside a git work tree and holds a key: added it to ${ignored}.\n`);
+    if (answers.apiKey === undefined && needsApiKey(answers.provider))
+      io.stdout.write(
+        `No API key written: add "openai_api_key" to ${output} (or set OPENAI_API_KEY) before starting.\n`,
+      );
     // gemini-proxy is not yet published to npm: from a checkout the bin is `npm start --` (or `npm link` once).
     const configFlag = output === userConfigPath(io.env) ? '' : ` --config ${shellQuote(output)}`;
-    io.stdout.write(`Run Gemini CLI through the proxy:  gemini-proxy${configFlag} gemini     (from a checkout: npm start --${configFlag} gemini)\n`);
-    io.stdout.write(`Or start only the proxy:           gemini-proxy${configFlag}            (from a checkout: npm start --${configFlag})\n\n`);
+    io.stdout.write(
+      `Run Gemini CLI through the proxy:  gemini-proxy${configFlag} gemini     (from a checkout: npm start --${configFlag} gemini)\n`,
+    );
+    io.stdout.write(
+      `Or start only the proxy:           gemini-proxy${configFlag}            (from a checkout: npm start --${configFlag})\n\n`,
+    );
 
     io.stdout.write('Gemini CLI: put these in your shell profile:\n');
-    for (const [name, value] of Object.entries(geminiCliEnv(answers))) io.stdout.write(`  export ${name}=${shellQuote(value)}\n`);
+    for (const [name, value] of Object.entries(geminiCliEnv(answers)))
+      io.stdout.write(`  export ${name}=${shellQuote(value)}\n`);
     io.stdout.write(`\nand these in ${geminiSettingsPath(io.env)}:\n`);
     const snippet: Record<string, unknown> = {};
     for (const { path: keys, value } of geminiCliSettings(answers)) {
@@ -518,7 +577,10 @@ export async function runInit(argv: string[], io: InitIo): Promise<number> {
     }
     io.stdout.write(`${JSON.stringify(snippet, null, 2).replace(/^/gm, '  ')}\n\n`);
 
-    const merge = flags.geminiSettings || (prompter !== undefined && (await prompter.confirm(`Merge these settings into ${geminiSettingsPath(io.env)} now?`, false)));
+    const merge =
+      flags.geminiSettings ||
+      (prompter !== undefined &&
+        (await prompter.confirm(`Merge these settings into ${geminiSettingsPath(io.env)} now?`, false)));
     if (merge) await mergeGeminiSettings(answers, flags, io, prompter);
     return 0;
   } catch (error) {

@@ -48,7 +48,10 @@ export class LiveRequests {
   }
 
   private trimTraces(): void {
-    while (this.traceOrder.length > this.traceCapacity || (this.traceBytes > this.traceBudgetBytes && this.traceOrder.length > 0)) {
+    while (
+      this.traceOrder.length > this.traceCapacity ||
+      (this.traceBytes > this.traceBudgetBytes && this.traceOrder.length > 0)
+    ) {
       const dropped = this.traceOrder.shift();
       if (dropped === undefined) break;
       this.traceBytes -= this.traces.get(dropped)?.bytes ?? 0;
@@ -63,7 +66,8 @@ export class LiveRequests {
   }
 
   seed(stored: StoredRequest[]): void {
-    for (const request of stored) this.push({ ...request, seq: 0, error: isErrorRecord(request), hasTrace: false, stored: true });
+    for (const request of stored)
+      this.push({ ...request, seq: 0, error: isErrorRecord(request), hasTrace: false, stored: true });
   }
 
   add(record: RequestRecord): LiveEntry {
@@ -93,7 +97,8 @@ export class LiveRequests {
     if (record.attempts !== undefined) entry.attempts = record.attempts;
     if (record.client !== undefined) entry.client = record.client;
     if (record.errorMessage !== undefined) entry.errorMessage = record.errorMessage;
-    if (record.webSearch !== undefined) entry.webSearch = `${describeWebSearch(record.webSearch)} for "${record.webSearch.query.slice(0, 160)}"`;
+    if (record.webSearch !== undefined)
+      entry.webSearch = `${describeWebSearch(record.webSearch)} for "${record.webSearch.query.slice(0, 160)}"`;
     this.push(entry);
     if (record.trace !== undefined) {
       const bytes = record.traceBytes ?? JSON.stringify(record.trace).length;
@@ -118,7 +123,9 @@ export class LiveRequests {
 
   /** Entries with a number above `after`, oldest first, at most `limit` (the newest ones); only `client`'s when given. */
   since(after: number, limit: number, client?: string): LiveEntry[] {
-    const newer = this.entries.filter((entry) => entry.seq > after && (client === undefined || entry.client === client));
+    const newer = this.entries.filter(
+      (entry) => entry.seq > after && (client === undefined || entry.client === client),
+    );
     return newer.slice(Math.max(0, newer.length - limit));
   }
 

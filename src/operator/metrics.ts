@@ -109,13 +109,15 @@ export class ProxyMetrics {
     const stream = record.stream ? 'true' : 'false';
     this.requests.inc({ model, upstream_model: upstreamModel, provider, status: String(record.status), stream });
     this.duration.observe({ model, upstream_model: upstreamModel, provider, stream }, record.durationMs / 1000);
-    if (record.firstChunkMs !== undefined) this.firstChunk.observe({ model, upstream_model: upstreamModel, provider }, record.firstChunkMs / 1000);
+    if (record.firstChunkMs !== undefined)
+      this.firstChunk.observe({ model, upstream_model: upstreamModel, provider }, record.firstChunkMs / 1000);
     const labels = { model, upstream_model: upstreamModel, provider };
     if (record.promptTokens > 0) this.tokens.inc({ ...labels, type: 'prompt' }, record.promptTokens);
     if (record.outputTokens > 0) this.tokens.inc({ ...labels, type: 'output' }, record.outputTokens);
     if (record.thoughtsTokens > 0) this.tokens.inc({ ...labels, type: 'thoughts' }, record.thoughtsTokens);
     if (record.upstreamError !== undefined) this.upstreamErrors.inc({ provider, class: record.upstreamError });
-    if (record.webSearch !== undefined) this.webSearches.inc({ backend: record.webSearch.backend, outcome: record.webSearch.outcome });
+    if (record.webSearch !== undefined)
+      this.webSearches.inc({ backend: record.webSearch.backend, outcome: record.webSearch.outcome });
   }
 
   reloaded(ok: boolean): void {

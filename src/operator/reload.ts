@@ -22,9 +22,7 @@ import type { Operator } from './index.js';
 
 export type ReloadTrigger = 'SIGHUP' | 'file change' | 'request';
 
-export type ReloadResult =
-  | { ok: true; changed: string[]; restartNeeded: string[] }
-  | { ok: false; error: string };
+export type ReloadResult = { ok: true; changed: string[]; restartNeeded: string[] } | { ok: false; error: string };
 
 /** Settings the running listener was built with: a change is logged and waits for a restart. */
 const RESTART_ONLY: Array<[string, (config: ResolvedConfig) => unknown]> = [
@@ -38,11 +36,20 @@ const RESTART_ONLY: Array<[string, (config: ResolvedConfig) => unknown]> = [
 ];
 
 function detailedLogSecrets(config: ResolvedConfig): Array<string | undefined> {
-  return [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.operator.adminApiKey, config.webSearch.apiKey];
+  return [
+    config.upstream.apiKey,
+    ...config.upstreams.flatMap((entry) => entry.apiKeys),
+    ...config.clientApiKeys,
+    config.operator.adminApiKey,
+    config.webSearch.apiKey,
+  ];
 }
 
 function upstreamShape(config: ResolvedConfig): string {
-  return JSON.stringify({ upstreams: config.upstreams.map((entry) => ({ ...entry, profile: entry.profile.name })), breaker: config.breaker });
+  return JSON.stringify({
+    upstreams: config.upstreams.map((entry) => ({ ...entry, profile: entry.profile.name })),
+    breaker: config.breaker,
+  });
 }
 
 /**
@@ -51,7 +58,9 @@ function upstreamShape(config: ResolvedConfig): string {
  */
 export function applyConfig(context: ProxyContext, next: ResolvedConfig, log: Logger): string[] {
   const previous = context.config;
-  const restartNeeded = RESTART_ONLY.filter(([, read]) => JSON.stringify(read(previous)) !== JSON.stringify(read(next))).map(([name]) => name);
+  const restartNeeded = RESTART_ONLY.filter(
+    ([, read]) => JSON.stringify(read(previous)) !== JSON.stringify(read(next)),
+  ).map(([name]) => name);
   const effective: ResolvedConfig = {
     ...next,
     host: previous.host,
@@ -59,7 +68,14 @@ export function applyConfig(context: ProxyContext, next: ResolvedConfig, log: Lo
     basePath: previous.basePath,
     bodyLimitBytes: previous.bodyLimitBytes,
     maxHeaderBytes: previous.maxHeaderBytes,
-    operator: { ...next.operator, usage: { ...next.operator.usage, enabled: previous.operator.usage.enabled, database: previous.operator.usage.database } },
+    operator: {
+      ...next.operator,
+      usage: {
+        ...next.operator.usage,
+        enabled: previous.operator.usage.enabled,
+        database: previous.operator.usage.database,
+      },
+    },
   };
 
   const timeoutsChanged =
@@ -76,8 +92,17 @@ export function applyConfig(context: ProxyContext, next: ResolvedConfig, log: Lo
         unarySeconds: effective.timeouts.unarySeconds,
       })
     : oldClient;
-  const pool = upstreamShape(previous) === upstreamShape(effective) ? context.pool : new UpstreamPool(effective.upstreams, effective.breaker);
-  const detailedLog = effective.logging.detailed ? new DetailedLogWriter(effective.logging.directory, detailedLogSecrets(effective), fileModes(effective.logging.groupReadable)) : undefined;
+  const pool =
+    upstreamShape(previous) === upstreamShape(effective)
+      ? context.pool
+      : new UpstreamPool(effective.upstreams, effective.breaker);
+  const detailedLog = effective.logging.detailed
+    ? new DetailedLogWriter(
+        effective.logging.directory,
+        detailedLogSecrets(effective),
+        fileModes(effective.logging.groupReadable),
+      )
+    : undefined;
 
   // One synchronous step: no request sees half of the change.
   context.config = effective;
@@ -163,7 +188,10 @@ export function startHotReload(options: HotReloadOptions): HotReloader {
     if (path === undefined) return undefined;
     try {
       const text = readFileSync(path, 'utf8');
-      return { digest: createHash('sha256').update(text).digest('hex'), raw: parse(text, [], { allowTrailingComma: true }) as unknown };
+      return {
+        digest: createHash('sha256').update(text).digest('hex'),
+        raw: parse(text, [], { allowTrailingComma: true }) as unknown,
+      };
     } catch {
       return undefined;
     }
@@ -203,8 +231,11 @@ export function startHotReload(options: HotReloadOptions): HotReloader {
     const operatorRestart = operator?.reconfigure(next) ?? [];
     const restartNeeded = [...new Set([...applyConfig(context, next, log), ...operatorRestart])];
     for (const warning of next.warnings) log.warn(warning);
-    log.info(`config reloaded from ${path} (${trigger}); changed: ${changed.length > 0 ? changed.join(', ') : 'nothing'}`);
-    if (restartNeeded.length > 0) log.warn(`config reload: ${restartNeeded.join(', ')} changed; these take effect only after a restart`);
+    log.info(
+      `config reloaded from ${path} (${trigger}); changed: ${changed.length > 0 ? changed.join(', ') : 'nothing'}`,
+    );
+    if (restartNeeded.length > 0)
+      log.warn(`config reload: ${restartNeeded.join(', ')} changed; these take effect only after a restart`);
     operator?.reloaded(true, undefined);
     return { ok: true, changed, restartNeeded };
   };
@@ -229,7 +260,9 @@ export function startHotReload(options: HotReloadOptions): HotReloader {
       });
       watcher.on('error', (error) => log.warn(`config file watch stopped: ${error.message}; SIGHUP still reloads`));
     } catch (error) {
-      log.warn(`cannot watch ${path} for changes (${error instanceof Error ? error.message : String(error)}); SIGHUP still reloads`);
+      log.warn(
+        `cannot watch ${path} for changes (${error instanceof Error ? error.message : String(error)}); SIGHUP still reloads`,
+      );
     }
   }
 

@@ -181,7 +181,8 @@ export class UsageStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) throw new Error(`${path} was written by a newer gemini-proxy (usage schema ${version})`);
+    if (version > SCHEMA_VERSION)
+      throw new Error(`${path} was written by a newer gemini-proxy (usage schema ${version})`);
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS requests (
         id INTEGER PRIMARY KEY,
@@ -208,8 +209,10 @@ export class UsageStore {
       CREATE INDEX IF NOT EXISTS requests_ts ON requests (ts);
     `);
     const columns = this.db.prepare('PRAGMA table_info(requests)').all() as Array<{ name: string }>;
-    if (!columns.some((column) => column.name === 'client')) this.db.exec('ALTER TABLE requests ADD COLUMN client TEXT');
-    if (!columns.some((column) => column.name === 'web_search')) this.db.exec('ALTER TABLE requests ADD COLUMN web_search TEXT');
+    if (!columns.some((column) => column.name === 'client'))
+      this.db.exec('ALTER TABLE requests ADD COLUMN client TEXT');
+    if (!columns.some((column) => column.name === 'web_search'))
+      this.db.exec('ALTER TABLE requests ADD COLUMN web_search TEXT');
     this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     this.insertStatement = this.db.prepare(`
       INSERT INTO requests (ts, request_id, method, path, model, upstream_model, provider, stream, status, error_status,
@@ -317,7 +320,12 @@ export class UsageStore {
         `SELECT CAST(ts / @bucket AS INTEGER) * @bucket AS bucket, COALESCE(model, '') AS model, upstream_model, duration_ms
          FROM requests WHERE ts >= @from AND ts < @to AND (@client IS NULL OR client = @client) ORDER BY duration_ms`,
       )
-      .all({ bucket, from: start, to, client: client ?? null }) as Array<{ bucket: number; model: string; upstream_model: string | null; duration_ms: number }>;
+      .all({ bucket, from: start, to, client: client ?? null }) as Array<{
+      bucket: number;
+      model: string;
+      upstream_model: string | null;
+      duration_ms: number;
+    }>;
 
     const perBucket = new Map<string, number[]>();
     const perModel = new Map<string, { durations: number[]; upstream: Set<string> }>();
@@ -374,7 +382,9 @@ export class UsageStore {
       totals.thoughtsTokens += point.thoughtsTokens;
       totals.webSearches += point.webSearches;
     }
-    const totals = [...totalsByModel.values()].sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model));
+    const totals = [...totalsByModel.values()].sort(
+      (a, b) => b.requests - a.requests || a.model.localeCompare(b.model),
+    );
     return { from: start, to, bucketMs: bucket, models: totals.map((entry) => entry.model), points, totals };
   }
 

@@ -40,6 +40,9 @@ export function ignoreInWorkTree(path: string): string | undefined {
   const text = existsSync(gitignore) ? readFileSync(gitignore, 'utf8') : '';
   const lines = text.split(/\r?\n/).map((line) => line.trim());
   if (lines.includes(entry) || lines.includes(entry.slice(1))) return undefined;
-  appendFileSync(gitignore, `${text === '' || text.endsWith('\n') ? '' : '\n'}# written by gemini-proxy init: holds an upstream API key\n${entry}\n`);
+  appendFileSync(
+    gitignore,
+    `${text === '' || text.endsWith('\n') ? '' : '\n'}# written by gemini-proxy init: holds an upstream API key\n${entry}\n`,
+  );
   return gitignore;
 }

@@ -106,13 +106,20 @@ export function presetModelLimits(provider: ProviderName, model: string): ModelL
 }
 
 /** Config `model_limits`, in file order: upstream model name or pattern, context window, output limit. */
-export type ModelLimitOverrides = ReadonlyArray<readonly [pattern: string, contextWindow: number, maxOutputTokens: number | undefined]>;
+export type ModelLimitOverrides = ReadonlyArray<
+  readonly [pattern: string, contextWindow: number, maxOutputTokens: number | undefined]
+>;
 
 /** Config `model_limits` first (an override without an output limit keeps the preset's), then the preset's table. */
-export function modelLimitsFor(overrides: ModelLimitOverrides, provider: ProviderName, model: string): ModelLimits | undefined {
+export function modelLimitsFor(
+  overrides: ModelLimitOverrides,
+  provider: ProviderName,
+  model: string,
+): ModelLimits | undefined {
   const preset = presetModelLimits(provider, model);
   for (const [pattern, contextWindow, maxOutputTokens] of overrides) {
-    if (matchesModelPattern(pattern, model)) return { contextWindow, maxOutputTokens: maxOutputTokens ?? preset?.maxOutputTokens };
+    if (matchesModelPattern(pattern, model))
+      return { contextWindow, maxOutputTokens: maxOutputTokens ?? preset?.maxOutputTokens };
   }
   return preset;
 }

@@ -13,7 +13,15 @@ export const dashscope: ProviderProfile = {
   auth: 'bearer',
   ...OPENAI_TOOL_NAMES,
   maxStopSequences: 4,
-  capabilities: { ...OPENAI_LIKE_CAPABILITIES, images: 'none', acceptsTopK: true, thinking: 'enable-thinking', logprobs: false, multipleChoices: false, webSearch: 'dashscope-enable-search' },
+  capabilities: {
+    ...OPENAI_LIKE_CAPABILITIES,
+    images: 'none',
+    acceptsTopK: true,
+    thinking: 'enable-thinking',
+    logprobs: false,
+    multipleChoices: false,
+    webSearch: 'dashscope-enable-search',
+  },
   modelOverrides: [
     ['*vl*', { images: 'data-url+http' }],
     ['*omni*', { images: 'data-url+http' }],

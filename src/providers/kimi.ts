@@ -33,7 +33,10 @@ export const kimi: ProviderProfile = {
   },
   modelOverrides: [
     ['kimi-k2-thinking*', { reasoningHistory: 'require-on-tool-turns', temperature: 'drop' }],
-    ['kimi-k2.[5-9]*', { images: 'data-url', reasoningHistory: 'require-on-tool-turns', temperature: 'drop', thinking: 'thinking-type' }],
+    [
+      'kimi-k2.[5-9]*',
+      { images: 'data-url', reasoningHistory: 'require-on-tool-turns', temperature: 'drop', thinking: 'thinking-type' },
+    ],
     ['kimi-k3*', { images: 'data-url', reasoningHistory: 'require-on-tool-turns', thinking: 'thinking-type' }],
     ['*vision*', { images: 'data-url' }],
   ],

@@ -18,7 +18,14 @@ export const llamacpp: ProviderProfile = {
   toolNameFirstCharacter: undefined,
   maxStopSequences: 16,
   // Parallel calling is off by default on llama.cpp and needs `parallel_tool_calls: true` (docs/providers.md §3.7).
-  capabilities: { ...OPENAI_LIKE_CAPABILITIES, images: 'data-url', acceptsTopK: true, thinkTags: true, parallelToolCallsFlag: true, multipleChoices: false },
+  capabilities: {
+    ...OPENAI_LIKE_CAPABILITIES,
+    images: 'data-url',
+    acceptsTopK: true,
+    thinkTags: true,
+    parallelToolCallsFlag: true,
+    multipleChoices: false,
+  },
   modelOverrides: [],
   chatPath: '/chat/completions',
   embeddings: true,
@@ -28,7 +35,11 @@ export const llamacpp: ProviderProfile = {
     relativeTo: 'origin',
     path: '/tokenize',
     // The server's /tokenize takes plain text, not messages: the message texts joined.
-    payload: (request) => ({ content: request.messages.map((message) => (typeof message.content === 'string' ? message.content : '')).join('\n') }),
+    payload: (request) => ({
+      content: request.messages
+        .map((message) => (typeof message.content === 'string' ? message.content : ''))
+        .join('\n'),
+    }),
     readCount: (answer) => {
       const tokens = field(answer, 'tokens');
       return Array.isArray(tokens) ? tokens.length : undefined;

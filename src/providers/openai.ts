@@ -2,7 +2,12 @@
  * OpenAI (docs/providers.md §10.1): reasoning models (o-series, gpt-5) take `max_completion_tokens`, only the default
  * temperature, `reasoning_effort`; o-series want the `developer` role; `top_k` is rejected.
  */
-import { OPENAI_LIKE_CAPABILITIES, OPENAI_TOOL_NAMES, type ModelCapabilities, type ProviderProfile } from './profile.js';
+import {
+  OPENAI_LIKE_CAPABILITIES,
+  OPENAI_TOOL_NAMES,
+  type ModelCapabilities,
+  type ProviderProfile,
+} from './profile.js';
 
 export const REASONING_MODEL_OVERRIDES: Partial<ModelCapabilities> = {
   maxTokensParameter: 'max_completion_tokens',

@@ -112,7 +112,8 @@ export interface TokenCountEndpoint {
 /** Read `answer.a.b…` of a parsed JSON answer, undefined when any step is missing. */
 export function field(answer: unknown, ...path: string[]): unknown {
   let node = answer;
-  for (const key of path) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
+  for (const key of path)
+    node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined;
   return node;
 }
 

@@ -3,7 +3,13 @@
  * `auto` only, `json_object` only, `max_tokens` only, thinking on by default on 4.7/5, finish values `sensitive`,
  * `network_error`, `model_context_window_exceeded`, balance errors as 429 code "1113", a tokenizer endpoint.
  */
-import { OPENAI_LIKE_CAPABILITIES, OPENAI_TOOL_NAMES, chatTokenCountPayload, field, type ProviderProfile } from './profile.js';
+import {
+  OPENAI_LIKE_CAPABILITIES,
+  OPENAI_TOOL_NAMES,
+  chatTokenCountPayload,
+  field,
+  type ProviderProfile,
+} from './profile.js';
 
 export const zhipu: ProviderProfile = {
   name: 'zhipu',

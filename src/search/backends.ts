@@ -49,7 +49,10 @@ function plainText(value: unknown): string {
   if (typeof value !== 'string') return '';
   return value
     .replace(/<[^>]{0,200}>/g, '')
-    .replace(/&(amp|lt|gt|quot|#39);/g, (_match, entity: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[entity] ?? '')
+    .replace(
+      /&(amp|lt|gt|quot|#39);/g,
+      (_match, entity: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[entity] ?? '',
+    )
     .replace(/\s+/g, ' ')
     .trim();
 }
@@ -80,12 +83,20 @@ function collect(items: unknown, config: WebSearchConfig, fields: { content: rea
     if (url === undefined || seen.has(url)) continue;
     seen.add(url);
     const content = fields.content.map((field) => plainText(item[field])).find((text) => text !== '') ?? '';
-    results.push({ url, title: truncate(plainText(item['title']) || new URL(url).hostname, 300), content: truncate(content, config.maxResultCharacters) });
+    results.push({
+      url,
+      title: truncate(plainText(item['title']) || new URL(url).hostname, 300),
+      content: truncate(content, config.maxResultCharacters),
+    });
   }
   return results;
 }
 
-async function fetchJson(url: string, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }, config: WebSearchConfig): Promise<unknown> {
+async function fetchJson(
+  url: string,
+  init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
+  config: WebSearchConfig,
+): Promise<unknown> {
   const signal = AbortSignal.timeout(config.timeoutMs);
   let response;
   try {
@@ -120,31 +131,49 @@ async function fetchJson(url: string, init: { method: 'GET' | 'POST'; headers: R
   const text = Buffer.concat(chunks).toString('utf8');
   if (response.statusCode < 200 || response.statusCode >= 300) {
     // The body may echo the request; only the status is reported.
-    throw new SearchError(response.statusCode >= 500 || response.statusCode === 429 ? 'unavailable' : 'rejected', `the search service answered HTTP ${response.statusCode}`);
+    throw new SearchError(
+      response.statusCode >= 500 || response.statusCode === 429 ? 'unavailable' : 'rejected',
+      `the search service answered HTTP ${response.statusCode}`,
+    );
   }
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new SearchError('bad-response', 'the search service did not answer JSON (for SearXNG, enable the json format under search.formats)');
+    throw new SearchError(
+      'bad-response',
+      'the search service did not answer JSON (for SearXNG, enable the json format under search.formats)',
+    );
   }
 }
 
 function networkFailure(error: unknown, signal: AbortSignal): SearchError {
   const code = isRecord(error) && typeof error['code'] === 'string' ? error['code'] : '';
-  if (signal.aborted || code.includes('TIMEOUT')) return new SearchError('timeout', 'the search service did not answer in time');
-  return new SearchError('unavailable', `the search service is unreachable (${code || (error instanceof Error ? error.name : 'error')})`);
+  if (signal.aborted || code.includes('TIMEOUT'))
+    return new SearchError('timeout', 'the search service did not answer in time');
+  return new SearchError(
+    'unavailable',
+    `the search service is unreachable (${code || (error instanceof Error ? error.name : 'error')})`,
+  );
 }
 
 async function searxng(query: string, config: WebSearchConfig): Promise<SearchResult[]> {
   const base = config.url ?? '';
-  const body = await fetchJson(`${base}/search?q=${encodeURIComponent(query)}&format=json`, { method: 'GET', headers: {} }, config);
+  const body = await fetchJson(
+    `${base}/search?q=${encodeURIComponent(query)}&format=json`,
+    { method: 'GET', headers: {} },
+    config,
+  );
   return collect(isRecord(body) ? body['results'] : undefined, config, { content: ['content'] });
 }
 
 async function brave(query: string, config: WebSearchConfig): Promise<SearchResult[]> {
   const base = config.url ?? BRAVE_BASE_URL;
   const url = `${base}/res/v1/web/search?q=${encodeURIComponent(query)}&count=${config.maxResults}`;
-  const body = await fetchJson(url, { method: 'GET', headers: { 'x-subscription-token': config.apiKey ?? '' } }, config);
+  const body = await fetchJson(
+    url,
+    { method: 'GET', headers: { 'x-subscription-token': config.apiKey ?? '' } },
+    config,
+  );
   const web = isRecord(body) ? body['web'] : undefined;
   // A query without web results has no `web` key at all.
   if (isRecord(body) && web === undefined) return [];
@@ -153,23 +182,50 @@ async function brave(query: string, config: WebSearchConfig): Promise<SearchResu
 
 async function tavily(query: string, config: WebSearchConfig): Promise<SearchResult[]> {
   const base = config.url ?? TAVILY_BASE_URL;
-  const payload = JSON.stringify({ query, max_results: config.maxResults, search_depth: 'basic', include_answer: false });
-  const body = await fetchJson(`${base}/search`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${config.apiKey ?? ''}` }, body: payload }, config);
+  const payload = JSON.stringify({
+    query,
+    max_results: config.maxResults,
+    search_depth: 'basic',
+    include_answer: false,
+  });
+  const body = await fetchJson(
+    `${base}/search`,
+    {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${config.apiKey ?? ''}` },
+      body: payload,
+    },
+    config,
+  );
   return collect(isRecord(body) ? body['results'] : undefined, config, { content: ['content', 'raw_content'] });
 }
 
 /** Runs one search; never throws and never outlives `timeout_seconds`. */
-export async function runSearch(backend: SelfRunBackend, query: string, config: WebSearchConfig): Promise<SearchOutcome> {
+export async function runSearch(
+  backend: SelfRunBackend,
+  query: string,
+  config: WebSearchConfig,
+): Promise<SearchOutcome> {
   const started = performance.now();
   const bounded = query.length > MAX_QUERY_CHARACTERS ? query.slice(0, MAX_QUERY_CHARACTERS) : query;
   try {
-    const results = await (backend === 'searxng' ? searxng(bounded, config) : backend === 'brave' ? brave(bounded, config) : tavily(bounded, config));
+    const results = await (backend === 'searxng'
+      ? searxng(bounded, config)
+      : backend === 'brave'
+        ? brave(bounded, config)
+        : tavily(bounded, config));
     const durationMs = performance.now() - started;
-    if (results.length === 0) return { ok: false, failure: 'empty', message: 'the search returned no results', durationMs };
+    if (results.length === 0)
+      return { ok: false, failure: 'empty', message: 'the search returned no results', durationMs };
     return { ok: true, results, durationMs };
   } catch (error) {
     const durationMs = performance.now() - started;
     if (error instanceof SearchError) return { ok: false, failure: error.failure, message: error.message, durationMs };
-    return { ok: false, failure: 'bad-response', message: error instanceof Error ? error.message : String(error), durationMs };
+    return {
+      ok: false,
+      failure: 'bad-response',
+      message: error instanceof Error ? error.message : String(error),
+      durationMs,
+    };
   }
 }

@@ -34,10 +34,18 @@ function reply(statusCode: number, headers: UpstreamReply['headers'], text: stri
 }
 
 /** The final completion in the form the caller asked for: the JSON body, or one SSE event plus [DONE]. */
-function finalReply(completion: Record<string, unknown>, headers: UpstreamReply['headers'], stream: boolean): UpstreamReply {
+function finalReply(
+  completion: Record<string, unknown>,
+  headers: UpstreamReply['headers'],
+  stream: boolean,
+): UpstreamReply {
   if (!stream) return reply(200, headers, JSON.stringify(completion));
   // The stream translator reads `message` where `delta` is absent, so the completion is a valid single chunk.
-  return reply(200, { ...headers, 'content-type': 'text/event-stream' }, `data: ${JSON.stringify(completion)}\n\ndata: [DONE]\n\n`);
+  return reply(
+    200,
+    { ...headers, 'content-type': 'text/event-stream' },
+    `data: ${JSON.stringify(completion)}\n\ndata: [DONE]\n\n`,
+  );
 }
 
 export function kimiBuiltinSearchPost(client: UpstreamClient, onRound?: (round: number) => void): UpstreamPost {
@@ -57,7 +65,8 @@ export function kimiBuiltinSearchPost(client: UpstreamClient, onRound?: (round: 
       } catch {
         return reply(response.statusCode, response.headers, text);
       }
-      if (!isRecord(completion) || !Array.isArray(completion['choices'])) return reply(response.statusCode, response.headers, text);
+      if (!isRecord(completion) || !Array.isArray(completion['choices']))
+        return reply(response.statusCode, response.headers, text);
       const choice: unknown = completion['choices'][0];
       const message = isRecord(choice) && isRecord(choice['message']) ? choice['message'] : undefined;
       const calls = Array.isArray(message?.['tool_calls']) ? (message['tool_calls'] as unknown[]) : [];
@@ -69,12 +78,26 @@ export function kimiBuiltinSearchPost(client: UpstreamClient, onRound?: (round: 
         const own = calls.filter((call) => !isBuiltinCall(call));
         const cleaned = { ...message, tool_calls: own.length > 0 ? own : undefined };
         const finish = own.length > 0 ? 'tool_calls' : 'stop';
-        return finalReply({ ...completion, choices: [{ ...(choice as Record<string, unknown>), message: cleaned, finish_reason: finish }] }, response.headers, stream);
+        return finalReply(
+          {
+            ...completion,
+            choices: [{ ...(choice as Record<string, unknown>), message: cleaned, finish_reason: finish }],
+          },
+          response.headers,
+          stream,
+        );
       }
       // Moonshot rejects an empty assistant content beside tool calls (docs/providers.md §3.6).
-      const content = typeof message['content'] === 'string' && message['content'] !== '' ? { content: message['content'] } : {};
+      const content =
+        typeof message['content'] === 'string' && message['content'] !== '' ? { content: message['content'] } : {};
       messages.push({ role: 'assistant', ...content, tool_calls: builtin });
-      for (const call of builtin) messages.push({ role: 'tool', tool_call_id: call.id, name: call.function.name, content: call.function.arguments });
+      for (const call of builtin)
+        messages.push({
+          role: 'tool',
+          tool_call_id: call.id,
+          name: call.function.name,
+          content: call.function.arguments,
+        });
     }
   };
 }

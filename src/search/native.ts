@@ -34,11 +34,18 @@ export interface SearchingChatRequest extends Omit<OpenAIChatRequest, 'tools'> {
   web_search_options?: Record<string, never>;
 }
 
-export function withNativeSearch(kind: NativeWebSearch, body: OpenAIChatRequest, maxResults: number): SearchingChatRequest {
+export function withNativeSearch(
+  kind: NativeWebSearch,
+  body: OpenAIChatRequest,
+  maxResults: number,
+): SearchingChatRequest {
   const request: SearchingChatRequest = { ...body };
   switch (kind) {
     case 'zhipu-web-search-tool':
-      request.tools = [...(body.tools ?? []), { type: 'web_search', web_search: { enable: true, search_result: true } }];
+      request.tools = [
+        ...(body.tools ?? []),
+        { type: 'web_search', web_search: { enable: true, search_result: true } },
+      ];
       return request;
     case 'openrouter-web-plugin':
       request.plugins = [{ id: 'web', max_results: maxResults }];

@@ -81,12 +81,20 @@ export function searchQuery(request: GenerateContentRequest): string {
 }
 
 function withSystemText(request: GenerateContentRequest, text: string): GenerateContentRequest {
-  const system: GeminiContent = request.systemInstruction === undefined ? { role: 'user', parts: [{ text }] } : { ...request.systemInstruction, parts: [...request.systemInstruction.parts, { text }] };
+  const system: GeminiContent =
+    request.systemInstruction === undefined
+      ? { role: 'user', parts: [{ text }] }
+      : { ...request.systemInstruction, parts: [...request.systemInstruction.parts, { text }] };
   return { ...request, systemInstruction: system };
 }
 
 export function sourcesInstruction(query: string, results: SearchResult[]): string {
-  const listed = results.map((result, index) => `[${index + 1}] ${result.title}\nURL: ${result.url}${result.content === '' ? '' : `\n${result.content}`}`).join('\n\n');
+  const listed = results
+    .map(
+      (result, index) =>
+        `[${index + 1}] ${result.title}\nURL: ${result.url}${result.content === '' ? '' : `\n${result.content}`}`,
+    )
+    .join('\n\n');
   return [
     `Web search results for "${query}", retrieved just now:`,
     listed,
@@ -106,13 +114,23 @@ function offError(): ProxyError {
 }
 
 /** Runs once per request, before any upstream call; undefined when the request has no search tool. */
-export async function prepareWebSearch(config: WebSearchConfig, request: GenerateContentRequest): Promise<PreparedWebSearch | undefined> {
+export async function prepareWebSearch(
+  config: WebSearchConfig,
+  request: GenerateContentRequest,
+): Promise<PreparedWebSearch | undefined> {
   if (!hasWebSearchTool(request)) return undefined;
   if (config.backend === 'off') throw offError();
   const stripped = withoutSearchTools(request);
   const query = searchQuery(request);
   if (config.backend === undefined || config.backend === 'provider') {
-    return { request: stripped, query, mode: config.backend === undefined ? 'auto' : 'provider', grounding: undefined, record: undefined, warning: undefined };
+    return {
+      request: stripped,
+      query,
+      mode: config.backend === undefined ? 'auto' : 'provider',
+      grounding: undefined,
+      record: undefined,
+      warning: undefined,
+    };
   }
   const backend: SelfRunBackend = config.backend;
   if (query === '') {
@@ -129,7 +147,12 @@ export async function prepareWebSearch(config: WebSearchConfig, request: Generat
   const durationMs = Math.round(outcome.durationMs);
   if (!outcome.ok) {
     return {
-      request: withSystemText(stripped, unavailableInstruction(outcome.failure === 'empty' ? 'the search found nothing' : 'the search service could not be reached')),
+      request: withSystemText(
+        stripped,
+        unavailableInstruction(
+          outcome.failure === 'empty' ? 'the search found nothing' : 'the search service could not be reached',
+        ),
+      ),
       query,
       mode: 'self',
       grounding: undefined,
@@ -141,15 +164,26 @@ export async function prepareWebSearch(config: WebSearchConfig, request: Generat
     request: withSystemText(stripped, sourcesInstruction(query, outcome.results)),
     query,
     mode: 'self',
-    grounding: { kind: 'numbered-sources', queries: [query], sources: outcome.results.map((result) => ({ uri: result.url, title: result.title })) },
+    grounding: {
+      kind: 'numbered-sources',
+      queries: [query],
+      sources: outcome.results.map((result) => ({ uri: result.url, title: result.title })),
+    },
     record: { backend, query, results: outcome.results.length, outcome: 'ok', durationMs },
     warning: undefined,
   };
 }
 
 /** Runs once per route target: the proxy's own search, or this upstream's native one (400 when it has none). */
-export function webSearchForTarget(search: PreparedWebSearch, upstream: UpstreamDefinition, model: string, config: WebSearchConfig, client: UpstreamClient): TargetWebSearch {
-  if (search.mode === 'self') return { grounding: search.grounding, body: (body) => body, post: undefined, record: search.record };
+export function webSearchForTarget(
+  search: PreparedWebSearch,
+  upstream: UpstreamDefinition,
+  model: string,
+  config: WebSearchConfig,
+  client: UpstreamClient,
+): TargetWebSearch {
+  if (search.mode === 'self')
+    return { grounding: search.grounding, body: (body) => body, post: undefined, record: search.record };
   const native = capabilitiesFor(upstream.profile, model).webSearch;
   if (native === undefined) {
     const why =
@@ -173,5 +207,7 @@ export function webSearchForTarget(search: PreparedWebSearch, upstream: Upstream
 export function describeWebSearch(record: WebSearchRecord): string {
   if (record.outcome === 'native') return record.backend;
   const took = record.durationMs === undefined ? '' : ` ${record.durationMs}ms`;
-  return record.outcome === 'ok' ? `${record.backend} ${record.results} results${took}` : `${record.backend} ${record.outcome}${took} (answered without grounding)`;
+  return record.outcome === 'ok'
+    ? `${record.backend} ${record.results} results${took}`
+    : `${record.backend} ${record.outcome}${took} (answered without grounding)`;
 }

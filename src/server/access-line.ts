@@ -17,13 +17,23 @@ export interface ResponseOutcome {
   seconds: number;
 }
 
-export function accessLine(info: RequestInfo, outcome: ResponseOutcome, redact: (text: string) => string = (text) => text): string {
-  const model = info.model === undefined ? '-' : `${info.model}${info.upstreamModel ? ` → ${info.upstreamModel}` : ''}${info.stream ? ' (stream)' : ''}`;
+export function accessLine(
+  info: RequestInfo,
+  outcome: ResponseOutcome,
+  redact: (text: string) => string = (text) => text,
+): string {
+  const model =
+    info.model === undefined
+      ? '-'
+      : `${info.model}${info.upstreamModel ? ` → ${info.upstreamModel}` : ''}${info.stream ? ' (stream)' : ''}`;
   const aborted = outcome.finished ? '' : ' [client closed]';
   const attempts = info.attempts === undefined ? '' : ` - Upstream: ${info.attempts.join(' → ')}`;
   const search = info.webSearch === undefined ? '' : ` - Search: ${describeWebSearch(info.webSearch)}`;
   const url = redactUrl(outcome.url, redact).slice(0, 2048);
   // A failure after output started leaves a 200 on the wire; the line must still say the answer broke.
-  const status = info.streamFailure === undefined ? String(outcome.status) : `${outcome.status} (stream failed: upstream ${info.streamFailure})`;
+  const status =
+    info.streamFailure === undefined
+      ? String(outcome.status)
+      : `${outcome.status} (stream failed: upstream ${info.streamFailure})`;
   return `${outcome.method} ${url} - ${status} - Model: ${model.slice(0, 600)} - ID: ${info.requestId} - ${outcome.seconds.toFixed(3)}s${attempts}${search}${aborted}`;
 }

@@ -25,7 +25,9 @@ export function createServer(context: ProxyContext): FastifyInstance {
       const overflow = (error as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
       answerClientError(
         socket,
-        overflow ? rawErrorResponse(431, 'Request Header Fields Too Large', 'Request header fields too large.') : rawErrorResponse(400, 'Bad Request', 'Malformed HTTP request.'),
+        overflow
+          ? rawErrorResponse(431, 'Request Header Fields Too Large', 'Request header fields too large.')
+          : rawErrorResponse(400, 'Bad Request', 'Malformed HTTP request.'),
       );
     },
     // A URL Fastify cannot decode: Gemini format, and never Fastify's body, which echoes the URL (and its ?key=).

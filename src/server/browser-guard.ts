@@ -40,7 +40,10 @@ function sameOrigin(origin: string, host: string | undefined): boolean {
 }
 
 function forbidden(reply: FastifyReply, message: string): void {
-  void reply.code(403).header('content-type', 'application/json; charset=UTF-8').send(encodeJson(new ProxyError('FORBIDDEN', message).toGoogleStatus()));
+  void reply
+    .code(403)
+    .header('content-type', 'application/json; charset=UTF-8')
+    .send(encodeJson(new ProxyError('FORBIDDEN', message).toGoogleStatus()));
 }
 
 /** Header names a preflight may ask for: tokens only, so nothing odd is reflected. */
@@ -53,7 +56,8 @@ const HEADER_LIST = /^[A-Za-z0-9-]+(\s*,\s*[A-Za-z0-9-]+)*$/;
 export function guardBrowserAccess(config: ResolvedConfig, request: FastifyRequest, reply: FastifyReply): boolean {
   const host = request.headers.host;
   const origin = typeof request.headers.origin === 'string' ? request.headers.origin : undefined;
-  const allowedOrigin = origin !== undefined && config.allowedOrigins.includes(origin.toLowerCase().replace(/\/+$/, ''));
+  const allowedOrigin =
+    origin !== undefined && config.allowedOrigins.includes(origin.toLowerCase().replace(/\/+$/, ''));
   if (config.clientApiKeys.length === 0) {
     if (host !== undefined && !isLoopbackHostName(hostName(host)) && !config.allowedHosts.includes(hostName(host))) {
       forbidden(

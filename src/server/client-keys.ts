@@ -14,7 +14,8 @@ export function presentedKey(request: FastifyRequest): string | undefined {
   const header = request.headers['x-goog-api-key'];
   if (typeof header === 'string' && header !== '') return header;
   const authorization = request.headers.authorization;
-  if (typeof authorization === 'string' && /^bearer\s+/i.test(authorization)) return authorization.replace(/^bearer\s+/i, '');
+  if (typeof authorization === 'string' && /^bearer\s+/i.test(authorization))
+    return authorization.replace(/^bearer\s+/i, '');
   const query = request.query as Record<string, unknown> | undefined;
   const key = query?.['key'];
   return typeof key === 'string' && key !== '' ? key : undefined;
@@ -45,5 +46,9 @@ export function isLoopbackAddress(address: string | undefined): boolean {
 
 /** A request a reverse proxy passed on: its socket address is the proxy's, not the client's. */
 export function isForwarded(request: FastifyRequest): boolean {
-  return request.headers['x-forwarded-for'] !== undefined || request.headers['forwarded'] !== undefined || request.headers['x-real-ip'] !== undefined;
+  return (
+    request.headers['x-forwarded-for'] !== undefined ||
+    request.headers['forwarded'] !== undefined ||
+    request.headers['x-real-ip'] !== undefined
+  );
 }

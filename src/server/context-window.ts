@@ -55,11 +55,13 @@ export function countPromptTokens(count: CountTokens, request: OpenAIChatRequest
       for (const part of content) tokens += part.type === 'text' ? countCached(count, part.text) : PER_IMAGE_TOKENS;
     }
     if (message.role === 'assistant') {
-      for (const call of message.tool_calls ?? []) tokens += countCached(count, call.function.name) + countCached(count, call.function.arguments);
+      for (const call of message.tool_calls ?? [])
+        tokens += countCached(count, call.function.name) + countCached(count, call.function.arguments);
       if (message.reasoning_content !== undefined) tokens += countCached(count, message.reasoning_content);
     }
   }
-  if (request.tools !== undefined && request.tools.length > 0) tokens += countCached(count, JSON.stringify(request.tools));
+  if (request.tools !== undefined && request.tools.length > 0)
+    tokens += countCached(count, JSON.stringify(request.tools));
   return tokens;
 }
 
@@ -71,7 +73,12 @@ export type FitDecision = { by: 'bound'; bytes: number } | { by: 'count'; tokens
  * The count is the local tokenizer's, not the upstream's: it can differ by some percent either way, so only a prompt
  * that is over by this count is refused and the upstream still judges the borderline ones.
  */
-export async function assertPromptFits(limits: ModelLimits, model: string, body: string, request: OpenAIChatRequest): Promise<FitDecision> {
+export async function assertPromptFits(
+  limits: ModelLimits,
+  model: string,
+  body: string,
+  request: OpenAIChatRequest,
+): Promise<FitDecision> {
   const window = limits.contextWindow;
   const bytes = Buffer.byteLength(body, 'utf8');
   if (bytes <= window) return { by: 'bound', bytes };
@@ -80,7 +87,13 @@ export async function assertPromptFits(limits: ModelLimits, model: string, body:
     throw new ProxyError(
       'INVALID_REQUEST',
       `The prompt is about ${tokens.toLocaleString('en-US')} tokens, over the ${window.toLocaleString('en-US')}-token context window of the upstream model ${model}: run /compress or /clear in Gemini CLI, or shorten the request.`,
-      [errorInfo('PROMPT_TOO_LONG', { promptTokens: String(tokens), contextWindow: String(window), upstreamModel: model })],
+      [
+        errorInfo('PROMPT_TOO_LONG', {
+          promptTokens: String(tokens),
+          contextWindow: String(window),
+          upstreamModel: model,
+        }),
+      ],
     );
   }
   return { by: 'count', tokens };
@@ -95,7 +108,12 @@ const warnedTruncation = new Set<string>();
  * The reported prompt_tokens against the request's size: far fewer tokens than the text can hold means the server
  * dropped part of the prompt. Returns the warning to log, once per upstream model per process.
  */
-export function truncationWarning(provider: ProviderName, model: string, promptTokens: number, bodyCharacters: number): string | undefined {
+export function truncationWarning(
+  provider: ProviderName,
+  model: string,
+  promptTokens: number,
+  bodyCharacters: number,
+): string | undefined {
   if (!truncatesSilently(provider) || promptTokens <= 0) return undefined;
   if (promptTokens * MAX_CHARACTERS_PER_TOKEN >= bodyCharacters) return undefined;
   const key = `${provider}\u0000${model}`;

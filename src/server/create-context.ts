@@ -22,7 +22,12 @@ export function createProxyContext(config: ResolvedConfig, log: Logger): ProxyCo
     unarySeconds: config.timeouts.unarySeconds,
   });
   const redis = config.redis === undefined ? undefined : new RedisState(config.redis, log);
-  const secrets = [config.upstream.apiKey, ...config.upstreams.flatMap((entry) => entry.apiKeys), ...config.clientApiKeys, config.webSearch.apiKey];
+  const secrets = [
+    config.upstream.apiKey,
+    ...config.upstreams.flatMap((entry) => entry.apiKeys),
+    ...config.clientApiKeys,
+    config.webSearch.apiKey,
+  ];
   return {
     config,
     upstream,
@@ -36,12 +41,20 @@ export function createProxyContext(config: ResolvedConfig, log: Logger): ProxyCo
     pool: new UpstreamPool(config.upstreams, config.breaker),
     rateLimiter: new RateLimiter(redis?.rateLimiterStore ?? new MemoryRateLimiterStore()),
     reasoningCache: redis?.reasoningCache ?? new MemoryReasoningCache(),
-    responseCache: config.responseCache.enabled ? (redis?.responseCache ?? new MemoryResponseCache(config.responseCache.maxEntries)) : undefined,
+    responseCache: config.responseCache.enabled
+      ? (redis?.responseCache ?? new MemoryResponseCache(config.responseCache.maxEntries))
+      : undefined,
     redis,
     requestListeners: [],
     redact: createRedactor([...secrets, config.operator.adminApiKey]),
     log,
-    detailedLog: config.logging.detailed ? new DetailedLogWriter(config.logging.directory, [...secrets, config.operator.adminApiKey], fileModes(config.logging.groupReadable)) : undefined,
+    detailedLog: config.logging.detailed
+      ? new DetailedLogWriter(
+          config.logging.directory,
+          [...secrets, config.operator.adminApiKey],
+          fileModes(config.logging.groupReadable),
+        )
+      : undefined,
     health: { lastSuccessAt: undefined, lastFailureAt: undefined, lastFailure: undefined, requests: 0, failures: 0 },
   };
 }

@@ -8,9 +8,17 @@ import { rename } from 'node:fs/promises';
 import { fileModes, writePrivateFile, type FileModes } from '../shared/private-files.js';
 import { join } from 'node:path';
 
-export type Stage = '1_GEMINI_REQUEST' | '2_OPENAI_REQUEST' | '3_OPENAI_RESPONSE' | '4_GEMINI_RESPONSE' | 'UPSTREAM_ATTEMPTS';
+export type Stage =
+  '1_GEMINI_REQUEST' | '2_OPENAI_REQUEST' | '3_OPENAI_RESPONSE' | '4_GEMINI_RESPONSE' | 'UPSTREAM_ATTEMPTS';
 
-const SECRET_HEADERS = new Set(['authorization', 'x-goog-api-key', 'api-key', 'x-api-key', 'cookie', 'proxy-authorization']);
+const SECRET_HEADERS = new Set([
+  'authorization',
+  'x-goog-api-key',
+  'api-key',
+  'x-api-key',
+  'cookie',
+  'proxy-authorization',
+]);
 export const REDACTED = '[REDACTED]';
 
 export function redactHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -94,7 +102,8 @@ function characterPattern(char: string): string {
     // Escaped twice first (a raw upstream body inside a JSON trace), so the replacement never leaves a lone backslash.
     alternatives.push(`\\\\\\\\${unicode}`, `\\\\${unicode}`);
   }
-  if (code < 0x80) alternatives.push(`%${[...code.toString(16).padStart(2, '0')].map((digit) => hexDigit(digit)).join('')}`);
+  if (code < 0x80)
+    alternatives.push(`%${[...code.toString(16).padStart(2, '0')].map((digit) => hexDigit(digit)).join('')}`);
   if (char === '"' || char === '\\' || char === '/') alternatives.push(`\\\\${literal}`);
   return alternatives.length === 1 ? literal : `(?:${alternatives.join('|')})`;
 }
@@ -105,7 +114,9 @@ function characterPattern(char: string): string {
  */
 export function createRedactor(secrets: Array<string | undefined>): (text: string) => string {
   // Longest first, so a secret containing another is replaced whole.
-  const known = [...new Set(secrets.filter((secret): secret is string => secret !== undefined && secret.length >= 4))].sort((a, b) => b.length - a.length);
+  const known = [
+    ...new Set(secrets.filter((secret): secret is string => secret !== undefined && secret.length >= 4)),
+  ].sort((a, b) => b.length - a.length);
   if (known.length === 0) return (text) => text;
   const escaped = new RegExp(known.map((secret) => Array.from(secret, characterPattern).join('')).join('|'), 'g');
   return (text) => {

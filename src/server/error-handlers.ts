@@ -14,27 +14,37 @@ export function sendJson(reply: FastifyReply, status: number, body: unknown): Fa
 }
 
 export function notFound(request: FastifyRequest): ProxyError {
-  return new ProxyError('NOT_FOUND', `The requested URL ${redactUrl(request.url).split('?')[0]} was not found on this server (method ${request.method}).`);
+  return new ProxyError(
+    'NOT_FOUND',
+    `The requested URL ${redactUrl(request.url).split('?')[0]} was not found on this server (method ${request.method}).`,
+  );
 }
 
 function toProxyError(error: FastifyError | Error): ProxyError {
   if (error instanceof ProxyError) return error;
   const code = (error as FastifyError).code;
-  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new ProxyError('PAYLOAD_TOO_LARGE', 'Request payload size exceeds the limit of this proxy.');
-  if (typeof code === 'string' && code.startsWith('FST_ERR_CTP')) return invalidRequest(`Invalid request body: ${error.message}`);
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new ProxyError('PAYLOAD_TOO_LARGE', 'Request payload size exceeds the limit of this proxy.');
+  if (typeof code === 'string' && code.startsWith('FST_ERR_CTP'))
+    return invalidRequest(`Invalid request body: ${error.message}`);
   const status = (error as FastifyError).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) return invalidRequest(error.message);
   return new ProxyError('INTERNAL', 'Internal error in gemini-proxy.');
 }
 
 /** `redact` is the redactor in force (a reload replaces it), applied last to the decoded message. */
-export function installErrorHandlers(app: FastifyInstance, log: Logger, redact: (text: string) => string = (text) => text): void {
+export function installErrorHandlers(
+  app: FastifyInstance,
+  log: Logger,
+  redact: (text: string) => string = (text) => text,
+): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const caught = toProxyError(error);
     // An upstream may have echoed a key in any spelling; the message the client reads is decoded text.
     const message = redact(caught.message);
     const proxyError = message === caught.message ? caught : new ProxyError(caught.code, message, caught.details);
-    if (proxyError.code === 'INTERNAL') log.error({ err: error, requestId: request.proxyInfo?.requestId }, 'unhandled error');
+    if (proxyError.code === 'INTERNAL')
+      log.error({ err: error, requestId: request.proxyInfo?.requestId }, 'unhandled error');
     if (reply.sent || reply.raw.headersSent) {
       reply.raw.end();
       return;

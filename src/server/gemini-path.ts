@@ -3,9 +3,16 @@
  * `dynamic/`) and the *last* `:`, percent-decoded once, so `qwen3:8b`, `openai/gpt-4o` and `%3A` all work. Pure.
  */
 
-export type GeminiMethod = 'generateContent' | 'streamGenerateContent' | 'countTokens' | 'embedContent' | 'batchEmbedContents';
+export type GeminiMethod =
+  'generateContent' | 'streamGenerateContent' | 'countTokens' | 'embedContent' | 'batchEmbedContents';
 
-const METHODS = new Set<string>(['generateContent', 'streamGenerateContent', 'countTokens', 'embedContent', 'batchEmbedContents']);
+const METHODS = new Set<string>([
+  'generateContent',
+  'streamGenerateContent',
+  'countTokens',
+  'embedContent',
+  'batchEmbedContents',
+]);
 
 export type GeminiRoute =
   | { kind: 'method'; version: string; resource: string; model: string; method: GeminiMethod }
@@ -24,7 +31,9 @@ export const MAX_MODEL_NAME_BYTES = 256;
 
 /** The 400 message for a model name that is too long, or undefined when it is fine. */
 export function modelNameProblem(model: string): string | undefined {
-  return Buffer.byteLength(model, 'utf8') > MAX_MODEL_NAME_BYTES ? `The model name is longer than ${MAX_MODEL_NAME_BYTES} bytes.` : undefined;
+  return Buffer.byteLength(model, 'utf8') > MAX_MODEL_NAME_BYTES
+    ? `The model name is longer than ${MAX_MODEL_NAME_BYTES} bytes.`
+    : undefined;
 }
 
 function decode(raw: string): string | undefined {

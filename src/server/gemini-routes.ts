@@ -22,7 +22,8 @@ type ClientIndex = number | undefined;
 
 /** Matches a presented key against the keys in force; rebuilt only when a reload replaced the config. */
 function clientKeyMatcher(context: ProxyContext): (presented: string | undefined) => number | undefined | 'open' {
-  let keyChecker: { config: ResolvedConfig; check: ((presented: string | undefined) => number | undefined) | undefined } | undefined;
+  let keyChecker:
+    { config: ResolvedConfig; check: ((presented: string | undefined) => number | undefined) | undefined } | undefined;
   return (presented) => {
     if (keyChecker?.config !== context.config) {
       const keys = context.config.clientApiKeys;
@@ -33,8 +34,17 @@ function clientKeyMatcher(context: ProxyContext): (presented: string | undefined
 }
 
 /** Per-client request and token limits ([RetryInfo] on refusal); settles with the real usage when the request ends. */
-async function admit(context: ProxyContext, request: FastifyRequest, reply: FastifyReply, clientIndex: ClientIndex, chargeTokens = true): Promise<void> {
-  const limits = clientIndex === undefined ? context.config.limits : (context.config.clients[clientIndex]?.limits ?? context.config.limits);
+async function admit(
+  context: ProxyContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  clientIndex: ClientIndex,
+  chargeTokens = true,
+): Promise<void> {
+  const limits =
+    clientIndex === undefined
+      ? context.config.limits
+      : (context.config.clients[clientIndex]?.limits ?? context.config.limits);
   if (limits.requestsPerMinute === 0 && limits.tokensPerMinute === 0) return;
   const info = request.proxyInfo;
   const client = info.client ?? 'anonymous';
@@ -45,17 +55,28 @@ async function admit(context: ProxyContext, request: FastifyRequest, reply: Fast
     throw new ProxyError(
       'CLIENT_RATE_LIMITED',
       `Quota exceeded for ${decision.limit} per minute of client ${client}. Retry in ${Math.max(1, Math.ceil(decision.retryAfterSeconds))}s.`,
-      [retryInfo(Math.max(1, decision.retryAfterSeconds)), errorInfo('CLIENT_RATE_LIMITED', { limit: `${decision.limit}_per_minute`, client })],
+      [
+        retryInfo(Math.max(1, decision.retryAfterSeconds)),
+        errorInfo('CLIENT_RATE_LIMITED', { limit: `${decision.limit}_per_minute`, client }),
+      ],
     );
   }
   reply.raw.once('close', () => {
-    const used = !chargeTokens || info.usage === undefined ? estimate : info.usage.promptTokens + info.usage.outputTokens + info.usage.thoughtsTokens;
+    const used =
+      !chargeTokens || info.usage === undefined
+        ? estimate
+        : info.usage.promptTokens + info.usage.outputTokens + info.usage.thoughtsTokens;
     context.rateLimiter.settle(client, limits, estimate, used).catch(() => undefined);
   });
 }
 
 /** Model metadata paths: answered from the config, no upstream call, no limits. */
-function answerModelPath(context: ProxyContext, route: Exclude<FoundRoute, MethodRoute>, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+function answerModelPath(
+  context: ProxyContext,
+  route: Exclude<FoundRoute, MethodRoute>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
   switch (route.kind) {
     case 'bad-model':
       throw invalidRequest(route.message);
@@ -63,7 +84,8 @@ function answerModelPath(context: ProxyContext, route: Exclude<FoundRoute, Metho
       return sendJson(reply, 200, listModels(context, request.query as Record<string, unknown>));
     case 'get-model': {
       const model = modelResource(context, route.model.replace(/^models\//, ''));
-      if (model === undefined) throw new ProxyError('MODEL_NOT_FOUND', `models/${route.model} is not found for API version ${route.version}.`);
+      if (model === undefined)
+        throw new ProxyError('MODEL_NOT_FOUND', `models/${route.model} is not found for API version ${route.version}.`);
       return sendJson(reply, 200, model);
     }
     case 'list-tuned-models':
@@ -76,14 +98,25 @@ function answerModelPath(context: ProxyContext, route: Exclude<FoundRoute, Metho
   }
 }
 
-async function callMethod(context: ProxyContext, route: MethodRoute, request: FastifyRequest, reply: FastifyReply, clientIndex: ClientIndex): Promise<unknown> {
+async function callMethod(
+  context: ProxyContext,
+  route: MethodRoute,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  clientIndex: ClientIndex,
+): Promise<unknown> {
   const info = request.proxyInfo;
   info.model = route.model;
   // countTokens takes a request and no tokens: counting generates nothing upstream, but its work is not free.
   await admit(context, request, reply, clientIndex, route.method !== 'countTokens');
   if (context.detailedLog !== undefined) {
     info.trace = new RequestTrace(info.requestId, new Date());
-    info.trace.set('1_GEMINI_REQUEST', { method: request.method, url: redactUrl(request.url), headers: redactHeaders(request.headers), body: request.body });
+    info.trace.set('1_GEMINI_REQUEST', {
+      method: request.method,
+      url: redactUrl(request.url),
+      headers: redactHeaders(request.headers),
+      body: request.body,
+    });
   }
   const body: unknown = request.body;
   switch (route.method) {
@@ -127,7 +160,8 @@ export const geminiRoutes: FastifyPluginCallback<{ context: ProxyContext }> = (a
       if (route.kind === 'not-found') throw notFound(request);
       const matched = checkKey(presentedKey(request));
       if (matched === undefined) throw apiKeyInvalid();
-      request.proxyInfo.client = matched === 'open' ? `ip:${request.ip}` : (context.config.clients[matched]?.name ?? `key#${matched}`);
+      request.proxyInfo.client =
+        matched === 'open' ? `ip:${request.ip}` : (context.config.clients[matched]?.name ?? `key#${matched}`);
       const clientIndex = matched === 'open' ? undefined : matched;
       if (route.kind !== 'method') return answerModelPath(context, route, request, reply);
       return callMethod(context, route, request, reply, clientIndex);

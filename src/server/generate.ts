@@ -44,12 +44,23 @@ function modelNotFound(geminiModel: string, method: string): ProxyError {
   );
 }
 
-export async function prepareGenerate(context: ProxyContext, info: RequestInfo, body: unknown, geminiModel: string, stream: boolean): Promise<PreparedGenerate> {
+export async function prepareGenerate(
+  context: ProxyContext,
+  info: RequestInfo,
+  body: unknown,
+  geminiModel: string,
+  stream: boolean,
+): Promise<PreparedGenerate> {
   const normalized = normalizeGenerateContentRequest(body);
-  if (normalized.ignoredFields.length > 0) context.log.debug({ requestId: info.requestId, fields: normalized.ignoredFields }, 'request fields ignored (README: what is ignored)');
+  if (normalized.ignoredFields.length > 0)
+    context.log.debug(
+      { requestId: info.requestId, fields: normalized.ignoredFields },
+      'request fields ignored (README: what is ignored)',
+    );
   const plan = routerFor(context.config.routing).plan(geminiModel);
   const firstRoute = plan?.targets[0];
-  if (plan === undefined || firstRoute === undefined) throw modelNotFound(geminiModel, stream ? 'streamGenerateContent' : 'generateContent');
+  if (plan === undefined || firstRoute === undefined)
+    throw modelNotFound(geminiModel, stream ? 'streamGenerateContent' : 'generateContent');
   info.upstreamModel = firstRoute.model;
   // googleSearch: the proxy's own search runs here, once, before anything goes upstream (src/search/).
   const search = await prepareWebSearch(context.config.webSearch, normalized);
@@ -116,14 +127,21 @@ class RequestRun {
     if (channel.firstContentAt !== undefined) info.firstChunkMs = Number(channel.firstContentAt - info.startedAt) / 1e6;
     const usage = channel.lastUsage;
     if (usage !== undefined) {
-      info.usage = { promptTokens: usage.promptTokenCount, outputTokens: usage.candidatesTokenCount, thoughtsTokens: usage.thoughtsTokenCount ?? 0 };
+      info.usage = {
+        promptTokens: usage.promptTokenCount,
+        outputTokens: usage.candidatesTokenCount,
+        thoughtsTokens: usage.thoughtsTokenCount ?? 0,
+      };
     }
     if (channel.errorStatus !== undefined) info.errorStatus = channel.errorStatus;
     if (channel.errorCode !== undefined) info.upstreamError = channel.errorCode;
     if (info.trace !== undefined) {
       info.trace.set('UPSTREAM_ATTEMPTS', this.attemptLog);
       info.trace.set('3_OPENAI_RESPONSE', this.rawChunks);
-      info.trace.set('4_GEMINI_RESPONSE', this.kind === 'unary' && channel.sent?.length === 1 ? channel.sent[0] : channel.sent);
+      info.trace.set(
+        '4_GEMINI_RESPONSE',
+        this.kind === 'unary' && channel.sent?.length === 1 ? channel.sent[0] : channel.sent,
+      );
     }
   }
 
@@ -139,11 +157,17 @@ class RequestRun {
 
 /** The opt-in response cache: unary, deterministic (temperature 0) requests only; keyed on the exact upstream request. */
 function cacheKeyFor(context: ProxyContext, prepared: PreparedGenerate, kind: ChannelKind): string | undefined {
-  if (context.responseCache === undefined || kind !== 'unary' || prepared.request.generationConfig.temperature !== 0) return undefined;
+  if (context.responseCache === undefined || kind !== 'unary' || prepared.request.generationConfig.temperature !== 0)
+    return undefined;
   return responseCacheKey(prepared.first.url, prepared.first.body);
 }
 
-async function answerFromCache(context: ProxyContext, run: RequestRun, prepared: PreparedGenerate, key: string): Promise<boolean> {
+async function answerFromCache(
+  context: ProxyContext,
+  run: RequestRun,
+  prepared: PreparedGenerate,
+  key: string,
+): Promise<boolean> {
   const hit = await context.responseCache?.get(key);
   if (hit === undefined) return false;
   const response = JSON.parse(hit) as GenerateContentResponse;
@@ -153,7 +177,12 @@ async function answerFromCache(context: ProxyContext, run: RequestRun, prepared:
   return true;
 }
 
-function walkTargets(context: ProxyContext, info: RequestInfo, prepared: PreparedGenerate, run: RequestRun): Promise<FailoverResult> {
+function walkTargets(
+  context: ProxyContext,
+  info: RequestInfo,
+  prepared: PreparedGenerate,
+  run: RequestRun,
+): Promise<FailoverResult> {
   const { config } = context;
   const setup = {
     client: context.upstream,
@@ -171,11 +200,23 @@ function walkTargets(context: ProxyContext, info: RequestInfo, prepared: Prepare
     config.retries,
     {
       prepare: async (route, index) =>
-        index === 0 ? prepared.first : translateForTarget(context, info, prepared.request, route, prepared.stream, prepared.responseId, prepared.search),
+        index === 0
+          ? prepared.first
+          : translateForTarget(
+              context,
+              info,
+              prepared.request,
+              route,
+              prepared.stream,
+              prepared.responseId,
+              prepared.search,
+            ),
       attempt: (request, target, route) => {
         info.upstreamModel = route.model;
         // candidateCount without `n` upstream: parallel calls merged by candidate index.
-        return request.translated.parallelCalls > 1 ? attemptFanOut(setup, request, target, request.translated.parallelCalls) : attemptUpstream(setup, request, target);
+        return request.translated.parallelCalls > 1
+          ? attemptFanOut(setup, request, target, request.translated.parallelCalls)
+          : attemptUpstream(setup, request, target);
       },
       clientGone: () => run.clientGone,
       clientRetries: clientRetriesItself(run.userAgent),
@@ -190,7 +231,13 @@ function walkTargets(context: ProxyContext, info: RequestInfo, prepared: Prepare
  * Runs one generate request to completion on a hijacked response. Never throws: every failure ends as a Gemini
  * error (real status before the commit, the late form after it).
  */
-export async function runGenerate(context: ProxyContext, info: RequestInfo, prepared: PreparedGenerate, res: ServerResponse, kind: ChannelKind): Promise<void> {
+export async function runGenerate(
+  context: ProxyContext,
+  info: RequestInfo,
+  prepared: PreparedGenerate,
+  res: ServerResponse,
+  kind: ChannelKind,
+): Promise<void> {
   const run = new RequestRun(context, info, res, kind);
   const cacheKey = cacheKeyFor(context, prepared, kind);
   let failure: string | undefined;
@@ -213,12 +260,19 @@ export async function runGenerate(context: ProxyContext, info: RequestInfo, prep
       const { outcome } = result;
       await rememberReasoning(context, outcome.calls, outcome.reasoning);
       if (cacheKey !== undefined && outcome.unary !== undefined && result.routeIndex === 0) {
-        await context.responseCache?.set(cacheKey, JSON.stringify(outcome.unary), context.config.responseCache.ttlSeconds);
+        await context.responseCache?.set(
+          cacheKey,
+          JSON.stringify(outcome.unary),
+          context.config.responseCache.ttlSeconds,
+        );
       }
       return;
     }
     const error = run.timedOut
-      ? new ProxyError('UPSTREAM_TIMEOUT', `the request took longer than server.request_timeout_seconds (${context.config.requestTimeoutSeconds} s)`)
+      ? new ProxyError(
+          'UPSTREAM_TIMEOUT',
+          `the request took longer than server.request_timeout_seconds (${context.config.requestTimeoutSeconds} s)`,
+        )
       : (result.error ?? new ProxyError('UPSTREAM_UNAVAILABLE', 'no upstream could take the request'));
     failure = error.message;
     info.upstreamMessage = error.message;
@@ -226,7 +280,12 @@ export async function runGenerate(context: ProxyContext, info: RequestInfo, prep
   } finally {
     run.close(failure);
     if (info.usage !== undefined) {
-      const truncated = truncationWarning(prepared.first.upstream.provider, prepared.first.route.model, info.usage.promptTokens, prepared.first.body.length);
+      const truncated = truncationWarning(
+        prepared.first.upstream.provider,
+        prepared.first.route.model,
+        info.usage.promptTokens,
+        prepared.first.body.length,
+      );
       if (truncated !== undefined) context.log.warn({ requestId: info.requestId }, truncated);
     }
   }

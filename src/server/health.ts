@@ -36,14 +36,17 @@ async function probeUpstream(context: ProxyContext): Promise<Record<string, unkn
 /** True when the request may see the health detail. */
 export function mayReadHealthDetail(context: ProxyContext, request: FastifyRequest): boolean {
   const { clientApiKeys, operator } = context.config;
-  if (clientApiKeys.length === 0 && isLoopbackAddress(request.socket.remoteAddress) && !isForwarded(request)) return true;
+  if (clientApiKeys.length === 0 && isLoopbackAddress(request.socket.remoteAddress) && !isForwarded(request))
+    return true;
   const keys = operator.adminApiKey === undefined ? clientApiKeys : [...clientApiKeys, operator.adminApiKey];
   return keys.length > 0 && createKeyChecker(keys)(presentedKey(request)) !== undefined;
 }
 
 /** `upstream/model` for every model that failed recently or whose circuit is not closed. */
 function failingModels(upstreams: Record<string, UpstreamSnapshot>): string[] {
-  return Object.entries(upstreams).flatMap(([name, upstream]) => Object.keys(upstream.failing_models).map((model) => `${name}/${model}`));
+  return Object.entries(upstreams).flatMap(([name, upstream]) =>
+    Object.keys(upstream.failing_models).map((model) => `${name}/${model}`),
+  );
 }
 
 /**
@@ -55,7 +58,11 @@ function overallStatus(context: ProxyContext): 'healthy' | 'degraded' {
   return failingModels(context.pool.snapshot()).length > 0 ? 'degraded' : 'healthy';
 }
 
-export async function healthReport(context: ProxyContext, query: Record<string, unknown>, detail = true): Promise<Record<string, unknown>> {
+export async function healthReport(
+  context: ProxyContext,
+  query: Record<string, unknown>,
+  detail = true,
+): Promise<Record<string, unknown>> {
   const status = overallStatus(context);
   if (!detail) return { status, service: SERVICE };
   const upstreamInfo: Record<string, unknown> = {
@@ -105,16 +112,24 @@ export const healthRoutes: FastifyPluginCallback<{ context: ProxyContext }> = (a
   for (const path of roots) {
     app.get(path, async (request, reply) => {
       const index = rootIndex(context.config.basePath);
-      if ((request.headers.accept ?? '').includes('text/html')) return reply.type('text/html; charset=utf-8').send(rootPage(index));
+      if ((request.headers.accept ?? '').includes('text/html'))
+        return reply.type('text/html; charset=utf-8').send(rootPage(index));
       return index;
     });
   }
   const paths = new Set(['/health', basePath === '' ? '/health' : `${basePath}/health`]);
   for (const path of paths) {
     app.get(path, async (request, reply) => {
-      const report = await healthReport(context, request.query as Record<string, unknown>, mayReadHealthDetail(context, request));
+      const report = await healthReport(
+        context,
+        request.query as Record<string, unknown>,
+        mayReadHealthDetail(context, request),
+      );
       // Redacted after decoding: the last upstream error may quote a key in any spelling.
-      return reply.header('content-type', 'application/json; charset=UTF-8').header('cache-control', 'no-store').send(context.redact(encodeJson(report)));
+      return reply
+        .header('content-type', 'application/json; charset=UTF-8')
+        .header('cache-control', 'no-store')
+        .send(context.redact(encodeJson(report)));
     });
   }
   done();

@@ -12,10 +12,15 @@ import { invalidRequest } from '../errors.js';
 import { parseGeminiPath } from './gemini-path.js';
 import { MAX_JSON_DEPTH, exceedsDepth } from './request-edges.js';
 
-
 export type JsonBodyResult = { ok: true; value: unknown } | { ok: false; message: string };
 
-const CONTROL_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
+const CONTROL_ESCAPES: Readonly<Record<string, string>> = {
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\b': '\\b',
+  '\f': '\\f',
+};
 
 function escapeControl(character: string): string {
   return CONTROL_ESCAPES[character] ?? `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
@@ -59,10 +64,16 @@ export function escapeRawControlCharacters(text: string): string {
 
 function tolerantMessage(error: unknown): string {
   if (typeof error === 'object' && error !== null) {
-    const { lineNumber, columnNumber, message } = error as { lineNumber?: unknown; columnNumber?: unknown; message?: unknown };
-    const raw = typeof message === 'string' ? message.replace(/^JSON5: /, '').replace(/ at \d+:\d+$/, '') : 'invalid syntax';
+    const { lineNumber, columnNumber, message } = error as {
+      lineNumber?: unknown;
+      columnNumber?: unknown;
+      message?: unknown;
+    };
+    const raw =
+      typeof message === 'string' ? message.replace(/^JSON5: /, '').replace(/ at \d+:\d+$/, '') : 'invalid syntax';
     const reason = raw.charAt(0).toUpperCase() + raw.slice(1);
-    if (typeof lineNumber === 'number' && typeof columnNumber === 'number') return `${reason} at line ${lineNumber}, column ${columnNumber}.`;
+    if (typeof lineNumber === 'number' && typeof columnNumber === 'number')
+      return `${reason} at line ${lineNumber}, column ${columnNumber}.`;
     return `${reason}.`;
   }
   return 'Invalid syntax.';
@@ -83,7 +94,8 @@ export function parseJsonBody(text: string): JsonBodyResult {
 export function installJsonBodyParser(app: FastifyInstance, basePath: string): void {
   // Routes before bodies: the Gemini catch-all answers 404 for a path it does not serve, so its body does not matter.
   const isUnknownGeminiPath = (request: FastifyRequest): boolean =>
-    request.routeOptions.url === '/*' && parseGeminiPath(request.method, request.url.split('?')[0] ?? '', basePath).kind === 'not-found';
+    request.routeOptions.url === '/*' &&
+    parseGeminiPath(request.method, request.url.split('?')[0] ?? '', basePath).kind === 'not-found';
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
@@ -99,7 +111,11 @@ export function installJsonBodyParser(app: FastifyInstance, basePath: string): v
       else done(invalidRequest(parsed.message), undefined);
       return;
     }
-    if (exceedsDepth(parsed.value)) done(invalidRequest(`Invalid JSON payload received. Nesting is deeper than ${MAX_JSON_DEPTH} levels.`), undefined);
+    if (exceedsDepth(parsed.value))
+      done(
+        invalidRequest(`Invalid JSON payload received. Nesting is deeper than ${MAX_JSON_DEPTH} levels.`),
+        undefined,
+      );
     else done(null, parsed.value);
   });
 }

@@ -40,7 +40,8 @@ export function humanLine(jsonLine: string): string {
   let entry: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(jsonLine);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return jsonLine.endsWith('\n') ? jsonLine : `${jsonLine}\n`;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      return jsonLine.endsWith('\n') ? jsonLine : `${jsonLine}\n`;
     entry = parsed as Record<string, unknown>;
   } catch {
     return jsonLine.endsWith('\n') ? jsonLine : `${jsonLine}\n`;

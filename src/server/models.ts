@@ -57,12 +57,20 @@ function isEmbeddingName(name: string): boolean {
  * The first target's context window (config model_limits, then the preset's table) as inputTokenLimit and its output
  * limit as outputTokenLimit; Gemini's own figures when the window is unknown, as before windows were known.
  */
-function tokenLimits(context: ProxyContext, embedding: boolean, first: { upstream: string; model: string }): { inputTokenLimit: number; outputTokenLimit: number } {
+function tokenLimits(
+  context: ProxyContext,
+  embedding: boolean,
+  first: { upstream: string; model: string },
+): { inputTokenLimit: number; outputTokenLimit: number } {
   if (embedding) return { inputTokenLimit: 8192, outputTokenLimit: 1 };
   const upstream = context.pool.get(first.upstream);
-  const limits = upstream === undefined ? undefined : modelLimitsFor(context.config.modelLimits, upstream.provider, first.model);
+  const limits =
+    upstream === undefined ? undefined : modelLimitsFor(context.config.modelLimits, upstream.provider, first.model);
   if (limits === undefined) return { inputTokenLimit: 1_048_576, outputTokenLimit: 65_536 };
-  return { inputTokenLimit: limits.contextWindow, outputTokenLimit: limits.maxOutputTokens ?? Math.min(65_536, limits.contextWindow) };
+  return {
+    inputTokenLimit: limits.contextWindow,
+    outputTokenLimit: limits.maxOutputTokens ?? Math.min(65_536, limits.contextWindow),
+  };
 }
 
 export function modelResource(context: ProxyContext, geminiModel: string): ModelResource | undefined {
@@ -78,11 +86,16 @@ export function modelResource(context: ProxyContext, geminiModel: string): Model
     displayName: `${geminiModel} → ${first.model}`,
     description: `Mapped by gemini-proxy to ${chain}`,
     ...tokenLimits(context, embedding, first),
-    supportedGenerationMethods: embedding ? ['embedContent', 'batchEmbedContents'] : ['generateContent', 'streamGenerateContent', 'countTokens'],
+    supportedGenerationMethods: embedding
+      ? ['embedContent', 'batchEmbedContents']
+      : ['generateContent', 'streamGenerateContent', 'countTokens'],
   };
 }
 
-export function listModels(context: ProxyContext, query: Record<string, unknown>): { models: ModelResource[]; nextPageToken?: string } {
+export function listModels(
+  context: ProxyContext,
+  query: Record<string, unknown>,
+): { models: ModelResource[]; nextPageToken?: string } {
   const sizeRaw = Number(query['pageSize'] ?? 50);
   const pageSize = Number.isFinite(sizeRaw) && sizeRaw > 0 ? Math.min(Math.floor(sizeRaw), 1000) : 50;
   const tokenRaw = typeof query['pageToken'] === 'string' ? query['pageToken'] : '';

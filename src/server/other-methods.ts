@@ -4,7 +4,12 @@
 import { ProxyError } from '../errors.js';
 import { geminiRequestToOpenAI } from '../translate/gemini-request-to-openai.js';
 import { tokenCountParts } from '../translate/count-tokens.js';
-import { parseBatchEmbedContents, parseEmbedContent, parseEmbeddingsResponse, type EmbeddingInput } from '../translate/embeddings.js';
+import {
+  parseBatchEmbedContents,
+  parseEmbedContent,
+  parseEmbeddingsResponse,
+  type EmbeddingInput,
+} from '../translate/embeddings.js';
 import { normalizeGenerateContentRequest } from '../translate/normalize-request.js';
 import { classifyUpstreamError } from '../upstream/upstream-errors.js';
 import { countTextsInSlices, loadTokenizer } from '../tokenizer.js';
@@ -19,8 +24,14 @@ import type { UpstreamTarget } from '../upstream/endpoints.js';
  * Both body forms: `{contents}` (what the SDKs send) and `{generateContentRequest:{…}}` (REST). Never a generation
  * ([R-CT-1]); always 200 with a count for well-formed input ([R-CT-2]).
  */
-export async function countTokens(context: ProxyContext, info: RequestInfo, geminiModel: string, body: unknown): Promise<{ totalTokens: number }> {
-  const record = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+export async function countTokens(
+  context: ProxyContext,
+  info: RequestInfo,
+  geminiModel: string,
+  body: unknown,
+): Promise<{ totalTokens: number }> {
+  const record =
+    typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
   const inner = record['generateContentRequest'] ?? record['generate_content_request'];
   const request = normalizeGenerateContentRequest(inner ?? body);
   const { model: upstreamModel, target } = resolveFirstTarget(context, geminiModel, 'countTokens');
@@ -31,7 +42,11 @@ export async function countTokens(context: ProxyContext, info: RequestInfo, gemi
   } catch (error) {
     // Features a generation would refuse (built-in tools, cachedContent) can still be counted: count without them.
     if (!(error instanceof ProxyError) || error.code !== 'UNSUPPORTED_FEATURE') throw error;
-    const stripped = { ...request, tools: request.tools.map((tool) => ({ ...tool, builtIns: [] })), generationConfig: {} };
+    const stripped = {
+      ...request,
+      tools: request.tools.map((tool) => ({ ...tool, builtIns: [] })),
+      generationConfig: {},
+    };
     delete (stripped as { cachedContent?: string }).cachedContent;
     translated = geminiRequestToOpenAI(stripped, { model: upstreamModel, stream: false, profile: target.profile });
   }
@@ -47,7 +62,12 @@ export async function countTokens(context: ProxyContext, info: RequestInfo, gemi
  * llama.cpp.
  * Any failure (status, shape, 5 s timeout) falls back to the local tokenizer, so countTokens never fails on it.
  */
-async function countWithProvider(context: ProxyContext, info: RequestInfo, target: UpstreamTarget, body: OpenAIChatRequest): Promise<number | undefined> {
+async function countWithProvider(
+  context: ProxyContext,
+  info: RequestInfo,
+  target: UpstreamTarget,
+  body: OpenAIChatRequest,
+): Promise<number | undefined> {
   const endpoint = target.profile.tokenCount;
   if (endpoint === undefined) return undefined;
   const base = target.baseUrl.replace(/\/+$/, '');
@@ -64,29 +84,54 @@ async function countWithProvider(context: ProxyContext, info: RequestInfo, targe
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new Error('no count in the reply');
     return Math.round(value);
   } catch (error) {
-    context.log.warn({ requestId: info.requestId }, `token count endpoint of ${upstreamLabel(target)} failed (${error instanceof Error ? error.message : String(error)}); counted locally`);
+    context.log.warn(
+      { requestId: info.requestId },
+      `token count endpoint of ${upstreamLabel(target)} failed (${error instanceof Error ? error.message : String(error)}); counted locally`,
+    );
     return undefined;
   } finally {
     clearTimeout(timer);
   }
 }
 
-async function embedGroup(context: ProxyContext, target: UpstreamTarget, model: string, inputs: EmbeddingInput[]): Promise<number[][]> {
+async function embedGroup(
+  context: ProxyContext,
+  target: UpstreamTarget,
+  model: string,
+  inputs: EmbeddingInput[],
+): Promise<number[][]> {
   const { profile } = target;
   const vectors: number[][] = [];
   for (let start = 0; start < inputs.length; start += profile.maxEmbeddingBatch) {
     const batch = inputs.slice(start, start + profile.maxEmbeddingBatch);
     const dimensions = batch[0]?.dimensions;
-    const payload: Record<string, unknown> = { model, input: batch.map((input) => input.text), encoding_format: 'float' };
+    const payload: Record<string, unknown> = {
+      model,
+      input: batch.map((input) => input.text),
+      encoding_format: 'float',
+    };
     if (dimensions !== undefined) payload['dimensions'] = dimensions;
     const abort = new AbortController();
-    const response = await context.upstream.post(target, upstreamUrl(target, 'embeddings', model), JSON.stringify(payload), abort.signal, false);
+    const response = await context.upstream.post(
+      target,
+      upstreamUrl(target, 'embeddings', model),
+      JSON.stringify(payload),
+      abort.signal,
+      false,
+    );
     const text = await response.body.text();
     if (response.statusCode < 200 || response.statusCode >= 300) {
-      const error = classifyUpstreamError({ provider: upstreamLabel(target), status: response.statusCode, body: context.redact(text) });
+      const error = classifyUpstreamError({
+        provider: upstreamLabel(target),
+        status: response.statusCode,
+        body: context.redact(text),
+      });
       if (error.code === 'UPSTREAM_NOT_FOUND' || response.statusCode === 404 || response.statusCode === 405) {
         // [R-EMB-3]: an upstream without embeddings is a 404, never a 5xx.
-        throw new ProxyError('NOT_FOUND', `models/${model} is not supported for embedContent by upstream ${upstreamLabel(target)}: ${error.message}`);
+        throw new ProxyError(
+          'NOT_FOUND',
+          `models/${model} is not supported for embedContent by upstream ${upstreamLabel(target)}: ${error.message}`,
+        );
       }
       throw error;
     }
@@ -94,27 +139,42 @@ async function embedGroup(context: ProxyContext, target: UpstreamTarget, model: 
       // Redacted first: a JSON.parse error quotes the start of the body, which may be an echoed key.
       vectors.push(...parseEmbeddingsResponse(JSON.parse(context.redact(text).trim()), batch.length));
     } catch (error) {
-      throw new ProxyError('UPSTREAM_PROTOCOL', `upstream ${upstreamLabel(target)} returned an unusable embeddings reply: ${error instanceof Error ? error.message : String(error)}`);
+      throw new ProxyError(
+        'UPSTREAM_PROTOCOL',
+        `upstream ${upstreamLabel(target)} returned an unusable embeddings reply: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
   return vectors;
 }
 
-async function embed(context: ProxyContext, info: RequestInfo, geminiModel: string, inputs: EmbeddingInput[]): Promise<number[][]> {
+async function embed(
+  context: ProxyContext,
+  info: RequestInfo,
+  geminiModel: string,
+  inputs: EmbeddingInput[],
+): Promise<number[][]> {
   const resolveEmbedding = (name: string): { model: string; target: UpstreamTarget } => {
     const resolved = resolveFirstTarget(context, name, 'embedContent');
-    if (resolved.matchedBy === 'default' && context.config.defaultEmbeddingModel !== undefined) return { model: context.config.defaultEmbeddingModel, target: resolved.target };
+    if (resolved.matchedBy === 'default' && context.config.defaultEmbeddingModel !== undefined)
+      return { model: context.config.defaultEmbeddingModel, target: resolved.target };
     return resolved;
   };
   // [R-EMB-1]: group elements that name different models (and dimensions); keep the answer in input order.
-  const groups = new Map<string, { model: string; target: UpstreamTarget; positions: number[]; inputs: EmbeddingInput[] }>();
+  const groups = new Map<
+    string,
+    { model: string; target: UpstreamTarget; positions: number[]; inputs: EmbeddingInput[] }
+  >();
   inputs.forEach((input, position) => {
     const tooLong = input.model === undefined ? undefined : modelNameProblem(input.model);
     if (tooLong !== undefined) throw new ProxyError('INVALID_REQUEST', `requests[${position}].model: ${tooLong}`);
     const { model, target } = resolveEmbedding(input.model ?? geminiModel);
     if (!target.profile.embeddings) {
       // [R-EMB-3]: DeepSeek, Groq and Moonshot have no embeddings endpoint; say so instead of calling it.
-      throw new ProxyError('NOT_FOUND', `models/${geminiModel} is not supported for embedContent: upstream ${upstreamLabel(target)} has no embeddings endpoint.`);
+      throw new ProxyError(
+        'NOT_FOUND',
+        `models/${geminiModel} is not supported for embedContent: upstream ${upstreamLabel(target)} has no embeddings endpoint.`,
+      );
     }
     const key = `${target.upstreamName ?? ''}\u0000${model}\u0000${input.dimensions ?? ''}`;
     const group = groups.get(key) ?? { model, target, positions: [], inputs: [] };
@@ -141,12 +201,22 @@ async function embed(context: ProxyContext, info: RequestInfo, geminiModel: stri
   return out;
 }
 
-export async function embedContent(context: ProxyContext, info: RequestInfo, geminiModel: string, body: unknown): Promise<{ embedding: { values: number[] } }> {
+export async function embedContent(
+  context: ProxyContext,
+  info: RequestInfo,
+  geminiModel: string,
+  body: unknown,
+): Promise<{ embedding: { values: number[] } }> {
   const [vector] = await embed(context, info, geminiModel, parseEmbedContent(body));
   return { embedding: { values: vector ?? [] } };
 }
 
-export async function batchEmbedContents(context: ProxyContext, info: RequestInfo, geminiModel: string, body: unknown): Promise<{ embeddings: Array<{ values: number[] }> }> {
+export async function batchEmbedContents(
+  context: ProxyContext,
+  info: RequestInfo,
+  geminiModel: string,
+  body: unknown,
+): Promise<{ embeddings: Array<{ values: number[] }> }> {
   const vectors = await embed(context, info, geminiModel, parseBatchEmbedContents(body));
   return { embeddings: vectors.map((values) => ({ values })) };
 }

@@ -22,7 +22,8 @@ export function exceedsDepth(value: unknown, limit: number = MAX_JSON_DEPTH): bo
     const { node, depth } = stack.pop() as { node: object; depth: number };
     if (depth > limit) return true;
     const children: unknown[] = Array.isArray(node) ? node : Object.values(node);
-    for (const child of children) if (typeof child === 'object' && child !== null) stack.push({ node: child, depth: depth + 1 });
+    for (const child of children)
+      if (typeof child === 'object' && child !== null) stack.push({ node: child, depth: depth + 1 });
   }
   return false;
 }
@@ -69,7 +70,10 @@ export function answerClientError(socket: Socket, response: string): void {
  * request we do not serve: a Gemini-format 400, then close.
  */
 export function refuseConnect(socket: Socket): void {
-  answerClientError(socket, rawErrorResponse(400, 'Bad Request', 'CONNECT is not supported: this is a Gemini API server, not a forward proxy.'));
+  answerClientError(
+    socket,
+    rawErrorResponse(400, 'Bad Request', 'CONNECT is not supported: this is a Gemini API server, not a forward proxy.'),
+  );
 }
 
 /**

@@ -28,8 +28,14 @@ export function installRequestLifecycle(app: FastifyInstance, context: ProxyCont
     info.method = request.method;
     if (!guardBrowserAccess(context.config, request, reply)) return;
     if (Buffer.byteLength(request.url) > context.config.maxUrlBytes) {
-      const error = new ProxyError('INVALID_REQUEST', `The request URL is longer than ${context.config.maxUrlBytes} bytes.`);
-      void reply.code(414).header('content-type', 'application/json; charset=UTF-8').send(encodeJson({ error: { ...error.toGoogleStatus().error, code: 414 } }));
+      const error = new ProxyError(
+        'INVALID_REQUEST',
+        `The request URL is longer than ${context.config.maxUrlBytes} bytes.`,
+      );
+      void reply
+        .code(414)
+        .header('content-type', 'application/json; charset=UTF-8')
+        .send(encodeJson({ error: { ...error.toGoogleStatus().error, code: 414 } }));
       return;
     }
     reply.raw.once('close', () => requestClosed(context, info, request, reply));
@@ -56,7 +62,22 @@ function requestClosed(context: ProxyContext, info: RequestInfo, request: Fastif
     detailedLog.write(info.trace).catch((error: unknown) => log.error({ err: error }, 'cannot write detailed log'));
   }
   if (context.requestListeners.length > 0 && info.model !== undefined) {
-    const keepTrace = detailedLog === undefined ? undefined : (trace: RequestTrace): { trace: unknown; bytes: number } => traceForDashboard(trace.toJSON(), detailedLog.redact);
-    emitRequestRecord(context.requestListeners, requestRecord(info, outcome, context.config.upstream.provider, recordedModelName(context.config, info.model), keepTrace, context.redact), log);
+    const keepTrace =
+      detailedLog === undefined
+        ? undefined
+        : (trace: RequestTrace): { trace: unknown; bytes: number } =>
+            traceForDashboard(trace.toJSON(), detailedLog.redact);
+    emitRequestRecord(
+      context.requestListeners,
+      requestRecord(
+        info,
+        outcome,
+        context.config.upstream.provider,
+        recordedModelName(context.config, info.model),
+        keepTrace,
+        context.redact,
+      ),
+      log,
+    );
   }
 }

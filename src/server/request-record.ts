@@ -40,7 +40,8 @@ export function requestRecord(
   if (info.firstChunkMs !== undefined) record.firstChunkMs = info.firstChunkMs;
   if (info.errorStatus !== undefined) record.errorStatus = info.errorStatus;
   if (info.upstreamError !== undefined) record.upstreamError = info.upstreamError;
-  const errorMessage = info.streamFailure === undefined ? info.upstreamMessage : `stream failed after output: ${info.streamFailure}`;
+  const errorMessage =
+    info.streamFailure === undefined ? info.upstreamMessage : `stream failed after output: ${info.streamFailure}`;
   if (errorMessage !== undefined) record.errorMessage = errorMessage;
   if (info.webSearch !== undefined) record.webSearch = info.webSearch;
   if (info.trace !== undefined && keepTrace !== undefined) {

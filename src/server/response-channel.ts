@@ -11,7 +11,8 @@ import type { GenerateContentResponse } from '../translate/gemini-types.js';
 /** JSON.stringify leaves U+2028/U+2029 raw; SDK 1.30's line regex stops at them ([R-SSE-8], [R-PART-4]). */
 export function encodeJson(value: unknown): string {
   const json = JSON.stringify(value);
-  if (json.includes('\u2028') || json.includes('\u2029')) return json.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  if (json.includes('\u2028') || json.includes('\u2029'))
+    return json.replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
   return json;
 }
 
@@ -22,7 +23,11 @@ export function frameSseEvent(response: unknown): string {
 
 const ERROR_HEADERS = { 'content-type': 'application/json; charset=UTF-8' };
 
-export function writeErrorResponse(res: ServerResponse, error: ProxyError, extraHeaders: Record<string, string> = {}): void {
+export function writeErrorResponse(
+  res: ServerResponse,
+  error: ProxyError,
+  extraHeaders: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.end();
     return;

@@ -5,6 +5,8 @@
  */
 import type { FastifyPluginCallback, FastifyPluginOptions } from 'fastify';
 
-export function sharedPlugin<Options extends FastifyPluginOptions>(plugin: FastifyPluginCallback<Options>): FastifyPluginCallback<Options> {
+export function sharedPlugin<Options extends FastifyPluginOptions>(
+  plugin: FastifyPluginCallback<Options>,
+): FastifyPluginCallback<Options> {
   return Object.assign(plugin, { [Symbol.for('skip-override')]: true });
 }

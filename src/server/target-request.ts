@@ -33,7 +33,11 @@ export interface TargetRequest {
  * Restores the reasoning of earlier tool-call turns that the upstream requires and Gemini CLI stripped; a single space
  * when nothing was recorded, which both DeepSeek and Kimi accept.
  */
-async function restoreReasoning(context: ProxyContext, info: RequestInfo, translated: TranslatedRequest): Promise<void> {
+async function restoreReasoning(
+  context: ProxyContext,
+  info: RequestInfo,
+  translated: TranslatedRequest,
+): Promise<void> {
   let missing = 0;
   for (const index of translated.reasoningRequired) {
     const message = translated.body.messages[index];
@@ -46,16 +50,31 @@ async function restoreReasoning(context: ProxyContext, info: RequestInfo, transl
     if (reasoning === undefined) missing += 1;
     message.reasoning_content = reasoning ?? ' ';
   }
-  if (missing > 0) context.log.warn({ requestId: info.requestId }, `reasoning of ${missing} earlier tool-call turn(s) was not found; sent a placeholder`);
+  if (missing > 0)
+    context.log.warn(
+      { requestId: info.requestId },
+      `reasoning of ${missing} earlier tool-call turn(s) was not found; sent a placeholder`,
+    );
 }
 
-export async function rememberReasoning(context: ProxyContext, calls: UpstreamCall[], reasoning: string): Promise<void> {
+export async function rememberReasoning(
+  context: ProxyContext,
+  calls: UpstreamCall[],
+  reasoning: string,
+): Promise<void> {
   if (reasoning === '' || calls.length === 0) return;
-  for (const call of calls) await context.reasoningCache.set(reasoningKeys(call.id, call.name, JSON.stringify(call.args)), reasoning);
+  for (const call of calls)
+    await context.reasoningCache.set(reasoningKeys(call.id, call.name, JSON.stringify(call.args)), reasoning);
 }
 
 function endpointTarget(upstream: UpstreamDefinition): UpstreamTarget {
-  return { provider: upstream.provider, profile: upstream.profile, baseUrl: upstream.baseUrl, apiKey: undefined, azureApiVersion: upstream.azureApiVersion };
+  return {
+    provider: upstream.provider,
+    profile: upstream.profile,
+    baseUrl: upstream.baseUrl,
+    apiKey: undefined,
+    azureApiVersion: upstream.azureApiVersion,
+  };
 }
 
 export async function translateForTarget(
@@ -70,7 +89,10 @@ export async function translateForTarget(
   const upstream = context.pool.get(route.upstream);
   if (upstream === undefined) throw new ProxyError('INTERNAL', `route names an unknown upstream ${route.upstream}`);
   // googleSearch: the proxy's own search results, or this upstream's native search (src/search/).
-  const targetSearch = search === undefined ? undefined : webSearchForTarget(search, upstream, route.model, context.config.webSearch, context.upstream);
+  const targetSearch =
+    search === undefined
+      ? undefined
+      : webSearchForTarget(search, upstream, route.model, context.config.webSearch, context.upstream);
   const usage = streamUsageOverride(endpointTarget(upstream));
   const translated = geminiRequestToOpenAI(request, {
     model: route.model,
@@ -78,7 +100,8 @@ export async function translateForTarget(
     profile: upstream.profile,
     ...(usage === undefined ? {} : { streamUsage: usage }),
   });
-  for (const warning of translated.warnings) context.log.warn({ requestId: info.requestId, upstream: route.upstream }, describeWarning(warning));
+  for (const warning of translated.warnings)
+    context.log.warn({ requestId: info.requestId, upstream: route.upstream }, describeWarning(warning));
   if (translated.reasoningRequired.length > 0) await restoreReasoning(context, info, translated);
   const body = JSON.stringify(targetSearch === undefined ? translated.body : targetSearch.body(translated.body));
   if (targetSearch?.record !== undefined) info.webSearch = targetSearch.record;

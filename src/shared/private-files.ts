@@ -20,7 +20,9 @@ export function fileModes(groupReadable: boolean): FileModes {
 function createdChain(first: string, leaf: string): string[] {
   const chain = [first];
   let current = first;
-  for (const part of relative(first, leaf).split(sep).filter((piece) => piece !== '')) {
+  for (const part of relative(first, leaf)
+    .split(sep)
+    .filter((piece) => piece !== '')) {
     current = join(current, part);
     chain.push(current);
   }

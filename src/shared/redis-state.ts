@@ -123,12 +123,23 @@ export class RedisState {
     take: (bucket, perMinute, amount, required) =>
       this.guard(
         async () => {
-          const result = (await this.client.eval(TAKE_SCRIPT, 1, this.key('limit', bucket), perMinute, amount, required, Date.now())) as [number, string];
+          const result = (await this.client.eval(
+            TAKE_SCRIPT,
+            1,
+            this.key('limit', bucket),
+            perMinute,
+            amount,
+            required,
+            Date.now(),
+          )) as [number, string];
           return { ok: result[0] === 1, level: Number(result[1]) };
         },
         () => {
           if (this.options.rateLimitFailure === 'open') return { ok: true, level: Number.POSITIVE_INFINITY };
-          throw new ProxyError('UPSTREAM_UNAVAILABLE', 'rate limits cannot be checked right now (shared store unavailable); retry shortly');
+          throw new ProxyError(
+            'UPSTREAM_UNAVAILABLE',
+            'rate limits cannot be checked right now (shared store unavailable); retry shortly',
+          );
         },
       ),
     adjust: (bucket, perMinute, amount) =>
@@ -198,7 +209,9 @@ export class RedisState {
   }
 
   /** Today's counters across every instance, per model. */
-  async usage(day = new Date().toISOString().slice(0, 10)): Promise<Record<string, Record<string, number>> | undefined> {
+  async usage(
+    day = new Date().toISOString().slice(0, 10),
+  ): Promise<Record<string, Record<string, number>> | undefined> {
     return this.guard(
       async () => {
         const raw = await this.client.hgetall(this.key('usage', day));

@@ -71,7 +71,8 @@ export function parseEmbeddingsResponse(body: unknown, expected: number): number
   });
   for (let index = 0; index < expected; index += 1) {
     const vector = vectors[index];
-    if (vector === undefined || vector.length === 0) throw new Error(`the embeddings reply has no vector for input ${index}`);
+    if (vector === undefined || vector.length === 0)
+      throw new Error(`the embeddings reply has no vector for input ${index}`);
   }
   return vectors;
 }

@@ -51,15 +51,26 @@ export interface TranslateOptions {
 function refuseUnsupported(request: GenerateContentRequest): void {
   const config = request.generationConfig;
   if (request.cachedContent !== undefined) {
-    throw new ProxyError('UNSUPPORTED_FEATURE', 'cachedContent is not supported by this proxy: send the full contents instead.');
+    throw new ProxyError(
+      'UNSUPPORTED_FEATURE',
+      'cachedContent is not supported by this proxy: send the full contents instead.',
+    );
   }
   const modalities = config.responseModalities?.filter((modality) => modality !== 'TEXT') ?? [];
   if (modalities.length > 0) {
-    throw new ProxyError('UNSUPPORTED_FEATURE', `responseModalities ${modalities.join(', ')} is not supported: this proxy returns TEXT only.`);
+    throw new ProxyError(
+      'UNSUPPORTED_FEATURE',
+      `responseModalities ${modalities.join(', ')} is not supported: this proxy returns TEXT only.`,
+    );
   }
 }
 
-function initialMessages(request: GenerateContentRequest, names: ToolNameCodec, capabilities: ModelCapabilities, warnings: TranslationWarning[]): OpenAIMessage[] {
+function initialMessages(
+  request: GenerateContentRequest,
+  names: ToolNameCodec,
+  capabilities: ModelCapabilities,
+  warnings: TranslationWarning[],
+): OpenAIMessage[] {
   const messages: OpenAIMessage[] = [];
   if (request.systemInstruction !== undefined) {
     // The SDK sends role "user" on the system instruction; it is ignored. Every text part counts, not just the first.
@@ -80,7 +91,8 @@ function reasoningHistory(body: OpenAIChatRequest, capabilities: ModelCapabiliti
   const required: number[] = [];
   if (capabilities.reasoningHistory === 'require-on-tool-turns' && thinkingActive) {
     body.messages.forEach((message, index) => {
-      if (message.role === 'assistant' && message.tool_calls !== undefined && message.reasoning_content === undefined) required.push(index);
+      if (message.role === 'assistant' && message.tool_calls !== undefined && message.reasoning_content === undefined)
+        required.push(index);
     });
   }
   if (capabilities.reasoningHistory === 'forbid') {
@@ -102,7 +114,10 @@ export function geminiRequestToOpenAI(request: GenerateContentRequest, options: 
     minLength: profile.toolNameMinLength,
     firstCharacter: profile.toolNameFirstCharacter,
   });
-  const body: OpenAIChatRequest = { model: options.model, messages: initialMessages(request, names, capabilities, warnings) };
+  const body: OpenAIChatRequest = {
+    model: options.model,
+    messages: initialMessages(request, names, capabilities, warnings),
+  };
   if (options.stream) {
     body.stream = true;
     if (options.streamUsage ?? capabilities.streamUsage) body.stream_options = { include_usage: true };
@@ -111,9 +126,17 @@ export function geminiRequestToOpenAI(request: GenerateContentRequest, options: 
   const textMode = convertResponseFormat(request, body, capabilities, warnings);
   const thinking = thinkingRequested(request, textMode);
   // Models that always think (kimi-k2-thinking) have no switch but the same restrictions.
-  const thinkingActive = capabilities.thinking === 'thinking-type' ? thinking : capabilities.reasoningHistory === 'require-on-tool-turns';
+  const thinkingActive =
+    capabilities.thinking === 'thinking-type' ? thinking : capabilities.reasoningHistory === 'require-on-tool-turns';
 
-  const choice = convertToolChoice(request, convertTools(request, names, capabilities, warnings), names, capabilities, thinkingActive, warnings);
+  const choice = convertToolChoice(
+    request,
+    convertTools(request, names, capabilities, warnings),
+    names,
+    capabilities,
+    thinkingActive,
+    warnings,
+  );
   if (choice.tools.length > 0) body.tools = choice.tools;
   if (choice.tools.length > 0 && capabilities.parallelToolCallsFlag === true) body.parallel_tool_calls = true;
   if (choice.toolChoice !== undefined) body.tool_choice = choice.toolChoice;

@@ -107,13 +107,7 @@ export interface GenerateContentRequest {
 
 // ---- responses ----
 
-export type FinishReason =
-  | 'STOP'
-  | 'MAX_TOKENS'
-  | 'SAFETY'
-  | 'RECITATION'
-  | 'OTHER'
-  | 'MALFORMED_FUNCTION_CALL';
+export type FinishReason = 'STOP' | 'MAX_TOKENS' | 'SAFETY' | 'RECITATION' | 'OTHER' | 'MALFORMED_FUNCTION_CALL';
 
 export interface ResponsePart {
   text?: string;
@@ -135,7 +129,11 @@ export interface LogprobsResult {
 export interface GroundingMetadata {
   webSearchQueries: string[];
   groundingChunks?: Array<{ web: { uri: string; title: string } }>;
-  groundingSupports?: Array<{ segment: { startIndex: number; endIndex: number; text: string }; groundingChunkIndices: number[]; confidenceScores?: number[] }>;
+  groundingSupports?: Array<{
+    segment: { startIndex: number; endIndex: number; text: string };
+    groundingChunkIndices: number[];
+    confidenceScores?: number[];
+  }>;
 }
 
 export interface Candidate {

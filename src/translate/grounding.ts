@@ -85,7 +85,11 @@ function sentenceStart(text: string, end: number, floor: number): number {
       start = index + 1;
       break;
     }
-    if ((character === '.' || character === '!' || character === '?') && index + 1 < end && /\s/.test(text[index + 1] ?? '')) {
+    if (
+      (character === '.' || character === '!' || character === '?') &&
+      index + 1 < end &&
+      /\s/.test(text[index + 1] ?? '')
+    ) {
       start = index + 1;
       break;
     }
@@ -141,7 +145,11 @@ export class GroundingTracker {
     if (this.plan.kind === 'url-citations' && Array.isArray(chunk['choices'])) {
       const choice: unknown = chunk['choices'][0];
       if (!isRecord(choice)) return;
-      const message = isRecord(choice['delta']) ? choice['delta'] : isRecord(choice['message']) ? choice['message'] : undefined;
+      const message = isRecord(choice['delta'])
+        ? choice['delta']
+        : isRecord(choice['message'])
+          ? choice['message']
+          : undefined;
       const annotations = message?.['annotations'];
       if (!Array.isArray(annotations)) return;
       for (const annotation of annotations) {
@@ -226,7 +234,12 @@ export class GroundingTracker {
   private citationSupports(): Support[] {
     const supports: Support[] = [];
     for (const citation of this.citations) {
-      if (citation.startIndex === undefined || citation.endIndex === undefined || citation.endIndex <= citation.startIndex) continue;
+      if (
+        citation.startIndex === undefined ||
+        citation.endIndex === undefined ||
+        citation.endIndex <= citation.startIndex
+      )
+        continue;
       const start = indexOfCodePoint(this.text, citation.startIndex);
       const end = indexOfCodePoint(this.text, citation.endIndex);
       if (start === undefined || end === undefined) continue;
@@ -250,7 +263,10 @@ export class GroundingTracker {
     let floor = 0;
     for (const support of supports) {
       // Marks right after one another cite the same sentence; later ones start where the earlier segment ended.
-      const from = support.start >= 0 ? sentenceStart(this.text, support.start + 1, Math.min(floor, support.start)) : sentenceStart(this.text, support.end, floor);
+      const from =
+        support.start >= 0
+          ? sentenceStart(this.text, support.start + 1, Math.min(floor, support.start))
+          : sentenceStart(this.text, support.end, floor);
       const start = Math.max(from, Math.min(floor, support.end));
       const end = support.end;
       floor = end;
@@ -258,7 +274,10 @@ export class GroundingTracker {
       const before = this.text.slice(0, start);
       const text = this.text.slice(start, end);
       const startIndex = utf8Length(before);
-      out.push({ segment: { startIndex, endIndex: startIndex + utf8Length(text), text }, groundingChunkIndices: support.indices });
+      out.push({
+        segment: { startIndex, endIndex: startIndex + utf8Length(text), text },
+        groundingChunkIndices: support.indices,
+      });
     }
     if (out.length > 0) metadata.groundingSupports = out;
     return metadata;

@@ -7,7 +7,8 @@ import type { Candidate, LogprobsCandidate } from './gemini-types.js';
 import type { OpenAIChoice } from './openai-types.js';
 
 function candidateOf(token: { token?: string; logprob?: number }): LogprobsCandidate | undefined {
-  if (typeof token.token !== 'string' || typeof token.logprob !== 'number' || !Number.isFinite(token.logprob)) return undefined;
+  if (typeof token.token !== 'string' || typeof token.logprob !== 'number' || !Number.isFinite(token.logprob))
+    return undefined;
   return { token: token.token, logProbability: token.logprob };
 }
 
@@ -24,7 +25,9 @@ export class LogprobsCollector {
       if (chosen === undefined) continue;
       this.chosen.push(chosen);
       const alternatives = Array.isArray(token.top_logprobs) ? token.top_logprobs : [];
-      this.top.push({ candidates: alternatives.map(candidateOf).filter((item): item is LogprobsCandidate => item !== undefined) });
+      this.top.push({
+        candidates: alternatives.map(candidateOf).filter((item): item is LogprobsCandidate => item !== undefined),
+      });
     }
   }
 
@@ -32,6 +35,9 @@ export class LogprobsCollector {
   result(): Pick<Candidate, 'avgLogprobs' | 'logprobsResult'> {
     if (this.chosen.length === 0) return {};
     const sum = this.chosen.reduce((total, item) => total + item.logProbability, 0);
-    return { avgLogprobs: sum / this.chosen.length, logprobsResult: { topCandidates: this.top, chosenCandidates: this.chosen } };
+    return {
+      avgLogprobs: sum / this.chosen.length,
+      logprobsResult: { topCandidates: this.top, chosenCandidates: this.chosen },
+    };
   }
 }

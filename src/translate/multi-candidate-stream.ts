@@ -4,7 +4,12 @@
  * finals merged into one last response with every candidate's finishReason and the call's usage. Pure.
  */
 import type { GenerateContentResponse } from './gemini-types.js';
-import { OpenAIStreamToGemini, type StreamEnd, type StreamFinish, type StreamTranslationOptions } from './openai-stream-to-gemini.js';
+import {
+  OpenAIStreamToGemini,
+  type StreamEnd,
+  type StreamFinish,
+  type StreamTranslationOptions,
+} from './openai-stream-to-gemini.js';
 import type { OpenAIChunk } from './openai-types.js';
 
 /** What the stream pump needs from a translator, whether it serves one candidate or several. */
@@ -18,7 +23,10 @@ export interface StreamTranslator {
 }
 
 function relabel(responses: GenerateContentResponse[], index: number): GenerateContentResponse[] {
-  return responses.map((response) => ({ ...response, candidates: (response.candidates ?? []).map((candidate) => ({ ...candidate, index })) }));
+  return responses.map((response) => ({
+    ...response,
+    candidates: (response.candidates ?? []).map((candidate) => ({ ...candidate, index })),
+  }));
 }
 
 class MultiCandidateStream implements StreamTranslator {
@@ -40,7 +48,9 @@ class MultiCandidateStream implements StreamTranslator {
     const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
     const out: GenerateContentResponse[] = [];
     this.machines.forEach((machine, index) => {
-      const mine = choices.filter((choice) => typeof choice === 'object' && choice !== null && (choice.index ?? 0) === index);
+      const mine = choices.filter(
+        (choice) => typeof choice === 'object' && choice !== null && (choice.index ?? 0) === index,
+      );
       // Every machine sees the usage, which counts the whole call; only the first reports it.
       out.push(...relabel(machine.push({ ...chunk, choices: mine.map((choice) => ({ ...choice, index: 0 })) }), index));
     });
@@ -59,7 +69,9 @@ class MultiCandidateStream implements StreamTranslator {
     if (first === undefined || base === undefined) return { failed: true, calls: [], reasoning: '', before };
     const candidates = finishes.map((finish, index) => {
       const candidate = finish.response?.candidates?.[0];
-      return candidate === undefined ? { content: { role: 'model' as const, parts: [{ text: '' }] }, finishReason: 'OTHER' as const, index } : { ...candidate, index };
+      return candidate === undefined
+        ? { content: { role: 'model' as const, parts: [{ text: '' }] }, finishReason: 'OTHER' as const, index }
+        : { ...candidate, index };
     });
     const usageMetadata = first.response?.usageMetadata ?? base.usageMetadata;
     const response: GenerateContentResponse = { ...base, candidates };

@@ -10,7 +10,16 @@
 import { invalidRequest } from '../errors.js';
 import type { GeminiGenerationConfig, GenerateContentRequest, JsonValue } from './gemini-types.js';
 import { normalizeContent } from './normalize/content.js';
-import { asList, enumValue, field, isObject, optionalBoolean, optionalNumber, optionalString, unknownKeys } from './normalize/fields.js';
+import {
+  asList,
+  enumValue,
+  field,
+  isObject,
+  optionalBoolean,
+  optionalNumber,
+  optionalString,
+  unknownKeys,
+} from './normalize/fields.js';
 import { normalizeTool, normalizeToolConfig } from './normalize/tools.js';
 
 const MODALITIES = ['MODALITY_UNSPECIFIED', 'TEXT', 'IMAGE', 'AUDIO'] as const;
@@ -30,7 +39,14 @@ const HARM_CATEGORIES = [
   'HARM_CATEGORY_DANGEROUS_CONTENT',
   'HARM_CATEGORY_CIVIC_INTEGRITY',
 ] as const;
-const HARM_THRESHOLDS = ['HARM_BLOCK_THRESHOLD_UNSPECIFIED', 'BLOCK_LOW_AND_ABOVE', 'BLOCK_MEDIUM_AND_ABOVE', 'BLOCK_ONLY_HIGH', 'BLOCK_NONE', 'OFF'] as const;
+const HARM_THRESHOLDS = [
+  'HARM_BLOCK_THRESHOLD_UNSPECIFIED',
+  'BLOCK_LOW_AND_ABOVE',
+  'BLOCK_MEDIUM_AND_ABOVE',
+  'BLOCK_ONLY_HIGH',
+  'BLOCK_NONE',
+  'OFF',
+] as const;
 
 const NUMBER_FIELDS: ReadonlyArray<[keyof GeminiGenerationConfig, string, string]> = [
   ['temperature', 'temperature', 'temperature'],
@@ -53,19 +69,35 @@ const GENERATION_FIELDS = new Set([
   'thinkingConfig',
   'responseLogprobs',
 ]);
-const REQUEST_FIELDS = new Set(['contents', 'systemInstruction', 'tools', 'toolConfig', 'generationConfig', 'cachedContent']);
+const REQUEST_FIELDS = new Set([
+  'contents',
+  'systemInstruction',
+  'tools',
+  'toolConfig',
+  'generationConfig',
+  'cachedContent',
+]);
 
 function normalizeThinking(raw: unknown): GeminiGenerationConfig['thinkingConfig'] {
   if (raw === undefined || raw === null) return undefined;
   if (!isObject(raw)) throw invalidRequest(`Invalid value at 'generationConfig.thinkingConfig': expected an object.`);
   const thinking: NonNullable<GeminiGenerationConfig['thinkingConfig']> = {};
-  const include = optionalBoolean(field(raw, 'includeThoughts', 'include_thoughts'), 'generationConfig.thinkingConfig.includeThoughts');
+  const include = optionalBoolean(
+    field(raw, 'includeThoughts', 'include_thoughts'),
+    'generationConfig.thinkingConfig.includeThoughts',
+  );
   if (include !== undefined) thinking.includeThoughts = include;
-  const budget = optionalNumber(field(raw, 'thinkingBudget', 'thinking_budget'), 'generationConfig.thinkingConfig.thinkingBudget');
+  const budget = optionalNumber(
+    field(raw, 'thinkingBudget', 'thinking_budget'),
+    'generationConfig.thinkingConfig.thinkingBudget',
+  );
   if (budget !== undefined) thinking.thinkingBudget = budget;
   const level = field(raw, 'thinkingLevel', 'thinking_level');
   if (level !== undefined && level !== null) {
-    thinking.thinkingLevel = enumValue(level, THINKING_LEVELS, 'generationConfig.thinkingConfig.thinkingLevel', ['MINIMAL', 'MEDIUM']);
+    thinking.thinkingLevel = enumValue(level, THINKING_LEVELS, 'generationConfig.thinkingConfig.thinkingLevel', [
+      'MINIMAL',
+      'MEDIUM',
+    ]);
   }
   return thinking;
 }
@@ -81,11 +113,15 @@ function normalizeGenerationConfig(raw: unknown, ignored: Set<string>): GeminiGe
   const stops = field(raw, 'stopSequences', 'stop_sequences');
   if (stops !== undefined && stops !== null) {
     config.stopSequences = asList(stops).map((stop, index) => {
-      if (typeof stop !== 'string') throw invalidRequest(`Invalid value at 'generationConfig.stopSequences[${index}]': expected a string.`);
+      if (typeof stop !== 'string')
+        throw invalidRequest(`Invalid value at 'generationConfig.stopSequences[${index}]': expected a string.`);
       return stop;
     });
   }
-  const mime = optionalString(field(raw, 'responseMimeType', 'response_mime_type'), 'generationConfig.responseMimeType');
+  const mime = optionalString(
+    field(raw, 'responseMimeType', 'response_mime_type'),
+    'generationConfig.responseMimeType',
+  );
   if (mime !== undefined) config.responseMimeType = mime;
   const schema = field(raw, 'responseSchema', 'response_schema');
   if (schema !== undefined && schema !== null) config.responseSchema = schema as JsonValue;
@@ -97,7 +133,10 @@ function normalizeGenerationConfig(raw: unknown, ignored: Set<string>): GeminiGe
       enumValue(modality, MODALITIES, `generationConfig.responseModalities[${index}]`, ['VIDEO', 'TEXT']),
     );
   }
-  const logprobs = optionalBoolean(field(raw, 'responseLogprobs', 'response_logprobs'), 'generationConfig.responseLogprobs');
+  const logprobs = optionalBoolean(
+    field(raw, 'responseLogprobs', 'response_logprobs'),
+    'generationConfig.responseLogprobs',
+  );
   if (logprobs !== undefined) config.responseLogprobs = logprobs;
   const thinking = normalizeThinking(field(raw, 'thinkingConfig', 'thinking_config'));
   if (thinking !== undefined) config.thinkingConfig = thinking;
@@ -113,7 +152,10 @@ function checkSafetySettings(raw: unknown): void {
   asList(raw).forEach((setting, index) => {
     const path = `safetySettings[${index}]`;
     if (!isObject(setting)) throw invalidRequest(`Invalid value at '${path}': expected a SafetySetting object.`);
-    for (const [key, names] of [['category', HARM_CATEGORIES], ['threshold', HARM_THRESHOLDS]] as const) {
+    for (const [key, names] of [
+      ['category', HARM_CATEGORIES],
+      ['threshold', HARM_THRESHOLDS],
+    ] as const) {
       const value = setting[key];
       if (value === undefined || value === null || (typeof value === 'string' && !/^\d+$/.test(value))) continue;
       enumValue(value, names, `${path}.${key}`);
@@ -128,7 +170,9 @@ export function normalizeGenerateContentRequest(raw: unknown): GenerateContentRe
   if (contentsRaw === undefined || contentsRaw === null) {
     throw invalidRequest('* GenerateContentRequest.contents: contents is not specified');
   }
-  const contents = asList(contentsRaw).map((content, index) => normalizeContent(content, `contents[${index}]`, ignored));
+  const contents = asList(contentsRaw).map((content, index) =>
+    normalizeContent(content, `contents[${index}]`, ignored),
+  );
   if (contents.every((content) => content.parts.length === 0)) {
     throw invalidRequest('* GenerateContentRequest.contents: contents is not specified (every part is empty)');
   }
@@ -143,7 +187,9 @@ export function normalizeGenerateContentRequest(raw: unknown): GenerateContentRe
   if (system !== undefined && system !== null) {
     // The system instruction may also arrive as a bare string from hand-written clients.
     request.systemInstruction =
-      typeof system === 'string' ? { role: 'user', parts: [{ text: system }] } : normalizeContent(system, 'systemInstruction', ignored);
+      typeof system === 'string'
+        ? { role: 'user', parts: [{ text: system }] }
+        : normalizeContent(system, 'systemInstruction', ignored);
   }
   const toolConfig = normalizeToolConfig(field(raw, 'toolConfig', 'tool_config'), ignored);
   if (toolConfig !== undefined) request.toolConfig = toolConfig;

@@ -6,7 +6,14 @@
  */
 import { isFailureFinish, mapFinishReason } from './finish-reason.js';
 import type { ResponseTextMode } from './gemini-request-to-openai.js';
-import type { Candidate, FinishReason, GenerateContentResponse, JsonObject, ResponsePart, UsageMetadata } from './gemini-types.js';
+import type {
+  Candidate,
+  FinishReason,
+  GenerateContentResponse,
+  JsonObject,
+  ResponsePart,
+  UsageMetadata,
+} from './gemini-types.js';
 import { GroundingTracker, type GroundingPlan } from './grounding.js';
 import { extractEnumText, extractJsonText } from './json-text.js';
 import type { OpenAIChunk, OpenAIDelta, OpenAIUsage } from './openai-types.js';
@@ -60,7 +67,11 @@ export interface StreamFinish {
 }
 
 function usageHasCounts(usage: OpenAIUsage | null | undefined): usage is OpenAIUsage {
-  return typeof usage === 'object' && usage !== null && (typeof usage.prompt_tokens === 'number' || typeof usage.completion_tokens === 'number');
+  return (
+    typeof usage === 'object' &&
+    usage !== null &&
+    (typeof usage.prompt_tokens === 'number' || typeof usage.completion_tokens === 'number')
+  );
 }
 
 export class OpenAIStreamToGemini {
@@ -140,7 +151,11 @@ export class OpenAIStreamToGemini {
     // paragraph break (or a size bound, so a long unbroken paragraph still shows progress).
     this.pendingThought += reasoning;
     let start = 0;
-    for (let cut = this.pendingThought.indexOf('\n\n'); cut !== -1; cut = this.pendingThought.indexOf('\n\n', cut + 2)) {
+    for (
+      let cut = this.pendingThought.indexOf('\n\n');
+      cut !== -1;
+      cut = this.pendingThought.indexOf('\n\n', cut + 2)
+    ) {
       const end = cut + 2;
       if (this.pendingThought.slice(start, end).trim() === '') continue;
       this.emitThought(this.pendingThought.slice(start, end), out);
@@ -163,7 +178,10 @@ export class OpenAIStreamToGemini {
   }
 
   private pushText(piece: string, out: GenerateContentResponse[], grounded = true): void {
-    const text = grounded && this.grounding !== undefined && this.options.textMode === 'text' ? this.grounding.transformText(piece) : piece;
+    const text =
+      grounded && this.grounding !== undefined && this.options.textMode === 'text'
+        ? this.grounding.transformText(piece)
+        : piece;
     if (text === '') return;
     this.outputCharacters += text.length;
     if (this.options.textMode !== 'text') {
@@ -181,7 +199,10 @@ export class OpenAIStreamToGemini {
   }
 
   private pushDelta(delta: OpenAIDelta, out: GenerateContentResponse[]): void {
-    const reasoning = typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '' ? delta.reasoning_content : delta.reasoning;
+    const reasoning =
+      typeof delta.reasoning_content === 'string' && delta.reasoning_content !== ''
+        ? delta.reasoning_content
+        : delta.reasoning;
     if (typeof reasoning === 'string') this.pushReasoning(reasoning, out);
     if (Array.isArray(delta.tool_calls)) {
       for (const call of delta.tool_calls) {
@@ -237,13 +258,15 @@ export class OpenAIStreamToGemini {
   private finish(how: StreamEnd): StreamFinish {
     const upstreamReason = this.finishReason;
     const failedUpstream = upstreamReason !== undefined && isFailureFinish(upstreamReason);
-    const interrupted = how === 'interrupted' || failedUpstream || (how === 'eof' && upstreamReason === undefined && !this.hasContent());
+    const interrupted =
+      how === 'interrupted' || failedUpstream || (how === 'eof' && upstreamReason === undefined && !this.hasContent());
 
     const parts: ResponsePart[] = [];
     if (this.heldText !== undefined) parts.push({ text: this.heldText });
     this.heldText = undefined;
     if (this.bufferedText !== '') {
-      const text = this.options.textMode === 'enum' ? extractEnumText(this.bufferedText) : extractJsonText(this.bufferedText);
+      const text =
+        this.options.textMode === 'enum' ? extractEnumText(this.bufferedText) : extractJsonText(this.bufferedText);
       if (text !== '') parts.push({ text });
     }
     const calls = this.tracker.finalize();
@@ -253,7 +276,10 @@ export class OpenAIStreamToGemini {
     } else {
       const seen = new Set<string>();
       for (const call of calls.calls) {
-        const functionCall: NonNullable<ResponsePart['functionCall']> = { name: this.options.toolNames.toGemini(call.name), args: call.args };
+        const functionCall: NonNullable<ResponsePart['functionCall']> = {
+          name: this.options.toolNames.toGemini(call.name),
+          args: call.args,
+        };
         // [R-FC-4]: the upstream id when present and unique; otherwise none, and Gemini CLI invents one.
         if (call.id !== '' && !seen.has(call.id)) {
           functionCall.id = call.id;
@@ -264,9 +290,15 @@ export class OpenAIStreamToGemini {
       if (interrupted) {
         if (!this.emitted && parts.length === 0) return { failed: true, calls: [], reasoning: this.reasoningText };
         // [R-FIN-5]: a call cut off mid-assembly makes the CLI retry the turn.
-        finish = how === 'interrupted' && this.tracker.size > 0 && calls.calls.length === 0 ? 'MALFORMED_FUNCTION_CALL' : 'OTHER';
+        finish =
+          how === 'interrupted' && this.tracker.size > 0 && calls.calls.length === 0
+            ? 'MALFORMED_FUNCTION_CALL'
+            : 'OTHER';
         if (failedUpstream && upstreamReason !== undefined) finish = 'OTHER';
-      } else if (calls.calls.length > 0 && (upstreamReason === undefined || mapFinishReason(upstreamReason) === 'STOP')) {
+      } else if (
+        calls.calls.length > 0 &&
+        (upstreamReason === undefined || mapFinishReason(upstreamReason) === 'STOP')
+      ) {
         finish = 'STOP';
       } else {
         finish = upstreamReason === undefined ? 'STOP' : mapFinishReason(upstreamReason);
@@ -277,7 +309,12 @@ export class OpenAIStreamToGemini {
     // only when it does (issue 11). With no text or call left for it, an empty text part is the least it can hold,
     // which Gemini CLI merely skips ([R-FIN-3]).
     if (parts.length === 0) parts.push({ text: '' });
-    const candidate: Candidate = { content: { role: 'model', parts }, finishReason: finish, ...this.logprobs.result(), index: 0 };
+    const candidate: Candidate = {
+      content: { role: 'model', parts },
+      finishReason: finish,
+      ...this.logprobs.result(),
+      index: 0,
+    };
     const grounding = this.grounding?.metadata();
     if (grounding !== undefined) candidate.groundingMetadata = grounding;
     const response: GenerateContentResponse = {
@@ -310,7 +347,13 @@ export function openAICompletionToGemini(completion: OpenAIChunk, options: Strea
   // `n` choices: each is translated on its own, then the candidates are merged by index; usage is the call's.
   const choices = Array.isArray(completion.choices) ? completion.choices : [];
   const finishes = Array.from({ length: count }, (_unused, index) =>
-    singleCompletionToGemini({ ...completion, choices: choices.filter((choice) => (choice.index ?? 0) === index).map((choice) => ({ ...choice, index: 0 })) }, options),
+    singleCompletionToGemini(
+      {
+        ...completion,
+        choices: choices.filter((choice) => (choice.index ?? 0) === index).map((choice) => ({ ...choice, index: 0 })),
+      },
+      options,
+    ),
   );
   const first = finishes[0];
   const base = finishes.find((finish) => finish.response !== undefined)?.response;
@@ -348,5 +391,10 @@ function singleCompletionToGemini(completion: OpenAIChunk, options: StreamTransl
   if (finalCandidate?.logprobsResult !== undefined) candidate.logprobsResult = finalCandidate.logprobsResult;
   if (finalCandidate?.avgLogprobs !== undefined) candidate.avgLogprobs = finalCandidate.avgLogprobs;
   if (finalCandidate?.groundingMetadata !== undefined) candidate.groundingMetadata = finalCandidate.groundingMetadata;
-  return { response: { ...finish.response, candidates: [candidate] }, failed: false, calls: finish.calls, reasoning: finish.reasoning };
+  return {
+    response: { ...finish.response, candidates: [candidate] },
+    failed: false,
+    calls: finish.calls,
+    reasoning: finish.reasoning,
+  };
 }

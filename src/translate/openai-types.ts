@@ -4,9 +4,7 @@
  */
 import type { JsonObject } from './gemini-types.js';
 
-export type OpenAIContentPart =
-  | { type: 'text'; text: string }
-  | { type: 'image_url'; image_url: { url: string } };
+export type OpenAIContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
 
 export interface OpenAIToolCall {
   id: string;
@@ -28,8 +26,7 @@ export interface OpenAITool {
 export type OpenAIToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
 
 export type OpenAIResponseFormat =
-  | { type: 'json_object' }
-  | { type: 'json_schema'; json_schema: { name: string; schema: JsonObject; strict: boolean } };
+  { type: 'json_object' } | { type: 'json_schema'; json_schema: { name: string; schema: JsonObject; strict: boolean } };
 
 export interface OpenAIChatRequest {
   model: string;

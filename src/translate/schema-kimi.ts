@@ -68,7 +68,11 @@ function rewrite(schema: JsonValue, needsType: boolean): JsonValue {
   if (Array.isArray(out['anyOf']) && out['type'] !== undefined) {
     const parentType = out['type'];
     delete out['type'];
-    out['anyOf'] = out['anyOf'].map((branch) => (isObject(branch) && branch['type'] === undefined && branch['$ref'] === undefined ? { ...branch, type: parentType } : branch));
+    out['anyOf'] = out['anyOf'].map((branch) =>
+      isObject(branch) && branch['type'] === undefined && branch['$ref'] === undefined
+        ? { ...branch, type: parentType }
+        : branch,
+    );
   }
   if (needsType && out['type'] === undefined && out['anyOf'] === undefined && out['allOf'] === undefined) {
     out['type'] = inferType(out) ?? 'string';

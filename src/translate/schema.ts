@@ -8,7 +8,17 @@ import type { JsonObject, JsonValue } from './gemini-types.js';
 /** Keywords whose value is a map of name → schema. */
 const SCHEMA_MAPS = new Set(['properties', '$defs', 'definitions', 'patternProperties', 'dependentSchemas']);
 /** Keywords whose value is one schema. */
-const SCHEMA_SINGLE = new Set(['items', 'additionalProperties', 'not', 'if', 'then', 'else', 'contains', 'propertyNames', 'unevaluatedProperties']);
+const SCHEMA_SINGLE = new Set([
+  'items',
+  'additionalProperties',
+  'not',
+  'if',
+  'then',
+  'else',
+  'contains',
+  'propertyNames',
+  'unevaluatedProperties',
+]);
 /** Keywords whose value is a list of schemas. */
 const SCHEMA_LISTS = new Set(['anyOf', 'oneOf', 'allOf', 'prefixItems']);
 /** int64 / uint fields that proto3 JSON may send as strings ([R-JSON-3]). */
@@ -18,7 +28,16 @@ const NUMBER_KEYWORDS = new Set(['minimum', 'maximum', 'exclusiveMinimum', 'excl
 const DROPPED = new Set(['$schema', 'propertyOrdering', 'nullable']);
 
 /** proto3 JSON may give the Schema `Type` enum by number ([R-JSON-2]). */
-const TYPE_NUMBERS: ReadonlyArray<string | undefined> = [undefined, 'string', 'number', 'integer', 'boolean', 'array', 'object', 'null'];
+const TYPE_NUMBERS: ReadonlyArray<string | undefined> = [
+  undefined,
+  'string',
+  'number',
+  'integer',
+  'boolean',
+  'array',
+  'object',
+  'null',
+];
 
 function lowerType(type: JsonValue): JsonValue | undefined {
   if (typeof type === 'number') return type === 0 ? undefined : (TYPE_NUMBERS[type] ?? type);
@@ -36,7 +55,12 @@ function isPlainObject(value: JsonValue | undefined): value is JsonObject {
 
 /** The same list when `next` holds the same items, so an unchanged `type: ["string", "null"]` is not copied. */
 function sameItems(next: JsonValue | undefined, value: JsonValue): boolean {
-  return Array.isArray(next) && Array.isArray(value) && next.length === value.length && next.every((item, index) => item === value[index]);
+  return (
+    Array.isArray(next) &&
+    Array.isArray(value) &&
+    next.length === value.length &&
+    next.every((item, index) => item === value[index])
+  );
 }
 
 function normalizeMap(map: JsonObject): JsonObject {
@@ -91,7 +115,12 @@ export function normalizeSchema(schema: JsonValue): JsonValue {
     } else if (SCHEMA_MAPS.has(key) && isPlainObject(value)) next = normalizeMap(value);
     else if (SCHEMA_SINGLE.has(key)) next = typeof value === 'boolean' ? value : normalizeSchema(value);
     else if (SCHEMA_LISTS.has(key) && Array.isArray(value)) next = normalizeList(value);
-    else if ((INTEGER_KEYWORDS.has(key) || NUMBER_KEYWORDS.has(key)) && typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
+    else if (
+      (INTEGER_KEYWORDS.has(key) || NUMBER_KEYWORDS.has(key)) &&
+      typeof value === 'string' &&
+      value.trim() !== '' &&
+      Number.isFinite(Number(value))
+    ) {
       next = Number(value);
     } else if (key === 'format' && value === 'enum') {
       // Gemini's `format: "enum"` marks a string enum; JSON Schema has no such format.

@@ -69,7 +69,9 @@ export class ThinkTagSplitter {
       this.closeMarker = found.close;
     }
     // Hold back only a tail that could be the start of a marker.
-    const hold = final ? 0 : partialMarkerLength(this.buffer, this.closeMarker === undefined ? OPEN_MARKERS : [this.closeMarker]);
+    const hold = final
+      ? 0
+      : partialMarkerLength(this.buffer, this.closeMarker === undefined ? OPEN_MARKERS : [this.closeMarker]);
     const ready = this.buffer.slice(0, this.buffer.length - hold);
     this.buffer = this.buffer.slice(this.buffer.length - hold);
     if (this.closeMarker !== undefined) reasoning += ready;

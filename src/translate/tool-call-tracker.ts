@@ -14,8 +14,7 @@ interface OpenCall {
 }
 
 export type FinalizedCalls =
-  | { ok: true; calls: Array<{ id: string; name: string; args: JsonObject }> }
-  | { ok: false; malformed: string[] };
+  { ok: true; calls: Array<{ id: string; name: string; args: JsonObject }> } | { ok: false; malformed: string[] };
 
 /** One repair pass for truncated JSON: close an open string, then open brackets in reverse order. */
 function repairJson(text: string): string {

@@ -45,7 +45,11 @@ export function createToolNameCodec(names: Iterable<string>, rules: ToolNameRule
       continue;
     }
     let candidate = name.replace(forbidden, '_');
-    if (candidate.length < minLength || /^[0-9-]/.test(candidate) || (firstCharacter !== undefined && !firstCharacter.test(candidate.charAt(0)))) {
+    if (
+      candidate.length < minLength ||
+      /^[0-9-]/.test(candidate) ||
+      (firstCharacter !== undefined && !firstCharacter.test(candidate.charAt(0)))
+    ) {
       candidate = `t_${candidate}`;
     }
     while (candidate.length < minLength) candidate += '_';

@@ -13,7 +13,10 @@ export function mapUsage(usage: OpenAIUsage): UsageMetadata {
   const prompt = count(usage.prompt_tokens);
   const completion = count(usage.completion_tokens);
   const reasoning = Math.min(count(usage.completion_tokens_details?.reasoning_tokens), completion);
-  const cached = count(usage.prompt_tokens_details?.cached_tokens) || count(usage.cached_tokens) || count(usage.prompt_cache_hit_tokens);
+  const cached =
+    count(usage.prompt_tokens_details?.cached_tokens) ||
+    count(usage.cached_tokens) ||
+    count(usage.prompt_cache_hit_tokens);
   const candidates = completion - reasoning;
   const metadata: UsageMetadata = {
     promptTokenCount: prompt,
@@ -26,11 +29,19 @@ export function mapUsage(usage: OpenAIUsage): UsageMetadata {
 }
 
 /** Used only when the upstream reports no usage ([R-USE-4]): about four characters per token. */
-export function estimateUsage(promptCharacters: number, outputCharacters: number, thoughtCharacters: number): UsageMetadata {
+export function estimateUsage(
+  promptCharacters: number,
+  outputCharacters: number,
+  thoughtCharacters: number,
+): UsageMetadata {
   const prompt = Math.ceil(promptCharacters / 4);
   const candidates = Math.ceil(outputCharacters / 4);
   const thoughts = Math.ceil(thoughtCharacters / 4);
-  const metadata: UsageMetadata = { promptTokenCount: prompt, candidatesTokenCount: candidates, totalTokenCount: prompt + candidates + thoughts };
+  const metadata: UsageMetadata = {
+    promptTokenCount: prompt,
+    candidatesTokenCount: candidates,
+    totalTokenCount: prompt + candidates + thoughts,
+  };
   if (thoughts > 0) metadata.thoughtsTokenCount = thoughts;
   return metadata;
 }

@@ -34,7 +34,13 @@ export interface UpstreamReply {
 }
 
 /** One POST to an upstream: UpstreamClient.post, or a loop around it (Kimi's builtin web search, src/search/). */
-export type UpstreamPost = (target: UpstreamTarget, url: string, body: string, signal: AbortSignal, stream: boolean) => Promise<UpstreamReply>;
+export type UpstreamPost = (
+  target: UpstreamTarget,
+  url: string,
+  body: string,
+  signal: AbortSignal,
+  stream: boolean,
+) => Promise<UpstreamReply>;
 
 const USER_AGENT = 'gemini-proxy/0.1';
 
@@ -62,7 +68,13 @@ export class UpstreamClient {
   }
 
   /** POSTs JSON to a full URL (see endpoints.ts) with the target's credentials. */
-  async post(target: UpstreamTarget, url: string, body: string, signal: AbortSignal, stream: boolean): Promise<UpstreamResponse> {
+  async post(
+    target: UpstreamTarget,
+    url: string,
+    body: string,
+    signal: AbortSignal,
+    stream: boolean,
+  ): Promise<UpstreamResponse> {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: stream ? 'text/event-stream' : 'application/json',
@@ -78,7 +90,10 @@ export class UpstreamClient {
         dispatcher: this.agent,
         ...(target.timeouts === undefined
           ? {}
-          : { headersTimeout: headersWaitSeconds(target.timeouts, stream) * 1000, bodyTimeout: target.timeouts.idleSeconds * 1000 }),
+          : {
+              headersTimeout: headersWaitSeconds(target.timeouts, stream) * 1000,
+              bodyTimeout: target.timeouts.idleSeconds * 1000,
+            }),
       });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     } catch (error) {
@@ -87,9 +102,18 @@ export class UpstreamClient {
   }
 
   async get(target: UpstreamTarget, path: string, signal: AbortSignal): Promise<UpstreamResponse> {
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT, ...authHeaders(target) };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': USER_AGENT,
+      ...authHeaders(target),
+    };
     try {
-      const response = await request(joinUrl(target.baseUrl, path), { method: 'GET', headers, signal, dispatcher: this.agent });
+      const response = await request(joinUrl(target.baseUrl, path), {
+        method: 'GET',
+        headers,
+        signal,
+        dispatcher: this.agent,
+      });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     } catch (error) {
       throw networkError(error, target);
@@ -127,23 +151,40 @@ export function networkError(error: unknown, target: UpstreamTarget): ProxyError
   const code = errorCode(error);
   const where = `upstream ${upstreamLabel(target)} at ${target.baseUrl}`;
   const metadata = { provider: target.provider, network_error: code || 'unknown' };
-  const timeout = (text: string): ProxyError => new ProxyError('UPSTREAM_TIMEOUT', `${where} ${text}`, [errorInfo('UPSTREAM_TIMEOUT', metadata)]);
-  const unreachable = (text: string): ProxyError => new ProxyError('UPSTREAM_UNREACHABLE', `${where} ${text}`, [errorInfo('UPSTREAM_UNREACHABLE', metadata)]);
+  const timeout = (text: string): ProxyError =>
+    new ProxyError('UPSTREAM_TIMEOUT', `${where} ${text}`, [errorInfo('UPSTREAM_TIMEOUT', metadata)]);
+  const unreachable = (text: string): ProxyError =>
+    new ProxyError('UPSTREAM_UNREACHABLE', `${where} ${text}`, [errorInfo('UPSTREAM_UNREACHABLE', metadata)]);
   if (error instanceof undiciErrors.HeadersTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT') {
     const seconds = target.timeouts?.headersSeconds;
-    return timeout(`sent no response headers in time${seconds === undefined ? '' : ` (timeouts.upstream_headers_seconds ${seconds} s for streams, upstream_unary_seconds ${target.timeouts?.unarySeconds ?? '?'} s for unary calls)`}`);
+    return timeout(
+      `sent no response headers in time${seconds === undefined ? '' : ` (timeouts.upstream_headers_seconds ${seconds} s for streams, upstream_unary_seconds ${target.timeouts?.unarySeconds ?? '?'} s for unary calls)`}`,
+    );
   }
   if (error instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_BODY_TIMEOUT') {
     const seconds = target.timeouts?.idleSeconds;
-    return timeout(`stopped sending data${seconds === undefined ? '' : ` for ${seconds} s (timeouts.upstream_idle_seconds)`}`);
+    return timeout(
+      `stopped sending data${seconds === undefined ? '' : ` for ${seconds} s (timeouts.upstream_idle_seconds)`}`,
+    );
   }
   if (code === 'UND_ERR_CONNECT_TIMEOUT') return timeout('did not accept a connection in time');
   if (code === 'ECONNREFUSED') {
     const hint = target.profile.unreachableHint ?? 'is the server running, and is the base URL right?';
-    return unreachable(`refused the connection: nothing listens there. ${hint[0]?.toUpperCase() ?? ''}${hint.slice(1)}`);
+    return unreachable(
+      `refused the connection: nothing listens there. ${hint[0]?.toUpperCase() ?? ''}${hint.slice(1)}`,
+    );
   }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return unreachable('could not be resolved: check the host name in the base URL');
-  if (TLS_FAILURE.test(code)) return unreachable(`failed the TLS handshake (${code}): check the URL scheme (http/https) and the server certificate`);
-  const reason = code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' ? 'closed the connection unexpectedly' : `is unreachable (${code || (error instanceof Error ? error.message : 'unknown error')})`;
-  return new ProxyError('UPSTREAM_UNAVAILABLE', `${where} ${reason}`, [errorInfo('UPSTREAM_CONNECTION_LOST', metadata)]);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return unreachable('could not be resolved: check the host name in the base URL');
+  if (TLS_FAILURE.test(code))
+    return unreachable(
+      `failed the TLS handshake (${code}): check the URL scheme (http/https) and the server certificate`,
+    );
+  const reason =
+    code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
+      ? 'closed the connection unexpectedly'
+      : `is unreachable (${code || (error instanceof Error ? error.message : 'unknown error')})`;
+  return new ProxyError('UPSTREAM_UNAVAILABLE', `${where} ${reason}`, [
+    errorInfo('UPSTREAM_CONNECTION_LOST', metadata),
+  ]);
 }

@@ -36,7 +36,9 @@ export function upstreamUrl(target: UpstreamTarget, operation: UpstreamOperation
 
 export function authHeaders(target: UpstreamTarget): Record<string, string> {
   if (target.apiKey === undefined || target.apiKey === '') return {};
-  return target.profile.auth === 'azure-api-key' ? { 'api-key': target.apiKey } : { authorization: `Bearer ${target.apiKey}` };
+  return target.profile.auth === 'azure-api-key'
+    ? { 'api-key': target.apiKey }
+    : { authorization: `Bearer ${target.apiKey}` };
 }
 
 /** `stream_options` is rejected by Azure api-versions before 2024-09-01-preview (docs/providers.md §2.4). */
@@ -49,5 +51,7 @@ export function streamUsageOverride(target: UpstreamTarget): boolean | undefined
 /** How errors and logs name an upstream: the provider for the single-upstream form, `name (provider)` otherwise. */
 export function upstreamLabel(target: Pick<UpstreamTarget, 'provider' | 'upstreamName'>): string {
   const name = target.upstreamName;
-  return name === undefined || name === 'default' || name === target.provider ? target.provider : `${name} (${target.provider})`;
+  return name === undefined || name === 'default' || name === target.provider
+    ? target.provider
+    : `${name} (${target.provider})`;
 }

@@ -86,7 +86,9 @@ export class SseDecoder {
       this.eventName = undefined;
       return undefined;
     }
-    const event: SseEvent = { data: this.dataLines.length === 1 ? (this.dataLines[0] ?? '') : this.dataLines.join('\n') };
+    const event: SseEvent = {
+      data: this.dataLines.length === 1 ? (this.dataLines[0] ?? '') : this.dataLines.join('\n'),
+    };
     if (this.eventName !== undefined) event.event = this.eventName;
     this.dataLines = [];
     this.eventName = undefined;

@@ -41,7 +41,11 @@ function readEnvelope(body: string): Envelope {
   let envelope: Record<string, unknown> = root;
   if (typeof error === 'object' && error !== null) envelope = error as Record<string, unknown>;
   else if (typeof error === 'string') envelope = { message: error };
-  let message = asText(envelope['message']) || asText(envelope['msg']) || asText(envelope['detail']) || (typeof error === 'string' ? error : '');
+  let message =
+    asText(envelope['message']) ||
+    asText(envelope['msg']) ||
+    asText(envelope['detail']) ||
+    (typeof error === 'string' ? error : '');
   let type = asText(envelope['type']);
   let code = asText(envelope['code']);
   // OpenRouter wraps the routed provider's body as a string in metadata.raw: classify on the inner body.
@@ -67,7 +71,10 @@ export function retryDelaySeconds(header: string | undefined, message: string, n
     const date = Date.parse(header);
     if (Number.isFinite(date)) return Math.max(0, (date - now) / 1000);
   }
-  const match = /(?:retry after|try again in|try again after|retry in)\s+([0-9]+(?:\.[0-9]+)?)\s*(ms|milliseconds?|s|sec|secs|seconds?)?/i.exec(message);
+  const match =
+    /(?:retry after|try again in|try again after|retry in)\s+([0-9]+(?:\.[0-9]+)?)\s*(ms|milliseconds?|s|sec|secs|seconds?)?/i.exec(
+      message,
+    );
   if (match?.[1] !== undefined) {
     const value = Number(match[1]);
     return match[2] !== undefined && match[2].startsWith('m') ? value / 1000 : value;
@@ -76,8 +83,10 @@ export function retryDelaySeconds(header: string | undefined, message: string, n
 }
 
 const CONTENT_FILTER = /content_filter|data_inspection_failed|DataInspectionFailed|^1301$/;
-const CONTEXT = /context_length_exceeded|exceed_context_size_error|exceeded model token limit|maximum context length|context size/i;
-const UNSUPPORTED = /requires --jinja|image input is not supported|unknown_url|response_format type is unavailable|does not support tools|not supported by this server/i;
+const CONTEXT =
+  /context_length_exceeded|exceed_context_size_error|exceeded model token limit|maximum context length|context size/i;
+const UNSUPPORTED =
+  /requires --jinja|image input is not supported|unknown_url|response_format type is unavailable|does not support tools|not supported by this server/i;
 const NOT_FOUND = /resource_not_found_error|not found, try pulling it first|model_not_found|does not exist/i;
 const OVERLOADED = /engine_overloaded_error|overloaded/i;
 
@@ -86,21 +95,43 @@ export function classifyUpstreamError(input: UpstreamErrorInput): ProxyError {
   const envelope = readEnvelope(input.body);
   const signals = `${envelope.type} ${envelope.code} ${envelope.message}`;
   const label = [envelope.type, envelope.code].filter((part) => part !== '' && part !== String(status)).join(' ');
-  const message = screenUpstreamMessage(`upstream ${provider} ${status}${label ? ` ${label}` : ''}: ${envelope.message || 'no message'}`);
+  const message = screenUpstreamMessage(
+    `upstream ${provider} ${status}${label ? ` ${label}` : ''}: ${envelope.message || 'no message'}`,
+  );
   const metadata: Record<string, string> = { provider, upstream_status: String(status) };
   if (envelope.code !== '') metadata['upstream_code'] = envelope.code;
 
   const make = (code: ErrorCode, reason: string, text: string, extra: RpcDetail[] = []): ProxyError =>
     new ProxyError(code, text, [...extra, errorInfo(reason, metadata)]);
 
-  if (status === 402 || BALANCE_ERROR_SIGNATURES.codes.includes(envelope.code) || BALANCE_ERROR_SIGNATURES.patterns.some((pattern) => pattern.test(signals))) {
-    return make('UPSTREAM_INSUFFICIENT_BALANCE', 'UPSTREAM_INSUFFICIENT_BALANCE', `${message} (the upstream account has no balance or quota left; retrying will not help)`);
+  if (
+    status === 402 ||
+    BALANCE_ERROR_SIGNATURES.codes.includes(envelope.code) ||
+    BALANCE_ERROR_SIGNATURES.patterns.some((pattern) => pattern.test(signals))
+  ) {
+    return make(
+      'UPSTREAM_INSUFFICIENT_BALANCE',
+      'UPSTREAM_INSUFFICIENT_BALANCE',
+      `${message} (the upstream account has no balance or quota left; retrying will not help)`,
+    );
   }
-  if (status === 401 || /invalid_authentication_error|permission_denied_error|invalid_api_key/i.test(signals) || status === 403) {
-    return make('UPSTREAM_AUTH', 'UPSTREAM_AUTH_REJECTED', `${message} (the upstream rejected the proxy's credentials: check the api_key configured for upstream ${provider})`);
+  if (
+    status === 401 ||
+    /invalid_authentication_error|permission_denied_error|invalid_api_key/i.test(signals) ||
+    status === 403
+  ) {
+    return make(
+      'UPSTREAM_AUTH',
+      'UPSTREAM_AUTH_REJECTED',
+      `${message} (the upstream rejected the proxy's credentials: check the api_key configured for upstream ${provider})`,
+    );
   }
   if (CONTENT_FILTER.test(envelope.code) || CONTENT_FILTER.test(envelope.type)) {
-    return make('UPSTREAM_REJECTED', 'UPSTREAM_CONTENT_FILTERED', `${message} (flagged content stays in the conversation history; later requests may fail too)`);
+    return make(
+      'UPSTREAM_REJECTED',
+      'UPSTREAM_CONTENT_FILTERED',
+      `${message} (flagged content stays in the conversation history; later requests may fail too)`,
+    );
   }
   if (CONTEXT.test(signals)) return make('UPSTREAM_REJECTED', 'UPSTREAM_CONTEXT_LENGTH', message);
   if (UNSUPPORTED.test(signals)) return make('UPSTREAM_REJECTED', 'UPSTREAM_UNSUPPORTED', message);
@@ -108,8 +139,10 @@ export function classifyUpstreamError(input: UpstreamErrorInput): ProxyError {
 
   const delay = retryDelaySeconds(input.retryAfterHeader, envelope.message, input.now ?? Date.now());
   const retry = delay === undefined ? [] : [retryInfo(delay)];
-  if (OVERLOADED.test(signals) || status === 503) return make('UPSTREAM_UNAVAILABLE', 'UPSTREAM_OVERLOADED', message, retry);
-  if (status === 429 || /rate_limit/i.test(signals)) return make('UPSTREAM_RATE_LIMITED', 'UPSTREAM_RATE_LIMITED', message, retry);
+  if (OVERLOADED.test(signals) || status === 503)
+    return make('UPSTREAM_UNAVAILABLE', 'UPSTREAM_OVERLOADED', message, retry);
+  if (status === 429 || /rate_limit/i.test(signals))
+    return make('UPSTREAM_RATE_LIMITED', 'UPSTREAM_RATE_LIMITED', message, retry);
   if (status === 408) return make('UPSTREAM_TIMEOUT', 'UPSTREAM_TIMEOUT', message, retry);
   if (status >= 500) return make('UPSTREAM_UNAVAILABLE', 'UPSTREAM_SERVER_ERROR', message, retry);
   return make('UPSTREAM_REJECTED', 'UPSTREAM_BAD_REQUEST', message);

@@ -35,7 +35,12 @@ async function closedPort(): Promise<number> {
 async function setUp(fallback: Script | undefined, config: Record<string, unknown> = {}): Promise<Case> {
   const upstream = await new ScriptedUpstream().start();
   if (fallback !== undefined) upstream.setFallback(fallback);
-  const proxy = await startProxy({ openai_base_url: upstream.baseUrl, openai_api_key: 'sk-upstream-key-0001', default_openai_model: 'up-model', ...config });
+  const proxy = await startProxy({
+    openai_base_url: upstream.baseUrl,
+    openai_api_key: 'sk-upstream-key-0001',
+    default_openai_model: 'up-model',
+    ...config,
+  });
   const records: RequestRecord[] = [];
   proxy.context.requestListeners.push((record) => records.push(record));
   return { upstream, proxy, records };
@@ -54,13 +59,20 @@ function secondsAfterFirstRequest(test: Case, run: CliRun, exitedAt: number): nu
 }
 
 async function run(test: Case, t: TestContext): Promise<{ run: CliRun; seconds: number; message: string }> {
-  const cli = await runCli(test.proxy.url, { prompt: 'say hi', args: ['-m', 'gemini-3.8-flash'], maxAttempts: 'default', timeoutMs: DEFAULT_RETRIES_TIMEOUT_MS });
+  const cli = await runCli(test.proxy.url, {
+    prompt: 'say hi',
+    args: ['-m', 'gemini-3.8-flash'],
+    maxAttempts: 'default',
+    timeoutMs: DEFAULT_RETRIES_TIMEOUT_MS,
+  });
   const exitedAt = Date.now();
   assert.equal(cli.timedOut, false, describeRun(cli, test.upstream));
   assert.notEqual(cli.code, 0, `a failed turn must not exit 0\n${describeRun(cli, test.upstream)}`);
   const message = errorOutput(cli, test.upstream).error?.message ?? '';
   const seconds = secondsAfterFirstRequest(test, cli, exitedAt);
-  t.diagnostic(`exit ${String(cli.code)} ${seconds.toFixed(1)} s after the first request; ${test.records.length} proxy request(s), ${test.upstream.received.length} upstream call(s)`);
+  t.diagnostic(
+    `exit ${String(cli.code)} ${seconds.toFixed(1)} s after the first request; ${test.records.length} proxy request(s), ${test.upstream.received.length} upstream call(s)`,
+  );
   return { run: cli, seconds, message };
 }
 
@@ -69,7 +81,11 @@ describe('Gemini CLI with default retry settings: bounded failure paths', { conc
 
   it('nothing listening (local Ollama not started): terminal at once, the message says how to fix it', async (t) => {
     const port = await closedPort();
-    const test = await setUp(undefined, { provider: 'ollama', openai_base_url: `http://127.0.0.1:${port}/v1`, openai_api_key: undefined });
+    const test = await setUp(undefined, {
+      provider: 'ollama',
+      openai_base_url: `http://127.0.0.1:${port}/v1`,
+      openai_api_key: undefined,
+    });
     try {
       const result = await run(test, t);
       assert.equal(result.run.code, 144, `400 → exit 144\n${describeRun(result.run, test.upstream)}`);
@@ -82,7 +98,13 @@ describe('Gemini CLI with default retry settings: bounded failure paths', { conc
   });
 
   it('upstream 401: terminal at once, one upstream call, the message names the upstream key', async (t) => {
-    const test = await setUp({ kind: 'json', status: 401, body: { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } } });
+    const test = await setUp({
+      kind: 'json',
+      status: 401,
+      body: {
+        error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' },
+      },
+    });
     try {
       const result = await run(test, t);
       assert.equal(result.run.code, 147, `403 → exit 147\n${describeRun(result.run, test.upstream)}`);
@@ -95,11 +117,22 @@ describe('Gemini CLI with default retry settings: bounded failure paths', { conc
   });
 
   it("an upstream answering 500 to everything: the upstream's own status and message within 2 minutes, at most 12 calls", async (t) => {
-    const test = await setUp({ kind: 'json', status: 500, body: { error: { message: 'The server had an error while processing your request.', type: 'server_error' } } });
+    const test = await setUp({
+      kind: 'json',
+      status: 500,
+      body: { error: { message: 'The server had an error while processing your request.', type: 'server_error' } },
+    });
     try {
       const result = await run(test, t);
-      assert.equal(result.run.code, 144, `the circuit-open answer is 400 → exit 144\n${describeRun(result.run, test.upstream)}`);
-      assert.match(result.message, /upstream generic 500 server_error: The server had an error while processing your request/);
+      assert.equal(
+        result.run.code,
+        144,
+        `the circuit-open answer is 400 → exit 144\n${describeRun(result.run, test.upstream)}`,
+      );
+      assert.match(
+        result.message,
+        /upstream generic 500 server_error: The server had an error while processing your request/,
+      );
       assert.ok(test.upstream.received.length <= 12, `${test.upstream.received.length} upstream calls`);
       assert.ok(result.seconds < 120, `ended ${result.seconds} s after the first request`);
     } finally {
@@ -108,7 +141,10 @@ describe('Gemini CLI with default retry settings: bounded failure paths', { conc
   });
 
   it('an upstream that never sends headers: an error, not a hang (4 attempts × the header timeout)', async (t) => {
-    const test = await setUp({ kind: 'stall' }, { timeouts: { upstream_headers_seconds: 3, first_byte_commit_seconds: 1, heartbeat_seconds: 1 } });
+    const test = await setUp(
+      { kind: 'stall' },
+      { timeouts: { upstream_headers_seconds: 3, first_byte_commit_seconds: 1, heartbeat_seconds: 1 } },
+    );
     try {
       const result = await run(test, t);
       assert.match(result.message, /sent no response headers in time/);
@@ -120,8 +156,20 @@ describe('Gemini CLI with default retry settings: bounded failure paths', { conc
   });
 
   it('an upstream that stalls after its first words: an error (never exit 0 with the truncated text)', async (t) => {
-    const firstWords = sseFromChunks([{ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { role: 'assistant', content: 'The first words' }, finish_reason: null }] }], { done: false });
-    const test = await setUp({ kind: 'sse', writes: firstWords, endAfter: false }, { timeouts: { upstream_idle_seconds: 3, heartbeat_seconds: 1 } });
+    const firstWords = sseFromChunks(
+      [
+        {
+          id: 'c',
+          object: 'chat.completion.chunk',
+          choices: [{ index: 0, delta: { role: 'assistant', content: 'The first words' }, finish_reason: null }],
+        },
+      ],
+      { done: false },
+    );
+    const test = await setUp(
+      { kind: 'sse', writes: firstWords, endAfter: false },
+      { timeouts: { upstream_idle_seconds: 3, heartbeat_seconds: 1 } },
+    );
     try {
       const result = await run(test, t);
       assert.match(result.message, /stopped sending data/);

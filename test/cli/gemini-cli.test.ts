@@ -8,7 +8,12 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import type { OpenAIChatRequest, OpenAIChunk, OpenAIMessage, OpenAIToolCall } from '../../src/translate/openai-types.js';
+import type {
+  OpenAIChatRequest,
+  OpenAIChunk,
+  OpenAIMessage,
+  OpenAIToolCall,
+} from '../../src/translate/openai-types.js';
 import {
   chatBody,
   describeRun,
@@ -46,9 +51,18 @@ function toolMessages(body: OpenAIChatRequest): ToolMessage[] {
   return body.messages.filter((message): message is ToolMessage => message.role === 'tool');
 }
 
-function assistantWithCalls(body: OpenAIChatRequest): { index: number; message: AssistantMessage; calls: OpenAIToolCall[] } {
-  const index = body.messages.findIndex((message) => message.role === 'assistant' && (message.tool_calls?.length ?? 0) > 0);
-  assert.ok(index >= 0, `no assistant message with tool_calls in ${JSON.stringify(body.messages.map((message) => message.role))}`);
+function assistantWithCalls(body: OpenAIChatRequest): {
+  index: number;
+  message: AssistantMessage;
+  calls: OpenAIToolCall[];
+} {
+  const index = body.messages.findIndex(
+    (message) => message.role === 'assistant' && (message.tool_calls?.length ?? 0) > 0,
+  );
+  assert.ok(
+    index >= 0,
+    `no assistant message with tool_calls in ${JSON.stringify(body.messages.map((message) => message.role))}`,
+  );
   const message = body.messages[index] as AssistantMessage;
   return { index, message, calls: message.tool_calls ?? [] };
 }
@@ -62,12 +76,19 @@ function textOf(message: OpenAIMessage): string {
 
 const ID = 'chatcmpl-cli-test';
 
-function chunk(delta: NonNullable<NonNullable<OpenAIChunk['choices']>[number]['delta']>, finishReason: string | null = null): OpenAIChunk {
+function chunk(
+  delta: NonNullable<NonNullable<OpenAIChunk['choices']>[number]['delta']>,
+  finishReason: string | null = null,
+): OpenAIChunk {
   return { id: ID, model: 'scripted', choices: [{ index: 0, delta, finish_reason: finishReason }] };
 }
 
 function usageChunk(prompt: number, completion: number, reasoning?: number): OpenAIChunk {
-  const usage: NonNullable<OpenAIChunk['usage']> = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  const usage: NonNullable<OpenAIChunk['usage']> = {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+  };
   if (reasoning !== undefined) usage.completion_tokens_details = { reasoning_tokens: reasoning };
   return { id: ID, model: 'scripted', choices: [], usage };
 }
@@ -80,7 +101,13 @@ function sse(chunks: OpenAIChunk[], options: { done?: boolean; delayMs?: number 
 
 /** Fails the test loudly if the CLI makes a request the scenario did not expect. */
 function unexpected(reason: string): Script {
-  return { kind: 'json', status: 400, body: { error: { message: `cli test: unexpected request (${reason})`, type: 'invalid_request_error', code: 'unexpected' } } };
+  return {
+    kind: 'json',
+    status: 400,
+    body: {
+      error: { message: `cli test: unexpected request (${reason})`, type: 'invalid_request_error', code: 'unexpected' },
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -173,8 +200,15 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
     assert.notEqual(classifier.stream, true);
     assert.equal(classifier.tools, undefined);
     const format = classifier.response_format;
-    assert.ok(format !== undefined && format.type === 'json_schema', `classifier response_format: ${JSON.stringify(format)}`);
-    const schema = format.json_schema.schema as { type?: unknown; properties?: Record<string, { type?: unknown }>; required?: unknown };
+    assert.ok(
+      format !== undefined && format.type === 'json_schema',
+      `classifier response_format: ${JSON.stringify(format)}`,
+    );
+    const schema = format.json_schema.schema as {
+      type?: unknown;
+      properties?: Record<string, { type?: unknown }>;
+      required?: unknown;
+    };
     assert.equal(schema.type, 'object');
     assert.equal(schema.properties?.['complexity_reasoning']?.type, 'string');
     assert.equal(schema.properties?.['complexity_score']?.type, 'integer');
@@ -188,7 +222,10 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
     assert.deepEqual(main.stream_options, { include_usage: true });
     assert.equal(main.response_format, undefined);
     const toolNames = (main.tools ?? []).map((tool) => tool.function.name);
-    assert.ok(toolNames.includes('list_directory') && toolNames.includes('read_file'), `main-turn tools: ${toolNames.join(', ')}`);
+    assert.ok(
+      toolNames.includes('list_directory') && toolNames.includes('read_file'),
+      `main-turn tools: ${toolNames.join(', ')}`,
+    );
     assert.equal(main.messages[0]?.role, 'system');
     assert.ok(main.messages.some((message) => message.role === 'user' && textOf(message).includes('say hi')));
 
@@ -219,17 +256,36 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
     assert.ok(classifierTrace !== undefined && mainTrace !== undefined);
     const classifierRequest = classifierTrace['1_GEMINI_REQUEST'];
     assert.match(classifierRequest?.url ?? '', /\/models\/gemini-[^/:]*flash-lite[^/:]*:generateContent$/);
-    const generationConfig = (classifierRequest?.body as { generationConfig?: { responseMimeType?: string; responseJsonSchema?: { type?: string } } }).generationConfig;
+    const generationConfig = (
+      classifierRequest?.body as {
+        generationConfig?: { responseMimeType?: string; responseJsonSchema?: { type?: string } };
+      }
+    ).generationConfig;
     assert.equal(generationConfig?.responseMimeType, 'application/json');
-    assert.equal(generationConfig?.responseJsonSchema?.type?.toLowerCase(), 'object', 'the CLI sends responseJsonSchema');
+    assert.equal(
+      generationConfig?.responseJsonSchema?.type?.toLowerCase(),
+      'object',
+      'the CLI sends responseJsonSchema',
+    );
     const classifierText = sentText(sentEvents(classifierTrace));
-    assert.deepEqual(JSON.parse(classifierText), { complexity_reasoning: 'A greeting is trivial.', complexity_score: 5 }, 'bare JSON, fence and prose stripped');
+    assert.deepEqual(
+      JSON.parse(classifierText),
+      { complexity_reasoning: 'A greeting is trivial.', complexity_score: 5 },
+      'bare JSON, fence and prose stripped',
+    );
     assert.equal(classifierText.trim().startsWith('{'), true);
-    assert.match(mainTrace['1_GEMINI_REQUEST']?.url ?? '', /\/models\/gemini-[^/:]*flash[^/:]*:streamGenerateContent\?alt=sse$/);
+    assert.match(
+      mainTrace['1_GEMINI_REQUEST']?.url ?? '',
+      /\/models\/gemini-[^/:]*flash[^/:]*:streamGenerateContent\?alt=sse$/,
+    );
     assert.doesNotMatch(mainTrace['1_GEMINI_REQUEST']?.url ?? '', /flash-lite/);
     const mainEvents = sentEvents(mainTrace);
     assert.deepEqual(finishReasons(mainEvents), ['STOP']);
-    assert.deepEqual(mainEvents.at(-1)?.usageMetadata, { promptTokenCount: 1234, candidatesTokenCount: 56, totalTokenCount: 1290 });
+    assert.deepEqual(mainEvents.at(-1)?.usageMetadata, {
+      promptTokenCount: 1234,
+      candidatesTokenCount: 56,
+      totalTokenCount: 1290,
+    });
   });
 
   it('tool loop: a list_directory call streamed in fragments runs in the workspace and its result goes back as a tool message', async () => {
@@ -240,7 +296,13 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
         const body = chatBody(request);
         if (!hasToolMessage(body)) {
           return sse([
-            chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_ls_7f3a', type: 'function', function: { name: 'list_directory', arguments: '' } }] }),
+            chunk({
+              role: 'assistant',
+              content: null,
+              tool_calls: [
+                { index: 0, id: 'call_ls_7f3a', type: 'function', function: { name: 'list_directory', arguments: '' } },
+              ],
+            }),
             chunk({ tool_calls: [{ index: 0, function: { arguments: '{"di' } }] }),
             chunk({ tool_calls: [{ index: 0, function: { arguments: 'r_path' } }] }),
             chunk({ tool_calls: [{ index: 0, function: { arguments: '": "' } }] }),
@@ -250,13 +312,23 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
           ]);
         }
         // Answer from what the tool actually returned, so the final text proves the round trip.
-        const listing = toolMessages(body).map((message) => message.content).join('\n');
+        const listing = toolMessages(body)
+          .map((message) => message.content)
+          .join('\n');
         const found = Object.keys(files).filter((name) => listing.includes(name));
-        return sse([chunk({ role: 'assistant', content: 'The directory contains ' }), chunk({ content: found.join(' and ') + '.' }, 'stop'), usageChunk(1000, 12)]);
+        return sse([
+          chunk({ role: 'assistant', content: 'The directory contains ' }),
+          chunk({ content: found.join(' and ') + '.' }, 'stop'),
+          usageChunk(1000, 12),
+        ]);
       },
     });
 
-    const run = await runCli(proxy.url, { prompt: 'list the files in this directory', args: ['-m', 'some-model'], files });
+    const run = await runCli(proxy.url, {
+      prompt: 'list the files in this directory',
+      args: ['-m', 'some-model'],
+      files,
+    });
     const output = successOutput(run, upstream);
     assert.equal(run.code, 0, describeRun(run, upstream));
     assert.equal(output.response, 'The directory contains alpha-notes.txt and beta-data.json.');
@@ -279,27 +351,48 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
     assert.equal(call.function.name, 'list_directory');
     assert.deepEqual(JSON.parse(call.function.arguments), { dir_path: '.' });
     const toolMessage = second.messages[index + 1];
-    assert.ok(toolMessage !== undefined && toolMessage.role === 'tool', `message after the tool call: ${JSON.stringify(toolMessage)}`);
+    assert.ok(
+      toolMessage !== undefined && toolMessage.role === 'tool',
+      `message after the tool call: ${JSON.stringify(toolMessage)}`,
+    );
     assert.equal(toolMessage.tool_call_id, 'call_ls_7f3a');
-    for (const name of Object.keys(files)) assert.ok(toolMessage.content.includes(name), `tool result lacks ${name}: ${toolMessage.content}`);
+    for (const name of Object.keys(files))
+      assert.ok(toolMessage.content.includes(name), `tool result lacks ${name}: ${toolMessage.content}`);
     assert.equal(toolMessages(second).length, 1);
     // Gemini-only artefacts never reach the upstream ([R-SIG-1]).
-    assert.doesNotMatch(upstream.received[1]?.rawBody ?? '', /skip_thought_signature_validator|thoughtSignature|list_directory__/);
+    assert.doesNotMatch(
+      upstream.received[1]?.rawBody ?? '',
+      /skip_thought_signature_validator|thoughtSignature|list_directory__/,
+    );
 
     // The proxy emitted the call once, complete, with the upstream id ([R-FC-1], [R-FC-4]); the CLI echoed the id on
     // both the call and its response and added the signature sentinel, which the proxy accepted and dropped.
     const [firstTrace, secondTrace] = await traces(2);
     assert.ok(firstTrace !== undefined && secondTrace !== undefined);
     const firstEvents = sentEvents(firstTrace);
-    const emittedCalls = firstEvents.flatMap((event) => event.candidates?.[0]?.content?.parts ?? []).filter((part) => part.functionCall !== undefined);
-    assert.deepEqual(emittedCalls, [{ functionCall: { name: 'list_directory', args: { dir_path: '.' }, id: 'call_ls_7f3a' } }]);
+    const emittedCalls = firstEvents
+      .flatMap((event) => event.candidates?.[0]?.content?.parts ?? [])
+      .filter((part) => part.functionCall !== undefined);
+    assert.deepEqual(emittedCalls, [
+      { functionCall: { name: 'list_directory', args: { dir_path: '.' }, id: 'call_ls_7f3a' } },
+    ]);
     assert.deepEqual(finishReasons(firstEvents), ['STOP']);
-    const geminiContents = (secondTrace['1_GEMINI_REQUEST']?.body as { contents?: Array<{ role?: string; parts?: Array<Record<string, unknown>> }> }).contents ?? [];
+    const geminiContents =
+      (
+        secondTrace['1_GEMINI_REQUEST']?.body as {
+          contents?: Array<{ role?: string; parts?: Array<Record<string, unknown>> }>;
+        }
+      ).contents ?? [];
     const geminiParts = geminiContents.flatMap((content) => content.parts ?? []);
     const echoedCall = geminiParts.find((part) => part['functionCall'] !== undefined);
-    assert.deepEqual(echoedCall?.['functionCall'], { id: 'call_ls_7f3a', name: 'list_directory', args: { dir_path: '.' } });
+    assert.deepEqual(echoedCall?.['functionCall'], {
+      id: 'call_ls_7f3a',
+      name: 'list_directory',
+      args: { dir_path: '.' },
+    });
     assert.equal(echoedCall?.['thoughtSignature'], 'skip_thought_signature_validator');
-    const echoedResponse = geminiParts.find((part) => part['functionResponse'] !== undefined)?.['functionResponse'] as { id?: string; name?: string } | undefined;
+    const echoedResponse = geminiParts.find((part) => part['functionResponse'] !== undefined)?.['functionResponse'] as
+      { id?: string; name?: string } | undefined;
     assert.equal(echoedResponse?.id, 'call_ls_7f3a');
     assert.equal(echoedResponse?.name, 'list_directory');
 
@@ -320,8 +413,18 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
         const body = chatBody(request);
         if (!hasToolMessage(body)) {
           return sse([
-            chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_par_A', type: 'function', function: { name: 'list_directory', arguments: '' } }] }),
-            chunk({ tool_calls: [{ index: 1, id: 'call_par_B', type: 'function', function: { name: 'read_file', arguments: '' } }] }),
+            chunk({
+              role: 'assistant',
+              content: null,
+              tool_calls: [
+                { index: 0, id: 'call_par_A', type: 'function', function: { name: 'list_directory', arguments: '' } },
+              ],
+            }),
+            chunk({
+              tool_calls: [
+                { index: 1, id: 'call_par_B', type: 'function', function: { name: 'read_file', arguments: '' } },
+              ],
+            }),
             chunk({ tool_calls: [{ index: 0, function: { arguments: '{"dir_pa' } }] }),
             chunk({ tool_calls: [{ index: 1, function: { arguments: '{"file_pa' } }] }),
             chunk({ tool_calls: [{ index: 0, function: { arguments: 'th": "."}' } }] }),
@@ -333,11 +436,24 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
         const results = toolMessages(body).map((message) => message.content);
         const sawListing = results[0]?.includes('delta.txt') === true;
         const sawContent = results[1]?.includes('GAMMA-CONTENT-4711') === true;
-        return sse([chunk({ role: 'assistant', content: `listing ok: ${sawListing}; gamma says ${sawContent ? 'GAMMA-CONTENT-4711' : 'nothing'}` }, 'stop'), usageChunk(1100, 15)]);
+        return sse([
+          chunk(
+            {
+              role: 'assistant',
+              content: `listing ok: ${sawListing}; gamma says ${sawContent ? 'GAMMA-CONTENT-4711' : 'nothing'}`,
+            },
+            'stop',
+          ),
+          usageChunk(1100, 15),
+        ]);
       },
     });
 
-    const run = await runCli(proxy.url, { prompt: 'list the files and read gamma.txt', args: ['-m', 'some-model'], files });
+    const run = await runCli(proxy.url, {
+      prompt: 'list the files and read gamma.txt',
+      args: ['-m', 'some-model'],
+      files,
+    });
     const output = successOutput(run, upstream);
     assert.equal(run.code, 0, describeRun(run, upstream));
     assert.equal(output.response, 'listing ok: true; gamma says GAMMA-CONTENT-4711');
@@ -378,7 +494,16 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
             chunk({ role: 'assistant', content: null, reasoning_content: '' }),
             chunk({ reasoning_content: '**Planning** I should look ' }),
             chunk({ reasoning_content: `at the files first (${secret}).` }),
-            chunk({ tool_calls: [{ index: 0, id: 'call_think_1', type: 'function', function: { name: 'list_directory', arguments: '{"dir_path":"."}' } }] }),
+            chunk({
+              tool_calls: [
+                {
+                  index: 0,
+                  id: 'call_think_1',
+                  type: 'function',
+                  function: { name: 'list_directory', arguments: '{"dir_path":"."}' },
+                },
+              ],
+            }),
             chunk({}, 'tool_calls'),
             usageChunk(800, 30, 18),
           ]);
@@ -392,7 +517,11 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
       },
     });
 
-    const run = await runCli(proxy.url, { prompt: 'what files are here?', args: ['-m', 'some-model'], files: { 'epsilon.txt': 'e\n' } });
+    const run = await runCli(proxy.url, {
+      prompt: 'what files are here?',
+      args: ['-m', 'some-model'],
+      files: { 'epsilon.txt': 'e\n' },
+    });
     const output = successOutput(run, upstream);
     assert.equal(run.code, 0, describeRun(run, upstream));
     assert.equal(output.response, 'There is exactly one file: epsilon.txt');
@@ -403,7 +532,11 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
     const second = all[1];
     assert.ok(second !== undefined);
     for (const message of second.messages) {
-      assert.doesNotMatch(textOf(message), new RegExp(secret), `reasoning leaked into a ${message.role} message's content`);
+      assert.doesNotMatch(
+        textOf(message),
+        new RegExp(secret),
+        `reasoning leaked into a ${message.role} message's content`,
+      );
     }
     assert.equal(assistantWithCalls(second).calls[0]?.id, 'call_think_1');
 
@@ -415,7 +548,10 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
       const parts = event.candidates?.[0]?.content?.parts ?? [];
       if (parts.length === 0) return 'none';
       if (parts.every((part) => part.thought === true)) return 'thought';
-      assert.ok(parts.every((part) => part.thought !== true), `thought mixed with other parts: ${JSON.stringify(parts)}`);
+      assert.ok(
+        parts.every((part) => part.thought !== true),
+        `thought mixed with other parts: ${JSON.stringify(parts)}`,
+      );
       return 'answer';
     });
     assert.equal(kinds[0], 'thought', kinds.join(','));
@@ -442,7 +578,14 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
       upstream.setFallback({
         kind: 'json',
         status: 400,
-        body: { error: { message: "Invalid value for 'temperature': must be at most 1.", type: 'invalid_request_error', param: 'temperature', code: null } },
+        body: {
+          error: {
+            message: "Invalid value for 'temperature': must be at most 1.",
+            type: 'invalid_request_error',
+            param: 'temperature',
+            code: null,
+          },
+        },
       });
       const run = await runCli(proxy.url, { prompt: 'say hi', args: ['-m', 'some-model'] });
       assert.equal(run.code, 144, describeRun(run, upstream));
@@ -459,7 +602,9 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
       upstream.setFallback({
         kind: 'json',
         status: 402,
-        body: { error: { message: 'Insufficient Balance', type: 'unknown_error', param: null, code: 'invalid_request_error' } },
+        body: {
+          error: { message: 'Insufficient Balance', type: 'unknown_error', param: null, code: 'invalid_request_error' },
+        },
       });
       const run = await runCli(proxy.url, { prompt: 'say hi', args: ['-m', 'some-model'] });
       assert.equal(run.code, 144, describeRun(run, upstream));
@@ -476,7 +621,11 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
     });
 
     it('upstream 500 → proxy 503 UNAVAILABLE → exit 247', async () => {
-      upstream.setFallback({ kind: 'json', status: 500, body: { error: { message: 'Internal server error', type: 'server_error', code: null } } });
+      upstream.setFallback({
+        kind: 'json',
+        status: 500,
+        body: { error: { message: 'Internal server error', type: 'server_error', code: null } },
+      });
       const run = await runCli(proxy.url, { prompt: 'say hi', args: ['-m', 'some-model'] });
       assert.equal(run.code, 247, describeRun(run, upstream));
       const output = errorOutput(run, upstream);
@@ -494,7 +643,9 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
   });
 
   it('a stream that ends with [DONE] but no finish_reason finishes as STOP: exit 0, no retry', async () => {
-    upstream.setFallback(sse([chunk({ role: 'assistant', content: 'No finish ' }), chunk({ content: 'reason here.' })], { done: true }));
+    upstream.setFallback(
+      sse([chunk({ role: 'assistant', content: 'No finish ' }), chunk({ content: 'reason here.' })], { done: true }),
+    );
     const run = await runCli(proxy.url, { prompt: 'say hi', args: ['-m', 'some-model'], maxAttempts: RETRIES_VISIBLE });
     const output = successOutput(run, upstream);
     assert.equal(run.code, 0, describeRun(run, upstream));
@@ -507,7 +658,13 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
   });
 
   it('content with U+2028 and U+2029 survives SSE framing (escaped), no "Incomplete JSON segment"', async () => {
-    upstream.setFallback(sse([chunk({ role: 'assistant', content: 'line one\u2028line two' }), chunk({ content: '\u2029end' }, 'stop'), usageChunk(10, 5)]));
+    upstream.setFallback(
+      sse([
+        chunk({ role: 'assistant', content: 'line one\u2028line two' }),
+        chunk({ content: '\u2029end' }, 'stop'),
+        usageChunk(10, 5),
+      ]),
+    );
     const run = await runCli(proxy.url, { prompt: 'say hi', args: ['-m', 'some-model'], maxAttempts: RETRIES_VISIBLE });
     const output = successOutput(run, upstream);
     assert.equal(run.code, 0, describeRun(run, upstream));
@@ -518,7 +675,9 @@ describe('Gemini CLI 0.61.0 headless through the proxy', () => {
   it('upstream drops the connection after some text: the raw 503 error object, the CLI retries mid-stream, then exits 247 (never 0 with a cut-off answer)', async () => {
     upstream.setFallback({
       kind: 'sse',
-      writes: sseFromChunks([chunk({ role: 'assistant', content: 'Partial ' }), chunk({ content: 'answer' })], { done: false }),
+      writes: sseFromChunks([chunk({ role: 'assistant', content: 'Partial ' }), chunk({ content: 'answer' })], {
+        done: false,
+      }),
       destroyAfter: true,
     });
     const run = await runCli(proxy.url, { prompt: 'say hi', args: ['-m', 'some-model'], maxAttempts: RETRIES_VISIBLE });

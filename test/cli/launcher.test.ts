@@ -68,7 +68,11 @@ interface Run {
 }
 
 function runLauncher(box: Sandbox, args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: box.workspace, env: { ...box.env, NO_COLOR: '1', TERM: 'dumb' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: box.workspace,
+    env: { ...box.env, NO_COLOR: '1', TERM: 'dumb' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -91,15 +95,38 @@ async function waitFor(check: () => boolean, what: string, output: () => string,
 
 function answer(text: string): string[] {
   return sseFromChunks([
-    { id: 'c1', object: 'chat.completion.chunk', model: 'up-model', choices: [{ index: 0, delta: { role: 'assistant', content: text }, finish_reason: null }] },
-    { id: 'c1', object: 'chat.completion.chunk', model: 'up-model', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 120, completion_tokens: 6, total_tokens: 126 } },
+    {
+      id: 'c1',
+      object: 'chat.completion.chunk',
+      model: 'up-model',
+      choices: [{ index: 0, delta: { role: 'assistant', content: text }, finish_reason: null }],
+    },
+    {
+      id: 'c1',
+      object: 'chat.completion.chunk',
+      model: 'up-model',
+      choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 120, completion_tokens: 6, total_tokens: 126 },
+    },
   ]);
 }
 
 function assertUntouched(box: Sandbox, run: Run): void {
-  assert.equal(readFileSync(box.settingsPath, 'utf8'), USER_SETTINGS, `the user's settings.json is byte-identical\n${run.output.slice(-2000)}`);
-  assert.deepEqual(readdirSync(box.tmp).filter((name) => name.startsWith('gemini-proxy-home-')), [], 'the per-run home is removed');
-  assert.ok(statSync(join(box.home, '.gemini', 'commands')).isDirectory() && !lstatSync(join(box.home, '.gemini', 'commands')).isSymbolicLink(), 'the real entries stay as they were');
+  assert.equal(
+    readFileSync(box.settingsPath, 'utf8'),
+    USER_SETTINGS,
+    `the user's settings.json is byte-identical\n${run.output.slice(-2000)}`,
+  );
+  assert.deepEqual(
+    readdirSync(box.tmp).filter((name) => name.startsWith('gemini-proxy-home-')),
+    [],
+    'the per-run home is removed',
+  );
+  assert.ok(
+    statSync(join(box.home, '.gemini', 'commands')).isDirectory() &&
+      !lstatSync(join(box.home, '.gemini', 'commands')).isSymbolicLink(),
+    'the real entries stay as they were',
+  );
 }
 
 describe('gemini-proxy … gemini (the launcher)', () => {
@@ -116,26 +143,64 @@ describe('gemini-proxy … gemini (the launcher)', () => {
   it('headless -p: the CLI talks to the proxy with the per-run key, the user settings stay byte-identical', async () => {
     const box = sandbox();
     upstream.setFallback({ kind: 'sse', writes: answer('hello through the launcher') });
-    const run = await runLauncher(box, ['--provider', 'kimi', '--api-key', 'sk-upstream-test', '--base-url', upstream.baseUrl, 'gemini', '-p', 'say hi', '--output-format', 'json']);
+    const run = await runLauncher(box, [
+      '--provider',
+      'kimi',
+      '--api-key',
+      'sk-upstream-test',
+      '--base-url',
+      upstream.baseUrl,
+      'gemini',
+      '-p',
+      'say hi',
+      '--output-format',
+      'json',
+    ]);
     assert.equal(run.code, 0, run.output);
-    const json = JSON.parse(run.output.slice(run.output.indexOf('{\n'), run.output.lastIndexOf('}') + 1)) as { response: string };
+    const json = JSON.parse(run.output.slice(run.output.indexOf('{\n'), run.output.lastIndexOf('}') + 1)) as {
+      response: string;
+    };
     assert.equal(json.response, 'hello through the launcher');
     assert.ok(upstream.received.length >= 1);
     const first = upstream.received[0];
     assert.equal(first?.headers['authorization'], 'Bearer sk-upstream-test', 'the upstream key from --api-key');
-    assert.equal((first?.body as { model?: string }).model, 'kimi-k2.5', 'gemini-3.8-flash from the overlay settings, through the kimi preset mapping');
-    assert.match(run.output, /gemini-proxy: http:\/\/127\.0\.0\.1:\d+ → kimi kimi-k2\.5 \(262144-token window, compressionThreshold 0\.2\)/);
+    assert.equal(
+      (first?.body as { model?: string }).model,
+      'kimi-k2.5',
+      'gemini-3.8-flash from the overlay settings, through the kimi preset mapping',
+    );
+    assert.match(
+      run.output,
+      /gemini-proxy: http:\/\/127\.0\.0\.1:\d+ → kimi kimi-k2\.5 \(262144-token window, compressionThreshold 0\.2\)/,
+    );
     assert.ok(!run.output.includes('the-users-own-gemini-key'));
     assertUntouched(box, run);
     const log = readFileSync(join(box.xdg, 'gemini-proxy', 'logs', 'launcher.log'), 'utf8');
-    assert.match(log, /POST \/v1beta\/models\/gemini-3\.8-flash:streamGenerateContent\?alt=sse - 200 - Model: gemini-3\.8-flash → kimi-k2\.5/);
+    assert.match(
+      log,
+      /POST \/v1beta\/models\/gemini-3\.8-flash:streamGenerateContent\?alt=sse - 200 - Model: gemini-3\.8-flash → kimi-k2\.5/,
+    );
     assert.match(log, /launcher: Gemini CLI exited with 0; proxy stopped/);
   });
 
-  it('passes the CLI\'s exit code through (an upstream 400 makes Gemini CLI exit 144)', async () => {
+  it("passes the CLI's exit code through (an upstream 400 makes Gemini CLI exit 144)", async () => {
     const box = sandbox();
-    upstream.setFallback({ kind: 'json', status: 400, body: { error: { message: 'bad request from the scripted upstream', type: 'invalid_request_error' } } });
-    const run = await runLauncher(box, ['--base-url', upstream.baseUrl, '--model', 'up-model', 'gemini', '-p', 'say hi', '--output-format', 'json']);
+    upstream.setFallback({
+      kind: 'json',
+      status: 400,
+      body: { error: { message: 'bad request from the scripted upstream', type: 'invalid_request_error' } },
+    });
+    const run = await runLauncher(box, [
+      '--base-url',
+      upstream.baseUrl,
+      '--model',
+      'up-model',
+      'gemini',
+      '-p',
+      'say hi',
+      '--output-format',
+      'json',
+    ]);
     assert.equal(run.code, 144, run.output);
     assertUntouched(box, run);
   });
@@ -152,12 +217,19 @@ describe('gemini-proxy … gemini (the launcher)', () => {
       .filter((entry): entry is [string, string] => entry[1] !== undefined)
       .map(([name, value]) => `export ${name}='${value.replace(/'/g, `'\\''`)}'`)
       .join('\n');
-    writeFileSync(script, `${exports}\ncd '${box.workspace}'\n'${process.execPath}' '${CLI}' --base-url '${upstream.baseUrl}' --model up-model gemini\necho $? > '${exitFile}'\n`);
+    writeFileSync(
+      script,
+      `${exports}\ncd '${box.workspace}'\n'${process.execPath}' '${CLI}' --base-url '${upstream.baseUrl}' --model up-model gemini\necho $? > '${exitFile}'\n`,
+    );
     const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
     const screen = (): string => tmux('capture-pane', '-p', '-t', 'launch');
     tmux('new-session', '-d', '-s', 'launch', '-x', '100', '-y', '30', `bash '${script}'`);
     try {
-      await waitFor(() => screen().includes('Authenticated with gemini-api-key'), 'the CLI to start with API-key auth', screen);
+      await waitFor(
+        () => screen().includes('Authenticated with gemini-api-key'),
+        'the CLI to start with API-key auth',
+        screen,
+      );
       await waitFor(() => screen().includes('Type your message'), 'the input prompt', screen);
       tmux('send-keys', '-t', 'launch', '-l', 'say hi');
       await waitFor(() => screen().includes('> say hi'), 'the typed prompt', screen);
@@ -167,7 +239,11 @@ describe('gemini-proxy … gemini (the launcher)', () => {
       tmux('send-keys', '-t', 'launch', '-l', '/quit');
       await waitFor(() => screen().includes('> /quit'), 'the typed /quit', screen);
       tmux('send-keys', '-t', 'launch', 'Enter');
-      await waitFor(() => existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim() !== '', 'the launcher to exit', screen);
+      await waitFor(
+        () => existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim() !== '',
+        'the launcher to exit',
+        screen,
+      );
     } finally {
       try {
         tmux('kill-server');
@@ -182,9 +258,18 @@ describe('gemini-proxy … gemini (the launcher)', () => {
 
   it('without Gemini CLI: exit 127 and a sentence saying how to get it', async () => {
     const box = sandbox();
-    const run = await runLauncher({ ...box, env: { ...box.env, GEMINI_CLI_PATH: '', PATH: box.tmp } }, ['--base-url', upstream.baseUrl, 'gemini', '-p', 'x']);
+    const run = await runLauncher({ ...box, env: { ...box.env, GEMINI_CLI_PATH: '', PATH: box.tmp } }, [
+      '--base-url',
+      upstream.baseUrl,
+      'gemini',
+      '-p',
+      'x',
+    ]);
     assert.equal(run.code, 127);
-    assert.match(run.output, /Gemini CLI not found: install it \(npm install -g @google\/gemini-cli\) or set GEMINI_CLI_PATH/);
+    assert.match(
+      run.output,
+      /Gemini CLI not found: install it \(npm install -g @google\/gemini-cli\) or set GEMINI_CLI_PATH/,
+    );
   });
 });
 
@@ -192,7 +277,10 @@ describe('launcher pieces', () => {
   after(() => removeTemporaryDirectories());
 
   it('the word gemini splits proxy options from Gemini CLI arguments, also when an option value is "gemini"', () => {
-    assert.deepEqual(splitAtGemini(['--model', 'gemini', 'gemini', '-p', 'x', '--model', 'y']), { proxy: ['--model', 'gemini'], gemini: ['-p', 'x', '--model', 'y'] });
+    assert.deepEqual(splitAtGemini(['--model', 'gemini', 'gemini', '-p', 'x', '--model', 'y']), {
+      proxy: ['--model', 'gemini'],
+      gemini: ['-p', 'x', '--model', 'y'],
+    });
     assert.deepEqual(splitAtGemini(['-c', 'f.json', 'gemini']), { proxy: ['-c', 'f.json'], gemini: [] });
     assert.deepEqual(splitAtGemini(['--port', '1']), { proxy: ['--port', '1'], gemini: undefined });
   });
@@ -202,7 +290,10 @@ describe('launcher pieces', () => {
     mkdirSync(join(real, 'tmp'), { recursive: true });
     writeFileSync(join(real, 'settings.json'), '{"ui":{"theme":"GitHub"},"model":{"name":"x","maxSessionTurns":5}}');
     writeFileSync(join(real, 'oauth_creds.json'), '{}');
-    const home = createOverlayHome(real, { model: { name: 'gemini-3.8-flash' }, security: { auth: { selectedType: 'gemini-api-key' } } });
+    const home = createOverlayHome(real, {
+      model: { name: 'gemini-3.8-flash' },
+      security: { auth: { selectedType: 'gemini-api-key' } },
+    });
     const overlay = join(home, '.gemini');
     assert.deepEqual(JSON.parse(readFileSync(join(overlay, 'settings.json'), 'utf8')), {
       ui: { theme: 'GitHub' },
@@ -216,8 +307,14 @@ describe('launcher pieces', () => {
     dissolveOverlayHome(home, real);
     assert.equal(readFileSync(join(real, 'tmp', 'session.json'), 'utf8'), 'through the link');
     assert.equal(readFileSync(join(real, 'installation_id'), 'utf8'), 'new during the run');
-    assert.equal(readFileSync(join(real, 'settings.json'), 'utf8'), '{"ui":{"theme":"GitHub"},"model":{"name":"x","maxSessionTurns":5}}');
+    assert.equal(
+      readFileSync(join(real, 'settings.json'), 'utf8'),
+      '{"ui":{"theme":"GitHub"},"model":{"name":"x","maxSessionTurns":5}}',
+    );
     assert.ok(!existsSync(home));
-    assert.deepEqual(mergeSettings({ a: { b: 1, c: 2 }, d: [1] }, { a: { b: 3 }, d: [2] }), { a: { b: 3, c: 2 }, d: [2] });
+    assert.deepEqual(mergeSettings({ a: { b: 1, c: 2 }, d: [1] }, { a: { b: 3 }, d: [2] }), {
+      a: { b: 3, c: 2 },
+      d: [2],
+    });
   });
 });

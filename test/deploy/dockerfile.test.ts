@@ -41,10 +41,18 @@ describe('deploy/Dockerfile', () => {
   });
 
   it('installs production dependencies only, without install scripts, and never compiles native code', () => {
-    const runs = (stages[0] ?? []).filter((instruction) => instruction.keyword === 'RUN').map((instruction) => instruction.argument);
-    assert.ok(runs.some((run) => /npm ci --omit=dev --ignore-scripts/.test(run)), runs.join('\n'));
+    const runs = (stages[0] ?? [])
+      .filter((instruction) => instruction.keyword === 'RUN')
+      .map((instruction) => instruction.argument);
+    assert.ok(
+      runs.some((run) => /npm ci --omit=dev --ignore-scripts/.test(run)),
+      runs.join('\n'),
+    );
     assert.ok(!runs.some((run) => /npm rebuild|node-gyp|apt-get install .*(g\+\+|make|python)/.test(run)));
-    assert.ok(runs.some((run) => /scripts\/ensure-built\.mjs --fresh/.test(run)), 'src/ is transpiled in the build stage');
+    assert.ok(
+      runs.some((run) => /scripts\/ensure-built\.mjs --fresh/.test(run)),
+      'src/ is transpiled in the build stage',
+    );
   });
 
   it('runs as the non-root node user, with a health check and the config mounted from /etc/gemini-proxy', () => {
@@ -52,10 +60,19 @@ describe('deploy/Dockerfile', () => {
     const user = runtime.filter((instruction) => instruction.keyword === 'USER').at(-1);
     assert.equal(user?.argument, 'node');
     assert.ok(runtime.some((instruction) => instruction.keyword === 'HEALTHCHECK'));
-    assert.match(runtime.find((instruction) => instruction.keyword === 'CMD')?.argument ?? '', /\/etc\/gemini-proxy\/config\.json/);
+    assert.match(
+      runtime.find((instruction) => instruction.keyword === 'CMD')?.argument ?? '',
+      /\/etc\/gemini-proxy\/config\.json/,
+    );
     const copies = runtime.filter((instruction) => instruction.keyword === 'COPY');
-    assert.ok(copies.every((instruction) => instruction.argument.startsWith('--from=build')), 'the runtime stage takes only what the build stage made');
-    assert.ok(!copies.some((instruction) => /\btest\b|tsconfig/.test(instruction.argument)), 'no tests or build config in the image');
+    assert.ok(
+      copies.every((instruction) => instruction.argument.startsWith('--from=build')),
+      'the runtime stage takes only what the build stage made',
+    );
+    assert.ok(
+      !copies.some((instruction) => /\btest\b|tsconfig/.test(instruction.argument)),
+      'no tests or build config in the image',
+    );
   });
 
   it('every path copied from the build context exists', () => {

@@ -22,29 +22,52 @@ describe('npm pack and a global install of the tarball', () => {
 
   it('packs only runtime files, installs into a temp prefix, and its bin runs', async () => {
     const copy = temporaryDirectory('gp-pack-');
-    for (const path of ['package.json', 'package-lock.json', 'README.md', 'src', 'scripts', 'deploy/config.example.json']) {
+    for (const path of [
+      'package.json',
+      'package-lock.json',
+      'README.md',
+      'src',
+      'scripts',
+      'deploy/config.example.json',
+    ]) {
       cpSync(join(ROOT, path), join(copy, path), { recursive: true });
     }
     symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
-    const packed = JSON.parse(execFileSync('npm', ['pack', '--json'], { cwd: copy, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as PackResult[];
+    const packed = JSON.parse(
+      execFileSync('npm', ['pack', '--json'], { cwd: copy, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    ) as PackResult[];
     const result = packed[0];
     assert.ok(result !== undefined);
     const files = result.files.map((file) => file.path);
     assert.ok(files.includes('dist/src/cli.js'));
     assert.ok(files.includes('src/operator/ui/index.html'), 'the dashboard reads its files from src/operator/ui');
-    assert.deepEqual(files.filter((file) => /(^|\/)test\/|\.ts$|\.map$|tsconfig/.test(file)), [], 'no tests, sources or maps');
+    assert.deepEqual(
+      files.filter((file) => /(^|\/)test\/|\.ts$|\.map$|tsconfig/.test(file)),
+      [],
+      'no tests, sources or maps',
+    );
     assert.ok(files.length < 150, `${files.length} files`);
 
     const prefix = temporaryDirectory('gp-prefix-');
     mkdirSync(join(prefix, 'lib'), { recursive: true });
-    execFileSync('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(copy, result.filename)], {
-      cwd: prefix,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 240_000,
-    });
+    execFileSync(
+      'npm',
+      ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(copy, result.filename)],
+      {
+        cwd: prefix,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 240_000,
+      },
+    );
     const bin = join(prefix, 'bin', 'gemini-proxy');
-    assert.match(execFileSync(bin, ['--help'], { encoding: 'utf8' }), /gemini-proxy \[options\] gemini \[gemini args…\]/);
-    const child = spawn(bin, ['--port', '0', '--log-format', 'json'], { env: { PATH: process.env['PATH'] ?? '', XDG_CONFIG_HOME: temporaryDirectory('gp-xdg-') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    assert.match(
+      execFileSync(bin, ['--help'], { encoding: 'utf8' }),
+      /gemini-proxy \[options\] gemini \[gemini args…\]/,
+    );
+    const child = spawn(bin, ['--port', '0', '--log-format', 'json'], {
+      env: { PATH: process.env['PATH'] ?? '', XDG_CONFIG_HOME: temporaryDirectory('gp-xdg-') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       const url = await new Promise<string>((resolveUrl, reject) => {
         let output = '';

@@ -91,7 +91,8 @@ describe('docs/architecture.md folder rules', () => {
         if (to === from) continue;
         crossings += 1;
         const rule = allowed.get(from);
-        if (rule !== 'everything' && !(rule?.has(to) ?? false)) violations.add(`${from} → ${to} (${relative(ROOT, file)})`);
+        if (rule !== 'everything' && !(rule?.has(to) ?? false))
+          violations.add(`${from} → ${to} (${relative(ROOT, file)})`);
       }
     }
     assert.ok(crossings > 50, `only ${crossings} imports between folders found: the import scanner is broken`);

@@ -90,7 +90,9 @@ function sectionsOf(file: string): Set<string> {
 
 function linkTargets(markdown: string): string[] {
   const targets: string[] = [];
-  const prose = proseLines(markdown).join('\n').replace(/`[^`\n]*`/g, '');
+  const prose = proseLines(markdown)
+    .join('\n')
+    .replace(/`[^`\n]*`/g, '');
   for (const match of prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
     if (match[1] !== undefined) targets.push(match[1]);
   }
@@ -122,7 +124,10 @@ describe('docs', () => {
   });
 
   it('computes GitHub heading slugs', () => {
-    assert.equal(slug('Gateway: several upstreams, fallback, keys and limits'), 'gateway-several-upstreams-fallback-keys-and-limits');
+    assert.equal(
+      slug('Gateway: several upstreams, fallback, keys and limits'),
+      'gateway-several-upstreams-fallback-keys-and-limits',
+    );
     assert.equal(slug('Setup wizard (init)'), 'setup-wizard-init');
     assert.equal(slug('Fuzzer: `npm run fuzz`'), 'fuzzer-npm-run-fuzz');
     assert.equal(slug('10.4 Moonshot Kimi'), '104-moonshot-kimi');
@@ -211,7 +216,7 @@ describe('docs', () => {
           if (outside.test(line)) bare.push(`${relative(ROOT, file)}:${index + 1}`);
         });
     }
-    assert.deepEqual(bare, [], 'cite the repository\'s own copies: docs/gemini-contract.md §N, docs/providers.md §N');
+    assert.deepEqual(bare, [], "cite the repository's own copies: docs/gemini-contract.md §N, docs/providers.md §N");
   });
 
   it('every repository path named in code spans of README.md and docs/ exists', () => {

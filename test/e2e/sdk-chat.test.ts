@@ -28,14 +28,23 @@ interface ChatClient {
 }
 
 const CLIENTS: Array<{ label: string; make(baseUrl: string): ChatClient }> = [
-  { label: '@google/genai 1.30.0', make: (baseUrl) => new sdk130.GoogleGenAI({ vertexai: false, apiKey: 'test-key', httpOptions: { baseUrl } }) },
-  { label: 'genai-latest (@google/genai 2.32.0)', make: (baseUrl) => new sdkLatest.GoogleGenAI({ vertexai: false, apiKey: 'test-key', httpOptions: { baseUrl } }) },
+  {
+    label: '@google/genai 1.30.0',
+    make: (baseUrl) => new sdk130.GoogleGenAI({ vertexai: false, apiKey: 'test-key', httpOptions: { baseUrl } }),
+  },
+  {
+    label: 'genai-latest (@google/genai 2.32.0)',
+    make: (baseUrl) => new sdkLatest.GoogleGenAI({ vertexai: false, apiKey: 'test-key', httpOptions: { baseUrl } }),
+  },
 ];
 
 function textStream(pieces: string[]): string[] {
   return sseFromChunks([
     ...pieces.map((content) => ({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })),
-    { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: pieces.length, total_tokens: 5 + pieces.length } },
+    {
+      choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 5, completion_tokens: pieces.length, total_tokens: 5 + pieces.length },
+    },
   ]);
 }
 
@@ -50,7 +59,11 @@ describe('SDK chat history through the proxy', () => {
 
   before(async () => {
     upstream = await new ScriptedUpstream().start();
-    proxy = await startProxy({ openai_base_url: upstream.baseUrl, openai_api_key: 'sk-test', default_openai_model: 'up-model' });
+    proxy = await startProxy({
+      openai_base_url: upstream.baseUrl,
+      openai_api_key: 'sk-test',
+      default_openai_model: 'up-model',
+    });
   });
   after(async () => {
     await proxy.stop();
@@ -60,10 +73,14 @@ describe('SDK chat history through the proxy', () => {
 
   for (const client of CLIENTS) {
     it(`${client.label}: sendMessageStream keeps the streamed answer in history and sends it back`, async () => {
-      upstream.enqueue({ kind: 'sse', writes: textStream(['Paris ', 'is the ', 'capital.']) }, { kind: 'sse', writes: textStream(['About 2.1 million.']) });
+      upstream.enqueue(
+        { kind: 'sse', writes: textStream(['Paris ', 'is the ', 'capital.']) },
+        { kind: 'sse', writes: textStream(['About 2.1 million.']) },
+      );
       const chat = client.make(proxy.url).chats.create({ model: 'gemini-2.5-flash' });
       let first = '';
-      for await (const chunk of await chat.sendMessageStream({ message: 'What is the capital of France?' })) first += chunk.text ?? '';
+      for await (const chunk of await chat.sendMessageStream({ message: 'What is the capital of France?' }))
+        first += chunk.text ?? '';
       assert.equal(first, 'Paris is the capital.');
       const history = chat.getHistory(true);
       const modelText = history
@@ -74,7 +91,8 @@ describe('SDK chat history through the proxy', () => {
       assert.equal(modelText, 'Paris is the capital.', 'the SDK recorded the streamed answer');
 
       let second = '';
-      for await (const chunk of await chat.sendMessageStream({ message: 'And its population?' })) second += chunk.text ?? '';
+      for await (const chunk of await chat.sendMessageStream({ message: 'And its population?' }))
+        second += chunk.text ?? '';
       assert.equal(second, 'About 2.1 million.');
       const sent = upstream.received[1]?.body as { messages: UpstreamMessage[] } | undefined;
       assert.ok(sent !== undefined, 'the second turn reached the upstream');
@@ -98,19 +116,38 @@ describe('SDK chat history through the proxy', () => {
   });
 
   it('an unknown route answers 404 whatever its body; a known one names the JSON error position', async () => {
-    const unknown = await fetch(`${proxy.url}/v1beta/files/abc:upload`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    const unknown = await fetch(`${proxy.url}/v1beta/files/abc:upload`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
     assert.equal(unknown.status, 404);
     assert.equal(((await unknown.json()) as { error: { status: string } }).error.status, 'NOT_FOUND');
-    const known = await fetch(`${proxy.url}/v1beta/models/m:generateContent`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"contents": [}' });
+    const known = await fetch(`${proxy.url}/v1beta/models/m:generateContent`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"contents": [}',
+    });
     assert.equal(known.status, 400);
-    assert.match(((await known.json()) as { error: { message: string } }).error.message, /Invalid JSON payload received\. .* at line 1, column 15\./);
+    assert.match(
+      ((await known.json()) as { error: { message: string } }).error.message,
+      /Invalid JSON payload received\. .* at line 1, column 15\./,
+    );
   });
 
   it('a relaxed-JSON body from a REST sample is answered like Google answers it', async () => {
-    upstream.enqueue({ kind: 'json', body: { choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] } });
+    upstream.enqueue({
+      kind: 'json',
+      body: { choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] },
+    });
     // A curl sample with a trailing comma, an unquoted key, a numeric enum and a raw line break inside the prompt.
-    const body = '{\n  contents: [{"parts": {"text": "Write a story\nabout a magic backpack."}},],\n  "safetySettings": [{category: 7, threshold: 4}],\n}';
-    const response = await fetch(`${proxy.url}/v1beta/models/gemini-2.5-flash:generateContent`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const body =
+      '{\n  contents: [{"parts": {"text": "Write a story\nabout a magic backpack."}},],\n  "safetySettings": [{category: 7, threshold: 4}],\n}';
+    const response = await fetch(`${proxy.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     assert.equal(response.status, 200, await response.clone().text());
     const sent = upstream.received[0]?.body as { messages: UpstreamMessage[] };
     assert.deepEqual(sent.messages, [{ role: 'user', content: 'Write a story\nabout a magic backpack.' }]);

@@ -70,7 +70,11 @@ interface SdkModels {
   generateContent(params: GenerateParams): Promise<SdkResponse>;
   generateContentStream(params: GenerateParams): Promise<AsyncGenerator<SdkResponse>>;
   countTokens(params: { model: string; contents: unknown }): Promise<{ totalTokens?: number }>;
-  embedContent(params: { model: string; contents: unknown; config?: object }): Promise<{ embeddings?: Array<{ values?: number[] }> }>;
+  embedContent(params: {
+    model: string;
+    contents: unknown;
+    config?: object;
+  }): Promise<{ embeddings?: Array<{ values?: number[] }> }>;
   list(params?: { config?: object }): Promise<AsyncIterable<SdkModel | undefined>>;
   get(params: { model: string }): Promise<SdkModel>;
 }
@@ -96,7 +100,8 @@ const SDKS: SdkUnderTest[] = [
   {
     label: 'genai-latest (@google/genai 2.32.0)',
     version: '2.32.0',
-    makeClient: (baseUrl) => new sdkLatest.GoogleGenAI({ vertexai: false, apiKey: 'test-key', httpOptions: { baseUrl } }),
+    makeClient: (baseUrl) =>
+      new sdkLatest.GoogleGenAI({ vertexai: false, apiKey: 'test-key', httpOptions: { baseUrl } }),
     ApiError: sdkLatest.ApiError,
     Type: sdkLatest.Type,
   },
@@ -123,7 +128,10 @@ interface UpstreamChatBody {
   messages: UpstreamMessage[];
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
-  tools?: Array<{ type: string; function: { name: string; description?: string; parameters: Record<string, unknown> } }>;
+  tools?: Array<{
+    type: string;
+    function: { name: string; description?: string; parameters: Record<string, unknown> };
+  }>;
   response_format?: { type: string; json_schema?: { name: string; schema: Record<string, unknown>; strict?: boolean } };
   temperature?: number;
   max_tokens?: number;
@@ -149,15 +157,40 @@ function chatBody(request: ReceivedRequest | undefined): UpstreamChatBody {
 const CHUNK_ID = 'chatcmpl-e2e';
 
 function chunk(delta: Record<string, unknown>, finishReason: string | null = null): Record<string, unknown> {
-  return { id: CHUNK_ID, object: 'chat.completion.chunk', created: 1_700_000_000, model: 'up-model', choices: [{ index: 0, delta, finish_reason: finishReason }] };
+  return {
+    id: CHUNK_ID,
+    object: 'chat.completion.chunk',
+    created: 1_700_000_000,
+    model: 'up-model',
+    choices: [{ index: 0, delta, finish_reason: finishReason }],
+  };
 }
 
 function usageChunk(usage: Record<string, unknown>): Record<string, unknown> {
-  return { id: CHUNK_ID, object: 'chat.completion.chunk', created: 1_700_000_000, model: 'up-model', choices: [], usage };
+  return {
+    id: CHUNK_ID,
+    object: 'chat.completion.chunk',
+    created: 1_700_000_000,
+    model: 'up-model',
+    choices: [],
+    usage,
+  };
 }
 
-function completion(model: string, message: Record<string, unknown>, finishReason: string, usage: Record<string, unknown>): Record<string, unknown> {
-  return { id: 'chatcmpl-unary', object: 'chat.completion', created: 1_700_000_000, model, choices: [{ index: 0, message: { role: 'assistant', ...message }, finish_reason: finishReason }], usage };
+function completion(
+  model: string,
+  message: Record<string, unknown>,
+  finishReason: string,
+  usage: Record<string, unknown>,
+): Record<string, unknown> {
+  return {
+    id: 'chatcmpl-unary',
+    object: 'chat.completion',
+    created: 1_700_000_000,
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', ...message }, finish_reason: finishReason }],
+    usage,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -194,14 +227,22 @@ function finishReasons(chunks: SdkResponse[]): Array<string | undefined> {
 }
 
 function visibleText(chunks: SdkResponse[]): string {
-  return chunks.flatMap(partsOf).filter((part) => part.thought !== true && part.text !== undefined).map((part) => part.text).join('');
+  return chunks
+    .flatMap(partsOf)
+    .filter((part) => part.thought !== true && part.text !== undefined)
+    .map((part) => part.text)
+    .join('');
 }
 
 /** The SDK error's message holds the google.rpc.Status body as JSON, possibly after a "got status: X. " prefix. */
-function errorBody(error: ApiErrorLike): { error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> } } {
+function errorBody(error: ApiErrorLike): {
+  error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> };
+} {
   const start = error.message.indexOf('{');
   assert.ok(start >= 0, `no JSON in the SDK error message: ${error.message}`);
-  return JSON.parse(error.message.slice(start)) as { error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> } };
+  return JSON.parse(error.message.slice(start)) as {
+    error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> };
+  };
 }
 
 /** Every `type` value anywhere inside a JSON Schema (property names are skipped, they are data). */
@@ -258,7 +299,12 @@ describe('real Gemini SDKs through the proxy', () => {
             // keep the text
           }
         }
-        sdkRequests.push({ method: init?.method ?? (input instanceof Request ? input.method : 'GET'), url, headers: new Headers(init?.headers), body });
+        sdkRequests.push({
+          method: init?.method ?? (input instanceof Request ? input.method : 'GET'),
+          url,
+          headers: new Headers(init?.headers),
+          body,
+        });
       }
       return realFetch(input, init);
     };
@@ -284,10 +330,20 @@ describe('real Gemini SDKs through the proxy', () => {
       });
 
       it('is really that SDK version (x-goog-api-client)', async () => {
-        upstream.enqueue({ kind: 'json', body: completion('up-flash', { content: 'ok' }, 'stop', { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }) });
+        upstream.enqueue({
+          kind: 'json',
+          body: completion('up-flash', { content: 'ok' }, 'stop', {
+            prompt_tokens: 1,
+            completion_tokens: 1,
+            total_tokens: 2,
+          }),
+        });
         await client.models.generateContent({ model: 'gemini-2.5-flash', contents: 'ping' });
         assert.equal(sdkRequests.length, 1);
-        assert.match(sdkRequests[0]?.headers.get('x-goog-api-client') ?? '', new RegExp(`google-genai-sdk/${sdk.version.replace(/\./g, '\\.')}\\b`));
+        assert.match(
+          sdkRequests[0]?.headers.get('x-goog-api-client') ?? '',
+          new RegExp(`google-genai-sdk/${sdk.version.replace(/\./g, '\\.')}\\b`),
+        );
       });
 
       describe('models.generateContent', () => {
@@ -298,7 +354,12 @@ describe('real Gemini SDKs through the proxy', () => {
               'up-flash',
               { content: 'Hello from upstream', reasoning_content: 'the user wants a greeting' },
               'stop',
-              { prompt_tokens: 21, completion_tokens: 15, total_tokens: 36, completion_tokens_details: { reasoning_tokens: 9 } },
+              {
+                prompt_tokens: 21,
+                completion_tokens: 15,
+                total_tokens: 36,
+                completion_tokens_details: { reasoning_tokens: 9 },
+              },
             ),
           });
           const response = await client.models.generateContent({
@@ -309,7 +370,10 @@ describe('real Gemini SDKs through the proxy', () => {
 
           assert.equal(response.text, 'Hello from upstream');
           // includeThoughts was not asked for: no thought part reaches the client.
-          assert.deepEqual(partsOf(response).filter((part) => part.thought === true), []);
+          assert.deepEqual(
+            partsOf(response).filter((part) => part.thought === true),
+            [],
+          );
           assert.equal(response.candidates?.length, 1);
           assert.equal(response.candidates?.[0]?.finishReason, 'STOP');
           assert.equal(response.candidates?.[0]?.content?.role, 'model');
@@ -349,7 +413,10 @@ describe('real Gemini SDKs through the proxy', () => {
             kind: 'json',
             body: completion(
               'up-flash',
-              { content: 'Sure! Here it is:\n```json\n{"city": "Paris", "population": 2100000, "tags": ["capital"]}\n```\nAnything else?' },
+              {
+                content:
+                  'Sure! Here it is:\n```json\n{"city": "Paris", "population": 2100000, "tags": ["capital"]}\n```\nAnything else?',
+              },
               'stop',
               { prompt_tokens: 40, completion_tokens: 20, total_tokens: 60 },
             ),
@@ -373,11 +440,19 @@ describe('real Gemini SDKs through the proxy', () => {
           });
 
           // Premise: the SDK really sent Gemini Schema with upper-case types.
-          const sent = sdkRequests[0]?.body as { generationConfig?: { responseSchema?: unknown; responseMimeType?: string } } | undefined;
+          const sent = sdkRequests[0]?.body as
+            { generationConfig?: { responseSchema?: unknown; responseMimeType?: string } } | undefined;
           assert.equal(sent?.generationConfig?.responseMimeType, 'application/json');
-          assert.ok(schemaTypes(sent?.generationConfig?.responseSchema).includes('OBJECT'), JSON.stringify(sent?.generationConfig));
+          assert.ok(
+            schemaTypes(sent?.generationConfig?.responseSchema).includes('OBJECT'),
+            JSON.stringify(sent?.generationConfig),
+          );
 
-          assert.deepEqual(JSON.parse(response.text ?? ''), { city: 'Paris', population: 2_100_000, tags: ['capital'] });
+          assert.deepEqual(JSON.parse(response.text ?? ''), {
+            city: 'Paris',
+            population: 2_100_000,
+            tags: ['capital'],
+          });
 
           const format = chatBody(upstream.received[0]).response_format;
           assert.equal(format?.type, 'json_schema');
@@ -385,7 +460,11 @@ describe('real Gemini SDKs through the proxy', () => {
           assert.ok(schema !== undefined, JSON.stringify(format));
           const types = schemaTypes(schema);
           assert.ok(types.length >= 5, `types found: ${types.join(',')}`);
-          assert.deepEqual(types.filter((type) => type !== type.toLowerCase()), [], `upper-case types reached the upstream: ${JSON.stringify(schema)}`);
+          assert.deepEqual(
+            types.filter((type) => type !== type.toLowerCase()),
+            [],
+            `upper-case types reached the upstream: ${JSON.stringify(schema)}`,
+          );
           assert.equal(schema['type'], 'object');
           const properties = schema['properties'] as Record<string, Record<string, unknown>>;
           assert.deepEqual(Object.keys(properties), ['city', 'population', 'tags']);
@@ -394,7 +473,9 @@ describe('real Gemini SDKs through the proxy', () => {
           // nullable:true must survive as a null union, in either JSON Schema spelling.
           const population = properties['population'] ?? {};
           const nullable =
-            (Array.isArray(population['type']) && population['type'].includes('null') && population['type'].includes('integer')) ||
+            (Array.isArray(population['type']) &&
+              population['type'].includes('null') &&
+              population['type'].includes('integer')) ||
             (Array.isArray(population['anyOf']) && JSON.stringify(population['anyOf']).includes('"null"'));
           assert.ok(nullable, `population lost its nullability: ${JSON.stringify(population)}`);
           assert.equal('nullable' in population, false);
@@ -409,10 +490,17 @@ describe('real Gemini SDKs through the proxy', () => {
               {
                 content: 'Checking the weather.',
                 reasoning_content: 'Need the weather tool.',
-                tool_calls: [{ id: 'call_u1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }],
+                tool_calls: [
+                  { id: 'call_u1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
+                ],
               },
               'tool_calls',
-              { prompt_tokens: 50, completion_tokens: 20, total_tokens: 70, completion_tokens_details: { reasoning_tokens: 8 } },
+              {
+                prompt_tokens: 50,
+                completion_tokens: 20,
+                total_tokens: 70,
+                completion_tokens_details: { reasoning_tokens: 8 },
+              },
             ),
           });
           const response = await client.models.generateContent({
@@ -420,23 +508,48 @@ describe('real Gemini SDKs through the proxy', () => {
             contents: 'Weather in Oslo?',
             config: {
               thinkingConfig: { includeThoughts: true },
-              tools: [{ functionDeclarations: [{ name: 'get_weather', parametersJsonSchema: { type: 'object', properties: { city: { type: 'string' } } } }] }],
+              tools: [
+                {
+                  functionDeclarations: [
+                    {
+                      name: 'get_weather',
+                      parametersJsonSchema: { type: 'object', properties: { city: { type: 'string' } } },
+                    },
+                  ],
+                },
+              ],
             },
           });
           const parts = partsOf(response);
           assert.deepEqual(
-            parts.map((part) => (part.functionCall !== undefined ? 'call' : part.thought === true ? 'thought' : 'text')),
+            parts.map((part) =>
+              part.functionCall !== undefined ? 'call' : part.thought === true ? 'thought' : 'text',
+            ),
             ['thought', 'text', 'call'],
             JSON.stringify(parts),
           );
           assert.equal(parts[0]?.text, 'Need the weather tool.');
           assert.equal(response.candidates?.[0]?.finishReason, 'STOP');
           assert.deepEqual(response.functionCalls, [{ id: 'call_u1', name: 'get_weather', args: { city: 'Oslo' } }]);
-          assert.deepEqual([response.usageMetadata?.candidatesTokenCount, response.usageMetadata?.thoughtsTokenCount, response.usageMetadata?.totalTokenCount], [12, 8, 70]);
+          assert.deepEqual(
+            [
+              response.usageMetadata?.candidatesTokenCount,
+              response.usageMetadata?.thoughtsTokenCount,
+              response.usageMetadata?.totalTokenCount,
+            ],
+            [12, 8, 70],
+          );
         });
 
         it('addresses a model id containing a colon (qwen3:8b) exactly', async () => {
-          upstream.enqueue({ kind: 'json', body: completion('qwen3:8b-q4', { content: 'hi' }, 'stop', { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 }) });
+          upstream.enqueue({
+            kind: 'json',
+            body: completion('qwen3:8b-q4', { content: 'hi' }, 'stop', {
+              prompt_tokens: 3,
+              completion_tokens: 1,
+              total_tokens: 4,
+            }),
+          });
           const response = await client.models.generateContent({ model: 'qwen3:8b', contents: 'hi' });
           assert.equal(response.text, 'hi');
           assert.equal(sdkRequests[0]?.url.pathname, '/v1beta/models/qwen3:8b:generateContent');
@@ -457,22 +570,35 @@ describe('real Gemini SDKs through the proxy', () => {
               usageChunk({ prompt_tokens: 12, completion_tokens: 3, total_tokens: 15 }),
             ]),
           });
-          const { chunks, error } = await drain(() => client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'greet the world' }));
+          const { chunks, error } = await drain(() =>
+            client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'greet the world' }),
+          );
           assert.equal(error, undefined);
           assert.ok(chunks.length >= 2, `only ${chunks.length} chunks`);
           assert.equal(visibleText(chunks), 'Hello, world');
           assert.equal(chunks.map((response) => response.text ?? '').join(''), 'Hello, world');
           // [R-PART-2]: no empty text part (the upstream's role-only first delta must not produce one); the chunk with
           // the finish is the one exception, holding content for SDK 2.x chat history ([R-FIN-3]).
-          assert.deepEqual(chunks.slice(0, -1).flatMap(partsOf).filter((part) => part.text === ''), []);
+          assert.deepEqual(
+            chunks
+              .slice(0, -1)
+              .flatMap(partsOf)
+              .filter((part) => part.text === ''),
+            [],
+          );
           const reasons = finishReasons(chunks);
-          assert.deepEqual(reasons.filter((reason) => reason !== undefined), ['STOP']);
+          assert.deepEqual(
+            reasons.filter((reason) => reason !== undefined),
+            ['STOP'],
+          );
           assert.equal(reasons[reasons.length - 1], 'STOP');
           const last = chunks[chunks.length - 1];
           assert.deepEqual(last?.usageMetadata, { promptTokenCount: 12, candidatesTokenCount: 3, totalTokenCount: 15 });
           // [R-RES-3]: one responseId repeated on every chunk.
           assert.equal(new Set(chunks.map((response) => response.responseId)).size, 1);
-          assert.ok(chunks.every((response) => typeof response.modelVersion === 'string' && response.modelVersion !== ''));
+          assert.ok(
+            chunks.every((response) => typeof response.modelVersion === 'string' && response.modelVersion !== ''),
+          );
 
           assert.equal(sdkRequests[0]?.url.search, '?alt=sse');
           const body = chatBody(upstream.received[0]);
@@ -489,7 +615,12 @@ describe('real Gemini SDKs through the proxy', () => {
             chunk({ content: 'The answer' }),
             chunk({ content: ' is 42.' }),
             chunk({}, 'stop'),
-            usageChunk({ prompt_tokens: 30, completion_tokens: 25, total_tokens: 55, completion_tokens_details: { reasoning_tokens: 20 } }),
+            usageChunk({
+              prompt_tokens: 30,
+              completion_tokens: 25,
+              total_tokens: 55,
+              completion_tokens_details: { reasoning_tokens: 20 },
+            }),
           ]);
 
         it('with includeThoughts: reasoning arrives as separate thought:true chunks before the text', async () => {
@@ -506,27 +637,57 @@ describe('real Gemini SDKs through the proxy', () => {
           assert.ok(thoughtChunks.length >= 1, 'no thought chunk');
           // [R-THK-2]: a thought never shares a chunk with text or a call.
           for (const response of thoughtChunks) {
-            assert.ok(partsOf(response).every((part) => part.thought === true && typeof part.text === 'string' && part.text !== ''), JSON.stringify(response.candidates));
+            assert.ok(
+              partsOf(response).every(
+                (part) => part.thought === true && typeof part.text === 'string' && part.text !== '',
+              ),
+              JSON.stringify(response.candidates),
+            );
           }
-          const firstText = chunks.findIndex((response) => partsOf(response).some((part) => part.thought !== true && part.text !== undefined));
-          const lastThought = chunks.findLastIndex((response) => partsOf(response).some((part) => part.thought === true));
+          const firstText = chunks.findIndex((response) =>
+            partsOf(response).some((part) => part.thought !== true && part.text !== undefined),
+          );
+          const lastThought = chunks.findLastIndex((response) =>
+            partsOf(response).some((part) => part.thought === true),
+          );
           assert.ok(firstText > lastThought, `thought chunk ${lastThought} comes after text chunk ${firstText}`);
-          assert.equal(chunks.flatMap(partsOf).filter((part) => part.thought === true).map((part) => part.text).join(''), '**Planning** Let me think.');
+          assert.equal(
+            chunks
+              .flatMap(partsOf)
+              .filter((part) => part.thought === true)
+              .map((part) => part.text)
+              .join(''),
+            '**Planning** Let me think.',
+          );
           assert.equal(visibleText(chunks), 'The answer is 42.');
           // The SDK's own text getter skips thoughts.
           assert.equal(chunks.map((response) => response.text ?? '').join(''), 'The answer is 42.');
-          assert.deepEqual(finishReasons(chunks).filter((reason) => reason !== undefined), ['STOP']);
+          assert.deepEqual(
+            finishReasons(chunks).filter((reason) => reason !== undefined),
+            ['STOP'],
+          );
           const usage = chunks[chunks.length - 1]?.usageMetadata;
-          assert.deepEqual([usage?.promptTokenCount, usage?.candidatesTokenCount, usage?.thoughtsTokenCount, usage?.totalTokenCount], [30, 5, 20, 55]);
+          assert.deepEqual(
+            [usage?.promptTokenCount, usage?.candidatesTokenCount, usage?.thoughtsTokenCount, usage?.totalTokenCount],
+            [30, 5, 20, 55],
+          );
         });
 
         it('without includeThoughts: the same upstream reasoning is not shown', async () => {
           upstream.enqueue({ kind: 'sse', writes: reasoningScript() });
-          const { chunks, error } = await drain(() => client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'What is the answer?' }));
+          const { chunks, error } = await drain(() =>
+            client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'What is the answer?' }),
+          );
           assert.equal(error, undefined);
-          assert.deepEqual(chunks.flatMap(partsOf).filter((part) => part.thought === true), []);
+          assert.deepEqual(
+            chunks.flatMap(partsOf).filter((part) => part.thought === true),
+            [],
+          );
           assert.equal(visibleText(chunks), 'The answer is 42.');
-          assert.deepEqual(finishReasons(chunks).filter((reason) => reason !== undefined), ['STOP']);
+          assert.deepEqual(
+            finishReasons(chunks).filter((reason) => reason !== undefined),
+            ['STOP'],
+          );
           assert.equal(chunks[chunks.length - 1]?.usageMetadata?.thoughtsTokenCount, 20);
         });
 
@@ -545,12 +706,21 @@ describe('real Gemini SDKs through the proxy', () => {
             client.models.generateContentStream({
               model: 'gemini-2.5-flash',
               contents: 'JSON please',
-              config: { responseMimeType: 'application/json', responseJsonSchema: { type: 'object', properties: { ok: { type: 'boolean' }, n: { type: 'array', items: { type: 'integer' } } } } },
+              config: {
+                responseMimeType: 'application/json',
+                responseJsonSchema: {
+                  type: 'object',
+                  properties: { ok: { type: 'boolean' }, n: { type: 'array', items: { type: 'integer' } } },
+                },
+              },
             }),
           );
           assert.equal(error, undefined, String(error));
           assert.deepEqual(JSON.parse(visibleText(chunks)), { ok: true, n: [1, 2] });
-          assert.deepEqual(finishReasons(chunks).filter((reason) => reason !== undefined), ['STOP']);
+          assert.deepEqual(
+            finishReasons(chunks).filter((reason) => reason !== undefined),
+            ['STOP'],
+          );
           assert.equal(chatBody(upstream.received[0]).response_format?.type, 'json_schema');
         });
 
@@ -566,14 +736,28 @@ describe('real Gemini SDKs through the proxy', () => {
               usageChunk({ prompt_tokens: 5, completion_tokens: 8, total_tokens: 13 }),
             ]),
           });
-          const { chunks, error } = await drain(() => client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'separators \u2028 please' }));
+          const { chunks, error } = await drain(() =>
+            client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'separators \u2028 please' }),
+          );
           assert.equal(error, undefined, String(error));
           assert.equal(visibleText(chunks), `A\u2028${tricky}`);
-          assert.deepEqual(finishReasons(chunks).filter((reason) => reason !== undefined), ['STOP']);
+          assert.deepEqual(
+            finishReasons(chunks).filter((reason) => reason !== undefined),
+            ['STOP'],
+          );
           // The request side carried it too.
-          assert.deepEqual(chatBody(upstream.received[0]).messages, [{ role: 'user', content: 'separators \u2028 please' }]);
+          assert.deepEqual(chatBody(upstream.received[0]).messages, [
+            { role: 'user', content: 'separators \u2028 please' },
+          ]);
 
-          upstream.enqueue({ kind: 'json', body: completion('up-flash', { content: tricky }, 'stop', { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }) });
+          upstream.enqueue({
+            kind: 'json',
+            body: completion('up-flash', { content: tricky }, 'stop', {
+              prompt_tokens: 1,
+              completion_tokens: 1,
+              total_tokens: 2,
+            }),
+          });
           const unary = await client.models.generateContent({ model: 'gemini-2.5-flash', contents: 'again' });
           assert.equal(unary.text, tricky);
         });
@@ -584,7 +768,10 @@ describe('real Gemini SDKs through the proxy', () => {
           const { Type } = sdk;
           const docsSchema = {
             type: 'object',
-            properties: { query: { type: 'string', description: 'What to look up' }, limit: { type: 'integer', minimum: 1 } },
+            properties: {
+              query: { type: 'string', description: 'What to look up' },
+              limit: { type: 'integer', minimum: 1 },
+            },
             required: ['query'],
             additionalProperties: false,
           };
@@ -618,11 +805,26 @@ describe('real Gemini SDKs through the proxy', () => {
               return {
                 kind: 'sse',
                 writes: sseFromChunks([
-                  chunk({ role: 'assistant', content: null, tool_calls: [{ index: 0, id: 'call_w1', type: 'function', function: { name: 'get_weather', arguments: '' } }] }),
+                  chunk({
+                    role: 'assistant',
+                    content: null,
+                    tool_calls: [
+                      { index: 0, id: 'call_w1', type: 'function', function: { name: 'get_weather', arguments: '' } },
+                    ],
+                  }),
                   chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
                   chunk({ tool_calls: [{ index: 0, function: { arguments: ' "Paris", "unit"' } }] }),
                   chunk({ tool_calls: [{ index: 0, function: { arguments: ': "C"}' } }] }),
-                  chunk({ tool_calls: [{ index: 1, id: 'call_d2', type: 'function', function: { name: upstreamDocsName, arguments: '{"query": "sse fr' } }] }),
+                  chunk({
+                    tool_calls: [
+                      {
+                        index: 1,
+                        id: 'call_d2',
+                        type: 'function',
+                        function: { name: upstreamDocsName, arguments: '{"query": "sse fr' },
+                      },
+                    ],
+                  }),
                   chunk({ tool_calls: [{ index: 1, function: { arguments: 'aming", "limit": 2}' } }] }),
                   chunk({}, 'tool_calls'),
                   usageChunk({ prompt_tokens: 80, completion_tokens: 30, total_tokens: 110 }),
@@ -632,14 +834,24 @@ describe('real Gemini SDKs through the proxy', () => {
           });
 
           const { chunks, error } = await drain(() =>
-            client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'Weather in Paris, and find SSE docs.', config: { tools } }),
+            client.models.generateContentStream({
+              model: 'gemini-2.5-flash',
+              contents: 'Weather in Paris, and find SSE docs.',
+              config: { tools },
+            }),
           );
           assert.equal(error, undefined, String(error));
 
           // Premise: what the SDK sent for the two declaration styles.
-          const sentTools = (sdkRequests[0]?.body as { tools?: Array<{ functionDeclarations?: Array<Record<string, unknown>> }> } | undefined)?.tools;
+          const sentTools = (
+            sdkRequests[0]?.body as
+              { tools?: Array<{ functionDeclarations?: Array<Record<string, unknown>> }> } | undefined
+          )?.tools;
           const sentDeclarations = sentTools?.[0]?.functionDeclarations ?? [];
-          assert.ok(schemaTypes(sentDeclarations[0]?.['parameters']).includes('OBJECT'), JSON.stringify(sentDeclarations[0]));
+          assert.ok(
+            schemaTypes(sentDeclarations[0]?.['parameters']).includes('OBJECT'),
+            JSON.stringify(sentDeclarations[0]),
+          );
           assert.deepEqual(sentDeclarations[1]?.['parametersJsonSchema'], docsSchema);
 
           // What the upstream was offered.
@@ -650,16 +862,25 @@ describe('real Gemini SDKs through the proxy', () => {
           assert.equal(weather?.description, 'Current weather for a city');
           assert.deepEqual(weather?.parameters, {
             type: 'object',
-            properties: { city: { type: 'string', description: 'City name' }, unit: { type: 'string', enum: ['C', 'F'] }, days: { type: 'integer' } },
+            properties: {
+              city: { type: 'string', description: 'City name' },
+              unit: { type: 'string', enum: ['C', 'F'] },
+              days: { type: 'integer' },
+            },
             required: ['city'],
           });
           assert.match(upstreamDocsName, /^[a-zA-Z0-9_-]{1,64}$/, `upstream tool name ${upstreamDocsName}`);
           assert.deepEqual(first.tools?.[1]?.function.parameters, docsSchema);
 
           // [R-FC-1]/[R-FC-3]: the calls arrive once, complete, in one chunk with the single STOP.
-          const callChunks = chunks.filter((response) => partsOf(response).some((part) => part.functionCall !== undefined));
+          const callChunks = chunks.filter((response) =>
+            partsOf(response).some((part) => part.functionCall !== undefined),
+          );
           assert.equal(callChunks.length, 1, `calls spread over ${callChunks.length} chunks`);
-          assert.deepEqual(finishReasons(chunks).filter((reason) => reason !== undefined), ['STOP']);
+          assert.deepEqual(
+            finishReasons(chunks).filter((reason) => reason !== undefined),
+            ['STOP'],
+          );
           assert.equal(callChunks[0]?.candidates?.[0]?.finishReason, 'STOP');
           const calls = callChunks[0]?.functionCalls ?? [];
           assert.deepEqual(calls, [
@@ -668,7 +889,14 @@ describe('real Gemini SDKs through the proxy', () => {
           ]);
 
           // Turn 2: the history goes back with the SDK's own functionCall objects and the matching responses.
-          upstream.enqueue({ kind: 'json', body: completion('up-flash', { content: 'It is 18°C in Paris; found 2 docs.' }, 'stop', { prompt_tokens: 120, completion_tokens: 12, total_tokens: 132 }) });
+          upstream.enqueue({
+            kind: 'json',
+            body: completion('up-flash', { content: 'It is 18°C in Paris; found 2 docs.' }, 'stop', {
+              prompt_tokens: 120,
+              completion_tokens: 12,
+              total_tokens: 132,
+            }),
+          });
           const response = await client.models.generateContent({
             model: 'gemini-2.5-flash',
             contents: [
@@ -692,7 +920,12 @@ describe('real Gemini SDKs through the proxy', () => {
           assert.deepEqual(user, { role: 'user', content: 'Weather in Paris, and find SSE docs.' });
           assert.equal(assistant?.role, 'assistant');
           assert.deepEqual(
-            assistant?.tool_calls?.map((call) => ({ id: call.id, type: call.type, name: call.function.name, args: JSON.parse(call.function.arguments) as unknown })),
+            assistant?.tool_calls?.map((call) => ({
+              id: call.id,
+              type: call.type,
+              name: call.function.name,
+              args: JSON.parse(call.function.arguments) as unknown,
+            })),
             [
               { id: 'call_w1', type: 'function', name: 'get_weather', args: { city: 'Paris', unit: 'C' } },
               { id: 'call_d2', type: 'function', name: upstreamDocsName, args: { query: 'sse framing', limit: 2 } },
@@ -703,7 +936,10 @@ describe('real Gemini SDKs through the proxy', () => {
           assert.equal(toolDocs?.tool_call_id, 'call_d2');
           assert.deepEqual(JSON.parse(String(toolDocs?.content)), { output: { hits: 2 } });
           // The same upstream name in the tool list and in the history.
-          assert.deepEqual(second.tools?.map((tool) => tool.function.name), ['get_weather', upstreamDocsName]);
+          assert.deepEqual(
+            second.tools?.map((tool) => tool.function.name),
+            ['get_weather', upstreamDocsName],
+          );
         });
       });
 
@@ -712,11 +948,19 @@ describe('real Gemini SDKs through the proxy', () => {
           const short = await client.models.countTokens({ model: 'gemini-2.5-flash', contents: 'hello' });
           const long = await client.models.countTokens({
             model: 'gemini-2.5-flash',
-            contents: [{ role: 'user', parts: [{ text: 'How many tokens does this considerably longer sentence need, roughly speaking?' }] }],
+            contents: [
+              {
+                role: 'user',
+                parts: [{ text: 'How many tokens does this considerably longer sentence need, roughly speaking?' }],
+              },
+            ],
           });
           assert.equal(typeof short.totalTokens, 'number');
           assert.ok((short.totalTokens ?? 0) > 0, `totalTokens ${String(short.totalTokens)}`);
-          assert.ok((long.totalTokens ?? 0) > (short.totalTokens ?? 0), `${String(long.totalTokens)} <= ${String(short.totalTokens)}`);
+          assert.ok(
+            (long.totalTokens ?? 0) > (short.totalTokens ?? 0),
+            `${String(long.totalTokens)} <= ${String(short.totalTokens)}`,
+          );
           assert.equal(sdkRequests.length, 2);
           assert.match(sdkRequests[0]?.url.pathname ?? '', /\/models\/gemini-2\.5-flash:countTokens$/);
           assert.equal(upstream.received.length, 0, 'countTokens reached the upstream');
@@ -735,8 +979,18 @@ describe('real Gemini SDKs through the proxy', () => {
             respond: (request) => {
               const input = (request.body as UpstreamEmbeddingsBody).input;
               // Answer out of order, with explicit indices, as some upstreams do.
-              const data = input.map((_, index) => ({ object: 'embedding', index, embedding: vectors[index] ?? [] })).reverse();
-              return { kind: 'json', body: { object: 'list', model: 'text-embedding-3-small', data, usage: { prompt_tokens: 3, total_tokens: 3 } } };
+              const data = input
+                .map((_, index) => ({ object: 'embedding', index, embedding: vectors[index] ?? [] }))
+                .reverse();
+              return {
+                kind: 'json',
+                body: {
+                  object: 'list',
+                  model: 'text-embedding-3-small',
+                  data,
+                  usage: { prompt_tokens: 3, total_tokens: 3 },
+                },
+              };
             },
           });
           const result = await client.models.embedContent({
@@ -746,7 +1000,10 @@ describe('real Gemini SDKs through the proxy', () => {
           });
           assert.equal(sdkRequests.length, 1);
           assert.equal(sdkRequests[0]?.url.pathname, '/v1beta/models/gemini-embedding-001:batchEmbedContents');
-          assert.deepEqual(result.embeddings?.map((embedding) => embedding.values), vectors);
+          assert.deepEqual(
+            result.embeddings?.map((embedding) => embedding.values),
+            vectors,
+          );
 
           assert.equal(upstream.received.length, 1);
           const received = upstream.received[0];
@@ -756,16 +1013,24 @@ describe('real Gemini SDKs through the proxy', () => {
           assert.deepEqual(body.input, ['alpha', 'beta', 'gamma']);
           assert.equal(body.dimensions, 3);
 
-          upstream.enqueue({ kind: 'json', body: { object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }] } });
+          upstream.enqueue({
+            kind: 'json',
+            body: { object: 'list', data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2] }] },
+          });
           const single = await client.models.embedContent({ model: 'gemini-embedding-001', contents: 'solo' });
-          assert.deepEqual(single.embeddings?.map((embedding) => embedding.values), [[0.1, 0.2]]);
+          assert.deepEqual(
+            single.embeddings?.map((embedding) => embedding.values),
+            [[0.1, 0.2]],
+          );
           assert.deepEqual((upstream.received[1]?.body as UpstreamEmbeddingsBody).input, ['solo']);
         });
       });
 
       describe('models.list / models.get', () => {
         it('the pager walks every page and terminates', async () => {
-          const expected = [...new Set(['gemini-2.5-flash', 'qwen3:8b', 'gemini-embedding-001', ...GEMINI_CLI_MODEL_NAMES])].map((name) => `models/${name}`);
+          const expected = [
+            ...new Set(['gemini-2.5-flash', 'qwen3:8b', 'gemini-embedding-001', ...GEMINI_CLI_MODEL_NAMES]),
+          ].map((name) => `models/${name}`);
           const pageSize = 4;
           const names: string[] = [];
           const pager = await client.models.list({ config: { pageSize } });
@@ -778,7 +1043,10 @@ describe('real Gemini SDKs through the proxy', () => {
           const listCalls = sdkRequests.filter((request) => request.url.pathname === '/v1beta/models');
           assert.equal(listCalls.length, Math.ceil(expected.length / pageSize));
           // [R-MOD-2]: never a request with an empty pageToken.
-          assert.ok(listCalls.every((request) => request.url.searchParams.get('pageToken') !== ''), listCalls.map((request) => request.url.search).join(' '));
+          assert.ok(
+            listCalls.every((request) => request.url.searchParams.get('pageToken') !== ''),
+            listCalls.map((request) => request.url.search).join(' '),
+          );
           assert.equal(upstream.received.length, 0);
         });
 
@@ -802,7 +1070,9 @@ describe('real Gemini SDKs through the proxy', () => {
             kind: 'json' as const,
             status: 429,
             headers: { 'retry-after': '7' },
-            body: { error: { message: 'Rate limit reached for requests', type: 'requests', code: 'rate_limit_exceeded' } },
+            body: {
+              error: { message: 'Rate limit reached for requests', type: 'requests', code: 'rate_limit_exceeded' },
+            },
           };
           upstream.enqueue(rateLimited, rateLimited);
 
@@ -815,14 +1085,23 @@ describe('real Gemini SDKs through the proxy', () => {
           const body = errorBody(unary);
           assert.equal(body.error.code, 429);
           assert.equal(body.error.status, 'RESOURCE_EXHAUSTED');
-          const retry = body.error.details?.find((detail) => detail['@type'] === 'type.googleapis.com/google.rpc.RetryInfo');
+          const retry = body.error.details?.find(
+            (detail) => detail['@type'] === 'type.googleapis.com/google.rpc.RetryInfo',
+          );
           assert.equal(retry?.['retryDelay'], '7s', JSON.stringify(body.error.details));
 
-          const stream = await drain(() => client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' }));
+          const stream = await drain(() =>
+            client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' }),
+          );
           assert.equal(stream.chunks.length, 0);
           assert.ok(stream.error instanceof sdk.ApiError, `expected ApiError, got ${String(stream.error)}`);
           assert.equal(stream.error.status, 429);
-          assert.equal(errorBody(stream.error).error.details?.find((detail) => detail['@type'] === 'type.googleapis.com/google.rpc.RetryInfo')?.['retryDelay'], '7s');
+          assert.equal(
+            errorBody(stream.error).error.details?.find(
+              (detail) => detail['@type'] === 'type.googleapis.com/google.rpc.RetryInfo',
+            )?.['retryDelay'],
+            '7s',
+          );
           // No retries behind the client's back: one upstream call per SDK call.
           assert.equal(upstream.received.length, 2);
         });
@@ -831,12 +1110,21 @@ describe('real Gemini SDKs through the proxy', () => {
           upstream.enqueue({
             kind: 'json',
             status: 400,
-            body: { error: { message: "Invalid value for 'temperature': must be <= 2.", type: 'invalid_request_error', param: 'temperature', code: null } },
+            body: {
+              error: {
+                message: "Invalid value for 'temperature': must be <= 2.",
+                type: 'invalid_request_error',
+                param: 'temperature',
+                code: null,
+              },
+            },
           });
-          const error = await client.models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi', config: { temperature: 5 } }).then(
-            () => undefined,
-            (caught: unknown) => caught,
-          );
+          const error = await client.models
+            .generateContent({ model: 'gemini-2.5-flash', contents: 'hi', config: { temperature: 5 } })
+            .then(
+              () => undefined,
+              (caught: unknown) => caught,
+            );
           assert.ok(error instanceof sdk.ApiError, `expected ApiError, got ${String(error)}`);
           assert.equal(error.status, 400);
           const body = errorBody(error);
@@ -853,7 +1141,9 @@ describe('real Gemini SDKs through the proxy', () => {
               `data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', code: null, type: 'server_error' } })}\n\n`,
             ],
           });
-          const { chunks, error } = await drain(() => client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' }));
+          const { chunks, error } = await drain(() =>
+            client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' }),
+          );
           assert.equal(chunks.length, 0, JSON.stringify(chunks.map((response) => response.candidates)));
           assert.ok(error instanceof sdk.ApiError, `expected ApiError, got ${String(error)}`);
           // Upstream server_error (no usable code) → 503 UNAVAILABLE, retryable for Gemini CLI.
@@ -874,9 +1164,14 @@ describe('real Gemini SDKs through the proxy', () => {
               `data: ${JSON.stringify({ error: { message: 'The server had an error while processing your request.', code: null, type: 'server_error' } })}\n\n`,
             ],
           });
-          const { chunks, error } = await drain(() => client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' }));
+          const { chunks, error } = await drain(() =>
+            client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' }),
+          );
           assert.equal(visibleText(chunks), 'Partial answer');
-          assert.deepEqual(finishReasons(chunks).filter((reason) => reason !== undefined), []);
+          assert.deepEqual(
+            finishReasons(chunks).filter((reason) => reason !== undefined),
+            [],
+          );
           assert.ok(error instanceof sdk.ApiError, `expected ApiError, got ${String(error)}`);
           assert.equal(error.status, 503);
           assert.equal(errorBody(error).error.status, 'UNAVAILABLE');
@@ -886,21 +1181,35 @@ describe('real Gemini SDKs through the proxy', () => {
           upstream.enqueue({
             kind: 'sse',
             delayMs: 5,
-            writes: [`data: ${JSON.stringify(chunk({ role: 'assistant', content: 'Half a' }))}\n\n`, `data: ${JSON.stringify(chunk({ content: ' sentence' }))}\n\n`],
+            writes: [
+              `data: ${JSON.stringify(chunk({ role: 'assistant', content: 'Half a' }))}\n\n`,
+              `data: ${JSON.stringify(chunk({ content: ' sentence' }))}\n\n`,
+            ],
             endAfter: false,
             destroyAfter: true,
           });
-          const { chunks, error } = await drain(() => client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' }));
+          const { chunks, error } = await drain(() =>
+            client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' }),
+          );
           assert.equal(visibleText(chunks), 'Half a sentence');
-          assert.deepEqual(finishReasons(chunks).filter((reason) => reason !== undefined), []);
+          assert.deepEqual(
+            finishReasons(chunks).filter((reason) => reason !== undefined),
+            [],
+          );
           assert.ok(error instanceof sdk.ApiError, `expected ApiError, got ${String(error)}`);
           assert.equal(error.status, 503);
           assert.match(errorBody(error).error.message, /closed the connection unexpectedly/);
         });
 
         it('upstream idle after some text → the text, then ApiError 504 (idle timeout)', async () => {
-          upstream.enqueue({ kind: 'sse', writes: [`data: ${JSON.stringify(chunk({ role: 'assistant', content: 'Stalled' }))}\n\n`], endAfter: false });
-          const { chunks, error } = await drain(() => client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' }));
+          upstream.enqueue({
+            kind: 'sse',
+            writes: [`data: ${JSON.stringify(chunk({ role: 'assistant', content: 'Stalled' }))}\n\n`],
+            endAfter: false,
+          });
+          const { chunks, error } = await drain(() =>
+            client.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' }),
+          );
           assert.equal(visibleText(chunks), 'Stalled');
           assert.ok(error instanceof sdk.ApiError, `expected ApiError, got ${String(error)}`);
           assert.equal(error.status, 504);

@@ -8,7 +8,11 @@ describe('smoke: text stream through the proxy', () => {
   let proxy: RunningProxy;
   before(async () => {
     upstream = await new ScriptedUpstream().start();
-    proxy = await startProxy({ openai_base_url: upstream.baseUrl, openai_api_key: 'sk-upstream-secret', default_openai_model: 'up-model' });
+    proxy = await startProxy({
+      openai_base_url: upstream.baseUrl,
+      openai_api_key: 'sk-upstream-secret',
+      default_openai_model: 'up-model',
+    });
   });
   after(async () => {
     await proxy.stop();
@@ -35,12 +39,22 @@ describe('smoke: text stream through the proxy', () => {
     assert.equal(response.headers.get('content-type'), 'text/event-stream');
     const text = await response.text();
     const events = text.split('\r\n\r\n').filter((event) => event !== '');
-    assert.ok(events.every((event) => event.startsWith('data: {')), text);
+    assert.ok(
+      events.every((event) => event.startsWith('data: {')),
+      text,
+    );
     const parsed = events.map(
-      (event) => JSON.parse(event.slice(6)) as { candidates: Array<{ content?: { parts?: Array<{ text?: string }> }; finishReason?: string }>; usageMetadata?: unknown },
+      (event) =>
+        JSON.parse(event.slice(6)) as {
+          candidates: Array<{ content?: { parts?: Array<{ text?: string }> }; finishReason?: string }>;
+          usageMetadata?: unknown;
+        },
     );
     // The chunk with the finish has content (issue 11: SDK 2.x history needs it): here an empty text part.
-    assert.deepEqual(parsed.map((event) => event.candidates[0]?.content?.parts?.[0]?.text), ['Hel', 'lo', '']);
+    assert.deepEqual(
+      parsed.map((event) => event.candidates[0]?.content?.parts?.[0]?.text),
+      ['Hel', 'lo', ''],
+    );
     const last = parsed[parsed.length - 1];
     assert.equal(last?.candidates[0]?.finishReason, 'STOP');
     assert.deepEqual(last?.usageMetadata, { promptTokenCount: 5, candidatesTokenCount: 2, totalTokenCount: 7 });

@@ -17,7 +17,14 @@ import { request as httpRequest } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { RequestRecord } from '../../src/server/context.js';
-import { describeRun, errorOutput, removeTemporaryDirectories, runCli, successOutput, type CliRun } from '../support/gemini-cli.js';
+import {
+  describeRun,
+  errorOutput,
+  removeTemporaryDirectories,
+  runCli,
+  successOutput,
+  type CliRun,
+} from '../support/gemini-cli.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
 import { ScriptedUpstream, sseFromChunks, type ReceivedRequest, type Script } from '../support/scripted-upstream.js';
 
@@ -32,8 +39,20 @@ const chunk = (delta: Record<string, unknown>, finish: string | null = null): Re
   model: 'up-model',
   choices: [{ index: 0, delta, finish_reason: finish }],
 });
-const USAGE = { id: ID, object: 'chat.completion.chunk', created: 1_779_300_000, model: 'up-model', choices: [], usage: { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 } };
-const COMPLETE_STREAM = sseFromChunks([chunk({ role: 'assistant', content: 'Hello' }), chunk({ content: ' there.' }), chunk({}, 'stop'), USAGE]).join('');
+const USAGE = {
+  id: ID,
+  object: 'chat.completion.chunk',
+  created: 1_779_300_000,
+  model: 'up-model',
+  choices: [],
+  usage: { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 },
+};
+const COMPLETE_STREAM = sseFromChunks([
+  chunk({ role: 'assistant', content: 'Hello' }),
+  chunk({ content: ' there.' }),
+  chunk({}, 'stop'),
+  USAGE,
+]).join('');
 const COMPLETION = {
   id: ID,
   object: 'chat.completion',
@@ -43,7 +62,8 @@ const COMPLETION = {
   usage: { prompt_tokens: 9, completion_tokens: 4, total_tokens: 13 },
 };
 
-const isStream = (request: ReceivedRequest): boolean => (request.body as { stream?: unknown } | undefined)?.stream === true;
+const isStream = (request: ReceivedRequest): boolean =>
+  (request.body as { stream?: unknown } | undefined)?.stream === true;
 
 /** One script for streamed calls, another for unary ones. */
 function byMode(stream: Script, unary: Script): Script {
@@ -87,7 +107,12 @@ interface Fault {
 }
 
 const OPENROUTER_RAW_CONTEXT = JSON.stringify({
-  error: { message: "This model's maximum context length is 128000 tokens. However, you requested 130000 tokens.", type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' },
+  error: {
+    message: "This model's maximum context length is 128000 tokens. However, you requested 130000 tokens.",
+    type: 'invalid_request_error',
+    param: 'messages',
+    code: 'context_length_exceeded',
+  },
 });
 
 const FAULTS: Fault[] = [
@@ -97,7 +122,13 @@ const FAULTS: Fault[] = [
     group: 'refused',
     upstream: 'refused',
     // Nothing listening will not heal by retrying: a status no client retries, with what to do.
-    stream: { kind: 'error', status: 400, rpc: 'FAILED_PRECONDITION', reason: 'UPSTREAM_UNREACHABLE', message: /refused the connection: nothing listens there/ },
+    stream: {
+      kind: 'error',
+      status: 400,
+      rpc: 'FAILED_PRECONDITION',
+      reason: 'UPSTREAM_UNREACHABLE',
+      message: /refused the connection: nothing listens there/,
+    },
     unary: { kind: 'error', status: 400, rpc: 'FAILED_PRECONDITION', reason: 'UPSTREAM_UNREACHABLE' },
     cli: { kind: 'terminal', exit: 144, status: 400 },
   },
@@ -105,14 +136,28 @@ const FAULTS: Fault[] = [
     name: 'reset before headers',
     group: 'reset before headers',
     upstream: { kind: 'reset' },
-    stream: { kind: 'error', status: 503, rpc: 'UNAVAILABLE', reason: 'UPSTREAM_CONNECTION_LOST', message: /closed the connection/ },
+    stream: {
+      kind: 'error',
+      status: 503,
+      rpc: 'UNAVAILABLE',
+      reason: 'UPSTREAM_CONNECTION_LOST',
+      message: /closed the connection/,
+    },
     unary: { kind: 'error', status: 503, rpc: 'UNAVAILABLE', reason: 'UPSTREAM_CONNECTION_LOST' },
     cli: { kind: 'transient', exit: 247 },
   },
   {
     name: 'reset mid-stream, after the headers and before any content',
     group: 'reset mid-stream',
-    upstream: byMode({ kind: 'sse', writes: [': open\n\n'], destroyAfter: true }, { kind: 'sse', writes: ['{"id":"chatcmpl-fault","choi'], headers: { 'content-type': 'application/json' }, destroyAfter: true }),
+    upstream: byMode(
+      { kind: 'sse', writes: [': open\n\n'], destroyAfter: true },
+      {
+        kind: 'sse',
+        writes: ['{"id":"chatcmpl-fault","choi'],
+        headers: { 'content-type': 'application/json' },
+        destroyAfter: true,
+      },
+    ),
     stream: { kind: 'late-error', status: 503, rpc: 'UNAVAILABLE' },
     unary: { kind: 'error', status: 503, rpc: 'UNAVAILABLE' },
     cli: { kind: 'transient', exit: 247 },
@@ -121,8 +166,19 @@ const FAULTS: Fault[] = [
     name: 'reset mid-stream, after some content',
     group: 'reset mid-stream',
     upstream: byMode(
-      { kind: 'sse', writes: sseFromChunks([chunk({ role: 'assistant', content: 'Partial ' }), chunk({ content: 'answer' })], { done: false }), destroyAfter: true },
-      { kind: 'sse', writes: [JSON.stringify(COMPLETION).slice(0, 60)], headers: { 'content-type': 'application/json' }, destroyAfter: true },
+      {
+        kind: 'sse',
+        writes: sseFromChunks([chunk({ role: 'assistant', content: 'Partial ' }), chunk({ content: 'answer' })], {
+          done: false,
+        }),
+        destroyAfter: true,
+      },
+      {
+        kind: 'sse',
+        writes: [JSON.stringify(COMPLETION).slice(0, 60)],
+        headers: { 'content-type': 'application/json' },
+        destroyAfter: true,
+      },
     ),
     stream: { kind: 'broken', text: 'Partial answer', status: 503, rpc: 'UNAVAILABLE' },
     unary: { kind: 'error', status: 503, rpc: 'UNAVAILABLE' },
@@ -133,7 +189,13 @@ const FAULTS: Fault[] = [
     name: 'stall before headers (upstream_headers_seconds)',
     group: 'stall before headers',
     upstream: { kind: 'stall' },
-    stream: { kind: 'error', status: 504, rpc: 'DEADLINE_EXCEEDED', reason: 'UPSTREAM_TIMEOUT', message: /no response headers in time/ },
+    stream: {
+      kind: 'error',
+      status: 504,
+      rpc: 'DEADLINE_EXCEEDED',
+      reason: 'UPSTREAM_TIMEOUT',
+      message: /no response headers in time/,
+    },
     unary: { kind: 'error', status: 504, rpc: 'DEADLINE_EXCEEDED', reason: 'UPSTREAM_TIMEOUT' },
     cli: { kind: 'transient', exit: 248 },
   },
@@ -141,18 +203,41 @@ const FAULTS: Fault[] = [
     name: 'stall mid-stream, after some content (upstream_idle_seconds)',
     group: 'stall mid-stream',
     upstream: byMode(
-      { kind: 'sse', writes: sseFromChunks([chunk({ role: 'assistant', content: 'Stalled ' }), chunk({ content: 'here' })], { done: false }), endAfter: false },
-      { kind: 'sse', writes: [JSON.stringify(COMPLETION).slice(0, 60)], headers: { 'content-type': 'application/json' }, endAfter: false },
+      {
+        kind: 'sse',
+        writes: sseFromChunks([chunk({ role: 'assistant', content: 'Stalled ' }), chunk({ content: 'here' })], {
+          done: false,
+        }),
+        endAfter: false,
+      },
+      {
+        kind: 'sse',
+        writes: [JSON.stringify(COMPLETION).slice(0, 60)],
+        headers: { 'content-type': 'application/json' },
+        endAfter: false,
+      },
     ),
     stream: { kind: 'broken', text: 'Stalled here', status: 504, rpc: 'DEADLINE_EXCEEDED' },
-    unary: { kind: 'error', status: 504, rpc: 'DEADLINE_EXCEEDED', reason: 'UPSTREAM_TIMEOUT', message: /stopped sending data/ },
+    unary: {
+      kind: 'error',
+      status: 504,
+      rpc: 'DEADLINE_EXCEEDED',
+      reason: 'UPSTREAM_TIMEOUT',
+      message: /stopped sending data/,
+    },
     cli: { kind: 'transient', exit: 248 },
   },
   // --- bodies that are not what they claim
   {
     name: 'invalid JSON (unary body; first SSE event)',
     group: 'invalid JSON',
-    upstream: byMode({ kind: 'sse', writes: ['data: {"id":"chatcmpl-fault","choices":[{"delta":{"content":"x"\n\n', 'data: [DONE]\n\n'] }, errorScript(200, '{"id":"chatcmpl-fault","choices":[{"message":', { 'content-type': 'application/json' })),
+    upstream: byMode(
+      {
+        kind: 'sse',
+        writes: ['data: {"id":"chatcmpl-fault","choices":[{"delta":{"content":"x"\n\n', 'data: [DONE]\n\n'],
+      },
+      errorScript(200, '{"id":"chatcmpl-fault","choices":[{"message":', { 'content-type': 'application/json' }),
+    ),
     stream: { kind: 'late-error', status: 502, rpc: 'UNAVAILABLE' },
     unary: { kind: 'error', status: 502, rpc: 'UNAVAILABLE', message: /not JSON/ },
     cli: { kind: 'transient', exit: 246 },
@@ -160,7 +245,10 @@ const FAULTS: Fault[] = [
   {
     name: 'invalid SSE (bytes without any data: event)',
     group: 'invalid SSE',
-    upstream: byMode({ kind: 'sse', writes: ['this is not\r\nan event stream\n\n', 'event: ping\n\n'] }, errorScript(200, 'event: ping\n\n', { 'content-type': 'text/event-stream' })),
+    upstream: byMode(
+      { kind: 'sse', writes: ['this is not\r\nan event stream\n\n', 'event: ping\n\n'] },
+      errorScript(200, 'event: ping\n\n', { 'content-type': 'text/event-stream' }),
+    ),
     stream: { kind: 'late-error', status: 503, rpc: 'UNAVAILABLE' },
     unary: { kind: 'error', status: 502, rpc: 'UNAVAILABLE' },
     cli: { kind: 'transient', exit: 247 },
@@ -168,7 +256,16 @@ const FAULTS: Fault[] = [
   {
     name: 'no [DONE] (finish_reason, then EOF)',
     group: 'no [DONE]',
-    upstream: byMode({ kind: 'sse', writes: sseFromChunks([chunk({ role: 'assistant', content: 'Hello' }), chunk({ content: ' there.' }, 'stop'), USAGE], { done: false }) }, { kind: 'json', body: COMPLETION }),
+    upstream: byMode(
+      {
+        kind: 'sse',
+        writes: sseFromChunks(
+          [chunk({ role: 'assistant', content: 'Hello' }), chunk({ content: ' there.' }, 'stop'), USAGE],
+          { done: false },
+        ),
+      },
+      { kind: 'json', body: COMPLETION },
+    ),
     stream: { kind: 'ok', text: 'Hello there.', finish: 'STOP' },
     unary: { kind: 'ok', text: 'Hello there.', finish: 'STOP' },
     cli: { kind: 'success', response: 'Hello there.' },
@@ -176,7 +273,15 @@ const FAULTS: Fault[] = [
   {
     name: 'slow drip (one byte every 2 ms)',
     group: 'slow drip',
-    upstream: byMode({ kind: 'sse', writes: [...COMPLETE_STREAM], delayMs: 2 }, { kind: 'sse', writes: [...JSON.stringify(COMPLETION)], delayMs: 2, headers: { 'content-type': 'application/json' } }),
+    upstream: byMode(
+      { kind: 'sse', writes: [...COMPLETE_STREAM], delayMs: 2 },
+      {
+        kind: 'sse',
+        writes: [...JSON.stringify(COMPLETION)],
+        delayMs: 2,
+        headers: { 'content-type': 'application/json' },
+      },
+    ),
     stream: { kind: 'ok', text: 'Hello there.', finish: 'STOP' },
     unary: { kind: 'ok', text: 'Hello there.', finish: 'STOP' },
     cli: { kind: 'success', response: 'Hello there.' },
@@ -184,13 +289,32 @@ const FAULTS: Fault[] = [
   {
     name: 'OpenAI mid-stream error event after content, then [DONE]',
     group: 'mid-stream error event',
-    upstream: byMode({ kind: 'sse', writes: [...sseFromChunks([chunk({ role: 'assistant', content: 'Part' })], { done: false }), 'data: {"error":{"message":"The server had an error processing your request.","type":"server_error","param":null,"code":null}}\n\n', 'data: [DONE]\n\n'] }, { kind: 'json', body: COMPLETION }),
+    upstream: byMode(
+      {
+        kind: 'sse',
+        writes: [
+          ...sseFromChunks([chunk({ role: 'assistant', content: 'Part' })], { done: false }),
+          'data: {"error":{"message":"The server had an error processing your request.","type":"server_error","param":null,"code":null}}\n\n',
+          'data: [DONE]\n\n',
+        ],
+      },
+      { kind: 'json', body: COMPLETION },
+    ),
     stream: { kind: 'broken', text: 'Part', status: 503, rpc: 'UNAVAILABLE' },
   },
   {
     name: 'vLLM mid-stream error event with an int code, before any content',
     group: 'mid-stream error event',
-    upstream: byMode({ kind: 'sse', writes: ['data: {"error":{"message":"This model\'s maximum context length is 4096 tokens.","type":"BadRequestError","param":null,"code":400}}\n\n', 'data: [DONE]\n\n'] }, { kind: 'json', body: COMPLETION }),
+    upstream: byMode(
+      {
+        kind: 'sse',
+        writes: [
+          'data: {"error":{"message":"This model\'s maximum context length is 4096 tokens.","type":"BadRequestError","param":null,"code":400}}\n\n',
+          'data: [DONE]\n\n',
+        ],
+      },
+      { kind: 'json', body: COMPLETION },
+    ),
     stream: { kind: 'late-error', status: 400, rpc: 'INVALID_ARGUMENT' },
     cli: { kind: 'terminal', exit: 144, status: 400 },
   },
@@ -198,23 +322,57 @@ const FAULTS: Fault[] = [
   {
     name: 'OpenAI 429 insufficient_quota (out of credit)',
     group: 'provider bodies',
-    upstream: errorScript(429, { error: { message: 'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } }),
-    stream: { kind: 'error', status: 400, rpc: 'FAILED_PRECONDITION', reason: 'UPSTREAM_INSUFFICIENT_BALANCE', message: /exceeded your current quota/ },
+    upstream: errorScript(429, {
+      error: {
+        message:
+          'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.',
+        type: 'insufficient_quota',
+        param: null,
+        code: 'insufficient_quota',
+      },
+    }),
+    stream: {
+      kind: 'error',
+      status: 400,
+      rpc: 'FAILED_PRECONDITION',
+      reason: 'UPSTREAM_INSUFFICIENT_BALANCE',
+      message: /exceeded your current quota/,
+    },
     unary: { kind: 'error', status: 400, rpc: 'FAILED_PRECONDITION', reason: 'UPSTREAM_INSUFFICIENT_BALANCE' },
     cli: { kind: 'terminal', exit: 144, status: 400 },
   },
   {
     name: 'OpenAI 429 rate_limit_exceeded (tokens per minute)',
     group: 'provider bodies',
-    upstream: errorScript(429, { error: { message: 'Request too large for gpt-4o in organization org-abc on tokens per min (TPM): Limit 30000, Requested 30601. Visit https://platform.openai.com/account/rate-limits to learn more.', type: 'tokens', param: null, code: 'rate_limit_exceeded' } }),
+    upstream: errorScript(429, {
+      error: {
+        message:
+          'Request too large for gpt-4o in organization org-abc on tokens per min (TPM): Limit 30000, Requested 30601. Visit https://platform.openai.com/account/rate-limits to learn more.',
+        type: 'tokens',
+        param: null,
+        code: 'rate_limit_exceeded',
+      },
+    }),
     stream: { kind: 'error', status: 429, rpc: 'RESOURCE_EXHAUSTED', reason: 'UPSTREAM_RATE_LIMITED' },
     unary: { kind: 'error', status: 429, rpc: 'RESOURCE_EXHAUSTED', reason: 'UPSTREAM_RATE_LIMITED' },
   },
   {
     name: 'Azure 429, string code "429", "Please retry after 86400 seconds"',
     group: 'provider bodies',
-    upstream: errorScript(429, { error: { code: '429', message: 'Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-08-01-preview have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 86400 seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit.' } }),
-    stream: { kind: 'error', status: 429, rpc: 'RESOURCE_EXHAUSTED', reason: 'UPSTREAM_RATE_LIMITED', message: /retry after 86400 seconds/ },
+    upstream: errorScript(429, {
+      error: {
+        code: '429',
+        message:
+          'Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-08-01-preview have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 86400 seconds. Please go here: https://aka.ms/oai/quotaincrease if you would like to further increase the default rate limit.',
+      },
+    }),
+    stream: {
+      kind: 'error',
+      status: 429,
+      rpc: 'RESOURCE_EXHAUSTED',
+      reason: 'UPSTREAM_RATE_LIMITED',
+      message: /retry after 86400 seconds/,
+    },
     unary: { kind: 'error', status: 429, rpc: 'RESOURCE_EXHAUSTED' },
     // RetryInfo "86400s" > 300 s: Gemini CLI classifies it as a terminal quota error.
     cli: { kind: 'terminal', exit: 173, status: 429 },
@@ -230,7 +388,19 @@ const FAULTS: Fault[] = [
   {
     name: 'Azure 400 content_filter',
     group: 'provider bodies',
-    upstream: errorScript(400, { error: { message: "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.", type: null, param: 'prompt', code: 'content_filter', status: 400, innererror: { code: 'ResponsibleAIPolicyViolation', content_filter_result: { jailbreak: { filtered: true, detected: true } } } } }),
+    upstream: errorScript(400, {
+      error: {
+        message: "The response was filtered due to the prompt triggering Azure OpenAI's content management policy.",
+        type: null,
+        param: 'prompt',
+        code: 'content_filter',
+        status: 400,
+        innererror: {
+          code: 'ResponsibleAIPolicyViolation',
+          content_filter_result: { jailbreak: { filtered: true, detected: true } },
+        },
+      },
+    }),
     stream: { kind: 'error', status: 400, rpc: 'INVALID_ARGUMENT', reason: 'UPSTREAM_CONTENT_FILTERED' },
     unary: { kind: 'error', status: 400, rpc: 'INVALID_ARGUMENT', reason: 'UPSTREAM_CONTENT_FILTERED' },
     cli: { kind: 'terminal', exit: 144, status: 400 },
@@ -238,7 +408,9 @@ const FAULTS: Fault[] = [
   {
     name: 'DeepSeek 402 Insufficient Balance',
     group: 'provider bodies',
-    upstream: errorScript(402, { error: { message: 'Insufficient Balance', type: 'unknown_error', param: null, code: 'invalid_request_error' } }),
+    upstream: errorScript(402, {
+      error: { message: 'Insufficient Balance', type: 'unknown_error', param: null, code: 'invalid_request_error' },
+    }),
     stream: { kind: 'error', status: 400, rpc: 'FAILED_PRECONDITION', reason: 'UPSTREAM_INSUFFICIENT_BALANCE' },
     unary: { kind: 'error', status: 400, rpc: 'FAILED_PRECONDITION', reason: 'UPSTREAM_INSUFFICIENT_BALANCE' },
     cli: { kind: 'terminal', exit: 144, status: 400 },
@@ -246,7 +418,9 @@ const FAULTS: Fault[] = [
   {
     name: 'Kimi 429 engine_overloaded_error',
     group: 'provider bodies',
-    upstream: errorScript(429, { error: { message: 'The engine is currently overloaded, please try again later', type: 'engine_overloaded_error' } }),
+    upstream: errorScript(429, {
+      error: { message: 'The engine is currently overloaded, please try again later', type: 'engine_overloaded_error' },
+    }),
     stream: { kind: 'error', status: 503, rpc: 'UNAVAILABLE', reason: 'UPSTREAM_OVERLOADED' },
     unary: { kind: 'error', status: 503, rpc: 'UNAVAILABLE', reason: 'UPSTREAM_OVERLOADED' },
     cli: { kind: 'transient', exit: 247 },
@@ -254,7 +428,10 @@ const FAULTS: Fault[] = [
   {
     name: 'Z.ai 429 code "1113" (balance)',
     group: 'provider bodies',
-    upstream: errorScript(429, { error: { code: '1113', message: 'Insufficient balance or no resource package. Please recharge.' }, request_id: '20260101000000abc' }),
+    upstream: errorScript(429, {
+      error: { code: '1113', message: 'Insufficient balance or no resource package. Please recharge.' },
+      request_id: '20260101000000abc',
+    }),
     stream: { kind: 'error', status: 400, rpc: 'FAILED_PRECONDITION', reason: 'UPSTREAM_INSUFFICIENT_BALANCE' },
     unary: { kind: 'error', status: 400, rpc: 'FAILED_PRECONDITION', reason: 'UPSTREAM_INSUFFICIENT_BALANCE' },
     cli: { kind: 'terminal', exit: 144, status: 400 },
@@ -262,45 +439,100 @@ const FAULTS: Fault[] = [
   {
     name: 'DashScope 400 data_inspection_failed',
     group: 'provider bodies',
-    upstream: errorScript(400, { error: { code: 'data_inspection_failed', param: null, message: 'Input data may contain inappropriate content.', type: 'data_inspection_failed' }, id: 'chatcmpl-x', request_id: 'r-1' }),
-    stream: { kind: 'error', status: 400, rpc: 'INVALID_ARGUMENT', reason: 'UPSTREAM_CONTENT_FILTERED', message: /inappropriate content/ },
+    upstream: errorScript(400, {
+      error: {
+        code: 'data_inspection_failed',
+        param: null,
+        message: 'Input data may contain inappropriate content.',
+        type: 'data_inspection_failed',
+      },
+      id: 'chatcmpl-x',
+      request_id: 'r-1',
+    }),
+    stream: {
+      kind: 'error',
+      status: 400,
+      rpc: 'INVALID_ARGUMENT',
+      reason: 'UPSTREAM_CONTENT_FILTERED',
+      message: /inappropriate content/,
+    },
     unary: { kind: 'error', status: 400, rpc: 'INVALID_ARGUMENT', reason: 'UPSTREAM_CONTENT_FILTERED' },
     cli: { kind: 'terminal', exit: 144, status: 400 },
   },
   {
     name: 'OpenRouter 400 with the provider body in metadata.raw (context length)',
     group: 'provider bodies',
-    upstream: errorScript(400, { error: { code: 400, message: 'Provider returned error', metadata: { provider_name: 'OpenAI', raw: OPENROUTER_RAW_CONTEXT } } }),
-    stream: { kind: 'error', status: 400, rpc: 'INVALID_ARGUMENT', reason: 'UPSTREAM_CONTEXT_LENGTH', message: /maximum context length/ },
+    upstream: errorScript(400, {
+      error: {
+        code: 400,
+        message: 'Provider returned error',
+        metadata: { provider_name: 'OpenAI', raw: OPENROUTER_RAW_CONTEXT },
+      },
+    }),
+    stream: {
+      kind: 'error',
+      status: 400,
+      rpc: 'INVALID_ARGUMENT',
+      reason: 'UPSTREAM_CONTEXT_LENGTH',
+      message: /maximum context length/,
+    },
     unary: { kind: 'error', status: 400, rpc: 'INVALID_ARGUMENT', reason: 'UPSTREAM_CONTEXT_LENGTH' },
     cli: { kind: 'terminal', exit: 144, status: 400 },
   },
   {
     name: 'OpenRouter 503 with metadata.raw (provider overloaded)',
     group: 'provider bodies',
-    upstream: errorScript(503, { error: { code: 503, message: 'Provider returned error', metadata: { provider_name: 'DeepInfra', raw: '{"error":{"message":"Model is overloaded"}}' } } }),
+    upstream: errorScript(503, {
+      error: {
+        code: 503,
+        message: 'Provider returned error',
+        metadata: { provider_name: 'DeepInfra', raw: '{"error":{"message":"Model is overloaded"}}' },
+      },
+    }),
     stream: { kind: 'error', status: 503, rpc: 'UNAVAILABLE' },
     unary: { kind: 'error', status: 503, rpc: 'UNAVAILABLE' },
   },
   {
     name: 'vLLM 400 with an int code',
     group: 'provider bodies',
-    upstream: errorScript(400, { error: { message: "'temperature' must be between 0 and 2", type: 'BadRequestError', param: null, code: 400 } }),
-    stream: { kind: 'error', status: 400, rpc: 'INVALID_ARGUMENT', reason: 'UPSTREAM_BAD_REQUEST', message: /must be between 0 and 2/ },
+    upstream: errorScript(400, {
+      error: { message: "'temperature' must be between 0 and 2", type: 'BadRequestError', param: null, code: 400 },
+    }),
+    stream: {
+      kind: 'error',
+      status: 400,
+      rpc: 'INVALID_ARGUMENT',
+      reason: 'UPSTREAM_BAD_REQUEST',
+      message: /must be between 0 and 2/,
+    },
     unary: { kind: 'error', status: 400, rpc: 'INVALID_ARGUMENT' },
     cli: { kind: 'terminal', exit: 144, status: 400 },
   },
   {
     name: 'vLLM (old) top-level {"object":"error"} 400',
     group: 'provider bodies',
-    upstream: errorScript(400, { object: 'error', message: 'max_tokens must be at least 1, got 0.', type: 'BadRequestError', param: null, code: 400 }),
+    upstream: errorScript(400, {
+      object: 'error',
+      message: 'max_tokens must be at least 1, got 0.',
+      type: 'BadRequestError',
+      param: null,
+      code: 400,
+    }),
     stream: { kind: 'error', status: 400, rpc: 'INVALID_ARGUMENT', message: /max_tokens must be at least 1/ },
     unary: { kind: 'error', status: 400, rpc: 'INVALID_ARGUMENT' },
   },
   {
     name: 'llama.cpp 400 exceed_context_size_error',
     group: 'provider bodies',
-    upstream: errorScript(400, { error: { code: 400, message: 'request (13392 tokens) exceeds the available context size (8192 tokens), try increasing it', type: 'exceed_context_size_error', n_prompt_tokens: 13392, n_ctx: 8192 } }),
+    upstream: errorScript(400, {
+      error: {
+        code: 400,
+        message: 'request (13392 tokens) exceeds the available context size (8192 tokens), try increasing it',
+        type: 'exceed_context_size_error',
+        n_prompt_tokens: 13392,
+        n_ctx: 8192,
+      },
+    }),
     stream: { kind: 'error', status: 400, rpc: 'INVALID_ARGUMENT', reason: 'UPSTREAM_CONTEXT_LENGTH' },
     unary: { kind: 'error', status: 400, rpc: 'INVALID_ARGUMENT', reason: 'UPSTREAM_CONTEXT_LENGTH' },
     cli: { kind: 'terminal', exit: 144, status: 400 },
@@ -308,7 +540,9 @@ const FAULTS: Fault[] = [
   {
     name: 'llama.cpp 500 "tools param requires --jinja flag" (deterministic, not retried)',
     group: 'provider bodies',
-    upstream: errorScript(500, { error: { code: 500, message: 'tools param requires --jinja flag', type: 'server_error' } }),
+    upstream: errorScript(500, {
+      error: { code: 500, message: 'tools param requires --jinja flag', type: 'server_error' },
+    }),
     stream: { kind: 'error', status: 400, rpc: 'INVALID_ARGUMENT', reason: 'UPSTREAM_UNSUPPORTED', message: /--jinja/ },
     unary: { kind: 'error', status: 400, rpc: 'INVALID_ARGUMENT', reason: 'UPSTREAM_UNSUPPORTED' },
     cli: { kind: 'terminal', exit: 144, status: 400 },
@@ -316,8 +550,25 @@ const FAULTS: Fault[] = [
   {
     name: 'OpenAI 401 invalid_api_key that echoes the key',
     group: 'provider bodies',
-    upstream: { kind: 'dynamic', respond: (request) => errorScript(401, { error: { message: `Incorrect API key provided: ${String(request.headers.authorization).replace(/^Bearer /, '')}.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }) },
-    stream: { kind: 'error', status: 403, rpc: 'PERMISSION_DENIED', reason: 'UPSTREAM_AUTH_REJECTED', message: /\[REDACTED\]/ },
+    upstream: {
+      kind: 'dynamic',
+      respond: (request) =>
+        errorScript(401, {
+          error: {
+            message: `Incorrect API key provided: ${String(request.headers.authorization).replace(/^Bearer /, '')}.`,
+            type: 'invalid_request_error',
+            param: null,
+            code: 'invalid_api_key',
+          },
+        }),
+    },
+    stream: {
+      kind: 'error',
+      status: 403,
+      rpc: 'PERMISSION_DENIED',
+      reason: 'UPSTREAM_AUTH_REJECTED',
+      message: /\[REDACTED\]/,
+    },
     unary: { kind: 'error', status: 403, rpc: 'PERMISSION_DENIED', reason: 'UPSTREAM_AUTH_REJECTED' },
     cli: { kind: 'terminal', exit: 147, status: 403 },
   },
@@ -334,7 +585,14 @@ const FAULTS: Fault[] = [
 // Rigs and the HTTP client
 
 /** Short timeouts so stalls resolve in about a second: headers 1 s (< commit 3 s), idle 1 s, heartbeat 0.5 s. */
-const TIMEOUTS = { first_byte_commit_seconds: 3, heartbeat_seconds: 0.5, upstream_idle_seconds: 1, upstream_headers_seconds: 1, upstream_unary_seconds: 1, upstream_connect_seconds: 1 };
+const TIMEOUTS = {
+  first_byte_commit_seconds: 3,
+  heartbeat_seconds: 0.5,
+  upstream_idle_seconds: 1,
+  upstream_headers_seconds: 1,
+  upstream_unary_seconds: 1,
+  upstream_connect_seconds: 1,
+};
 const REQUEST_BOUND_MS = 8000;
 
 async function closedPort(): Promise<number> {
@@ -388,17 +646,22 @@ interface HttpResult {
 function send(url: string, body: unknown, bound = REQUEST_BOUND_MS): Promise<HttpResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', connection: 'close' } }, (response) => {
-      let text = '';
-      response.setEncoding('utf8').on('data', (data: string) => (text += data));
-      response.on('end', () => {
-        clearTimeout(timer);
-        const headers: Record<string, string> = {};
-        for (const [name, value] of Object.entries(response.headers)) if (typeof value === 'string') headers[name] = value;
-        resolve({ status: response.statusCode ?? 0, headers, body: text, ms: Date.now() - started });
-      });
-      response.on('error', reject);
-    });
+    const request = httpRequest(
+      url,
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/json', connection: 'close' } },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8').on('data', (data: string) => (text += data));
+        response.on('end', () => {
+          clearTimeout(timer);
+          const headers: Record<string, string> = {};
+          for (const [name, value] of Object.entries(response.headers))
+            if (typeof value === 'string') headers[name] = value;
+          resolve({ status: response.statusCode ?? 0, headers, body: text, ms: Date.now() - started });
+        });
+        response.on('error', reject);
+      },
+    );
     const timer = setTimeout(() => {
       request.destroy();
       reject(new Error(`no complete answer within ${bound} ms (hung connection)`));
@@ -414,7 +677,9 @@ function send(url: string, body: unknown, bound = REQUEST_BOUND_MS): Promise<Htt
 const PROMPT = { contents: [{ role: 'user', parts: [{ text: 'say hi' }] }] };
 
 interface SseParse {
-  events: Array<{ candidates?: Array<{ content?: { parts?: Array<{ text?: string; thought?: boolean }> }; finishReason?: string }> }>;
+  events: Array<{
+    candidates?: Array<{ content?: { parts?: Array<{ text?: string; thought?: boolean }> }; finishReason?: string }>;
+  }>;
   tail: { error?: { code: number; status: string; message: string } } | undefined;
 }
 
@@ -433,7 +698,11 @@ function parseSse(body: string): SseParse {
 }
 
 function textOf(events: SseParse['events']): string {
-  return events.flatMap((event) => event.candidates?.[0]?.content?.parts ?? []).filter((part) => part.thought !== true).map((part) => part.text ?? '').join('');
+  return events
+    .flatMap((event) => event.candidates?.[0]?.content?.parts ?? [])
+    .filter((part) => part.thought !== true)
+    .map((part) => part.text ?? '')
+    .join('');
 }
 
 function assertExpected(result: HttpResult, expect: Expect, mode: 'stream' | 'unary', label: string): void {
@@ -442,7 +711,9 @@ function assertExpected(result: HttpResult, expect: Expect, mode: 'stream' | 'un
     case 'error': {
       assert.equal(result.status, expect.status, context);
       assert.match(result.headers['content-type'] ?? '', /^application\/json/, context);
-      const { error } = JSON.parse(result.body) as { error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> } };
+      const { error } = JSON.parse(result.body) as {
+        error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> };
+      };
       assert.equal(error.code, expect.status, context);
       assert.equal(error.status, expect.rpc, context);
       assert.equal(typeof error.message, 'string', context);
@@ -470,7 +741,10 @@ function assertExpected(result: HttpResult, expect: Expect, mode: 'stream' | 'un
       assert.equal(parsed.tail.error.code, expect.status, context);
       assert.equal(parsed.tail.error.status, expect.rpc, context);
       assert.equal(textOf(parsed.events), expect.text, context);
-      assert.ok(parsed.events.every((event) => event.candidates?.[0]?.finishReason === undefined), `no finish before the error: ${context}`);
+      assert.ok(
+        parsed.events.every((event) => event.candidates?.[0]?.finishReason === undefined),
+        `no finish before the error: ${context}`,
+      );
       break;
     }
     case 'ok': {
@@ -479,7 +753,9 @@ function assertExpected(result: HttpResult, expect: Expect, mode: 'stream' | 'un
         const parsed = parseSse(result.body);
         assert.equal(parsed.tail, undefined, context);
         assert.equal(textOf(parsed.events), expect.text, context);
-        const reasons = parsed.events.flatMap((event) => event.candidates ?? []).flatMap((candidate) => (candidate.finishReason === undefined ? [] : [candidate.finishReason]));
+        const reasons = parsed.events
+          .flatMap((event) => event.candidates ?? [])
+          .flatMap((candidate) => (candidate.finishReason === undefined ? [] : [candidate.finishReason]));
         assert.deepEqual(reasons, [expect.finish], context);
       } else {
         const parsed = JSON.parse(result.body) as SseParse['events'][number];
@@ -496,7 +772,9 @@ async function openConnections(proxy: RunningProxy): Promise<number> {
   // The client closed its side; give the server a moment to see it, then count.
   let count = Number.NaN;
   for (let attempt = 0; attempt < 40; attempt += 1) {
-    count = await new Promise<number>((resolve, reject) => proxy.app.server.getConnections((error, value) => (error ? reject(error) : resolve(value))));
+    count = await new Promise<number>((resolve, reject) =>
+      proxy.app.server.getConnections((error, value) => (error ? reject(error) : resolve(value))),
+    );
     if (count === 0) break;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -511,9 +789,18 @@ describe('fault matrix: the Gemini response (stream and unary), every request wi
     it(`${fault.group} — ${fault.name}`, async () => {
       const rig = await startRig(fault);
       try {
-        const streamed = await send(`${rig.proxy.url}/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse`, PROMPT);
+        const streamed = await send(
+          `${rig.proxy.url}/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse`,
+          PROMPT,
+        );
         assertExpected(streamed, fault.stream, 'stream', fault.name);
-        if (fault.unary !== undefined) assertExpected(await send(`${rig.proxy.url}/v1beta/models/gemini-2.5-pro:generateContent`, PROMPT), fault.unary, 'unary', fault.name);
+        if (fault.unary !== undefined)
+          assertExpected(
+            await send(`${rig.proxy.url}/v1beta/models/gemini-2.5-pro:generateContent`, PROMPT),
+            fault.unary,
+            'unary',
+            fault.name,
+          );
         const calls = rig.upstream.received.length;
         const expectedCalls = fault.upstream === 'refused' ? 0 : fault.unary === undefined ? 1 : 2;
         assert.equal(calls, expectedCalls, 'attempts_per_target 1: one upstream call per request');
@@ -525,9 +812,19 @@ describe('fault matrix: the Gemini response (stream and unary), every request wi
   }
 
   it('stall before headers past first_byte_commit_seconds: 200 is committed, heartbeats flow, then the late 504', async () => {
-    const rig = await startRig({ name: 'stall', group: 'stall', upstream: { kind: 'stall' }, stream: { kind: 'error', status: 0, rpc: '' } }, {
-      timeouts: { first_byte_commit_seconds: 0.4, heartbeat_seconds: 0.2, upstream_idle_seconds: 2, upstream_headers_seconds: 1.5, upstream_unary_seconds: 1.5, upstream_connect_seconds: 1 },
-    });
+    const rig = await startRig(
+      { name: 'stall', group: 'stall', upstream: { kind: 'stall' }, stream: { kind: 'error', status: 0, rpc: '' } },
+      {
+        timeouts: {
+          first_byte_commit_seconds: 0.4,
+          heartbeat_seconds: 0.2,
+          upstream_idle_seconds: 2,
+          upstream_headers_seconds: 1.5,
+          upstream_unary_seconds: 1.5,
+          upstream_connect_seconds: 1,
+        },
+      },
+    );
     try {
       const streamed = await send(`${rig.proxy.url}/v1beta/models/m:streamGenerateContent?alt=sse`, PROMPT);
       assert.equal(streamed.status, 200);
@@ -548,7 +845,9 @@ describe('fault matrix: the Gemini response (stream and unary), every request wi
 describe('fault matrix: a client disconnect aborts the upstream request within 100 ms', () => {
   let rig: Rig;
   before(async () => {
-    rig = await startRig(undefined, { timeouts: { ...TIMEOUTS, upstream_headers_seconds: 30, upstream_idle_seconds: 30, first_byte_commit_seconds: 20 } });
+    rig = await startRig(undefined, {
+      timeouts: { ...TIMEOUTS, upstream_headers_seconds: 30, upstream_idle_seconds: 30, first_byte_commit_seconds: 20 },
+    });
   });
   after(async () => rig.stop());
 
@@ -559,15 +858,26 @@ describe('fault matrix: a client disconnect aborts the upstream request within 1
     rig.upstream.reset();
     rig.upstream.setFallback(
       moment === 'mid-stream'
-        ? { kind: 'sse', writes: sseFromChunks([chunk({ role: 'assistant', content: 'first' })], { done: false }), endAfter: false }
+        ? {
+            kind: 'sse',
+            writes: sseFromChunks([chunk({ role: 'assistant', content: 'first' })], { done: false }),
+            endAfter: false,
+          }
         : { kind: 'stall' },
     );
-    const path = moment === 'before headers (unary)' ? '/v1beta/models/m:generateContent' : '/v1beta/models/m:streamGenerateContent?alt=sse';
+    const path =
+      moment === 'before headers (unary)'
+        ? '/v1beta/models/m:generateContent'
+        : '/v1beta/models/m:streamGenerateContent?alt=sse';
     let received = '';
-    const request = httpRequest(`${rig.proxy.url}${path}`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } }, (response) => {
-      response.setEncoding('utf8').on('data', (data: string) => (received += data));
-      response.on('error', () => undefined);
-    });
+    const request = httpRequest(
+      `${rig.proxy.url}${path}`,
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/json' } },
+      (response) => {
+        response.setEncoding('utf8').on('data', (data: string) => (received += data));
+        response.on('error', () => undefined);
+      },
+    );
     request.on('error', () => undefined);
     request.end(JSON.stringify(PROMPT));
     const deadline = Date.now() + 5000;
@@ -588,7 +898,8 @@ describe('fault matrix: a client disconnect aborts the upstream request within 1
   it('mid-stream, and before the upstream headers (stream and unary): each of 5 tries under 100 ms', async (t) => {
     const moments: Moment[] = ['mid-stream', 'before headers (stream)', 'before headers (unary)'];
     const lags = new Map<Moment, number[]>(moments.map((moment) => [moment, []]));
-    for (let round = 0; round < 5; round += 1) for (const moment of moments) lags.get(moment)?.push(await abortLag(moment));
+    for (let round = 0; round < 5; round += 1)
+      for (const moment of moments) lags.get(moment)?.push(await abortLag(moment));
     for (const [moment, values] of lags) {
       t.diagnostic(`${moment}: upstream aborted ${values.join(', ')} ms after the client went away`);
       assert.equal(values.length, 5);
@@ -607,49 +918,61 @@ function describeCli(run: CliRun, rig: Rig): string {
 
 /** Proxy requests recorded so far (the listener runs when a response closes). */
 async function settledRecords(rig: Rig, atLeast: number): Promise<RequestRecord[]> {
-  for (let attempt = 0; attempt < 40 && rig.records.length < atLeast; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 25));
+  for (let attempt = 0; attempt < 40 && rig.records.length < atLeast; attempt += 1)
+    await new Promise((resolve) => setTimeout(resolve, 25));
   return rig.records;
 }
 
-describe('fault matrix: the real Gemini CLI retries what is transient and stops on what is terminal', { concurrency: 4 }, () => {
-  after(() => removeTemporaryDirectories());
+describe(
+  'fault matrix: the real Gemini CLI retries what is transient and stops on what is terminal',
+  { concurrency: 4 },
+  () => {
+    after(() => removeTemporaryDirectories());
 
-  for (const fault of FAULTS) {
-    const cli = fault.cli;
-    if (cli === undefined) continue;
-    it(`${fault.group} — ${fault.name}: ${cli.kind}${'exit' in cli ? `, exit ${cli.exit}` : ', exit 0'}`, async () => {
-      const rig = await startRig(fault);
-      try {
-        const run = await runCli(rig.proxy.url, { prompt: 'say hi', args: ['-m', 'fault-model'], maxAttempts: 2 });
-        const expectedAttempts = cli.kind === 'transient' ? 2 : 1;
-        const records = await settledRecords(rig, expectedAttempts);
-        const details = describeCli(run, rig);
-        assert.equal(run.timedOut, false, details);
-        switch (cli.kind) {
-          case 'transient': {
-            assert.equal(run.code, cli.exit, details);
-            break;
+    for (const fault of FAULTS) {
+      const cli = fault.cli;
+      if (cli === undefined) continue;
+      it(`${fault.group} — ${fault.name}: ${cli.kind}${'exit' in cli ? `, exit ${cli.exit}` : ', exit 0'}`, async () => {
+        const rig = await startRig(fault);
+        try {
+          const run = await runCli(rig.proxy.url, { prompt: 'say hi', args: ['-m', 'fault-model'], maxAttempts: 2 });
+          const expectedAttempts = cli.kind === 'transient' ? 2 : 1;
+          const records = await settledRecords(rig, expectedAttempts);
+          const details = describeCli(run, rig);
+          assert.equal(run.timedOut, false, details);
+          switch (cli.kind) {
+            case 'transient': {
+              assert.equal(run.code, cli.exit, details);
+              break;
+            }
+            case 'terminal': {
+              assert.equal(run.code, cli.exit, details);
+              const output = errorOutput(run, rig.upstream);
+              assert.equal(output.error?.code, cli.status, details);
+              break;
+            }
+            case 'success': {
+              assert.equal(run.code, 0, details);
+              const output = successOutput(run, rig.upstream);
+              assert.equal(output.response, cli.response, details);
+              break;
+            }
           }
-          case 'terminal': {
-            assert.equal(run.code, cli.exit, details);
-            const output = errorOutput(run, rig.upstream);
-            assert.equal(output.error?.code, cli.status, details);
-            break;
-          }
-          case 'success': {
-            assert.equal(run.code, 0, details);
-            const output = successOutput(run, rig.upstream);
-            assert.equal(output.response, cli.response, details);
-            break;
-          }
+          assert.equal(
+            records.length,
+            expectedAttempts,
+            `the CLI made ${records.length} request(s), expected ${expectedAttempts}\n${details}`,
+          );
+          assert.equal(rig.upstream.received.length, fault.upstream === 'refused' ? 0 : expectedAttempts, details);
+          assert.ok(
+            !run.stdout.includes(UPSTREAM_KEY) && !run.stderr.includes(UPSTREAM_KEY),
+            'the upstream key reached the CLI',
+          );
+          assert.equal(await openConnections(rig.proxy), 0, 'connections left open on the proxy after the CLI exited');
+        } finally {
+          await rig.stop();
         }
-        assert.equal(records.length, expectedAttempts, `the CLI made ${records.length} request(s), expected ${expectedAttempts}\n${details}`);
-        assert.equal(rig.upstream.received.length, fault.upstream === 'refused' ? 0 : expectedAttempts, details);
-        assert.ok(!run.stdout.includes(UPSTREAM_KEY) && !run.stderr.includes(UPSTREAM_KEY), 'the upstream key reached the CLI');
-        assert.equal(await openConnections(rig.proxy), 0, 'connections left open on the proxy after the CLI exited');
-      } finally {
-        await rig.stop();
-      }
-    });
-  }
-});
+      });
+    }
+  },
+);

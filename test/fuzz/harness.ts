@@ -13,14 +13,30 @@
  *  - the proxy logs nothing at error level or above.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool, errors as undiciErrors } from 'undici';
-import { FAULT_MODELS, FUZZ_ALLOWED_ORIGIN, describeCase, generateCase, type FuzzCase, type GeneratorOptions } from './generator.js';
+import {
+  FAULT_MODELS,
+  FUZZ_ALLOWED_ORIGIN,
+  describeCase,
+  generateCase,
+  type FuzzCase,
+  type GeneratorOptions,
+} from './generator.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The upstream
@@ -35,7 +51,14 @@ export const LIMITED_CLIENT_KEY = 'fz-limited-9Hs2Jd5Kf8Lg';
 export const ADMIN_KEY = 'fz-admin-4Mn7Bv0Cx3Zq';
 
 /** Every secret the proxy is configured with: none may ever appear in a response. */
-export const ALL_SECRETS: readonly string[] = [...UPSTREAM_KEYS.ok, UPSTREAM_KEYS.faulty, UPSTREAM_KEYS.other, ...CLIENT_KEYS, LIMITED_CLIENT_KEY, ADMIN_KEY];
+export const ALL_SECRETS: readonly string[] = [
+  ...UPSTREAM_KEYS.ok,
+  UPSTREAM_KEYS.faulty,
+  UPSTREAM_KEYS.other,
+  ...CLIENT_KEYS,
+  LIMITED_CLIENT_KEY,
+  ADMIN_KEY,
+];
 
 interface ChatBody {
   model?: unknown;
@@ -44,7 +67,11 @@ interface ChatBody {
   input?: unknown;
 }
 
-function chunkEvent(delta: Record<string, unknown>, finish: string | null, extra: Record<string, unknown> = {}): string {
+function chunkEvent(
+  delta: Record<string, unknown>,
+  finish: string | null,
+  extra: Record<string, unknown> = {},
+): string {
   return `data: ${JSON.stringify({ id: 'chatcmpl-fuzz', object: 'chat.completion.chunk', created: 1_750_000_000, model: 'fuzz', choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`;
 }
 
@@ -57,11 +84,41 @@ function toolName(body: ChatBody): string | undefined {
 /** Provider error bodies of docs/providers.md §8.2, some echoing the key the request carried (it must be redacted). */
 function errorBody(status: number, key: string, variant: number): unknown {
   const bodies: unknown[] = [
-    { error: { message: `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } },
-    { error: { message: 'The server had an error while processing your request.', type: 'server_error', param: null, code: null } },
-    { error: { code: String(status), message: 'Requests have exceeded token rate limit. Please retry after 2 seconds.' } },
-    { error: { message: 'The engine is currently overloaded, please try again later', type: 'engine_overloaded_error' } },
-    { error: { code: status, message: 'Provider returned error', metadata: { provider_name: 'X', raw: JSON.stringify({ error: { message: `upstream said no (key ${key})`, code: status } }) } } },
+    {
+      error: {
+        message: `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+        type: 'invalid_request_error',
+        param: null,
+        code: 'invalid_api_key',
+      },
+    },
+    {
+      error: {
+        message: 'The server had an error while processing your request.',
+        type: 'server_error',
+        param: null,
+        code: null,
+      },
+    },
+    {
+      error: {
+        code: String(status),
+        message: 'Requests have exceeded token rate limit. Please retry after 2 seconds.',
+      },
+    },
+    {
+      error: { message: 'The engine is currently overloaded, please try again later', type: 'engine_overloaded_error' },
+    },
+    {
+      error: {
+        code: status,
+        message: 'Provider returned error',
+        metadata: {
+          provider_name: 'X',
+          raw: JSON.stringify({ error: { message: `upstream said no (key ${key})`, code: status } }),
+        },
+      },
+    },
     { object: 'error', message: 'bad', type: 'BadRequestError', param: null, code: status },
     'plain text error with the key ' + key,
     { error: { code: '1113', message: 'Insufficient balance or no resource package. Please recharge.' } },
@@ -105,7 +162,10 @@ export async function startFuzzUpstream(): Promise<FuzzUpstream> {
     const key = String(request.headers.authorization ?? request.headers['api-key'] ?? '').replace(/^Bearer /, '');
     const json = (status: number, value: unknown): void => {
       const text = typeof value === 'string' ? value : JSON.stringify(value);
-      response.writeHead(status, { 'content-type': typeof value === 'string' ? 'text/plain' : 'application/json', 'content-length': Buffer.byteLength(text) });
+      response.writeHead(status, {
+        'content-type': typeof value === 'string' ? 'text/plain' : 'application/json',
+        'content-length': Buffer.byteLength(text),
+      });
       response.end(text);
     };
     if (/\/(tokenize|tokenizer|tokenizers\/estimate-token-count)$/.test(url.split('?')[0] ?? '')) {
@@ -114,7 +174,12 @@ export async function startFuzzUpstream(): Promise<FuzzUpstream> {
     }
     if (url.includes('/embeddings')) {
       const inputs = Array.isArray(body.input) ? body.input : [body.input];
-      json(200, { object: 'list', data: inputs.map((_input, index) => ({ object: 'embedding', index, embedding: [0.1, -0.2, 0.3] })), model: 'fuzz-embed', usage: { prompt_tokens: 3, total_tokens: 3 } });
+      json(200, {
+        object: 'list',
+        data: inputs.map((_input, index) => ({ object: 'embedding', index, embedding: [0.1, -0.2, 0.3] })),
+        model: 'fuzz-embed',
+        usage: { prompt_tokens: 3, total_tokens: 3 },
+      });
       return;
     }
     if (!url.includes('/chat/completions')) {
@@ -130,7 +195,15 @@ export async function startFuzzUpstream(): Promise<FuzzUpstream> {
     ok(body, stream, variant, response);
   }
 
-  function faulty(model: string, stream: boolean, key: string, variant: number, request: IncomingMessage, response: ServerResponse, json: (status: number, value: unknown) => void): void {
+  function faulty(
+    model: string,
+    stream: boolean,
+    key: string,
+    variant: number,
+    request: IncomingMessage,
+    response: ServerResponse,
+    json: (status: number, value: unknown) => void,
+  ): void {
     const error = /^err-(\d{3})$/.exec(model);
     if (error?.[1] !== undefined) {
       const status = Number(error[1]);
@@ -150,11 +223,16 @@ export async function startFuzzUpstream(): Promise<FuzzUpstream> {
         return;
       case 'no-done':
         response.writeHead(200, { 'content-type': 'text/event-stream' });
-        response.end(chunkEvent({ role: 'assistant', content: 'partial ' }, null) + chunkEvent({ content: 'answer' }, null));
+        response.end(
+          chunkEvent({ role: 'assistant', content: 'partial ' }, null) + chunkEvent({ content: 'answer' }, null),
+        );
         return;
       case 'midstream-error':
         response.writeHead(200, { 'content-type': 'text/event-stream' });
-        response.end(chunkEvent({ role: 'assistant', content: 'Part' }, null) + `data: ${JSON.stringify({ error: { message: `The server had an error (${key})`, type: 'server_error', param: null, code: null } })}\n\ndata: [DONE]\n\n`);
+        response.end(
+          chunkEvent({ role: 'assistant', content: 'Part' }, null) +
+            `data: ${JSON.stringify({ error: { message: `The server had an error (${key})`, type: 'server_error', param: null, code: null } })}\n\ndata: [DONE]\n\n`,
+        );
         return;
       case 'reset':
         request.socket.destroy();
@@ -176,22 +254,46 @@ export async function startFuzzUpstream(): Promise<FuzzUpstream> {
     const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
     const finish = kind === 'tool' ? 'tool_calls' : variant % 13 === 0 ? 'length' : 'stop';
     if (!stream) {
-      const message: Record<string, unknown> = { role: 'assistant', content: kind === 'tool' ? null : 'Hello from the fuzz upstream.' };
-      if (kind === 'tool') message['tool_calls'] = [{ id: `call_${variant}`, type: 'function', function: { name, arguments: '{"path":"a.txt","n":1}' } }];
+      const message: Record<string, unknown> = {
+        role: 'assistant',
+        content: kind === 'tool' ? null : 'Hello from the fuzz upstream.',
+      };
+      if (kind === 'tool')
+        message['tool_calls'] = [
+          { id: `call_${variant}`, type: 'function', function: { name, arguments: '{"path":"a.txt","n":1}' } },
+        ];
       if (kind === 'reasoning') message['reasoning_content'] = 'thinking about it';
-      const text = JSON.stringify({ id: 'chatcmpl-fuzz', object: 'chat.completion', created: 1_750_000_000, model: 'fuzz', choices: [{ index: 0, message, finish_reason: finish }], usage });
+      const text = JSON.stringify({
+        id: 'chatcmpl-fuzz',
+        object: 'chat.completion',
+        created: 1_750_000_000,
+        model: 'fuzz',
+        choices: [{ index: 0, message, finish_reason: finish }],
+        usage,
+      });
       response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
       response.end(text);
       return;
     }
     let out = '';
-    if (kind === 'reasoning') out += chunkEvent({ role: 'assistant', reasoning_content: 'thinking ' }, null) + chunkEvent({ reasoning_content: 'more' }, null);
+    if (kind === 'reasoning')
+      out +=
+        chunkEvent({ role: 'assistant', reasoning_content: 'thinking ' }, null) +
+        chunkEvent({ reasoning_content: 'more' }, null);
     if (kind === 'tool') {
-      out += chunkEvent({ role: 'assistant', tool_calls: [{ index: 0, id: `call_${variant}`, type: 'function', function: { name, arguments: '' } }] }, null);
+      out += chunkEvent(
+        {
+          role: 'assistant',
+          tool_calls: [{ index: 0, id: `call_${variant}`, type: 'function', function: { name, arguments: '' } }],
+        },
+        null,
+      );
       out += chunkEvent({ tool_calls: [{ index: 0, function: { arguments: '{"path":"a.txt",' } }] }, null);
       out += chunkEvent({ tool_calls: [{ index: 0, function: { arguments: '"n":1}' } }] }, null);
     } else {
-      out += chunkEvent({ role: 'assistant', content: 'Hello' }, null) + chunkEvent({ content: ' from the fuzz upstream \u2028 ✓.' }, null);
+      out +=
+        chunkEvent({ role: 'assistant', content: 'Hello' }, null) +
+        chunkEvent({ content: ' from the fuzz upstream \u2028 ✓.' }, null);
     }
     out += chunkEvent({}, finish);
     out += `data: ${JSON.stringify({ id: 'chatcmpl-fuzz', object: 'chat.completion.chunk', created: 1_750_000_000, model: 'fuzz', choices: [], usage })}\n\n`;
@@ -231,9 +333,26 @@ export const FUZZ_MAX_HEADER_BYTES = 16_384;
 export const FUZZ_REQUEST_TIMEOUT_SECONDS = 10;
 
 /** `keyless`: no client keys and no admin key (the laptop default), so the Host/Origin guard is what stands in the way. */
-export function fuzzProxyConfig(upstreamPort: number, downPort: number, logDirectory: string, detailedLogs: boolean, keyless = false): Record<string, unknown> {
+export function fuzzProxyConfig(
+  upstreamPort: number,
+  downPort: number,
+  logDirectory: string,
+  detailedLogs: boolean,
+  keyless = false,
+): Record<string, unknown> {
   const base = `http://127.0.0.1:${upstreamPort}`;
-  const providers = ['kimi', 'deepseek', 'llamacpp', 'vllm', 'ollama', 'zhipu', 'dashscope', 'groq', 'openrouter', 'openai'] as const;
+  const providers = [
+    'kimi',
+    'deepseek',
+    'llamacpp',
+    'vllm',
+    'ollama',
+    'zhipu',
+    'dashscope',
+    'groq',
+    'openrouter',
+    'openai',
+  ] as const;
   const upstreams: Record<string, unknown> = {
     ok: { provider: 'generic', base_url: `${base}/v1`, api_keys: [...UPSTREAM_KEYS.ok] },
     faulty: { provider: 'generic', base_url: `${base}/faulty/v1`, api_key: UPSTREAM_KEYS.faulty },
@@ -255,10 +374,16 @@ export function fuzzProxyConfig(upstreamPort: number, downPort: number, logDirec
   };
   for (const provider of providers) {
     upstreams[provider] = { provider, base_url: `${base}/v1`, api_key: UPSTREAM_KEYS.other };
-    routes[`fuzz-${provider}*`] = [{ upstream: provider, model: provider === 'kimi' ? 'kimi-k2.5' : provider === 'deepseek' ? 'deepseek-reasoner' : `${provider}-model` }];
+    routes[`fuzz-${provider}*`] = [
+      {
+        upstream: provider,
+        model: provider === 'kimi' ? 'kimi-k2.5' : provider === 'deepseek' ? 'deepseek-reasoner' : `${provider}-model`,
+      },
+    ];
   }
   for (const fault of FAULT_MODELS) {
-    if (fault.startsWith('fuzz-fault-')) routes[fault] = [{ upstream: 'faulty', model: fault.slice('fuzz-fault-'.length) }];
+    if (fault.startsWith('fuzz-fault-'))
+      routes[fault] = [{ upstream: 'faulty', model: fault.slice('fuzz-fault-'.length) }];
   }
   return {
     server: {
@@ -273,11 +398,22 @@ export function fuzzProxyConfig(upstreamPort: number, downPort: number, logDirec
     routes,
     retries: { attempts_per_target: 2, base_delay_ms: 5, max_delay_seconds: 0.05 },
     circuit_breaker: { failure_threshold: 5, cooldown_seconds: 1 },
-    ...(keyless ? {} : { client_api_keys: [...CLIENT_KEYS, { key: LIMITED_CLIENT_KEY, name: 'limited', requests_per_minute: 3 }], admin_api_key: ADMIN_KEY }),
+    ...(keyless
+      ? {}
+      : {
+          client_api_keys: [...CLIENT_KEYS, { key: LIMITED_CLIENT_KEY, name: 'limited', requests_per_minute: 3 }],
+          admin_api_key: ADMIN_KEY,
+        }),
     allowed_origins: [FUZZ_ALLOWED_ORIGIN],
     logging: { enable_detailed_logs: detailedLogs, enable_access_logs: true, log_directory: logDirectory },
     usage: { database: ':memory:' },
-    timeouts: { first_byte_commit_seconds: 8, heartbeat_seconds: 5, upstream_idle_seconds: 8, upstream_headers_seconds: 8, upstream_connect_seconds: 2 },
+    timeouts: {
+      first_byte_commit_seconds: 8,
+      heartbeat_seconds: 5,
+      upstream_idle_seconds: 8,
+      upstream_headers_seconds: 8,
+      upstream_connect_seconds: 2,
+    },
   };
 }
 
@@ -301,10 +437,18 @@ export interface ProxyProcess {
 export const CLI_PATH = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 
 /** Starts `node dist/src/cli.js --config <file>` and waits for its "listening on" line. */
-export async function startProxyProcess(config: Record<string, unknown>, directory: string, extraArgs: string[] = [], options: { keepOutput?: boolean } = {}): Promise<ProxyProcess> {
+export async function startProxyProcess(
+  config: Record<string, unknown>,
+  directory: string,
+  extraArgs: string[] = [],
+  options: { keepOutput?: boolean } = {},
+): Promise<ProxyProcess> {
   const configPath = join(directory, 'config.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, ['--enable-source-maps', CLI_PATH, '--config', configPath, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'], cwd: directory });
+  const child = spawn(process.execPath, ['--enable-source-maps', CLI_PATH, '--config', configPath, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: directory,
+  });
   const proxy: ProxyProcess = {
     url: '',
     port: 0,
@@ -389,7 +533,6 @@ export function readRss(pid: number | undefined): number | undefined {
   }
 }
 
-
 // ---------------------------------------------------------------------------------------------------------------
 // Sending one case and judging the answer
 
@@ -424,15 +567,51 @@ const RPC_FOR_HTTP: Record<number, readonly string[]> = {
   503: ['UNAVAILABLE'],
   504: ['DEADLINE_EXCEEDED'],
 };
-const ANY_RPC = new Set(['INVALID_ARGUMENT', 'FAILED_PRECONDITION', 'OUT_OF_RANGE', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'NOT_FOUND', 'ALREADY_EXISTS', 'ABORTED', 'RESOURCE_EXHAUSTED', 'CANCELLED', 'INTERNAL', 'UNKNOWN', 'DATA_LOSS', 'UNIMPLEMENTED', 'UNAVAILABLE', 'DEADLINE_EXCEEDED']);
+const ANY_RPC = new Set([
+  'INVALID_ARGUMENT',
+  'FAILED_PRECONDITION',
+  'OUT_OF_RANGE',
+  'UNAUTHENTICATED',
+  'PERMISSION_DENIED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'ABORTED',
+  'RESOURCE_EXHAUSTED',
+  'CANCELLED',
+  'INTERNAL',
+  'UNKNOWN',
+  'DATA_LOSS',
+  'UNIMPLEMENTED',
+  'UNAVAILABLE',
+  'DEADLINE_EXCEEDED',
+]);
 
 /** A stack frame, a Node internal, or a path into the proxy's sources. */
-const STACK_TRACE = /\n\s+at [^\n]+:\d+:\d+|\bat (?:async )?[\w$.<>[\] ]+ \((?:file:|node:|\/)[^)]*:\d+:\d+\)|node:internal\/|\/(?:dist\/)?src\/[\w/-]+\.[jt]s\b/;
+const STACK_TRACE =
+  /\n\s+at [^\n]+:\d+:\d+|\bat (?:async )?[\w$.<>[\] ]+ \((?:file:|node:|\/)[^)]*:\d+:\d+\)|node:internal\/|\/(?:dist\/)?src\/[\w/-]+\.[jt]s\b/;
 
-export type Violation = { kind: 'crash' | 'hang' | 'non-gemini-error' | 'proxy-5xx' | 'stack-trace' | 'secret-leak' | 'bad-2xx' | 'no-answer' | 'proxy-error-log' | 'guard-bypass'; detail: string };
+export type Violation = {
+  kind:
+    | 'crash'
+    | 'hang'
+    | 'non-gemini-error'
+    | 'proxy-5xx'
+    | 'stack-trace'
+    | 'secret-leak'
+    | 'bad-2xx'
+    | 'no-answer'
+    | 'proxy-error-log'
+    | 'guard-bypass';
+  detail: string;
+};
 
 /** Checks one google.rpc.Status body against its HTTP status; returns what is wrong, or undefined. */
-export function checkErrorBody(status: number, headers: Record<string, string>, body: Buffer, method: string): string | undefined {
+export function checkErrorBody(
+  status: number,
+  headers: Record<string, string>,
+  body: Buffer,
+  method: string,
+): string | undefined {
   const type = headers['content-type'] ?? '';
   if (!/^application\/json\b/i.test(type)) return `content-type is ${JSON.stringify(type)}, not application/json`;
   if (method === 'HEAD') return undefined;
@@ -443,18 +622,36 @@ export function checkErrorBody(status: number, headers: Record<string, string>, 
     return `body is not JSON: ${body.subarray(0, 200).toString('utf8')}`;
   }
   const error = (parsed as { error?: unknown } | null)?.error;
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || Object.keys(parsed).length !== 1 || typeof error !== 'object' || error === null) {
+  if (
+    typeof parsed !== 'object' ||
+    parsed === null ||
+    Array.isArray(parsed) ||
+    Object.keys(parsed).length !== 1 ||
+    typeof error !== 'object' ||
+    error === null
+  ) {
     return `body is not {"error":{…}}: ${body.subarray(0, 200).toString('utf8')}`;
   }
   const record = error as Record<string, unknown>;
   if (record['code'] !== status) return `error.code ${JSON.stringify(record['code'])} ≠ HTTP ${status}`;
-  if (typeof record['message'] !== 'string' || record['message'] === '') return 'error.message is not a non-empty string';
-  if (typeof record['status'] !== 'string' || !ANY_RPC.has(record['status'])) return `error.status ${JSON.stringify(record['status'])} is not a google.rpc code`;
+  if (typeof record['message'] !== 'string' || record['message'] === '')
+    return 'error.message is not a non-empty string';
+  if (typeof record['status'] !== 'string' || !ANY_RPC.has(record['status']))
+    return `error.status ${JSON.stringify(record['status'])} is not a google.rpc code`;
   const expected = RPC_FOR_HTTP[status];
-  if (expected !== undefined && !expected.includes(record['status'])) return `error.status ${record['status']} does not go with HTTP ${status}`;
-  if (status >= 400 && status < 500 && expected === undefined && record['status'] !== 'INVALID_ARGUMENT' && record['status'] !== 'FAILED_PRECONDITION') return `HTTP ${status} with ${record['status']}`;
+  if (expected !== undefined && !expected.includes(record['status']))
+    return `error.status ${record['status']} does not go with HTTP ${status}`;
+  if (
+    status >= 400 &&
+    status < 500 &&
+    expected === undefined &&
+    record['status'] !== 'INVALID_ARGUMENT' &&
+    record['status'] !== 'FAILED_PRECONDITION'
+  )
+    return `HTTP ${status} with ${record['status']}`;
   if (record['details'] !== undefined && !Array.isArray(record['details'])) return 'error.details is not a list';
-  for (const key of Object.keys(record)) if (!['code', 'message', 'status', 'details'].includes(key)) return `unexpected error.${key}`;
+  for (const key of Object.keys(record))
+    if (!['code', 'message', 'status', 'details'].includes(key)) return `unexpected error.${key}`;
   return undefined;
 }
 
@@ -472,7 +669,8 @@ export function check2xxBody(headers: Record<string, string>, body: Buffer, meth
       if (!trimmed.startsWith('data: ')) return `SSE event without "data: ": ${trimmed.slice(0, 120)}`;
       try {
         const value = JSON.parse(trimmed.slice(6)) as unknown;
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'SSE event is not a JSON object';
+        if (typeof value !== 'object' || value === null || Array.isArray(value))
+          return 'SSE event is not a JSON object';
       } catch {
         return `SSE event is not JSON: ${trimmed.slice(0, 120)}`;
       }
@@ -481,7 +679,12 @@ export function check2xxBody(headers: Record<string, string>, body: Buffer, meth
     if (tail !== '') {
       try {
         const value = JSON.parse(tail) as { error?: { code?: unknown; status?: unknown; message?: unknown } };
-        if (typeof value.error?.code !== 'number' || typeof value.error.status !== 'string' || typeof value.error.message !== 'string') return `SSE tail is not an error object: ${tail.slice(0, 120)}`;
+        if (
+          typeof value.error?.code !== 'number' ||
+          typeof value.error.status !== 'string' ||
+          typeof value.error.message !== 'string'
+        )
+          return `SSE tail is not an error object: ${tail.slice(0, 120)}`;
       } catch {
         return `SSE tail is not JSON: ${tail.slice(0, 120)}`;
       }
@@ -500,29 +703,48 @@ export function check2xxBody(headers: Record<string, string>, body: Buffer, meth
 
 /** The key, or any 12 consecutive characters of it (an excerpt cut in the middle of a key is a leak too). */
 export function containsSecret(text: string, secret: string): boolean {
-  for (let start = 0; start + 12 <= secret.length; start += 1) if (text.includes(secret.slice(start, start + 12))) return true;
+  for (let start = 0; start + 12 <= secret.length; start += 1)
+    if (text.includes(secret.slice(start, start + 12))) return true;
   return text.includes(secret);
 }
 
 export function judge(fuzzCase: FuzzCase, outcome: Outcome, secrets: readonly string[]): Violation[] {
   const violations: Violation[] = [];
   if (outcome.hung) violations.push({ kind: 'hang', detail: `no answer within the bound (${outcome.durationMs} ms)` });
-  if (outcome.answers.length === 0 && outcome.closedWithoutAnswer && (fuzzCase.raw === undefined || fuzzCase.wellFormedRaw === true)) {
-    violations.push({ kind: 'no-answer', detail: `the connection closed without an answer${outcome.clientError ? ` (${outcome.clientError})` : ''}` });
+  if (
+    outcome.answers.length === 0 &&
+    outcome.closedWithoutAnswer &&
+    (fuzzCase.raw === undefined || fuzzCase.wellFormedRaw === true)
+  ) {
+    violations.push({
+      kind: 'no-answer',
+      detail: `the connection closed without an answer${outcome.clientError ? ` (${outcome.clientError})` : ''}`,
+    });
   }
   const method = fuzzCase.raw === undefined ? fuzzCase.method : 'RAW';
   for (const answer of outcome.answers) {
     const text = answer.body.toString('latin1');
     if (STACK_TRACE.test(text)) violations.push({ kind: 'stack-trace', detail: text.slice(0, 600) });
     const utf8 = answer.body.toString('utf8');
-    for (const secret of secrets) if (containsSecret(text, secret) || containsSecret(utf8, secret)) violations.push({ kind: 'secret-leak', detail: `${secret.slice(0, 8)}… in the body` });
-    if (fuzzCase.mustBeRefused === true && answer.status < 400) violations.push({ kind: 'guard-bypass', detail: `HTTP ${answer.status} to a foreign Host or Origin on a keyless proxy` });
-    if (answer.status >= 500 && !fuzzCase.upstreamFault) violations.push({ kind: 'proxy-5xx', detail: `HTTP ${answer.status}: ${answer.body.subarray(0, 400).toString('utf8')}` });
+    for (const secret of secrets)
+      if (containsSecret(text, secret) || containsSecret(utf8, secret))
+        violations.push({ kind: 'secret-leak', detail: `${secret.slice(0, 8)}… in the body` });
+    if (fuzzCase.mustBeRefused === true && answer.status < 400)
+      violations.push({
+        kind: 'guard-bypass',
+        detail: `HTTP ${answer.status} to a foreign Host or Origin on a keyless proxy`,
+      });
+    if (answer.status >= 500 && !fuzzCase.upstreamFault)
+      violations.push({
+        kind: 'proxy-5xx',
+        detail: `HTTP ${answer.status}: ${answer.body.subarray(0, 400).toString('utf8')}`,
+      });
     if (answer.status >= 300 && answer.status < 400 && answer.headers['location'] !== undefined) {
       // A redirect (the dashboard's /ui → /ui/) is not an error.
     } else if (answer.status < 200 || answer.status >= 300) {
       const problem = checkErrorBody(answer.status, answer.headers, answer.body, method);
-      if (problem !== undefined) violations.push({ kind: 'non-gemini-error', detail: `HTTP ${answer.status}: ${problem}` });
+      if (problem !== undefined)
+        violations.push({ kind: 'non-gemini-error', detail: `HTTP ${answer.status}: ${problem}` });
     } else {
       const problem = check2xxBody(answer.headers, answer.body, method);
       if (problem !== undefined) violations.push({ kind: 'bad-2xx', detail: problem });
@@ -629,7 +851,8 @@ export async function sendHttp(pool: Pool, port: number, fuzzCase: FuzzCase, bou
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of fuzzCase.headers) {
       const existing = headers[name];
-      headers[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+      headers[name] =
+        existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
     }
     const withBody = fuzzCase.method !== 'GET' && fuzzCase.method !== 'HEAD';
     const response = await pool.request({
@@ -644,27 +867,56 @@ export async function sendHttp(pool: Pool, port: number, fuzzCase: FuzzCase, bou
     const chunks: Buffer[] = [];
     for await (const chunk of response.body) chunks.push(chunk as Buffer);
     const flat: Record<string, string> = {};
-    for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
-    return { answers: [{ status: response.statusCode, headers: flat, body: Buffer.concat(chunks) }], closedWithoutAnswer: false, hung: false, durationMs: Date.now() - started };
+    for (const [name, value] of Object.entries(response.headers))
+      if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+    return {
+      answers: [{ status: response.statusCode, headers: flat, body: Buffer.concat(chunks) }],
+      closedWithoutAnswer: false,
+      hung: false,
+      durationMs: Date.now() - started,
+    };
   } catch (error) {
     if (error instanceof undiciErrors.InvalidArgumentError || error instanceof undiciErrors.NotSupportedError) {
       return sendRaw(port, toRawBytes(fuzzCase), boundMs, boundMs);
     }
     const name = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    if (signal.aborted || error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) {
-      return { answers: [], closedWithoutAnswer: false, hung: true, durationMs: Date.now() - started, clientError: name };
+    if (
+      signal.aborted ||
+      error instanceof undiciErrors.HeadersTimeoutError ||
+      error instanceof undiciErrors.BodyTimeoutError
+    ) {
+      return {
+        answers: [],
+        closedWithoutAnswer: false,
+        hung: true,
+        durationMs: Date.now() - started,
+        clientError: name,
+      };
     }
     return { answers: [], closedWithoutAnswer: true, hung: false, durationMs: Date.now() - started, clientError: name };
   }
 }
 
 const UNDICI_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'PROPFIND']);
-const UNDICI_REFUSED_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'content-length', 'host']);
+const UNDICI_REFUSED_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'content-length',
+  'host',
+]);
 
 function undiciAccepts(fuzzCase: FuzzCase): boolean {
   if (!UNDICI_METHODS.has(fuzzCase.method)) return false;
   if (!/^\/[\x21-\x7e]*$/.test(fuzzCase.path)) return false;
-  return fuzzCase.headers.every(([name, value]) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) && !UNDICI_REFUSED_HEADERS.has(name.toLowerCase()) && /^[\t\x20-\x7e]*$/.test(value));
+  return fuzzCase.headers.every(
+    ([name, value]) =>
+      /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) &&
+      !UNDICI_REFUSED_HEADERS.has(name.toLowerCase()) &&
+      /^[\t\x20-\x7e]*$/.test(value),
+  );
 }
 
 function toRawBytes(fuzzCase: FuzzCase): Buffer {
@@ -803,9 +1055,24 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzStats> {
   mkdirSync(logDirectory);
   const upstream = await startFuzzUpstream();
   const down = await closedPort();
-  const proxy = await startProxyProcess(fuzzProxyConfig(upstream.port, down, logDirectory, options.detailedLogs, options.keyless === true), directory);
-  const pool = new Pool(proxy.url, { connections: options.concurrency, pipelining: 1, keepAliveTimeout: 10_000, headersTimeout: options.boundMs, bodyTimeout: options.boundMs });
-  const generatorOptions: GeneratorOptions = { clientKeys: CLIENT_KEYS, limitedKey: LIMITED_CLIENT_KEY, bodyLimitBytes: FUZZ_BODY_LIMIT_MB * 1024 * 1024, faultRate: 0.12, keyless: options.keyless === true };
+  const proxy = await startProxyProcess(
+    fuzzProxyConfig(upstream.port, down, logDirectory, options.detailedLogs, options.keyless === true),
+    directory,
+  );
+  const pool = new Pool(proxy.url, {
+    connections: options.concurrency,
+    pipelining: 1,
+    keepAliveTimeout: 10_000,
+    headersTimeout: options.boundMs,
+    bodyTimeout: options.boundMs,
+  });
+  const generatorOptions: GeneratorOptions = {
+    clientKeys: CLIENT_KEYS,
+    limitedKey: LIMITED_CLIENT_KEY,
+    bodyLimitBytes: FUZZ_BODY_LIMIT_MB * 1024 * 1024,
+    faultRate: 0.12,
+    keyless: options.keyless === true,
+  };
   const stats: FuzzStats = {
     seed: options.seed,
     requests: 0,
@@ -842,7 +1109,12 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzStats> {
       const fuzzCase = generateCase(options.seed, index, generatorOptions);
       const outcome =
         fuzzCase.raw !== undefined
-          ? await sendRaw(proxy.port, fuzzCase.raw, options.boundMs, fuzzCase.wellFormedRaw === true ? options.boundMs : undefined)
+          ? await sendRaw(
+              proxy.port,
+              fuzzCase.raw,
+              options.boundMs,
+              fuzzCase.wellFormedRaw === true ? options.boundMs : undefined,
+            )
           : await sendHttp(pool, proxy.port, fuzzCase, options.boundMs);
       stats.requests += 1;
       if (fuzzCase.raw !== undefined) stats.rawRequests += 1;
@@ -851,10 +1123,14 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzStats> {
         stats.byStatus[answer.status] = (stats.byStatus[answer.status] ?? 0) + 1;
         if (answer.status >= 500 && fuzzCase.upstreamFault) stats.upstream5xxPassedOn += 1;
       }
-      if (outcome.answers.length === 0) stats.byStatus[outcome.hung ? 'hung' : 'closed'] = (stats.byStatus[outcome.hung ? 'hung' : 'closed'] ?? 0) + 1;
+      if (outcome.answers.length === 0)
+        stats.byStatus[outcome.hung ? 'hung' : 'closed'] = (stats.byStatus[outcome.hung ? 'hung' : 'closed'] ?? 0) + 1;
       const violations = judge(fuzzCase, outcome, ALL_SECRETS);
       if (proxy.exited !== undefined) {
-        violations.push({ kind: 'crash', detail: `the proxy exited (${JSON.stringify(proxy.exited)}); stderr: ${proxy.stderr.slice(-3000)}; errors: ${proxy.errorLines.slice(-3).join('\n')}` });
+        violations.push({
+          kind: 'crash',
+          detail: `the proxy exited (${JSON.stringify(proxy.exited)}); stderr: ${proxy.stderr.slice(-3000)}; errors: ${proxy.errorLines.slice(-3).join('\n')}`,
+        });
         stop = true;
       }
       for (const violation of violations) {
@@ -891,12 +1167,17 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzStats> {
         }
       }
       if (violations.length > 0 && stats.failures.length < maxFailures) {
-        const failure = { description: describeCase(fuzzCase), violations, statuses: outcome.answers.map((answer) => answer.status) };
+        const failure = {
+          description: describeCase(fuzzCase),
+          violations,
+          statuses: outcome.answers.map((answer) => answer.status),
+        };
         stats.failures.push(failure);
         options.onFailure?.(failure);
         if (stats.failures.length >= maxFailures) stop = true;
       }
-      if (options.onProgress !== undefined && stats.requests % (options.progressEvery ?? 1000) === 0) options.onProgress(stats.requests, stats);
+      if (options.onProgress !== undefined && stats.requests % (options.progressEvery ?? 1000) === 0)
+        options.onProgress(stats.requests, stats);
       if (options.detailedLogs && stats.requests % 2000 === 0) pruneDetailedLogs(logDirectory);
     }
   };
@@ -910,7 +1191,11 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzStats> {
     stats.proxyRssEndBytes = proxy.rssBytes();
     stats.proxyErrorLogLines = proxy.errorLines.length;
     if (proxy.errorLines.length > 0 && stats.failures.length < maxFailures) {
-      stats.failures.push({ description: 'the proxy logged at error level', violations: proxy.errorLines.slice(0, 5).map((line) => ({ kind: 'proxy-error-log', detail: line })), statuses: [] });
+      stats.failures.push({
+        description: 'the proxy logged at error level',
+        violations: proxy.errorLines.slice(0, 5).map((line) => ({ kind: 'proxy-error-log', detail: line })),
+        statuses: [],
+      });
     }
     if (proxy.exited !== undefined && stats.crashes === 0) stats.crashes += 1;
   } finally {
@@ -938,5 +1223,10 @@ export function formatStats(stats: FuzzStats): string {
 }
 
 export function formatFailures(stats: FuzzStats): string {
-  return stats.failures.map((failure, index) => `--- failure ${index + 1}: ${failure.violations.map((violation) => `[${violation.kind}] ${violation.detail}`).join('\n    ')}\n${failure.description}`).join('\n');
+  return stats.failures
+    .map(
+      (failure, index) =>
+        `--- failure ${index + 1}: ${failure.violations.map((violation) => `[${violation.kind}] ${violation.detail}`).join('\n    ')}\n${failure.description}`,
+    )
+    .join('\n');
 }

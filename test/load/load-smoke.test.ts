@@ -23,7 +23,11 @@ interface Figures {
 describe('load smoke (bench/load.mjs)', () => {
   it('200 concurrent streams for 5 s: every stream completes, 0 errors', async (t) => {
     // Its own process group, so that a timeout also stops the upstream, proxy and load generator it started.
-    const child = spawn(process.execPath, [LOAD_SCRIPT, '--seconds', '5', '--streams', '200', '--chunks', '10', '--pacing-ms', '100', '--json'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(
+      process.execPath,
+      [LOAD_SCRIPT, '--seconds', '5', '--streams', '200', '--chunks', '10', '--pacing-ms', '100', '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (data: string) => (stdout += data));
@@ -38,13 +42,20 @@ describe('load smoke (bench/load.mjs)', () => {
     try {
       figures = JSON.parse(line) as Figures;
     } catch {
-      assert.fail(`no figures on stdout (exit ${String(code)})\nstdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-2000)}`);
+      assert.fail(
+        `no figures on stdout (exit ${String(code)})\nstdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-2000)}`,
+      );
     }
-    t.diagnostic(`${figures.streamsCompleted} streams completed, ${figures.chunksReceived} chunks, ${figures.errors} errors, proxy RSS ${figures.proxyRssMB.start} → ${figures.proxyRssMB.end} MB`);
+    t.diagnostic(
+      `${figures.streamsCompleted} streams completed, ${figures.chunksReceived} chunks, ${figures.errors} errors, proxy RSS ${figures.proxyRssMB.start} → ${figures.proxyRssMB.end} MB`,
+    );
     assert.equal(figures.errors, 0, figures.errorSamples.join('\n'));
     assert.equal(figures.streamsCompleted, figures.streamsStarted);
     assert.ok(figures.streamsCompleted >= 200, `only ${figures.streamsCompleted} streams completed`);
-    assert.ok(figures.chunksReceived >= figures.streamsCompleted, 'at least one event per stream (the load generator checks each stream\'s text)');
+    assert.ok(
+      figures.chunksReceived >= figures.streamsCompleted,
+      "at least one event per stream (the load generator checks each stream's text)",
+    );
     assert.equal(figures.proxyAlive, true);
     assert.equal(code, 0, stderr);
   });

@@ -40,7 +40,11 @@ describe('dashboard access', () => {
   });
 
   it('with admin_api_key: the page loads without it, every data call needs it; client keys are not enough', async () => {
-    const proxy = await startFileProxy({ openai_base_url: UPSTREAM, client_api_keys: ['client-key-1234'], admin_api_key: 'admin-key-5678' });
+    const proxy = await startFileProxy({
+      openai_base_url: UPSTREAM,
+      client_api_keys: ['client-key-1234'],
+      admin_api_key: 'admin-key-5678',
+    });
     try {
       const page = await fetch(`${proxy.url}/ui/`);
       assert.equal(page.status, 200);
@@ -48,12 +52,20 @@ describe('dashboard access', () => {
       assert.match(await page.text(), /<script src="app.js" defer><\/script>/);
       const refused = await fetch(`${proxy.url}/ui/api/requests`);
       assert.equal(refused.status, 400);
-      assert.equal(((await refused.json()) as { error: { details: Array<{ reason: string }> } }).error.details[0]?.reason, 'API_KEY_INVALID');
+      assert.equal(
+        ((await refused.json()) as { error: { details: Array<{ reason: string }> } }).error.details[0]?.reason,
+        'API_KEY_INVALID',
+      );
       assert.equal(await status(`${proxy.url}/ui/api/requests`, { 'x-goog-api-key': 'client-key-1234' }), 400);
       assert.equal(await status(`${proxy.url}/ui/api/requests`, { 'x-goog-api-key': 'admin-key-5678' }), 200);
       assert.equal(await status(`${proxy.url}/ui/api/usage?key=admin-key-5678`), 200);
       // The key works from anywhere.
-      const remote = await proxy.app.inject({ method: 'GET', url: '/ui/api/health', remoteAddress: '192.0.2.7', headers: { 'x-goog-api-key': 'admin-key-5678' } });
+      const remote = await proxy.app.inject({
+        method: 'GET',
+        url: '/ui/api/health',
+        remoteAddress: '192.0.2.7',
+        headers: { 'x-goog-api-key': 'admin-key-5678' },
+      });
       assert.equal(remote.statusCode, 200);
     } finally {
       await proxy.stop();
@@ -61,7 +73,10 @@ describe('dashboard access', () => {
   });
 
   it('without admin_api_key, any client key opens it', async () => {
-    const proxy = await startFileProxy({ openai_base_url: UPSTREAM, client_api_keys: ['client-key-1234', 'client-key-9999'] });
+    const proxy = await startFileProxy({
+      openai_base_url: UPSTREAM,
+      client_api_keys: ['client-key-1234', 'client-key-9999'],
+    });
     try {
       assert.equal(await status(`${proxy.url}/ui/api/requests`), 400);
       assert.equal(await status(`${proxy.url}/ui/api/requests`, { authorization: 'Bearer client-key-9999' }), 200);
@@ -77,7 +92,10 @@ describe('dashboard access', () => {
     } finally {
       await off.stop();
     }
-    const proxy = await startFileProxy({ openai_base_url: UPSTREAM, server: { host: '127.0.0.1', port: 0, base_path: '/gemini' } });
+    const proxy = await startFileProxy({
+      openai_base_url: UPSTREAM,
+      server: { host: '127.0.0.1', port: 0, base_path: '/gemini' },
+    });
     try {
       const redirect = await fetch(`${proxy.url}/gemini/ui?key=x`, { redirect: 'manual' });
       assert.equal(redirect.status, 302);
@@ -91,8 +109,10 @@ describe('dashboard access', () => {
   });
 
   it('loopback addresses', () => {
-    for (const address of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) assert.equal(isLoopbackAddress(address), true, address);
-    for (const address of ['10.0.0.1', '::ffff:10.0.0.1', '192.0.2.7', '::', undefined]) assert.equal(isLoopbackAddress(address), false, String(address));
+    for (const address of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1'])
+      assert.equal(isLoopbackAddress(address), true, address);
+    for (const address of ['10.0.0.1', '::ffff:10.0.0.1', '192.0.2.7', '::', undefined])
+      assert.equal(isLoopbackAddress(address), false, String(address));
   });
 });
 
@@ -100,14 +120,17 @@ describe('dashboard data', () => {
   it('lists a finished request, serves its four redacted stages, usage per model, and upstream health', async () => {
     const upstream = await new ScriptedUpstream().start();
     const directory = tempDirectory('gp-dashboard-data-');
-    const proxy = await startFileProxy({
-      openai_base_url: upstream.baseUrl,
-      openai_api_key: 'sk-upstream-secret-value',
-      provider: 'generic',
-      model_mapping: { 'gemini-2.5-pro': 'big-model' },
-      client_api_keys: ['client-key-1234'],
-      logging: { enable_detailed_logs: true, log_directory: directory },
-    }, directory);
+    const proxy = await startFileProxy(
+      {
+        openai_base_url: upstream.baseUrl,
+        openai_api_key: 'sk-upstream-secret-value',
+        provider: 'generic',
+        model_mapping: { 'gemini-2.5-pro': 'big-model' },
+        client_api_keys: ['client-key-1234'],
+        logging: { enable_detailed_logs: true, log_directory: directory },
+      },
+      directory,
+    );
     const headers = { 'x-goog-api-key': 'client-key-1234' };
     try {
       upstream.enqueue(completion('Hello there'));
@@ -129,14 +152,21 @@ describe('dashboard data', () => {
       assert.equal(entry['outputTokens'], 7);
       assert.equal(entry['hasTrace'], true);
       assert.equal(entry['trace'], undefined, 'the list carries no stages');
-      const none = (await (await fetch(`${proxy.url}/ui/api/requests?after=${list.last}`, { headers })).json()) as { requests: unknown[] };
+      const none = (await (await fetch(`${proxy.url}/ui/api/requests?after=${list.last}`, { headers })).json()) as {
+        requests: unknown[];
+      };
       assert.equal(none.requests.length, 0, 'nothing newer');
 
       const detail = await fetch(`${proxy.url}/ui/api/requests/${String(entry['requestId'])}`, { headers });
       const text = await detail.text();
       assert.ok(!text.includes('sk-upstream-secret-value') && !text.includes('client-key-1234'), 'keys are redacted');
       const trace = (JSON.parse(text) as { request: { trace: Record<string, unknown> } }).request.trace;
-      assert.deepEqual(Object.keys(trace).filter((key) => /^\d_/.test(key)).sort(), ['1_GEMINI_REQUEST', '2_OPENAI_REQUEST', '3_OPENAI_RESPONSE', '4_GEMINI_RESPONSE']);
+      assert.deepEqual(
+        Object.keys(trace)
+          .filter((key) => /^\d_/.test(key))
+          .sort(),
+        ['1_GEMINI_REQUEST', '2_OPENAI_REQUEST', '3_OPENAI_RESPONSE', '4_GEMINI_RESPONSE'],
+      );
       assert.equal((trace['2_OPENAI_REQUEST'] as { model: string }).model, 'big-model');
       assert.equal((await fetch(`${proxy.url}/ui/api/requests/ffffffff`, { headers })).status, 404);
 
@@ -147,7 +177,10 @@ describe('dashboard data', () => {
       };
       assert.equal(usage.range, '15m');
       assert.equal(usage.bucketMs, 15_000);
-      assert.deepEqual(usage.points.map((point) => [point.model, point.requests]), [['gemini-2.5-pro', 1]]);
+      assert.deepEqual(
+        usage.points.map((point) => [point.model, point.requests]),
+        [['gemini-2.5-pro', 1]],
+      );
 
       const health = (await (await fetch(`${proxy.url}/ui/api/health?probe=1`, { headers })).json()) as {
         health: { status: string; upstream: { provider: string; probe: { reachable: boolean } } };

@@ -13,7 +13,15 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import type { RequestRecord } from '../../src/server/context.js';
 import { UsageStore } from '../../src/operator/usage-store.js';
 import { ScriptedUpstream } from '../support/scripted-upstream.js';
-import { BAD_KEY, USER_TURN, completion, startFileProxy, stream, tempDirectory, type FileProxy } from '../support/operator.js';
+import {
+  BAD_KEY,
+  USER_TURN,
+  completion,
+  startFileProxy,
+  stream,
+  tempDirectory,
+  type FileProxy,
+} from '../support/operator.js';
 
 /** Debian's Chromium; the documented path on the machines this project runs on. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -48,7 +56,9 @@ function seedHistory(path: string): void {
       for (let index = 0; index < count; index += 1) {
         const failed = random() < 0.04;
         const record: RequestRecord = {
-          requestId: Math.floor(random() * 0xffffffff).toString(16).padStart(8, '0'),
+          requestId: Math.floor(random() * 0xffffffff)
+            .toString(16)
+            .padStart(8, '0'),
           time: new Date(now - minute * 60_000 + Math.floor(random() * 50_000)).toISOString(),
           method: 'POST',
           path: `/v1beta/models/${model}:streamGenerateContent`,
@@ -83,7 +93,10 @@ describe('dashboard in headless Chromium', () => {
   const problems: string[] = [];
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/install-test-deps.sh (apt-get install chromium)`);
+    assert.ok(
+      existsSync(CHROMIUM),
+      `${CHROMIUM} is missing: run scripts/install-test-deps.sh (apt-get install chromium)`,
+    );
     const directory = tempDirectory('gp-dashboard-');
     const database = join(directory, 'usage.sqlite3');
     seedHistory(database);
@@ -101,11 +114,25 @@ describe('dashboard in headless Chromium', () => {
       directory,
     );
     // Requests just made through the proxy: a stream, an upstream failure, and the unary one the test opens.
-    upstream.enqueue(stream('Streaming hello', { usage: { prompt_tokens: 1200, completion_tokens: 40, total_tokens: 1240 } }));
-    await (await fetch(`${proxy.url}/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse`, { method: 'POST', body: JSON.stringify(USER_TURN) })).text();
+    upstream.enqueue(
+      stream('Streaming hello', { usage: { prompt_tokens: 1200, completion_tokens: 40, total_tokens: 1240 } }),
+    );
+    await (
+      await fetch(`${proxy.url}/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse`, {
+        method: 'POST',
+        body: JSON.stringify(USER_TURN),
+      })
+    ).text();
     upstream.enqueue(BAD_KEY);
-    await (await fetch(`${proxy.url}/v1beta/models/gemini-3.5-flash-lite:generateContent`, { method: 'POST', body: JSON.stringify(USER_TURN) })).text();
-    upstream.enqueue(completion('Hello from the upstream', { prompt_tokens: 321, completion_tokens: 12, total_tokens: 333 }));
+    await (
+      await fetch(`${proxy.url}/v1beta/models/gemini-3.5-flash-lite:generateContent`, {
+        method: 'POST',
+        body: JSON.stringify(USER_TURN),
+      })
+    ).text();
+    upstream.enqueue(
+      completion('Hello from the upstream', { prompt_tokens: 321, completion_tokens: 12, total_tokens: 333 }),
+    );
     const response = await fetch(`${proxy.url}/v1beta/models/gemini-2.5-pro:generateContent?key=${UPSTREAM_KEY}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -133,7 +160,8 @@ describe('dashboard in headless Chromium', () => {
   it('asks for the key, lists the request, opens its four stages, draws the charts', async () => {
     const page = await browser.newPage();
     page.on('console', (message) => {
-      if (message.type() === 'error' && !/status of 400/.test(message.text())) problems.push(`console: ${message.text()}`);
+      if (message.type() === 'error' && !/status of 400/.test(message.text()))
+        problems.push(`console: ${message.text()}`);
     });
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     await page.goto(`${proxy.url}/ui`);
@@ -155,8 +183,13 @@ describe('dashboard in headless Chromium', () => {
     assert.equal(cells[2], 'gemini-2.5-pro→kimi-k2.5');
     assert.equal(cells[3], 'unary');
     assert.equal(cells[6], '321 / 12 / 0');
-    assert.ok((await page.locator('#requests tbody tr').count()) >= 3 + 100, 'the stored history and the new requests are listed');
-    const failed = page.locator('#requests tbody tr', { hasText: 'gemini-3.5-flash-lite→kimi-k2-turbo-preview' }).first();
+    assert.ok(
+      (await page.locator('#requests tbody tr').count()) >= 3 + 100,
+      'the stored history and the new requests are listed',
+    );
+    const failed = page
+      .locator('#requests tbody tr', { hasText: 'gemini-3.5-flash-lite→kimi-k2-turbo-preview' })
+      .first();
     assert.match((await failed.locator('td').nth(1).textContent()) ?? '', /^403 PERMISSION_DENIED$/);
 
     // Its four stages, side by side, redacted.
@@ -168,17 +201,26 @@ describe('dashboard in headless Chromium', () => {
     assert.match((await stage('2_OPENAI_REQUEST')) ?? '', /"model": "kimi-k2\.5"/);
     assert.match((await stage('3_OPENAI_RESPONSE')) ?? '', /Hello from the upstream/);
     assert.match((await stage('4_GEMINI_RESPONSE')) ?? '', /"finishReason": "STOP"/);
-    const boxes = await page.locator('#stages .stage').evaluateAll((nodes) => nodes.map((node) => node.getBoundingClientRect().top));
+    const boxes = await page
+      .locator('#stages .stage')
+      .evaluateAll((nodes) => nodes.map((node) => node.getBoundingClientRect().top));
     assert.equal(new Set(boxes.map(Math.round)).size, 1, 'the four stages are side by side');
     assert.ok(!(await page.content()).includes(UPSTREAM_KEY), 'no key on the page');
 
     // Charts drawn from the usage store (the stored hour plus the new requests), per model.
     await page.locator('#chart-requests svg polyline').first().waitFor({ state: 'attached' });
     for (const chart of ['requests', 'tokens', 'latency']) {
-      const series = await page.locator(`#chart-${chart} svg polyline`).evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-series')));
-      assert.ok(series.includes('gemini-2.5-pro') && series.includes('gemini-3.5-flash-lite'), `${chart}: a line per model (${series.join(', ')})`);
+      const series = await page
+        .locator(`#chart-${chart} svg polyline`)
+        .evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-series')));
+      assert.ok(
+        series.includes('gemini-2.5-pro') && series.includes('gemini-3.5-flash-lite'),
+        `${chart}: a line per model (${series.join(', ')})`,
+      );
     }
-    const points = await page.locator('#chart-requests svg polyline[data-series="gemini-2.5-pro"]').getAttribute('points');
+    const points = await page
+      .locator('#chart-requests svg polyline[data-series="gemini-2.5-pro"]')
+      .getAttribute('points');
     assert.ok((points ?? '').split(' ').length >= 50, 'an hour of one-minute buckets');
     const totals = await page.locator('#totals tbody tr').allTextContents();
     assert.ok(totals.some((text) => text.startsWith('gemini-2.5-prokimi-k2.5')));

@@ -35,7 +35,10 @@ describe('deploy kit', () => {
     }
     for (const match of dockerfile.matchAll(/^COPY --from=build \/app\/(\S+) /gm)) {
       const source = match[1] ?? '';
-      assert.ok(source.startsWith('dist/') || source === 'node_modules' || existsSync(source), `copied ${source} exists in the build`);
+      assert.ok(
+        source.startsWith('dist/') || source === 'node_modules' || existsSync(source),
+        `copied ${source} exists in the build`,
+      );
     }
     assert.match(read('compose.yaml'), /dockerfile: deploy\/Dockerfile/);
   });

@@ -17,10 +17,19 @@ import { tempDirectory, waitFor } from '../support/operator.js';
 
 const CLI = resolve('dist/src/cli.js');
 
-function runInit(args: string[], cwd: string, env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+function runInit(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [CLI, 'init', ...args], {
     cwd,
-    env: { PATH: process.env['PATH'] ?? '', GEMINI_CLI_HOME: join(cwd, 'home'), XDG_CONFIG_HOME: join(cwd, 'xdg'), ...env },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      GEMINI_CLI_HOME: join(cwd, 'home'),
+      XDG_CONFIG_HOME: join(cwd, 'xdg'),
+      ...env,
+    },
     encoding: 'utf8',
     input: '',
     timeout: 20_000,
@@ -29,7 +38,11 @@ function runInit(args: string[], cwd: string, env: Record<string, string> = {}):
 }
 
 /** The same command in-process (runInit is what the bin calls), for the cases that need no separate process. */
-async function runInitHere(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+async function runInitHere(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const sink = (append: (text: string) => void): Writable =>
@@ -56,7 +69,22 @@ function readJson(path: string): Record<string, unknown> {
 describe('gemini-proxy init --yes', () => {
   it('writes a config for the provider preset that the proxy loads, and prints the Gemini CLI setup', () => {
     const cwd = tempDirectory('gp-init-');
-    const result = runInit(['--yes', '--provider', 'deepseek', '--api-key', 'sk-deepseek-test', '--output', 'proxy.json', '--port', '8123', '--context-window', '128k'], cwd);
+    const result = runInit(
+      [
+        '--yes',
+        '--provider',
+        'deepseek',
+        '--api-key',
+        'sk-deepseek-test',
+        '--output',
+        'proxy.json',
+        '--port',
+        '8123',
+        '--context-window',
+        '128k',
+      ],
+      cwd,
+    );
     assert.equal(result.status, 0, result.stderr);
     const path = join(cwd, 'proxy.json');
     const written = readJson(path);
@@ -77,7 +105,11 @@ describe('gemini-proxy init --yes', () => {
     assert.match(result.stdout, /export GOOGLE_GEMINI_BASE_URL=http:\/\/127\.0\.0\.1:8123/);
     assert.match(result.stdout, /export GEMINI_API_KEY=any-non-empty-value/);
     assert.match(result.stdout, /"selectedType": "gemini-api-key"/);
-    assert.match(result.stdout, /"compressionThreshold": 0\.09\b/, '128k = 128,000: 80% of it is 0.0977 of 1,048,576, rounded down');
+    assert.match(
+      result.stdout,
+      /"compressionThreshold": 0\.09\b/,
+      '128k = 128,000: 80% of it is 0.0977 of 1,048,576, rounded down',
+    );
     assert.ok(!existsSync(join(cwd, 'home', '.gemini', 'settings.json')), 'settings.json is only written when asked');
   });
 
@@ -97,12 +129,34 @@ describe('gemini-proxy init --yes', () => {
     const cwd = tempDirectory('gp-init-');
     const settingsPath = join(cwd, 'home', '.gemini', 'settings.json');
     mkdirSync(join(cwd, 'home', '.gemini'), { recursive: true });
-    writeFileSync(settingsPath, '{\n  // my theme\n  "ui": { "theme": "GitHub" },\n  "model": { "name": "gemini-2.5-pro" }\n}\n');
-    const result = await runInitHere(['--yes', '--provider', 'kimi', '--api-key', 'sk-kimi', '--context-window', '131072', '--generate-client-key', '--gemini-settings', '-o', 'config.json'], cwd);
+    writeFileSync(
+      settingsPath,
+      '{\n  // my theme\n  "ui": { "theme": "GitHub" },\n  "model": { "name": "gemini-2.5-pro" }\n}\n',
+    );
+    const result = await runInitHere(
+      [
+        '--yes',
+        '--provider',
+        'kimi',
+        '--api-key',
+        'sk-kimi',
+        '--context-window',
+        '131072',
+        '--generate-client-key',
+        '--gemini-settings',
+        '-o',
+        'config.json',
+      ],
+      cwd,
+    );
     assert.equal(result.status, 0, result.stderr);
     const text = readFileSync(settingsPath, 'utf8');
     assert.match(text, /\/\/ my theme/, 'comments survive');
-    const settings = parse(text) as { ui: unknown; model: { name: string; compressionThreshold: number }; security: { auth: { selectedType: string } } };
+    const settings = parse(text) as {
+      ui: unknown;
+      model: { name: string; compressionThreshold: number };
+      security: { auth: { selectedType: string } };
+    };
     assert.deepEqual(settings.ui, { theme: 'GitHub' });
     assert.equal(settings.security.auth.selectedType, 'gemini-api-key');
     assert.equal(settings.model.compressionThreshold, 0.1);
@@ -112,7 +166,22 @@ describe('gemini-proxy init --yes', () => {
     assert.match(clientKey, /^gp-[A-Za-z0-9_-]{24}$/);
     assert.ok(result.stdout.includes(`export GEMINI_API_KEY=${clientKey}`));
 
-    const forced = await runInitHere(['--yes', '--provider', 'kimi', '--api-key', 'sk-kimi', '-o', 'config.json', '--force', '--gemini-settings', '--cli-model', 'gemini-3-flash-preview'], cwd);
+    const forced = await runInitHere(
+      [
+        '--yes',
+        '--provider',
+        'kimi',
+        '--api-key',
+        'sk-kimi',
+        '-o',
+        'config.json',
+        '--force',
+        '--gemini-settings',
+        '--cli-model',
+        'gemini-3-flash-preview',
+      ],
+      cwd,
+    );
     assert.equal(forced.status, 0, forced.stderr);
     const after = parse(readFileSync(settingsPath, 'utf8')) as { ui: unknown; model: { name: string } };
     assert.equal(after.model.name, 'gemini-3-flash-preview');
@@ -134,18 +203,26 @@ describe('gemini-proxy init --yes', () => {
     assert.equal(compressionThreshold(131_072), 0.1);
     assert.equal(compressionThreshold(262_144), 0.2);
     assert.equal(compressionThreshold(1_048_576), 0.8);
-    assert.equal(compressionThreshold(40_960), 0.031, 'small windows get a third decimal rather than rounding past the 80%');
+    assert.equal(
+      compressionThreshold(40_960),
+      0.031,
+      'small windows get a third decimal rather than rounding past the 80%',
+    );
     assert.equal(compressionThreshold(8192), 0.006);
   });
 
-  it('writes to the per-user config by default, with logs next to it, sized from the preset\'s window', async () => {
+  it("writes to the per-user config by default, with logs next to it, sized from the preset's window", async () => {
     const cwd = tempDirectory('gp-init-');
     const result = await runInitHere(['--yes', '--provider', 'kimi', '--api-key', 'sk-kimi-user'], cwd);
     assert.equal(result.status, 0, result.stderr);
     const path = join(cwd, 'xdg', 'gemini-proxy', 'config.json');
     const written = readJson(path) as { logging: { log_directory: string }; openai_api_key: string };
     assert.equal(written.openai_api_key, 'sk-kimi-user');
-    assert.equal(written.logging.log_directory, join(cwd, 'xdg', 'gemini-proxy', 'logs'), 'logs do not land in whatever directory the proxy is started from');
+    assert.equal(
+      written.logging.log_directory,
+      join(cwd, 'xdg', 'gemini-proxy', 'logs'),
+      'logs do not land in whatever directory the proxy is started from',
+    );
     assert.ok(!existsSync(join(cwd, 'config.json')), 'nothing in the working directory');
     assert.match(result.stdout, /"compressionThreshold": 0\.2\b/, 'kimi-k2.5 has a 262,144-token window: 0.2');
     assert.match(result.stdout, /gemini-proxy gemini /, 'the launcher is the next step, with no --config needed');
@@ -158,7 +235,9 @@ describe('gemini-proxy init --yes', () => {
     assert.equal(refused.status, 2);
     assert.match(refused.stderr, /provider kimi needs an API key: pass --api-key or set OPENAI_API_KEY \(or --no-key/);
     assert.ok(!existsSync(join(cwd, 'config.json')));
-    const fromEnv = await runInitHere(['--yes', '--provider', 'kimi', '-o', 'env.json'], cwd, { OPENAI_API_KEY: 'sk-from-env' });
+    const fromEnv = await runInitHere(['--yes', '--provider', 'kimi', '-o', 'env.json'], cwd, {
+      OPENAI_API_KEY: 'sk-from-env',
+    });
     assert.equal(fromEnv.status, 0, fromEnv.stderr);
     assert.equal(readJson(join(cwd, 'env.json'))['openai_api_key'], 'sk-from-env');
     const told = await runInitHere(['--yes', '--provider', 'kimi', '-o', 'config.json', '--no-key'], cwd);
@@ -174,10 +253,16 @@ describe('gemini-proxy init --yes', () => {
     mkdirSync(join(cwd, '.git'));
     mkdirSync(join(cwd, 'sub'));
     writeFileSync(join(cwd, '.gitignore'), 'node_modules');
-    const first = await runInitHere(['--yes', '--provider', 'kimi', '--api-key', 'sk-git', '-o', 'proxy.json'], join(cwd, 'sub'));
+    const first = await runInitHere(
+      ['--yes', '--provider', 'kimi', '--api-key', 'sk-git', '-o', 'proxy.json'],
+      join(cwd, 'sub'),
+    );
     assert.equal(first.status, 0, first.stderr);
     assert.match(first.stdout, /added it to .*\.gitignore/);
-    const again = await runInitHere(['--yes', '--provider', 'kimi', '--api-key', 'sk-git', '-o', 'proxy.json', '--force'], join(cwd, 'sub'));
+    const again = await runInitHere(
+      ['--yes', '--provider', 'kimi', '--api-key', 'sk-git', '-o', 'proxy.json', '--force'],
+      join(cwd, 'sub'),
+    );
     assert.equal(again.status, 0, again.stderr);
     const lines = readFileSync(join(cwd, '.gitignore'), 'utf8').split('\n');
     assert.equal(lines[0], 'node_modules', 'the existing content is kept');
@@ -191,7 +276,10 @@ describe('gemini-proxy init (interactive)', () => {
     writeFileSync(join(cwd, 'config.json'), '{}');
     const settingsPath = join(cwd, 'home', '.gemini', 'settings.json');
     mkdirSync(join(cwd, 'home', '.gemini'), { recursive: true });
-    writeFileSync(settingsPath, JSON.stringify({ model: { name: 'gemini-2.5-pro' }, general: { vimMode: true } }, null, 2));
+    writeFileSync(
+      settingsPath,
+      JSON.stringify({ model: { name: 'gemini-2.5-pro' }, general: { vimMode: true } }, null, 2),
+    );
     const child = spawn(process.execPath, [CLI, 'init'], {
       cwd,
       env: { PATH: process.env['PATH'] ?? '', GEMINI_CLI_HOME: join(cwd, 'home'), XDG_CONFIG_HOME: join(cwd, 'xdg') },
@@ -205,7 +293,11 @@ describe('gemini-proxy init (interactive)', () => {
     let seen = 0;
     /** Waits for the next prompt containing `prompt`, then types `answer`. */
     const answer = async (prompt: string, typed: string): Promise<void> => {
-      await waitFor(() => output.indexOf(prompt, seen) >= 0, `the prompt "${prompt}" (output so far:\n${output})`, 10_000);
+      await waitFor(
+        () => output.indexOf(prompt, seen) >= 0,
+        `the prompt "${prompt}" (output so far:\n${output})`,
+        10_000,
+      );
       seen = output.indexOf(prompt, seen) + prompt.length;
       child.stdin.write(`${typed}\n`);
     };
@@ -218,7 +310,7 @@ describe('gemini-proxy init (interactive)', () => {
       await answer('Proxy port [8000]:', 'not-a-port');
       await answer('is not a port number\nProxy port [8000]:', '8040');
       await answer('Require a client key (generated) from Gemini CLI and other clients? (y/N):', 'n');
-      await answer('in tokens (sets Gemini CLI\'s compression threshold) [200000]:', '');
+      await answer("in tokens (sets Gemini CLI's compression threshold) [200000]:", '');
       await answer(`Write the config to [${join(cwd, 'xdg', 'gemini-proxy', 'config.json')}]:`, 'config.json');
       await answer('config.json exists. Overwrite it? (y/N):', 'y');
       await answer('Merge these settings into', 'y');
@@ -234,12 +326,19 @@ describe('gemini-proxy init (interactive)', () => {
     assert.deepEqual(written['model_mapping'], { 'gemini-*-flash-lite*': 'glm-4.7-flash', 'gemini-*': 'glm-4.7' });
     assert.deepEqual(written['server'], { host: '127.0.0.1', port: 8040 });
     assert.equal(written['client_api_keys'], undefined);
-    const settings = readJson(settingsPath) as { model: { name: string; compressionThreshold: number }; general: unknown; security: unknown };
+    const settings = readJson(settingsPath) as {
+      model: { name: string; compressionThreshold: number };
+      general: unknown;
+      security: unknown;
+    };
     assert.deepEqual(settings, {
       model: { name: 'gemini-3.8-flash', compressionThreshold: 0.15 },
       general: { vimMode: true },
       security: { auth: { selectedType: 'gemini-api-key' } },
     });
-    assert.match(output, /Updated .*settings\.json: security\.auth\.selectedType, model\.name, model\.compressionThreshold \(other settings untouched\)/);
+    assert.match(
+      output,
+      /Updated .*settings\.json: security\.auth\.selectedType, model\.name, model\.compressionThreshold \(other settings untouched\)/,
+    );
   });
 });

@@ -5,7 +5,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ScriptedUpstream } from '../support/scripted-upstream.js';
-import { BAD_KEY, completion, generate, parsePrometheus, sampleSum, startFileProxy, stream, waitFor, type FileProxy } from '../support/operator.js';
+import {
+  BAD_KEY,
+  completion,
+  generate,
+  parsePrometheus,
+  sampleSum,
+  startFileProxy,
+  stream,
+  waitFor,
+  type FileProxy,
+} from '../support/operator.js';
 
 const ADMIN = 'admin-key-for-metrics';
 
@@ -60,21 +70,78 @@ describe('/metrics', () => {
       return sampleSum(after.samples, 'gemini_proxy_requests_total') === 3;
     }, 'three counted requests');
     const { samples } = after;
-    assert.equal(sampleSum(samples, 'gemini_proxy_requests_total', { model: 'gemini-2.5-pro', upstream_model: 'big-model', provider: 'generic', status: '200', stream: 'false' }), 1);
-    assert.equal(sampleSum(samples, 'gemini_proxy_requests_total', { model: 'gemini-2.5-flash', upstream_model: 'small-model', status: '200', stream: 'true' }), 1);
+    assert.equal(
+      sampleSum(samples, 'gemini_proxy_requests_total', {
+        model: 'gemini-2.5-pro',
+        upstream_model: 'big-model',
+        provider: 'generic',
+        status: '200',
+        stream: 'false',
+      }),
+      1,
+    );
+    assert.equal(
+      sampleSum(samples, 'gemini_proxy_requests_total', {
+        model: 'gemini-2.5-flash',
+        upstream_model: 'small-model',
+        status: '200',
+        stream: 'true',
+      }),
+      1,
+    );
     assert.equal(sampleSum(samples, 'gemini_proxy_requests_total', { model: 'gemini-2.5-pro', status: '403' }), 1);
-    assert.equal(sampleSum(samples, 'gemini_proxy_tokens_total', { model: 'gemini-2.5-pro', upstream_model: 'big-model', type: 'prompt' }), 11);
-    assert.equal(sampleSum(samples, 'gemini_proxy_tokens_total', { model: 'gemini-2.5-pro', upstream_model: 'big-model', type: 'output' }), 7);
-    assert.equal(sampleSum(samples, 'gemini_proxy_tokens_total', { model: 'gemini-2.5-flash', upstream_model: 'small-model', type: 'prompt' }), 5);
-    assert.equal(sampleSum(samples, 'gemini_proxy_tokens_total', { model: 'gemini-2.5-flash', upstream_model: 'small-model', type: 'output' }), 3);
-    assert.equal(sampleSum(samples, 'gemini_proxy_upstream_errors_total', { provider: 'generic', class: 'UPSTREAM_AUTH' }), 1);
+    assert.equal(
+      sampleSum(samples, 'gemini_proxy_tokens_total', {
+        model: 'gemini-2.5-pro',
+        upstream_model: 'big-model',
+        type: 'prompt',
+      }),
+      11,
+    );
+    assert.equal(
+      sampleSum(samples, 'gemini_proxy_tokens_total', {
+        model: 'gemini-2.5-pro',
+        upstream_model: 'big-model',
+        type: 'output',
+      }),
+      7,
+    );
+    assert.equal(
+      sampleSum(samples, 'gemini_proxy_tokens_total', {
+        model: 'gemini-2.5-flash',
+        upstream_model: 'small-model',
+        type: 'prompt',
+      }),
+      5,
+    );
+    assert.equal(
+      sampleSum(samples, 'gemini_proxy_tokens_total', {
+        model: 'gemini-2.5-flash',
+        upstream_model: 'small-model',
+        type: 'output',
+      }),
+      3,
+    );
+    assert.equal(
+      sampleSum(samples, 'gemini_proxy_upstream_errors_total', { provider: 'generic', class: 'UPSTREAM_AUTH' }),
+      1,
+    );
     assert.equal(sampleSum(samples, 'gemini_proxy_request_duration_seconds_count'), 3);
-    assert.equal(sampleSum(samples, 'gemini_proxy_request_duration_seconds_count', { model: 'gemini-2.5-flash', stream: 'true' }), 1);
+    assert.equal(
+      sampleSum(samples, 'gemini_proxy_request_duration_seconds_count', { model: 'gemini-2.5-flash', stream: 'true' }),
+      1,
+    );
     assert.ok(sampleSum(samples, 'gemini_proxy_request_duration_seconds_sum') > 0);
     const infBucket = sampleSum(samples, 'gemini_proxy_request_duration_seconds_bucket', { le: '+Inf' });
     assert.equal(infBucket, 3, 'every observation is in the +Inf bucket');
-    assert.ok(sampleSum(samples, 'gemini_proxy_time_to_first_chunk_seconds_count', { model: 'gemini-2.5-flash' }) >= 1, 'the stream has a first chunk time');
-    assert.ok(samples.some((sample) => sample.name === 'process_cpu_user_seconds_total'), 'process metrics are included');
+    assert.ok(
+      sampleSum(samples, 'gemini_proxy_time_to_first_chunk_seconds_count', { model: 'gemini-2.5-flash' }) >= 1,
+      'the stream has a first chunk time',
+    );
+    assert.ok(
+      samples.some((sample) => sample.name === 'process_cpu_user_seconds_total'),
+      'process metrics are included',
+    );
     // Scrapes and dashboard calls leave no info-level access-log line.
     assert.ok(!proxy.logLines.some((line) => line.includes('"level":30') && line.includes('GET /metrics')));
   });
@@ -82,9 +149,15 @@ describe('/metrics', () => {
   it('shows a stream in progress in the open-streams gauge', async () => {
     upstream.enqueue(stream('slow', { delayMs: 300 }));
     const pending = generate(proxy.url, 'gemini-2.5-flash', { stream: true });
-    await waitFor(async () => sampleSum((await scrape(proxy)).samples, 'gemini_proxy_open_streams') === 1, 'one open stream');
+    await waitFor(
+      async () => sampleSum((await scrape(proxy)).samples, 'gemini_proxy_open_streams') === 1,
+      'one open stream',
+    );
     assert.equal((await pending).status, 200);
-    await waitFor(async () => sampleSum((await scrape(proxy)).samples, 'gemini_proxy_open_streams') === 0, 'no open stream');
+    await waitFor(
+      async () => sampleSum((await scrape(proxy)).samples, 'gemini_proxy_open_streams') === 0,
+      'no open stream',
+    );
   });
 
   it('is guarded by the admin key, in the Gemini error format', async () => {
@@ -101,7 +174,11 @@ describe('/metrics', () => {
 
 describe('/metrics settings', () => {
   it('metrics.require_key false opens it; metrics.enabled false removes it (404)', async () => {
-    const open = await startFileProxy({ openai_base_url: 'http://127.0.0.1:9/v1', client_api_keys: ['client-key-1234'], metrics: { require_key: false } });
+    const open = await startFileProxy({
+      openai_base_url: 'http://127.0.0.1:9/v1',
+      client_api_keys: ['client-key-1234'],
+      metrics: { require_key: false },
+    });
     try {
       const response = await fetch(`${open.url}/metrics`);
       assert.equal(response.status, 200);
@@ -120,7 +197,10 @@ describe('/metrics settings', () => {
   });
 
   it('is also served under server.base_path', async () => {
-    const proxy = await startFileProxy({ openai_base_url: 'http://127.0.0.1:9/v1', server: { host: '127.0.0.1', port: 0, base_path: '/gemini' } });
+    const proxy = await startFileProxy({
+      openai_base_url: 'http://127.0.0.1:9/v1',
+      server: { host: '127.0.0.1', port: 0, base_path: '/gemini' },
+    });
     try {
       assert.equal((await fetch(`${proxy.url}/gemini/metrics`)).status, 200);
       assert.equal((await fetch(`${proxy.url}/metrics`)).status, 200);

@@ -39,7 +39,14 @@ describe('hot reload (file watch)', () => {
       model_mapping: { 'gemini-2.5-pro': 'model-a' },
       client_api_keys: ['client-key-0001'],
     });
-    reloader = startHotReload({ context: proxy.context, operator: proxy.operator, overrides: { configPath: proxy.configPath }, env: {}, log: proxy.context.log, debounceMs: 50 });
+    reloader = startHotReload({
+      context: proxy.context,
+      operator: proxy.operator,
+      overrides: { configPath: proxy.configPath },
+      env: {},
+      log: proxy.context.log,
+      debounceMs: 50,
+    });
   });
   after(async () => {
     reloader.close();
@@ -61,29 +68,69 @@ describe('hot reload (file watch)', () => {
 
     assert.equal((await generate(proxy.url, 'gemini-2.5-pro', { key: 'client-key-0002' })).status, 200);
     assert.equal(upstreamModel(upstream.received.at(-1)), 'model-b', 'the new mapping is used');
-    assert.equal((await generate(proxy.url, 'gemini-2.5-pro', { key: 'client-key-0001' })).status, 400, 'the old key no longer works');
-    const metrics = await (await fetch(`${proxy.url}/metrics`, { headers: { 'x-goog-api-key': 'client-key-0002' } })).text();
+    assert.equal(
+      (await generate(proxy.url, 'gemini-2.5-pro', { key: 'client-key-0001' })).status,
+      400,
+      'the old key no longer works',
+    );
+    const metrics = await (
+      await fetch(`${proxy.url}/metrics`, { headers: { 'x-goog-api-key': 'client-key-0002' } })
+    ).text();
     assert.match(metrics, /gemini_proxy_config_reloads_total\{result="success"\} 1/);
   });
 
   it('a bad file: rejected with one clear log line, the running config stays', async () => {
     const before = proxy.logLines.length;
-    writeFileSync(proxy.configPath, '{ "model_mapping": { "gemini-2.5-pro": "model-c" }, "server": { "port": "eighty" } ');
-    await waitFor(() => messages(proxy).slice(before).some((message) => message.includes('rejected')), 'the rejection log line');
-    const rejected = messages(proxy).slice(before).filter((message) => message.includes('rejected'));
+    writeFileSync(
+      proxy.configPath,
+      '{ "model_mapping": { "gemini-2.5-pro": "model-c" }, "server": { "port": "eighty" } ',
+    );
+    await waitFor(
+      () =>
+        messages(proxy)
+          .slice(before)
+          .some((message) => message.includes('rejected')),
+      'the rejection log line',
+    );
+    const rejected = messages(proxy)
+      .slice(before)
+      .filter((message) => message.includes('rejected'));
     assert.equal(rejected.length, 1);
-    assert.match(rejected[0] ?? '', /^config reload \(file change\) rejected, the running config stays in force: .*config\.json: invalid JSON at line 1/);
+    assert.match(
+      rejected[0] ?? '',
+      /^config reload \(file change\) rejected, the running config stays in force: .*config\.json: invalid JSON at line 1/,
+    );
     assert.ok(!(rejected[0] ?? '').includes('\n'), 'one line');
 
     // Valid JSON, invalid value: named by key.
     const next = proxy.logLines.length;
-    writeFileSync(proxy.configPath, JSON.stringify({ openai_base_url: upstream.baseUrl, model_mapping: { 'gemini-2.5-pro': 'model-c' }, server: { port: 'eighty' } }));
-    await waitFor(() => messages(proxy).slice(next).some((message) => message.includes('rejected')), 'the second rejection');
-    assert.match(messages(proxy).slice(next).find((message) => message.includes('rejected')) ?? '', /server\.port: /);
+    writeFileSync(
+      proxy.configPath,
+      JSON.stringify({
+        openai_base_url: upstream.baseUrl,
+        model_mapping: { 'gemini-2.5-pro': 'model-c' },
+        server: { port: 'eighty' },
+      }),
+    );
+    await waitFor(
+      () =>
+        messages(proxy)
+          .slice(next)
+          .some((message) => message.includes('rejected')),
+      'the second rejection',
+    );
+    assert.match(
+      messages(proxy)
+        .slice(next)
+        .find((message) => message.includes('rejected')) ?? '',
+      /server\.port: /,
+    );
 
     assert.equal((await generate(proxy.url, 'gemini-2.5-pro', { key: 'client-key-0002' })).status, 200);
     assert.equal(upstreamModel(upstream.received.at(-1)), 'model-b', 'still the last good mapping');
-    const metrics = await (await fetch(`${proxy.url}/metrics`, { headers: { 'x-goog-api-key': 'client-key-0002' } })).text();
+    const metrics = await (
+      await fetch(`${proxy.url}/metrics`, { headers: { 'x-goog-api-key': 'client-key-0002' } })
+    ).text();
     assert.match(metrics, /gemini_proxy_config_reloads_total\{result="failure"\} 2/);
   });
 
@@ -100,8 +147,17 @@ describe('hot reload (file watch)', () => {
         timeouts: { upstream_idle_seconds: 120 },
       }),
     );
-    await waitFor(() => messages(proxy).slice(before).some((message) => message.includes('after a restart')), 'the restart warning');
-    const warning = messages(proxy).slice(before).find((message) => message.includes('after a restart')) ?? '';
+    await waitFor(
+      () =>
+        messages(proxy)
+          .slice(before)
+          .some((message) => message.includes('after a restart')),
+      'the restart warning',
+    );
+    const warning =
+      messages(proxy)
+        .slice(before)
+        .find((message) => message.includes('after a restart')) ?? '';
     assert.match(warning, /server\.port, server\.base_path changed; these take effect only after a restart/);
     assert.equal(proxy.context.config.basePath, '', 'the running listener keeps its base path');
     assert.equal(proxy.context.config.timeouts.idleSeconds, 120, 'timeouts apply');
@@ -125,7 +181,9 @@ describe('hot reload (SIGHUP, real CLI)', () => {
         usage: { database: ':memory:' },
       });
     writeFileSync(configPath, config('model-a'));
-    const child = spawn(process.execPath, ['dist/src/cli.js', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['dist/src/cli.js', '--config', configPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const lines: string[] = [];
     let buffered = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -137,7 +195,8 @@ describe('hot reload (SIGHUP, real CLI)', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       await waitFor(() => lines.some((line) => line.includes('listening on')), 'the proxy to listen', 10_000);
-      const url = /listening on (http:\/\/\S+)/.exec(lines.find((line) => line.includes('listening on')) ?? '')?.[1] ?? '';
+      const url =
+        /listening on (http:\/\/\S+)/.exec(lines.find((line) => line.includes('listening on')) ?? '')?.[1] ?? '';
       assert.equal((await generate(url, 'gemini-2.5-pro')).status, 200);
       assert.equal(upstreamModel(upstream.received.at(-1)), 'model-a');
 
@@ -154,7 +213,11 @@ describe('hot reload (SIGHUP, real CLI)', () => {
       await waitFor(() => lines.some((line) => line.includes('rejected')), 'the rejection');
       assert.equal((await generate(url, 'gemini-2.5-pro')).status, 200);
       assert.equal(upstreamModel(upstream.received.at(-1)), 'model-b', 'the process is alive with the old config');
-      assert.equal(lines.filter((line) => line.includes('config reloaded')).length, 1, 'no duplicate reload from the watcher');
+      assert.equal(
+        lines.filter((line) => line.includes('config reloaded')).length,
+        1,
+        'no duplicate reload from the watcher',
+      );
     } finally {
       child.kill('SIGTERM');
       assert.equal(await exited, 0);

@@ -36,18 +36,55 @@ describe('usage store', () => {
     const base = Date.UTC(2026, 0, 1, 12, 0, 0);
     const store = new UsageStore(path, { retentionDays: 0 });
     for (let index = 0; index < 10; index += 1) {
-      store.add(record({ time: new Date(base + index * 1000).toISOString(), durationMs: (index + 1) * 100, promptTokens: 10, outputTokens: 5 }));
+      store.add(
+        record({
+          time: new Date(base + index * 1000).toISOString(),
+          durationMs: (index + 1) * 100,
+          promptTokens: 10,
+          outputTokens: 5,
+        }),
+      );
     }
-    store.add(record({ time: new Date(base + 61_000).toISOString(), model: 'gemini-2.5-flash', upstreamModel: 'small-model', status: 429, errorStatus: 'RESOURCE_EXHAUSTED', upstreamError: 'UPSTREAM_RATE_LIMITED' }));
-    store.add(record({ time: new Date(base + 62_000).toISOString(), model: 'gemini-2.5-flash', upstreamModel: 'small-model', status: 200, errorStatus: 'UNAVAILABLE', stream: true }));
-    store.add(record({ time: new Date(base + 63_000).toISOString(), model: 'gemini-2.5-flash', upstreamModel: 'small-model', status: 499, clientClosed: true }));
+    store.add(
+      record({
+        time: new Date(base + 61_000).toISOString(),
+        model: 'gemini-2.5-flash',
+        upstreamModel: 'small-model',
+        status: 429,
+        errorStatus: 'RESOURCE_EXHAUSTED',
+        upstreamError: 'UPSTREAM_RATE_LIMITED',
+      }),
+    );
+    store.add(
+      record({
+        time: new Date(base + 62_000).toISOString(),
+        model: 'gemini-2.5-flash',
+        upstreamModel: 'small-model',
+        status: 200,
+        errorStatus: 'UNAVAILABLE',
+        stream: true,
+      }),
+    );
+    store.add(
+      record({
+        time: new Date(base + 63_000).toISOString(),
+        model: 'gemini-2.5-flash',
+        upstreamModel: 'small-model',
+        status: 499,
+        clientClosed: true,
+      }),
+    );
     store.close();
 
     const reopened = new UsageStore(path, { retentionDays: 0 });
     try {
       assert.equal(reopened.count(), 13);
       const recent = reopened.recent(3);
-      assert.deepEqual(recent.map((row) => row.status), [429, 200, 499], 'oldest first');
+      assert.deepEqual(
+        recent.map((row) => row.status),
+        [429, 200, 499],
+        'oldest first',
+      );
       assert.equal(recent[1]?.stream, true);
       assert.equal(recent[0]?.upstreamError, 'UPSTREAM_RATE_LIMITED');
 
@@ -55,7 +92,16 @@ describe('usage store', () => {
       assert.deepEqual(series.models, ['gemini-2.5-pro', 'gemini-2.5-flash']);
       const pro = series.points.find((point) => point.model === 'gemini-2.5-pro');
       assert.deepEqual(
-        { bucket: pro?.bucket, requests: pro?.requests, errors: pro?.errors, prompt: pro?.promptTokens, output: pro?.outputTokens, p50: pro?.p50Ms, p95: pro?.p95Ms, p99: pro?.p99Ms },
+        {
+          bucket: pro?.bucket,
+          requests: pro?.requests,
+          errors: pro?.errors,
+          prompt: pro?.promptTokens,
+          output: pro?.outputTokens,
+          p50: pro?.p50Ms,
+          p95: pro?.p95Ms,
+          p99: pro?.p99Ms,
+        },
         { bucket: base, requests: 10, errors: 0, prompt: 100, output: 50, p50: 500, p95: 1000, p99: 1000 },
       );
       const flash = series.points.find((point) => point.model === 'gemini-2.5-flash');
@@ -122,13 +168,28 @@ describe('usage across a proxy restart', () => {
     try {
       const usage = (await (await fetch(`${second.url}/ui/api/usage?range=1h`)).json()) as {
         persistent: boolean;
-        totals: Array<{ model: string; requests: number; promptTokens: number; outputTokens: number; upstreamModels: string[] }>;
+        totals: Array<{
+          model: string;
+          requests: number;
+          promptTokens: number;
+          outputTokens: number;
+          upstreamModels: string[];
+        }>;
       };
       assert.equal(usage.persistent, true);
-      assert.deepEqual(usage.totals.map(({ model, requests, promptTokens, outputTokens, upstreamModels }) => ({ model, requests, promptTokens, outputTokens, upstreamModels })), [
-        { model: 'gemini-2.5-pro', requests: 2, promptTokens: 30, outputTokens: 6, upstreamModels: ['big-model'] },
-      ]);
-      const list = (await (await fetch(`${second.url}/ui/api/requests?after=0`)).json()) as { requests: Array<{ stored: boolean; stream: boolean; hasTrace: boolean }> };
+      assert.deepEqual(
+        usage.totals.map(({ model, requests, promptTokens, outputTokens, upstreamModels }) => ({
+          model,
+          requests,
+          promptTokens,
+          outputTokens,
+          upstreamModels,
+        })),
+        [{ model: 'gemini-2.5-pro', requests: 2, promptTokens: 30, outputTokens: 6, upstreamModels: ['big-model'] }],
+      );
+      const list = (await (await fetch(`${second.url}/ui/api/requests?after=0`)).json()) as {
+        requests: Array<{ stored: boolean; stream: boolean; hasTrace: boolean }>;
+      };
       assert.deepEqual(
         list.requests.map((entry) => ({ stored: entry.stored, stream: entry.stream, hasTrace: entry.hasTrace })),
         [
@@ -140,6 +201,9 @@ describe('usage across a proxy restart', () => {
       await second.stop();
     }
     const bytes = readFileSync(join(directory, 'data', 'usage.sqlite3'));
-    assert.ok(!bytes.includes('Say hello') && !bytes.includes('secret answer text'), 'no prompt or answer content is stored');
+    assert.ok(
+      !bytes.includes('Say hello') && !bytes.includes('secret answer text'),
+      'no prompt or answer content is stored',
+    );
   });
 });

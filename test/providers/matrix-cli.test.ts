@@ -28,11 +28,19 @@ import {
   temporaryDirectory,
   type CliRun,
 } from '../support/gemini-cli.js';
-import { PersonalityUpstream, contentText, imageParts, toolMessages, type ChatRequest, type Exchange } from '../support/personalities/index.js';
+import {
+  PersonalityUpstream,
+  contentText,
+  imageParts,
+  toolMessages,
+  type ChatRequest,
+  type Exchange,
+} from '../support/personalities/index.js';
 import { MAIN_NAME, MATRIX, PNG_BASE64, proxyConfig, tinyPng, type MatrixEntry } from '../support/provider-matrix.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
 
-const CLASSIFIER_REPLY = 'Routing decision:\n```json\n{"complexity_reasoning": "Listing and reading two files is simple.", "complexity_score": 15}\n```';
+const CLASSIFIER_REPLY =
+  'Routing decision:\n```json\n{"complexity_reasoning": "Listing and reading two files is simple.", "complexity_score": 15}\n```';
 
 function chatOf(exchange: Exchange | undefined): ChatRequest {
   assert.ok(exchange?.chat !== undefined, 'no parsed chat request');
@@ -59,7 +67,11 @@ describe('provider matrix through Gemini CLI 0.61.0', { concurrency: 3 }, () => 
 
       before(async () => {
         upstream = await new PersonalityUpstream(entry.personality).start();
-        proxy = await startProxy(proxyConfig(entry, upstream.baseUrl, { logging: { enable_detailed_logs: true, enable_access_logs: false, log_directory: logDirectory } }));
+        proxy = await startProxy(
+          proxyConfig(entry, upstream.baseUrl, {
+            logging: { enable_detailed_logs: true, enable_access_logs: false, log_directory: logDirectory },
+          }),
+        );
       });
       beforeEach(() => {
         upstream.reset();
@@ -91,7 +103,10 @@ describe('provider matrix through Gemini CLI 0.61.0', { concurrency: 3 }, () => 
             text: `listing has beta.md: ${listing.includes('beta.md')}; alpha says ${content.includes('ALPHA-4711') ? 'ALPHA-4711' : 'nothing'}`,
           };
         });
-        const run = await runCli(proxy.url, { prompt: 'list this directory and read alpha.txt', files: { 'alpha.txt': 'ALPHA-4711\n', 'beta.md': '# beta\n' } });
+        const run = await runCli(proxy.url, {
+          prompt: 'list this directory and read alpha.txt',
+          files: { 'alpha.txt': 'ALPHA-4711\n', 'beta.md': '# beta\n' },
+        });
         const output = successOutput(run, upstream.scripted);
         assert.equal(run.code, 0, explain(run, upstream));
         assert.equal(output.response, 'listing has beta.md: true; alpha says ALPHA-4711', explain(run, upstream));
@@ -106,11 +121,16 @@ describe('provider matrix through Gemini CLI 0.61.0', { concurrency: 3 }, () => 
         assert.equal(classifier.stream, false);
         assert.equal(main.model, entry.main);
         assert.equal(main.stream, true);
-        assert.ok(main.tools.some((tool) => tool.name === 'list_directory') && main.tools.some((tool) => tool.name === 'read_file'));
+        assert.ok(
+          main.tools.some((tool) => tool.name === 'list_directory') &&
+            main.tools.some((tool) => tool.name === 'read_file'),
+        );
 
         const planned = chats[1]?.plan?.calls ?? [];
         assert.equal(planned.length, 2, 'the personality returned both calls');
-        const assistant = followUp.messages.find((message) => message.role === 'assistant' && (message.toolCalls?.length ?? 0) > 0);
+        const assistant = followUp.messages.find(
+          (message) => message.role === 'assistant' && (message.toolCalls?.length ?? 0) > 0,
+        );
         assert.ok(assistant !== undefined, explain(run, upstream));
         assert.deepEqual(
           assistant.toolCalls?.map((call) => [call.id, call.name]),
@@ -118,14 +138,17 @@ describe('provider matrix through Gemini CLI 0.61.0', { concurrency: 3 }, () => 
           'the CLI echoed the provider ids, the proxy sent them back',
         );
         assert.deepEqual(
-          followUp.messages.slice(assistant.index + 1, assistant.index + 3).map((message) => [message.role, message.toolCallId]),
+          followUp.messages
+            .slice(assistant.index + 1, assistant.index + 3)
+            .map((message) => [message.role, message.toolCallId]),
           planned.map((call) => ['tool', call.id]),
         );
         if (entry.thinking.replayRequired) {
           assert.equal(chats[1]?.thinking, true);
           assert.equal(assistant.raw['reasoning_content'], reasoning, 'the reasoning the CLI stripped was replayed');
         }
-        if (entry.thinking.rejectsReasoningFields) assert.equal('reasoning_content' in assistant.raw || 'reasoning' in assistant.raw, false);
+        if (entry.thinking.rejectsReasoningFields)
+          assert.equal('reasoning_content' in assistant.raw || 'reasoning' in assistant.raw, false);
 
         // The CLI classified through the proxy (bare JSON back) and ran both tools.
         const traces = await readTraces(logDirectory, 3);
@@ -136,7 +159,10 @@ describe('provider matrix through Gemini CLI 0.61.0', { concurrency: 3 }, () => 
           .filter((part) => part.thought !== true && part.text !== undefined)
           .map((part) => part.text)
           .join('');
-        assert.deepEqual(JSON.parse(classifierText), { complexity_reasoning: 'Listing and reading two files is simple.', complexity_score: 15 });
+        assert.deepEqual(JSON.parse(classifierText), {
+          complexity_reasoning: 'Listing and reading two files is simple.',
+          complexity_score: 15,
+        });
         assert.equal(output.stats?.tools.totalCalls, 2);
         assert.equal(output.stats?.tools.totalSuccess, 2);
       });
@@ -144,11 +170,25 @@ describe('provider matrix through Gemini CLI 0.61.0', { concurrency: 3 }, () => 
       const imageCase = entry.images[0];
       assert.ok(imageCase !== undefined);
       it(`B: "describe @pic.png" on ${imageCase.upstream} — inlineData from the CLI, ${imageCase.expect === 'image' ? 'a data URL upstream' : 'a note upstream (no image support)'}`, async () => {
-        upstream.onChat((chat) => ({ text: imageParts(chat).length > 0 ? 'A square in four colours.' : 'I was told an image was attached but cannot see it.' }));
-        const run = await runCli(proxy.url, { prompt: 'describe @pic.png', args: ['-m', imageCase.model], files: { 'pic.png': tinyPng() } });
+        upstream.onChat((chat) => ({
+          text:
+            imageParts(chat).length > 0
+              ? 'A square in four colours.'
+              : 'I was told an image was attached but cannot see it.',
+        }));
+        const run = await runCli(proxy.url, {
+          prompt: 'describe @pic.png',
+          args: ['-m', imageCase.model],
+          files: { 'pic.png': tinyPng() },
+        });
         const output = successOutput(run, upstream.scripted);
         assert.equal(run.code, 0, explain(run, upstream));
-        assert.equal(output.response, imageCase.expect === 'image' ? 'A square in four colours.' : 'I was told an image was attached but cannot see it.');
+        assert.equal(
+          output.response,
+          imageCase.expect === 'image'
+            ? 'A square in four colours.'
+            : 'I was told an image was attached but cannot see it.',
+        );
         assert.equal(upstream.rejections.length, 0, explain(run, upstream));
         const chats = upstream.chats;
         // The CLI counts tokens for media: through the provider's tokenizer where it has one (docs/providers.md §9.1).
@@ -158,26 +198,45 @@ describe('provider matrix through Gemini CLI 0.61.0', { concurrency: 3 }, () => 
         assert.equal(chats.length, 1, explain(run, upstream));
         const chat = chatOf(chats[0]);
         assert.equal(chat.model, imageCase.upstream);
-        if (imageCase.expect === 'image') assert.deepEqual(imageParts(chat).map((part) => part.url), [`data:image/png;base64,${PNG_BASE64}`]);
+        if (imageCase.expect === 'image')
+          assert.deepEqual(
+            imageParts(chat).map((part) => part.url),
+            [`data:image/png;base64,${PNG_BASE64}`],
+          );
         else {
           assert.deepEqual(imageParts(chat), []);
-          assert.ok(chat.messages.some((message) => /\[image\/png attachment omitted/.test(contentText(message.content))), explain(run, upstream));
+          assert.ok(
+            chat.messages.some((message) => /\[image\/png attachment omitted/.test(contentText(message.content))),
+            explain(run, upstream),
+          );
         }
 
         const traces = await readTraces(logDirectory, 1);
         const generate = traces.find((trace) => /:streamGenerateContent/.test(trace['1_GEMINI_REQUEST']?.url ?? ''));
         assert.ok(generate !== undefined);
-        const parts = ((generate['1_GEMINI_REQUEST']?.body as { contents?: Array<{ parts?: Array<{ inlineData?: { mimeType?: string; data?: string } }> }> }).contents ?? []).flatMap((content) => content.parts ?? []);
+        const parts = (
+          (
+            generate['1_GEMINI_REQUEST']?.body as {
+              contents?: Array<{ parts?: Array<{ inlineData?: { mimeType?: string; data?: string } }> }>;
+            }
+          ).contents ?? []
+        ).flatMap((content) => content.parts ?? []);
         assert.deepEqual(
-          parts.filter((part) => part.inlineData !== undefined).map((part) => [part.inlineData?.mimeType, part.inlineData?.data]),
+          parts
+            .filter((part) => part.inlineData !== undefined)
+            .map((part) => [part.inlineData?.mimeType, part.inlineData?.data]),
           [['image/png', PNG_BASE64]],
           'the CLI sent the file as inlineData',
         );
       });
 
       const quota = entry.personality.quota.expect;
-      const retryDelaySeconds = quota.retryDelay === undefined ? undefined : Number(/^(\d+)s$/.exec(quota.retryDelay)?.[1]);
-      if (quota.reason === 'UPSTREAM_INSUFFICIENT_BALANCE' || (retryDelaySeconds !== undefined && retryDelaySeconds > 300)) {
+      const retryDelaySeconds =
+        quota.retryDelay === undefined ? undefined : Number(/^(\d+)s$/.exec(quota.retryDelay)?.[1]);
+      if (
+        quota.reason === 'UPSTREAM_INSUFFICIENT_BALANCE' ||
+        (retryDelaySeconds !== undefined && retryDelaySeconds > 300)
+      ) {
         // Terminal for Gemini CLI: a 400, or a quota error whose retry delay exceeds 300 s (docs/gemini-contract.md
         // §6.4).
         it(`C: quota error, maxAttempts 1 → exit ${quota.httpStatus % 256} (${quota.status}), one CLI request, no retry`, async () => {
@@ -189,7 +248,12 @@ describe('provider matrix through Gemini CLI 0.61.0', { concurrency: 3 }, () => 
           if (quota.httpStatus === 400) {
             const body = parseErrorBody(output.error?.message ?? '');
             assert.equal(body.error.status, quota.status);
-            assert.equal(body.error.details?.find((detail) => detail['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo')?.['reason'], quota.reason);
+            assert.equal(
+              body.error.details?.find((detail) => detail['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo')?.[
+                'reason'
+              ],
+              quota.reason,
+            );
           }
           const traces = await readTraces(logDirectory, 1);
           assert.equal(traces.length, 1, 'the CLI did not retry');
@@ -214,7 +278,12 @@ describe('provider matrix through Gemini CLI 0.61.0', { concurrency: 3 }, () => 
           assert.ok(failed !== undefined && retried !== undefined);
           const error = sentEvents(failed)[0]?.error;
           assert.equal(error?.status, quota.status);
-          assert.equal(error?.details?.find((detail) => detail['@type'] === 'type.googleapis.com/google.rpc.RetryInfo')?.['retryDelay'], quota.retryDelay);
+          assert.equal(
+            error?.details?.find((detail) => detail['@type'] === 'type.googleapis.com/google.rpc.RetryInfo')?.[
+              'retryDelay'
+            ],
+            quota.retryDelay,
+          );
           const rejected = upstream.chats.filter((exchange) => exchange.rejection !== undefined);
           assert.ok(rejected.length >= 1 && rejected.length <= 2, explain(run, upstream));
           for (const exchange of rejected) assert.equal(exchange.rejection?.why, entry.personality.quota.rejection.why);
@@ -235,7 +304,11 @@ describe('kimi via Gemini CLI: the picture on a text-only model', () => {
     const proxy = await startProxy(proxyConfig(entry, upstream.baseUrl));
     try {
       upstream.onChat((chat) => ({ text: imageParts(chat).length > 0 ? 'saw it' : 'a note only' }));
-      const run = await runCli(proxy.url, { prompt: 'describe @pic.png', args: ['-m', textOnly.model], files: { 'pic.png': tinyPng() } });
+      const run = await runCli(proxy.url, {
+        prompt: 'describe @pic.png',
+        args: ['-m', textOnly.model],
+        files: { 'pic.png': tinyPng() },
+      });
       const output = successOutput(run, upstream.scripted);
       assert.equal(run.code, 0, explain(run, upstream));
       assert.equal(output.response, 'a note only');

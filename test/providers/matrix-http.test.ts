@@ -46,7 +46,9 @@ const MCP_SCHEMA: JsonObject = {
   },
   required: ['calendarId'],
   additionalProperties: false,
-  definitions: { Person: { type: 'object', properties: { email: { type: 'string', format: 'email' } }, required: ['email'] } },
+  definitions: {
+    Person: { type: 'object', properties: { email: { type: 'string', format: 'email' } }, required: ['email'] },
+  },
 };
 
 const TOOLS: JsonObject[] = [
@@ -55,23 +57,56 @@ const TOOLS: JsonObject[] = [
       {
         name: 'read_file',
         description: 'Reads and returns the content of a specified file.',
-        parametersJsonSchema: { type: 'object', properties: { file_path: { type: 'string', description: 'The path to the file to read.' }, offset: { type: 'number', minimum: 0 }, limit: { type: 'number', minimum: 1 } }, required: ['file_path'] },
+        parametersJsonSchema: {
+          type: 'object',
+          properties: {
+            file_path: { type: 'string', description: 'The path to the file to read.' },
+            offset: { type: 'number', minimum: 0 },
+            limit: { type: 'number', minimum: 1 },
+          },
+          required: ['file_path'],
+        },
       },
       {
         name: 'list_directory',
         description: 'Lists the names of files and subdirectories directly within a specified directory path.',
-        parametersJsonSchema: { type: 'object', properties: { dir_path: { type: 'string' }, ignore: { type: 'array', items: { type: 'string' } } }, required: ['dir_path'] },
+        parametersJsonSchema: {
+          type: 'object',
+          properties: { dir_path: { type: 'string' }, ignore: { type: 'array', items: { type: 'string' } } },
+          required: ['dir_path'],
+        },
       },
-      { name: DOTTED, description: 'Lists events of a Google calendar (MCP server "workspace").', parametersJsonSchema: MCP_SCHEMA },
+      {
+        name: DOTTED,
+        description: 'Lists events of a Google calendar (MCP server "workspace").',
+        parametersJsonSchema: MCP_SCHEMA,
+      },
     ],
   },
 ];
 
-const SYSTEM: JsonObject = { role: 'user', parts: [{ text: 'You are an interactive CLI agent specializing in software engineering tasks. Use the tools to act.' }] };
-const GENERATION: JsonObject = { temperature: 1, topP: 0.95, topK: 64, thinkingConfig: { includeThoughts: true, thinkingLevel: 'HIGH' } };
+const SYSTEM: JsonObject = {
+  role: 'user',
+  parts: [
+    { text: 'You are an interactive CLI agent specializing in software engineering tasks. Use the tools to act.' },
+  ],
+};
+const GENERATION: JsonObject = {
+  temperature: 1,
+  topP: 0.95,
+  topK: 64,
+  thinkingConfig: { includeThoughts: true, thinkingLevel: 'HIGH' },
+};
 
 function userTurn(prompt: string, extraParts: JsonObject[] = []): JsonObject {
-  return { role: 'user', parts: [{ text: '<session_context>\nThis is the Gemini CLI. Today is Monday.\n</session_context>' }, { text: prompt }, ...extraParts] };
+  return {
+    role: 'user',
+    parts: [
+      { text: '<session_context>\nThis is the Gemini CLI. Today is Monday.\n</session_context>' },
+      { text: prompt },
+      ...extraParts,
+    ],
+  };
 }
 
 interface CallOut {
@@ -94,7 +129,9 @@ function modelTurn(calls: CallOut[], thought?: string): JsonObject {
 function responsesTurn(results: Array<{ call: CallOut; output: string }>): JsonObject {
   return {
     role: 'user',
-    parts: results.map(({ call, output }) => ({ functionResponse: { ...(call.id === undefined ? {} : { id: call.id }), name: call.name, response: { output } } })),
+    parts: results.map(({ call, output }) => ({
+      functionResponse: { ...(call.id === undefined ? {} : { id: call.id }), name: call.name, response: { output } },
+    })),
   };
 }
 
@@ -131,7 +168,12 @@ interface Collected {
   raw: string;
 }
 
-async function callProxy(proxy: RunningProxy, model: string, method: 'streamGenerateContent' | 'generateContent', body: JsonObject): Promise<Collected> {
+async function callProxy(
+  proxy: RunningProxy,
+  model: string,
+  method: 'streamGenerateContent' | 'generateContent',
+  body: JsonObject,
+): Promise<Collected> {
   const query = method === 'streamGenerateContent' ? '?alt=sse' : '';
   const response = await fetch(`${proxy.url}/v1beta/models/${encodeURIComponent(model)}:${method}${query}`, {
     method: 'POST',
@@ -144,7 +186,13 @@ async function callProxy(proxy: RunningProxy, model: string, method: 'streamGene
   if (contentType.includes('text/event-stream')) {
     events = raw
       .split(/\r?\n\r?\n/)
-      .map((block) => block.split(/\r?\n/).filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\n'))
+      .map((block) =>
+        block
+          .split(/\r?\n/)
+          .filter((line) => line.startsWith('data: '))
+          .map((line) => line.slice(6))
+          .join('\n'),
+      )
       .filter((data) => data !== '')
       .map((data) => JSON.parse(data) as ResponseOut);
   } else {
@@ -155,10 +203,18 @@ async function callProxy(proxy: RunningProxy, model: string, method: 'streamGene
     status: response.status,
     contentType,
     events,
-    thoughts: parts.filter((part) => part.thought === true).map((part) => part.text ?? '').join(''),
-    text: parts.filter((part) => part.thought !== true && part.text !== undefined).map((part) => part.text).join(''),
+    thoughts: parts
+      .filter((part) => part.thought === true)
+      .map((part) => part.text ?? '')
+      .join(''),
+    text: parts
+      .filter((part) => part.thought !== true && part.text !== undefined)
+      .map((part) => part.text)
+      .join(''),
     calls: parts.flatMap((part) => (part.functionCall === undefined ? [] : [part.functionCall])),
-    finishReasons: events.flatMap((event) => event.candidates ?? []).flatMap((candidate) => (candidate.finishReason === undefined ? [] : [candidate.finishReason])),
+    finishReasons: events
+      .flatMap((event) => event.candidates ?? [])
+      .flatMap((candidate) => (candidate.finishReason === undefined ? [] : [candidate.finishReason])),
     usage: [...events].reverse().find((event) => event.usageMetadata !== undefined)?.usageMetadata,
     kinds: parts.map((part) => (part.functionCall !== undefined ? 'call' : part.thought === true ? 'thought' : 'text')),
     raw,
@@ -168,15 +224,24 @@ async function callProxy(proxy: RunningProxy, model: string, method: 'streamGene
 /** [R-USE-2]: candidates exclude reasoning tokens, thoughts carry them, cached tokens when reported. */
 function expectedUsage(report: UsageReport): Record<string, number> {
   const reasoning = report.reasoning ?? 0;
-  const usage: Record<string, number> = { promptTokenCount: report.prompt, candidatesTokenCount: report.completion - reasoning, totalTokenCount: report.prompt + report.completion };
+  const usage: Record<string, number> = {
+    promptTokenCount: report.prompt,
+    candidatesTokenCount: report.completion - reasoning,
+    totalTokenCount: report.prompt + report.completion,
+  };
   if (report.cached !== undefined && report.cached > 0) usage['cachedContentTokenCount'] = report.cached;
   if (reasoning > 0) usage['thoughtsTokenCount'] = reasoning;
   return usage;
 }
 
 function assistantWithCalls(chat: ChatRequest): ChatMessage {
-  const message = chat.messages.find((candidate) => candidate.role === 'assistant' && (candidate.toolCalls?.length ?? 0) > 0);
-  assert.ok(message !== undefined, `no assistant tool-call message in ${chat.messages.map((candidate) => candidate.role).join(',')}`);
+  const message = chat.messages.find(
+    (candidate) => candidate.role === 'assistant' && (candidate.toolCalls?.length ?? 0) > 0,
+  );
+  assert.ok(
+    message !== undefined,
+    `no assistant tool-call message in ${chat.messages.map((candidate) => candidate.role).join(',')}`,
+  );
   return message;
 }
 
@@ -184,7 +249,8 @@ function accepted(upstream: PersonalityUpstream, count: number): Exchange[] {
   const chats = upstream.chats;
   assert.equal(upstream.rejections.length, 0, `the personality rejected a request:\n${upstream.describe()}`);
   assert.equal(chats.length, count, `expected ${count} chat request(s):\n${upstream.describe()}`);
-  for (const exchange of chats) assert.deepEqual(exchange.ignored, [], `the provider silently ignored parameters:\n${upstream.describe()}`);
+  for (const exchange of chats)
+    assert.deepEqual(exchange.ignored, [], `the provider silently ignored parameters:\n${upstream.describe()}`);
   return chats;
 }
 
@@ -217,7 +283,8 @@ for (const entry of MATRIX) {
       await upstream.stop();
     });
 
-    const stream = (model: string, body: JsonObject): Promise<Collected> => callProxy(proxy, model, 'streamGenerateContent', body);
+    const stream = (model: string, body: JsonObject): Promise<Collected> =>
+      callProxy(proxy, model, 'streamGenerateContent', body);
 
     it('text stream: text, one STOP, usage from wherever this provider puts it; the request fits the provider', async () => {
       const answer = `Hello from the ${entry.provider} personality. Nothing else to add.`;
@@ -241,11 +308,23 @@ for (const entry of MATRIX) {
       assert.match(contentText(chat.messages.at(-1)?.content), /say hi/);
       assert.equal(chat.tools.length, 3);
       const upstreamNames = chat.tools.map((tool) => tool.name);
-      assert.ok(upstreamNames.includes('read_file') && upstreamNames.includes('list_directory'), upstreamNames.join(', '));
+      assert.ok(
+        upstreamNames.includes('read_file') && upstreamNames.includes('list_directory'),
+        upstreamNames.join(', '),
+      );
       if (entry.keepsDottedNames) assert.ok(upstreamNames.includes(DOTTED), upstreamNames.join(', '));
-      else assert.ok(upstreamNames.every((name) => SAFE_NAME.test(name)), `renamed for the upstream: ${upstreamNames.join(', ')}`);
+      else
+        assert.ok(
+          upstreamNames.every((name) => SAFE_NAME.test(name)),
+          `renamed for the upstream: ${upstreamNames.join(', ')}`,
+        );
       assert.ok(exchange?.usage === undefined || result.usage !== undefined);
-      if (exchange?.usage !== undefined) assert.deepEqual(result.usage, expectedUsage(exchange.usage), `usage as reported: ${JSON.stringify(exchange.usage)}`);
+      if (exchange?.usage !== undefined)
+        assert.deepEqual(
+          result.usage,
+          expectedUsage(exchange.usage),
+          `usage as reported: ${JSON.stringify(exchange.usage)}`,
+        );
       else assert.ok((result.usage?.['promptTokenCount'] ?? 0) > 0, 'an estimate when the upstream reports none');
     });
 
@@ -267,7 +346,10 @@ for (const entry of MATRIX) {
 
       const call = first.calls[0];
       assert.ok(call !== undefined);
-      const second = await stream(MAIN_NAME, mainRequest([userTurn('what is in notes/todo.txt?'), modelTurn([call]), responsesTurn([{ call, output }])]));
+      const second = await stream(
+        MAIN_NAME,
+        mainRequest([userTurn('what is in notes/todo.txt?'), modelTurn([call]), responsesTurn([{ call, output }])]),
+      );
       assert.equal(second.status, 200, `${second.raw}\n${upstream.describe()}`);
       assert.equal(second.text, `The file says: ${output}`);
       assert.deepEqual(second.finishReasons, ['STOP']);
@@ -292,11 +374,16 @@ for (const entry of MATRIX) {
           return {
             calls: [
               { name: 'list_directory', arguments: { dir_path: 'src' } },
-              { name: toolNamed(chat, (name) => name.startsWith('mcp_workspace__calendar')), arguments: { calendarId: 'primary', maxResults: 5, orderBy: 'startTime' } },
+              {
+                name: toolNamed(chat, (name) => name.startsWith('mcp_workspace__calendar')),
+                arguments: { calendarId: 'primary', maxResults: 5, orderBy: 'startTime' },
+              },
             ],
           };
         }
-        return { text: `Got ${results.length} results: ${results.map((message) => contentText(message.content)).join(' | ')}` };
+        return {
+          text: `Got ${results.length} results: ${results.map((message) => contentText(message.content)).join(' | ')}`,
+        };
       });
       const first = await stream(MAIN_NAME, mainRequest([userTurn('list src and my next events')]));
       assert.equal(first.status, 200, first.raw);
@@ -332,7 +419,9 @@ for (const entry of MATRIX) {
         planned.map((call) => [call.id, call.name]),
       );
       assert.deepEqual(
-        chat.messages.slice(assistant.index + 1, assistant.index + 3).map((message) => [message.role, message.toolCallId]),
+        chat.messages
+          .slice(assistant.index + 1, assistant.index + 3)
+          .map((message) => [message.role, message.toolCallId]),
         planned.map((call) => ['tool', call.id]),
       );
     });
@@ -342,7 +431,8 @@ for (const entry of MATRIX) {
         const reasoning1 = `I should read docs/plan.md before answering (${entry.provider}-R1).`;
         const reasoning2 = `The plan is short; summarise it (${entry.provider}-R2).`;
         upstream.onChat((chat) => {
-          if (toolMessages(chat).length === 0) return { reasoning: reasoning1, calls: [{ name: 'read_file', arguments: { file_path: 'docs/plan.md' } }] };
+          if (toolMessages(chat).length === 0)
+            return { reasoning: reasoning1, calls: [{ name: 'read_file', arguments: { file_path: 'docs/plan.md' } }] };
           return { reasoning: reasoning2, text: 'The plan has three steps.' };
         });
         const prompt = 'summarise docs/plan.md';
@@ -354,13 +444,21 @@ for (const entry of MATRIX) {
         assert.equal(first.thoughts.trim(), reasoning1);
         assert.equal(first.text.trim(), '', 'no reasoning leaks into the text');
         assert.equal(first.calls.length, 1);
-        assert.ok(first.kinds.lastIndexOf('thought') < first.kinds.indexOf('call'), `thoughts before the call: ${first.kinds.join(',')}`);
-        if (firstExchange?.usage?.reasoning !== undefined) assert.equal(first.usage?.['thoughtsTokenCount'], firstExchange.usage.reasoning);
+        assert.ok(
+          first.kinds.lastIndexOf('thought') < first.kinds.indexOf('call'),
+          `thoughts before the call: ${first.kinds.join(',')}`,
+        );
+        if (firstExchange?.usage?.reasoning !== undefined)
+          assert.equal(first.usage?.['thoughtsTokenCount'], firstExchange.usage.reasoning);
 
         const call = first.calls[0];
         assert.ok(call !== undefined);
         // Gemini CLI strips thoughts from history; a raw client may keep them (that is the Groq hazard).
-        const history = [userTurn(prompt), modelTurn([call], entry.thinking.rejectsReasoningFields ? reasoning1 : undefined), responsesTurn([{ call, output: '1. build 2. test 3. ship' }])];
+        const history = [
+          userTurn(prompt),
+          modelTurn([call], entry.thinking.rejectsReasoningFields ? reasoning1 : undefined),
+          responsesTurn([{ call, output: '1. build 2. test 3. ship' }]),
+        ];
         const second = await stream(entry.thinking.model, mainRequest(history));
         assert.equal(second.status, 200, `${second.raw}\n${upstream.describe()}`);
         assert.equal(second.thoughts.trim(), reasoning2);
@@ -368,16 +466,25 @@ for (const entry of MATRIX) {
 
         const chat = chatOf(accepted(upstream, 2)[1]);
         const assistant = assistantWithCalls(chat);
-        if (entry.thinking.replayRequired) assert.equal(assistant.raw['reasoning_content'], reasoning1, 'the reasoning of the tool-call turn was replayed verbatim');
+        if (entry.thinking.replayRequired)
+          assert.equal(
+            assistant.raw['reasoning_content'],
+            reasoning1,
+            'the reasoning of the tool-call turn was replayed verbatim',
+          );
         if (entry.thinking.rejectsReasoningFields) {
           assert.equal('reasoning_content' in assistant.raw, false);
           assert.equal('reasoning' in assistant.raw, false);
         }
-        for (const message of chat.messages) assert.doesNotMatch(contentText(message.content), /-R1\)/, `reasoning leaked into a ${message.role} message`);
+        for (const message of chat.messages)
+          assert.doesNotMatch(contentText(message.content), /-R1\)/, `reasoning leaked into a ${message.role} message`);
       });
     } else {
       it('thinking (hidden): reasoning_effort from thinkingLevel, reasoning tokens reported as thoughtsTokenCount, no thought text', async () => {
-        upstream.onChat(() => ({ reasoning: 'Hidden chain of thought that the provider never shows.', text: 'Done thinking.' }));
+        upstream.onChat(() => ({
+          reasoning: 'Hidden chain of thought that the provider never shows.',
+          text: 'Done thinking.',
+        }));
         const result = await stream(entry.thinking.model, mainRequest([userTurn('think hard, then say done')]));
         assert.equal(result.status, 200, result.raw);
         const [exchange] = accepted(upstream, 1);
@@ -397,8 +504,13 @@ for (const entry of MATRIX) {
         text: 'Here is the routing decision:\n```json\n{"complexity_reasoning": "Listing files is simple.", "complexity_score": 12}\n```\nAnything else?',
       }));
       const body: JsonObject = {
-        contents: [{ role: 'user', parts: [{ text: 'Classify the complexity of this request: "list the files in src"' }] }],
-        systemInstruction: { role: 'user', parts: [{ text: 'You are a routing classifier. Score how complex the user request is, 1 to 100.' }] },
+        contents: [
+          { role: 'user', parts: [{ text: 'Classify the complexity of this request: "list the files in src"' }] },
+        ],
+        systemInstruction: {
+          role: 'user',
+          parts: [{ text: 'You are a routing classifier. Score how complex the user request is, 1 to 100.' }],
+        },
         generationConfig: {
           ...GENERATION,
           maxOutputTokens: 1024,
@@ -412,7 +524,10 @@ for (const entry of MATRIX) {
       };
       const result = await callProxy(proxy, LITE_NAME, 'generateContent', body);
       assert.equal(result.status, 200, `${result.raw}\n${upstream.describe()}`);
-      assert.deepEqual(JSON.parse(result.text), { complexity_reasoning: 'Listing files is simple.', complexity_score: 12 });
+      assert.deepEqual(JSON.parse(result.text), {
+        complexity_reasoning: 'Listing files is simple.',
+        complexity_score: 12,
+      });
       assert.equal(result.text.trim().startsWith('{'), true, 'bare JSON, no fence or prose');
       assert.deepEqual(result.finishReasons, ['STOP']);
       assert.ok((result.usage?.['promptTokenCount'] ?? 0) > 0);
@@ -422,22 +537,46 @@ for (const entry of MATRIX) {
       assert.equal(chat.model, entry.lite);
       assert.equal(chat.stream, false);
       assert.equal(chat.tools.length, 0);
-      assert.equal(exchange?.thinking, entry.jsonThinks, `the utility call ${entry.jsonThinks ? 'still reasons here' : 'runs without thinking'}`);
+      assert.equal(
+        exchange?.thinking,
+        entry.jsonThinks,
+        `the utility call ${entry.jsonThinks ? 'still reasons here' : 'runs without thinking'}`,
+      );
       const format = chat.raw['response_format'];
       assert.ok(isJsonObject(format), 'a response_format was sent');
       if (format['type'] === 'json_schema') {
-        assert.doesNotMatch(JSON.stringify(format['json_schema']), /"(OBJECT|STRING|INTEGER)"/, 'schema types lower-cased');
+        assert.doesNotMatch(
+          JSON.stringify(format['json_schema']),
+          /"(OBJECT|STRING|INTEGER)"/,
+          'schema types lower-cased',
+        );
       } else {
         assert.equal(format['type'], 'json_object');
-        assert.ok(chat.messages.some((message) => /json/i.test(contentText(message.content)) && /complexity_score/.test(contentText(message.content))), 'the schema travels in the prompt');
+        assert.ok(
+          chat.messages.some(
+            (message) =>
+              /json/i.test(contentText(message.content)) && /complexity_score/.test(contentText(message.content)),
+          ),
+          'the schema travels in the prompt',
+        );
       }
     });
 
     it('unary generateContent with thinking (like the chat-compression call): text, thoughts kept apart, accepted', async () => {
-      upstream.onChat(() => ({ reasoning: 'Summarise the two turns.', text: '<state_snapshot>The user asked for a summary.</state_snapshot>' }));
+      upstream.onChat(() => ({
+        reasoning: 'Summarise the two turns.',
+        text: '<state_snapshot>The user asked for a summary.</state_snapshot>',
+      }));
       const body: JsonObject = {
-        contents: [userTurn('summarise our conversation so far'), { role: 'model', parts: [{ text: 'We listed files.' }] }, { role: 'user', parts: [{ text: 'First, reason in your scratchpad. Then, generate the <state_snapshot>.' }] }],
-        systemInstruction: { role: 'user', parts: [{ text: 'You are the component that summarizes internal chat history into a given structure.' }] },
+        contents: [
+          userTurn('summarise our conversation so far'),
+          { role: 'model', parts: [{ text: 'We listed files.' }] },
+          { role: 'user', parts: [{ text: 'First, reason in your scratchpad. Then, generate the <state_snapshot>.' }] },
+        ],
+        systemInstruction: {
+          role: 'user',
+          parts: [{ text: 'You are the component that summarizes internal chat history into a given structure.' }],
+        },
         generationConfig: GENERATION,
       };
       const result = await callProxy(proxy, MAIN_NAME, 'generateContent', body);
@@ -446,20 +585,29 @@ for (const entry of MATRIX) {
       assert.deepEqual(result.finishReasons, ['STOP']);
       const [exchange] = accepted(upstream, 1);
       assert.equal(chatOf(exchange).stream, false);
-      if (exchange?.thinking === true && entry.thinking.kind === 'visible') assert.equal(result.thoughts.trim(), 'Summarise the two turns.');
+      if (exchange?.thinking === true && entry.thinking.kind === 'visible')
+        assert.equal(result.thoughts.trim(), 'Summarise the two turns.');
       else assert.equal(result.thoughts, '');
       if (exchange?.usage !== undefined) assert.deepEqual(result.usage, expectedUsage(exchange.usage));
     });
 
     for (const image of entry.images) {
       it(`image input (inlineData png) on ${image.upstream}: ${image.expect === 'image' ? 'sent as a data URL' : 'replaced by a note, no 400'}`, async () => {
-        upstream.onChat((chat) => ({ text: imageParts(chat).length > 0 ? 'I see a four-colour square.' : 'Only a note about an image arrived.' }));
-        const result = await stream(image.model, mainRequest([userTurn('describe this image', [{ inlineData: { mimeType: 'image/png', data: PNG_BASE64 } }])]));
+        upstream.onChat((chat) => ({
+          text: imageParts(chat).length > 0 ? 'I see a four-colour square.' : 'Only a note about an image arrived.',
+        }));
+        const result = await stream(
+          image.model,
+          mainRequest([userTurn('describe this image', [{ inlineData: { mimeType: 'image/png', data: PNG_BASE64 } }])]),
+        );
         assert.equal(result.status, 200, `${result.raw}\n${upstream.describe()}`);
         const chat = chatOf(accepted(upstream, 1)[0]);
         assert.equal(chat.model, image.upstream);
         if (image.expect === 'image') {
-          assert.deepEqual(imageParts(chat).map((part) => part.url), [`data:image/png;base64,${PNG_BASE64}`]);
+          assert.deepEqual(
+            imageParts(chat).map((part) => part.url),
+            [`data:image/png;base64,${PNG_BASE64}`],
+          );
           assert.equal(result.text, 'I see a four-colour square.');
         } else {
           assert.deepEqual(imageParts(chat), []);
@@ -474,11 +622,17 @@ for (const entry of MATRIX) {
       const target = entry.images.find((image) => image.expect === 'image') ?? entry.images[0];
       assert.ok(target !== undefined);
       upstream.onChat((chat) => ({ text: imageParts(chat).length > 0 ? 'A linked picture.' : 'A note about a link.' }));
-      const result = await stream(target.model, mainRequest([userTurn('what is in this picture?', [{ fileData: { fileUri: url, mimeType: 'image/png' } }])]));
+      const result = await stream(
+        target.model,
+        mainRequest([userTurn('what is in this picture?', [{ fileData: { fileUri: url, mimeType: 'image/png' } }])]),
+      );
       assert.equal(result.status, 200, `${result.raw}\n${upstream.describe()}`);
       const chat = chatOf(accepted(upstream, 1)[0]);
       if (entry.httpImage === 'image' && target.expect === 'image') {
-        assert.deepEqual(imageParts(chat).map((part) => part.url), [url]);
+        assert.deepEqual(
+          imageParts(chat).map((part) => part.url),
+          [url],
+        );
         assert.equal(result.text, 'A linked picture.');
       } else {
         assert.deepEqual(imageParts(chat), []);
@@ -499,26 +653,50 @@ for (const entry of MATRIX) {
       assert.equal(info?.['reason'], expect.reason, JSON.stringify(error));
       const retry = error?.details?.find((detail) => detail['@type'] === 'type.googleapis.com/google.rpc.RetryInfo');
       assert.equal(retry?.['retryDelay'], expect.retryDelay, JSON.stringify(error));
-      assert.match(error?.message ?? '', new RegExp(`upstream ${entry.provider} ${String(entry.personality.quota.rejection.status)}`));
+      assert.match(
+        error?.message ?? '',
+        new RegExp(`upstream ${entry.provider} ${String(entry.personality.quota.rejection.status)}`),
+      );
       // A balance error is never retried; the gateway may retry a rate limit once (retries.attempts_per_target,
       // default 2) unless its Retry-After exceeds retries.max_delay_seconds.
       const calls = upstream.chats.length;
       if (expect.reason === 'UPSTREAM_INSUFFICIENT_BALANCE') assert.equal(calls, 1, upstream.describe());
       else assert.ok(calls >= 1 && calls <= 2, upstream.describe());
-      for (const exchange of upstream.chats) assert.equal(exchange.rejection?.why, entry.personality.quota.rejection.why);
+      for (const exchange of upstream.chats)
+        assert.equal(exchange.rejection?.why, entry.personality.quota.rejection.why);
     });
 
     it('forced tool choice (toolConfig ANY + allowedFunctionNames): degraded to what the provider accepts, the call still comes', async () => {
       upstream.onChat(() => ({ calls: [{ name: 'read_file', arguments: { file_path: 'README.md' } }] }));
-      const result = await stream(MAIN_NAME, mainRequest([userTurn('open the readme')], { toolConfig: { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['read_file'] } } }));
+      const result = await stream(
+        MAIN_NAME,
+        mainRequest([userTurn('open the readme')], {
+          toolConfig: { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['read_file'] } },
+        }),
+      );
       assert.equal(result.status, 200, `${result.raw}\n${upstream.describe()}`);
-      assert.deepEqual(result.calls.map((call) => [call.name, call.args]), [['read_file', { file_path: 'README.md' }]]);
+      assert.deepEqual(
+        result.calls.map((call) => [call.name, call.args]),
+        [['read_file', { file_path: 'README.md' }]],
+      );
       const chat = chatOf(accepted(upstream, 1)[0]);
-      assert.deepEqual(chat.tools.map((tool) => tool.name), ['read_file'], 'the offer narrowed to the allowed function');
+      assert.deepEqual(
+        chat.tools.map((tool) => tool.name),
+        ['read_file'],
+        'the offer narrowed to the allowed function',
+      );
       const choice = chat.raw['tool_choice'];
-      const named = isJsonObject(choice) && isJsonObject(choice['function']) && choice['function']['name'] === 'read_file';
+      const named =
+        isJsonObject(choice) && isJsonObject(choice['function']) && choice['function']['name'] === 'read_file';
       if (!named && choice !== 'required') {
-        assert.ok(chat.messages.some((message) => (message.role === 'system' || message.role === 'developer') && /read_file/.test(contentText(message.content))), 'a hint stands in for the forced choice');
+        assert.ok(
+          chat.messages.some(
+            (message) =>
+              (message.role === 'system' || message.role === 'developer') &&
+              /read_file/.test(contentText(message.content)),
+          ),
+          'a hint stands in for the forced choice',
+        );
       }
     });
   });
@@ -538,7 +716,13 @@ describe('variants', () => {
       upstream.quotaRejection = {
         status: 403,
         why: 'quota',
-        body: { error: { message: 'Your account org-4f1c2a <ak-f9e8d7> is not active, organization org-4f1c2a exceeded current quota', type: 'exceeded_current_quota_error' } },
+        body: {
+          error: {
+            message:
+              'Your account org-4f1c2a <ak-f9e8d7> is not active, organization org-4f1c2a exceeded current quota',
+            type: 'exceeded_current_quota_error',
+          },
+        },
       };
       const result = await callProxy(proxy, MAIN_NAME, 'streamGenerateContent', mainRequest([userTurn('say hi')]));
       assert.equal(result.status, 400, result.raw);
@@ -576,7 +760,9 @@ describe('variants', () => {
     assert.ok(entry !== undefined);
     const upstream = await new PersonalityUpstream(entry.personality).start();
     // The original tool's style: the deployment in the base URL, and the model named after it.
-    const proxy = await startProxy(proxyConfig(entry, `${upstream.origin}/openai/deployments/gpt-4o`, { default_openai_model: 'gpt-4o' }));
+    const proxy = await startProxy(
+      proxyConfig(entry, `${upstream.origin}/openai/deployments/gpt-4o`, { default_openai_model: 'gpt-4o' }),
+    );
     try {
       upstream.onChat(() => ({ text: 'Deployment from the URL.' }));
       const result = await callProxy(proxy, MAIN_NAME, 'streamGenerateContent', mainRequest([userTurn('say hi')]));
@@ -598,7 +784,12 @@ describe('variants', () => {
     const proxy = await startProxy(proxyConfig(entry, upstream.baseUrl));
     try {
       upstream.onChat(() => ({ text: 'unreachable' }));
-      const result = await callProxy(proxy, MAIN_NAME, 'streamGenerateContent', mainRequest([userTurn('describe', [{ inlineData: { mimeType: 'image/png', data: PNG_BASE64 } }])]));
+      const result = await callProxy(
+        proxy,
+        MAIN_NAME,
+        'streamGenerateContent',
+        mainRequest([userTurn('describe', [{ inlineData: { mimeType: 'image/png', data: PNG_BASE64 } }])]),
+      );
       assert.equal(result.status, 400, result.raw);
       assert.equal(result.events[0]?.error?.status, 'INVALID_ARGUMENT');
       assert.match(result.events[0]?.error?.message ?? '', /image input is not supported by this server/);
@@ -618,7 +809,12 @@ describe('variants', () => {
     try {
       upstream.onChat((chat) => ({ text: imageParts(chat).length > 0 ? 'image' : 'note' }));
       const gif = 'R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==';
-      const result = await callProxy(proxy, 'vision-model', 'streamGenerateContent', mainRequest([userTurn('describe', [{ inlineData: { mimeType: 'image/gif', data: gif } }])]));
+      const result = await callProxy(
+        proxy,
+        'vision-model',
+        'streamGenerateContent',
+        mainRequest([userTurn('describe', [{ inlineData: { mimeType: 'image/gif', data: gif } }])]),
+      );
       assert.equal(result.status, 200, `${result.raw}\n${upstream.describe()}`);
       assert.equal(result.text, 'note');
       const chat = chatOf(accepted(upstream, 1)[0]);

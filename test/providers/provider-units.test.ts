@@ -48,7 +48,11 @@ describe('capabilities by model', () => {
 });
 
 describe('upstream endpoints', () => {
-  const target = (provider: keyof typeof PROVIDERS, baseUrl: string, azureApiVersion = '2024-10-21'): UpstreamTarget => ({
+  const target = (
+    provider: keyof typeof PROVIDERS,
+    baseUrl: string,
+    azureApiVersion = '2024-10-21',
+  ): UpstreamTarget => ({
     provider,
     profile: PROVIDERS[provider],
     baseUrl,
@@ -56,16 +60,31 @@ describe('upstream endpoints', () => {
     azureApiVersion,
   });
   it('Azure: deployment path, api-version, api-key header; the original tool style base still works', () => {
-    assert.equal(upstreamUrl(target('azure', 'https://r.openai.azure.com'), 'chat', 'gpt-4o'), 'https://r.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21');
-    assert.equal(upstreamUrl(target('azure', 'https://r.openai.azure.com/openai/deployments/prod/'), 'chat', 'ignored'), 'https://r.openai.azure.com/openai/deployments/prod/chat/completions?api-version=2024-10-21');
-    assert.equal(upstreamUrl(target('azure', 'https://r.openai.azure.com/openai/v1'), 'chat', 'gpt-4o'), 'https://r.openai.azure.com/openai/v1/chat/completions');
-    assert.equal(upstreamUrl(target('azure', 'https://r.openai.azure.com'), 'embeddings', 'emb'), 'https://r.openai.azure.com/openai/deployments/emb/embeddings?api-version=2024-10-21');
+    assert.equal(
+      upstreamUrl(target('azure', 'https://r.openai.azure.com'), 'chat', 'gpt-4o'),
+      'https://r.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21',
+    );
+    assert.equal(
+      upstreamUrl(target('azure', 'https://r.openai.azure.com/openai/deployments/prod/'), 'chat', 'ignored'),
+      'https://r.openai.azure.com/openai/deployments/prod/chat/completions?api-version=2024-10-21',
+    );
+    assert.equal(
+      upstreamUrl(target('azure', 'https://r.openai.azure.com/openai/v1'), 'chat', 'gpt-4o'),
+      'https://r.openai.azure.com/openai/v1/chat/completions',
+    );
+    assert.equal(
+      upstreamUrl(target('azure', 'https://r.openai.azure.com'), 'embeddings', 'emb'),
+      'https://r.openai.azure.com/openai/deployments/emb/embeddings?api-version=2024-10-21',
+    );
     assert.deepEqual(authHeaders(target('azure', 'https://r.openai.azure.com')), { 'api-key': 'k-123' });
     assert.equal(streamUsageOverride(target('azure', 'https://r.openai.azure.com', '2023-05-15')), false);
     assert.equal(streamUsageOverride(target('azure', 'https://r.openai.azure.com', '2024-10-21')), true);
   });
   it('others: base + path, Bearer', () => {
-    assert.equal(upstreamUrl(target('zhipu', 'https://open.bigmodel.cn/api/paas/v4/'), 'chat', 'glm-5'), 'https://open.bigmodel.cn/api/paas/v4/chat/completions');
+    assert.equal(
+      upstreamUrl(target('zhipu', 'https://open.bigmodel.cn/api/paas/v4/'), 'chat', 'glm-5'),
+      'https://open.bigmodel.cn/api/paas/v4/chat/completions',
+    );
     assert.deepEqual(authHeaders(target('kimi', 'https://api.moonshot.ai/v1')), { authorization: 'Bearer k-123' });
     assert.equal(streamUsageOverride(target('kimi', 'https://api.moonshot.ai/v1')), undefined);
   });
@@ -82,11 +101,19 @@ describe('tool-name codec', () => {
     for (const name of names) assert.equal(codec.toGemini(codec.toUpstream(name)), name);
     assert.equal(codec.toUpstream('mcp_srv__a_b'), 'mcp_srv__a_b', 'valid names are kept');
     const again = createToolNameCodec([...names].reverse(), kimiRules);
-    assert.deepEqual(names.map((name) => again.toUpstream(name)), mapped);
+    assert.deepEqual(
+      names.map((name) => again.toUpstream(name)),
+      mapped,
+    );
     assert.equal(codec.toGemini('invented_by_model'), 'invented_by_model');
   });
   it('passes names through where the upstream takes anything (Ollama)', () => {
-    const codec = createToolNameCodec(['a.b'], { forbidden: undefined, maxLength: 256, minLength: 1, firstCharacter: undefined });
+    const codec = createToolNameCodec(['a.b'], {
+      forbidden: undefined,
+      maxLength: 256,
+      minLength: 1,
+      firstCharacter: undefined,
+    });
     assert.equal(codec.toUpstream('a.b'), 'a.b');
   });
 });
@@ -113,7 +140,12 @@ describe('Kimi MFJS schema rewriting', () => {
         mode: { enum: ['a', 'b'], type: 'string' },
         count: { enum: [1, 2], type: 'integer' },
         free: { description: 'anything', type: 'string' },
-        either: { anyOf: [{ enum: ['x'], type: 'string' }, { maxLength: 3, type: 'string' }] },
+        either: {
+          anyOf: [
+            { enum: ['x'], type: 'string' },
+            { maxLength: 3, type: 'string' },
+          ],
+        },
         nullable: { anyOf: [{ type: 'string' }, { type: 'null' }] },
         ref: { $ref: '#/$defs/Thing' },
         external: { type: 'object' },
@@ -125,11 +157,19 @@ describe('Kimi MFJS schema rewriting', () => {
 });
 
 describe('think-tag splitter', () => {
-  function run(deltas: string[]): { reasoning: string; text: string; steps: Array<{ reasoning: string; text: string }> } {
+  function run(deltas: string[]): {
+    reasoning: string;
+    text: string;
+    steps: Array<{ reasoning: string; text: string }>;
+  } {
     const splitter = new ThinkTagSplitter();
     const steps = deltas.map((delta) => splitter.push(delta));
     steps.push(splitter.flush());
-    return { reasoning: steps.map((step) => step.reasoning).join(''), text: steps.map((step) => step.text).join(''), steps };
+    return {
+      reasoning: steps.map((step) => step.reasoning).join(''),
+      text: steps.map((step) => step.text).join(''),
+      steps,
+    };
   }
   it('separates tagged reasoning even when tags are split across deltas', () => {
     const whole = '<think>plan it</think>The answer.';
@@ -147,7 +187,10 @@ describe('think-tag splitter', () => {
   });
   it('does not hold back ordinary text', () => {
     const result = run(['Hello', ' world', ' a < b']);
-    assert.deepEqual(result.steps.slice(0, 2).map((step) => step.text), ['Hello', ' world']);
+    assert.deepEqual(
+      result.steps.slice(0, 2).map((step) => step.text),
+      ['Hello', ' world'],
+    );
     assert.equal(result.text, 'Hello world a < b');
   });
 });
@@ -156,14 +199,36 @@ describe('request translation per provider', () => {
   const cliTurn = normalizeGenerateContentRequest({
     contents: [
       { role: 'user', parts: [{ text: 'read it' }, { inlineData: { mimeType: 'image/png', data: 'AAAA' } }] },
-      { role: 'model', parts: [{ functionCall: { id: 'functions.read_file:0', name: 'read_file', args: { file_path: 'a' } } }] },
-      { role: 'user', parts: [{ functionResponse: { id: 'functions.read_file:0', name: 'read_file', response: { output: 'x' } } }] },
+      {
+        role: 'model',
+        parts: [{ functionCall: { id: 'functions.read_file:0', name: 'read_file', args: { file_path: 'a' } } }],
+      },
+      {
+        role: 'user',
+        parts: [{ functionResponse: { id: 'functions.read_file:0', name: 'read_file', response: { output: 'x' } } }],
+      },
     ],
-    tools: [{ functionDeclarations: [{ name: 'read_file', parametersJsonSchema: { type: 'object', properties: { file_path: { type: 'string' } } } }] }],
+    tools: [
+      {
+        functionDeclarations: [
+          {
+            name: 'read_file',
+            parametersJsonSchema: { type: 'object', properties: { file_path: { type: 'string' } } },
+          },
+        ],
+      },
+    ],
     toolConfig: { functionCallingConfig: { mode: 'ANY' } },
-    generationConfig: { temperature: 0.2, topP: 0.95, topK: 64, maxOutputTokens: 100, thinkingConfig: { includeThoughts: true, thinkingLevel: 'HIGH' } },
+    generationConfig: {
+      temperature: 0.2,
+      topP: 0.95,
+      topK: 64,
+      maxOutputTokens: 100,
+      thinkingConfig: { includeThoughts: true, thinkingLevel: 'HIGH' },
+    },
   });
-  const translate = (provider: keyof typeof PROVIDERS, model: string, stream = true) => geminiRequestToOpenAI(cliTurn, { model, stream, profile: PROVIDERS[provider] });
+  const translate = (provider: keyof typeof PROVIDERS, model: string, stream = true) =>
+    geminiRequestToOpenAI(cliTurn, { model, stream, profile: PROVIDERS[provider] });
 
   it('DeepSeek thinking: images become a note, thinking explicit, required degraded to auto + hint, reasoning required', () => {
     const result = translate('deepseek', 'deepseek-v4-pro');
@@ -199,7 +264,13 @@ describe('request translation per provider', () => {
   it('GLM: tool_choice never sent beyond auto; json_object ladder with the schema in the prompt', () => {
     assert.equal(translate('zhipu', 'glm-5').body.tool_choice, 'auto');
     const json = geminiRequestToOpenAI(
-      normalizeGenerateContentRequest({ contents: [{ parts: [{ text: 'x' }] }], generationConfig: { responseMimeType: 'application/json', responseJsonSchema: { type: 'OBJECT', properties: { a: { type: 'STRING' } } } } }),
+      normalizeGenerateContentRequest({
+        contents: [{ parts: [{ text: 'x' }] }],
+        generationConfig: {
+          responseMimeType: 'application/json',
+          responseJsonSchema: { type: 'OBJECT', properties: { a: { type: 'STRING' } } },
+        },
+      }),
       { model: 'glm-5', stream: false, profile: PROVIDERS.zhipu },
     );
     assert.deepEqual(json.body.response_format, { type: 'json_object' });
@@ -219,7 +290,11 @@ describe('request translation per provider', () => {
         { role: 'user', parts: [{ functionResponse: { name: 'f', response: { output: 'r' } } }] },
       ],
     });
-    const result = geminiRequestToOpenAI(withThoughts, { model: 'qwen/qwen3-32b', stream: true, profile: PROVIDERS.groq });
+    const result = geminiRequestToOpenAI(withThoughts, {
+      model: 'qwen/qwen3-32b',
+      stream: true,
+      profile: PROVIDERS.groq,
+    });
     assert.ok(!JSON.stringify(result.body).includes('secret plan'));
     assert.equal(result.body.reasoning_format, 'parsed');
   });

@@ -8,12 +8,23 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ScriptedUpstream, type ReceivedRequest } from '../support/scripted-upstream.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
-import { KIMI_SEARCH_ARGUMENTS, dashscopeSearch, kimiSearch, openAISearchModel, openRouterSearch, zhipuSearch, type UrlCitation } from '../support/search-personalities.js';
+import {
+  KIMI_SEARCH_ARGUMENTS,
+  dashscopeSearch,
+  kimiSearch,
+  openAISearchModel,
+  openRouterSearch,
+  zhipuSearch,
+  type UrlCitation,
+} from '../support/search-personalities.js';
 
 interface Grounding {
   webSearchQueries?: string[];
   groundingChunks?: Array<{ web?: { uri?: string; title?: string } }>;
-  groundingSupports?: Array<{ segment?: { startIndex?: number; endIndex?: number; text?: string }; groundingChunkIndices?: number[] }>;
+  groundingSupports?: Array<{
+    segment?: { startIndex?: number; endIndex?: number; text?: string };
+    groundingChunkIndices?: number[];
+  }>;
 }
 interface Candidate {
   content?: { parts?: Array<{ text?: string; thought?: boolean }> };
@@ -39,12 +50,18 @@ const MODELS: Record<Provider, string> = {
   dashscope: 'qwen3-max',
 };
 
-const OR_ANSWER = 'Beijing is sunny today — 晴 ([weather.example.cn](https://weather.example.cn/beijing)). Wind is light.';
+const OR_ANSWER =
+  'Beijing is sunny today — 晴 ([weather.example.cn](https://weather.example.cn/beijing)). Wind is light.';
 function citation(answer: string, link: string, url: string, title: string): UrlCitation {
   const start = Array.from(answer.slice(0, answer.indexOf(link))).length;
   return { url, title, start_index: start, end_index: start + Array.from(link).length };
 }
-const OR_CITATION = citation(OR_ANSWER, '([weather.example.cn](https://weather.example.cn/beijing))', 'https://weather.example.cn/beijing', 'Beijing weather');
+const OR_CITATION = citation(
+  OR_ANSWER,
+  '([weather.example.cn](https://weather.example.cn/beijing))',
+  'https://weather.example.cn/beijing',
+  'Beijing weather',
+);
 
 function textOf(candidates: Array<Candidate | undefined>): string {
   return candidates
@@ -57,7 +74,11 @@ function textOf(candidates: Array<Candidate | undefined>): string {
 function bytesMatch(text: string, grounding: Grounding | undefined): void {
   const bytes = Buffer.from(text, 'utf8');
   for (const support of grounding?.groundingSupports ?? []) {
-    assert.equal(bytes.subarray(support.segment?.startIndex, support.segment?.endIndex).toString('utf8'), support.segment?.text, 'segment offsets are UTF-8 byte offsets');
+    assert.equal(
+      bytes.subarray(support.segment?.startIndex, support.segment?.endIndex).toString('utf8'),
+      support.segment?.text,
+      'segment offsets are UTF-8 byte offsets',
+    );
   }
 }
 
@@ -66,7 +87,10 @@ describe('web search through upstreams with native search', () => {
   let proxy: RunningProxy;
 
   before(async () => {
-    const config: { upstreams: Record<string, unknown>; routes: Record<string, unknown> } = { upstreams: {}, routes: {} };
+    const config: { upstreams: Record<string, unknown>; routes: Record<string, unknown> } = {
+      upstreams: {},
+      routes: {},
+    };
     for (const provider of PROVIDERS) {
       const upstream = await new ScriptedUpstream().start();
       upstreams.set(provider, upstream);
@@ -86,9 +110,16 @@ describe('web search through upstreams with native search', () => {
     return upstream;
   }
 
-  async function ask(provider: Provider, stream: boolean): Promise<{ candidates: Array<Candidate | undefined>; last: Candidate | undefined }> {
+  async function ask(
+    provider: Provider,
+    stream: boolean,
+  ): Promise<{ candidates: Array<Candidate | undefined>; last: Candidate | undefined }> {
     const method = stream ? 'streamGenerateContent?alt=sse' : 'generateContent';
-    const response = await fetch(`${proxy.url}/v1beta/models/search-${provider}:${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(REQUEST) });
+    const response = await fetch(`${proxy.url}/v1beta/models/search-${provider}:${method}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(REQUEST),
+    });
     const text = await response.text();
     assert.equal(response.status, 200, text);
     if (!stream) {
@@ -124,10 +155,13 @@ describe('web search through upstreams with native search', () => {
           ['https://news.example.cn/a', '新闻'],
         ],
       );
-      assert.deepEqual(grounding?.groundingSupports?.map((support) => [support.segment?.text, support.groundingChunkIndices]), [
-        ['北京今天晴', [0]],
-        ['风力三级', [1]],
-      ]);
+      assert.deepEqual(
+        grounding?.groundingSupports?.map((support) => [support.segment?.text, support.groundingChunkIndices]),
+        [
+          ['北京今天晴', [0]],
+          ['风力三级', [1]],
+        ],
+      );
       bytesMatch(text, grounding);
       const tools = lastBody('zhipu')['tools'] as Array<Record<string, unknown>>;
       assert.deepEqual(tools, [{ type: 'web_search', web_search: { enable: true, search_result: true } }]);
@@ -139,8 +173,13 @@ describe('web search through upstreams with native search', () => {
       const text = textOf(candidates);
       assert.equal(text, OR_ANSWER);
       const grounding = last?.groundingMetadata;
-      assert.deepEqual(grounding?.groundingChunks, [{ web: { uri: 'https://weather.example.cn/beijing', title: 'Beijing weather' } }]);
-      assert.equal(grounding?.groundingSupports?.[0]?.segment?.text, 'Beijing is sunny today — 晴 ([weather.example.cn](https://weather.example.cn/beijing))');
+      assert.deepEqual(grounding?.groundingChunks, [
+        { web: { uri: 'https://weather.example.cn/beijing', title: 'Beijing weather' } },
+      ]);
+      assert.equal(
+        grounding?.groundingSupports?.[0]?.segment?.text,
+        'Beijing is sunny today — 晴 ([weather.example.cn](https://weather.example.cn/beijing))',
+      );
       bytesMatch(text, grounding);
       assert.deepEqual(lastBody('openrouter')['plugins'], [{ id: 'web', max_results: 5 }]);
     });
@@ -165,11 +204,18 @@ describe('web search through upstreams with native search', () => {
       assert.equal(textOf(candidates), '北京今天晴，风力三级。');
       assert.equal(last?.finishReason, 'STOP');
       assert.deepEqual(last?.groundingMetadata, { webSearchQueries: [QUERY] }, 'grounded, but Kimi returns no sources');
-      const rounds = kimi.received.slice(before).map((request) => request.body as { stream?: boolean; messages: Array<Record<string, unknown>> });
+      const rounds = kimi.received
+        .slice(before)
+        .map((request) => request.body as { stream?: boolean; messages: Array<Record<string, unknown>> });
       assert.equal(rounds.length, 2, 'one search round, one answer round');
       assert.ok(rounds.every((round) => round.stream === false));
       const echoed = rounds[1]?.messages.at(-1);
-      assert.deepEqual(echoed, { role: 'tool', tool_call_id: 'web_search:0', name: '$web_search', content: KIMI_SEARCH_ARGUMENTS });
+      assert.deepEqual(echoed, {
+        role: 'tool',
+        tool_call_id: 'web_search:0',
+        name: '$web_search',
+        content: KIMI_SEARCH_ARGUMENTS,
+      });
     });
 
     it(`dashscope (${mode}): enable_search with forced_search; grounded, no source URLs`, async () => {

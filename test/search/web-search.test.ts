@@ -15,7 +15,10 @@ import { RESULTS, braveBody, searxngBody, tavilyBody } from '../support/search-p
 interface Grounding {
   webSearchQueries?: string[];
   groundingChunks?: Array<{ web?: { uri?: string; title?: string } }>;
-  groundingSupports?: Array<{ segment?: { startIndex?: number; endIndex?: number; text?: string }; groundingChunkIndices?: number[] }>;
+  groundingSupports?: Array<{
+    segment?: { startIndex?: number; endIndex?: number; text?: string };
+    groundingChunkIndices?: number[];
+  }>;
 }
 interface Candidate {
   content?: { parts?: Array<{ text?: string; thought?: boolean; functionCall?: { name: string } }> };
@@ -37,23 +40,50 @@ const ANSWER = 'Node.js 24 is the Active LTS [1]. Release notes — café editio
 const STRIPPED = 'Node.js 24 is the Active LTS. Release notes — café edition.';
 
 function answerJson(content: string): unknown {
-  return { id: 'c1', object: 'chat.completion', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }], usage: { prompt_tokens: 50, completion_tokens: 20, total_tokens: 70 } };
+  return {
+    id: 'c1',
+    object: 'chat.completion',
+    model: 'm',
+    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 50, completion_tokens: 20, total_tokens: 70 },
+  };
 }
 
 function answerStream(pieces: string[]): string[] {
   return sseFromChunks([
-    ...pieces.map((piece) => ({ id: 'c1', object: 'chat.completion.chunk', model: 'm', choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })),
-    { id: 'c1', object: 'chat.completion.chunk', model: 'm', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 50, completion_tokens: 20, total_tokens: 70 } },
+    ...pieces.map((piece) => ({
+      id: 'c1',
+      object: 'chat.completion.chunk',
+      model: 'm',
+      choices: [{ index: 0, delta: { content: piece }, finish_reason: null }],
+    })),
+    {
+      id: 'c1',
+      object: 'chat.completion.chunk',
+      model: 'm',
+      choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 50, completion_tokens: 20, total_tokens: 70 },
+    },
   ]);
 }
 
-async function post(proxy: RunningProxy, body: unknown, method = 'generateContent', query = ''): Promise<{ status: number; text: string }> {
-  const response = await fetch(`${proxy.url}/v1beta/models/gemini-3-flash-preview:${method}${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+async function post(
+  proxy: RunningProxy,
+  body: unknown,
+  method = 'generateContent',
+  query = '',
+): Promise<{ status: number; text: string }> {
+  const response = await fetch(`${proxy.url}/v1beta/models/gemini-3-flash-preview:${method}${query}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, text: await response.text() };
 }
 
 function systemText(request: ReceivedRequest | undefined): string {
-  const messages = (request?.body as { messages?: Array<{ role: string; content: unknown }> } | undefined)?.messages ?? [];
+  const messages =
+    (request?.body as { messages?: Array<{ role: string; content: unknown }> } | undefined)?.messages ?? [];
   return messages
     .filter((message) => message.role === 'system')
     .map((message) => (typeof message.content === 'string' ? message.content : JSON.stringify(message.content)))
@@ -61,7 +91,10 @@ function systemText(request: ReceivedRequest | undefined): string {
 }
 
 function textOf(candidate: Candidate | undefined): string {
-  return (candidate?.content?.parts ?? []).filter((part) => part.thought !== true && part.text !== undefined).map((part) => part.text).join('');
+  return (candidate?.content?.parts ?? [])
+    .filter((part) => part.thought !== true && part.text !== undefined)
+    .map((part) => part.text)
+    .join('');
 }
 
 /** Checks the metadata against the answer text, the way Gemini CLI uses it (byte offsets). */
@@ -84,7 +117,11 @@ function assertGrounded(candidate: Candidate | undefined, text: string): void {
       ['Release notes — café edition', [1]],
     ],
   );
-  for (const support of supports) assert.equal(bytes.subarray(support.segment?.startIndex, support.segment?.endIndex).toString('utf8'), support.segment?.text);
+  for (const support of supports)
+    assert.equal(
+      bytes.subarray(support.segment?.startIndex, support.segment?.endIndex).toString('utf8'),
+      support.segment?.text,
+    );
 }
 
 /** Polls for a condition the request event brings (it fires when the response closes); no fixed sleep. */
@@ -135,14 +172,20 @@ describe('web search through a search backend', () => {
     assert.equal(sent.tools, undefined, 'googleSearch itself never goes upstream');
     const system = systemText(upstream.received[0]);
     assert.match(system, /You are an interactive CLI agent\./);
-    assert.match(system, /\[1\] Node\.js — Previous Releases\nURL: https:\/\/nodejs\.org\/en\/about\/previous-releases\nNode\.js 24 is the Active LTS/);
+    assert.match(
+      system,
+      /\[1\] Node\.js — Previous Releases\nURL: https:\/\/nodejs\.org\/en\/about\/previous-releases\nNode\.js 24 is the Active LTS/,
+    );
     assert.match(system, /\[2\] Café release notes\nURL: https:\/\/example\.org\/caf%C3%A9\/notes/);
     assert.doesNotMatch(system, /Third result/, 'max_results caps what the model sees');
     const response = JSON.parse(result.text) as GenerateResponse;
     const candidate = response.candidates?.[0];
     assert.equal(textOf(candidate), STRIPPED, 'citation marks become supports, not text');
     assertGrounded(candidate, STRIPPED);
-    assert.ok(proxy.logLines.some((line) => line.includes('Search: searxng 2 results')), 'the access log shows the search');
+    assert.ok(
+      proxy.logLines.some((line) => line.includes('Search: searxng 2 results')),
+      'the access log shows the search',
+    );
     // Dashboard, usage store and metrics count it once the request event has fired (after the response closed).
     const live = await waitFor(() => proxy.operator.live.since(0, 100).find((entry) => entry.webSearch !== undefined));
     assert.match(live.webSearch ?? '', /^searxng 2 results \d+ms for "latest Node\.js LTS version"$/);
@@ -154,7 +197,10 @@ describe('web search through a search backend', () => {
 
   it('SSE: a mark split across upstream chunks never reaches the client; the last event carries the metadata', async () => {
     search.enqueue({ kind: 'json', body: searxngBody(QUERY) });
-    upstream.enqueue({ kind: 'sse', writes: answerStream(['Node.js 24 is the Active LTS ', '[', '1]. Release notes — ', 'café edition [2', '].']) });
+    upstream.enqueue({
+      kind: 'sse',
+      writes: answerStream(['Node.js 24 is the Active LTS ', '[', '1]. Release notes — ', 'café edition [2', '].']),
+    });
     const result = await post(proxy, SEARCH_REQUEST, 'streamGenerateContent', '?alt=sse');
     assert.equal(result.status, 200, result.text);
     const events = result.text
@@ -166,7 +212,11 @@ describe('web search through a search backend', () => {
     const last = events.at(-1)?.candidates?.[0];
     assert.equal(last?.finishReason, 'STOP');
     assertGrounded(last, text);
-    assert.equal(events.slice(0, -1).filter((event) => event.candidates?.[0]?.groundingMetadata !== undefined).length, 0, 'metadata only once, at the end');
+    assert.equal(
+      events.slice(0, -1).filter((event) => event.candidates?.[0]?.groundingMetadata !== undefined).length,
+      0,
+      'metadata only once, at the end',
+    );
   });
 
   for (const [label, module] of [
@@ -174,15 +224,30 @@ describe('web search through a search backend', () => {
     ['genai-latest (2.32.0)', sdkLatest],
   ] as const) {
     it(`${label}: config.tools [{googleSearch:{}}] gets groundingMetadata, unary and streamed`, async () => {
-      const client = new module.GoogleGenAI({ vertexai: false, apiKey: 'test-key', httpOptions: { baseUrl: proxy.url } });
+      const client = new module.GoogleGenAI({
+        vertexai: false,
+        apiKey: 'test-key',
+        httpOptions: { baseUrl: proxy.url },
+      });
       search.enqueue({ kind: 'json', body: searxngBody(QUERY) }, { kind: 'json', body: searxngBody(QUERY) });
-      upstream.enqueue({ kind: 'json', body: answerJson(ANSWER) }, { kind: 'sse', writes: answerStream([ANSWER.slice(0, 31), ANSWER.slice(31)]) });
-      const response = await client.models.generateContent({ model: 'gemini-3-flash-preview', contents: QUERY, config: { tools: [{ googleSearch: {} }] } });
+      upstream.enqueue(
+        { kind: 'json', body: answerJson(ANSWER) },
+        { kind: 'sse', writes: answerStream([ANSWER.slice(0, 31), ANSWER.slice(31)]) },
+      );
+      const response = await client.models.generateContent({
+        model: 'gemini-3-flash-preview',
+        contents: QUERY,
+        config: { tools: [{ googleSearch: {} }] },
+      });
       assert.equal(response.text, STRIPPED);
       assertGrounded(response.candidates?.[0] as Candidate | undefined, STRIPPED);
       let text = '';
       let grounding: Candidate | undefined;
-      for await (const chunk of await client.models.generateContentStream({ model: 'gemini-3-flash-preview', contents: QUERY, config: { tools: [{ googleSearch: {} }] } })) {
+      for await (const chunk of await client.models.generateContentStream({
+        model: 'gemini-3-flash-preview',
+        contents: QUERY,
+        config: { tools: [{ googleSearch: {} }] },
+      })) {
         text += chunk.text ?? '';
         if (chunk.candidates?.[0]?.groundingMetadata !== undefined) grounding = chunk.candidates[0] as Candidate;
       }
@@ -196,15 +261,41 @@ describe('web search through a search backend', () => {
     search.enqueue({ kind: 'json', body: searxngBody(QUERY) });
     upstream.enqueue({
       kind: 'json',
-      body: { id: 'c2', model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'read_file', arguments: '{"path":"a.txt"}' } }] }, finish_reason: 'tool_calls' }] },
+      body: {
+        id: 'c2',
+        model: 'm',
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: 'assistant',
+              content: null,
+              tool_calls: [
+                { id: 'call_1', type: 'function', function: { name: 'read_file', arguments: '{"path":"a.txt"}' } },
+              ],
+            },
+            finish_reason: 'tool_calls',
+          },
+        ],
+      },
     });
     const result = await post(proxy, {
       ...SEARCH_REQUEST,
-      tools: [{ googleSearch: {} }, { functionDeclarations: [{ name: 'read_file', parametersJsonSchema: { type: 'object', properties: { path: { type: 'string' } } } }] }],
+      tools: [
+        { googleSearch: {} },
+        {
+          functionDeclarations: [
+            { name: 'read_file', parametersJsonSchema: { type: 'object', properties: { path: { type: 'string' } } } },
+          ],
+        },
+      ],
     });
     assert.equal(result.status, 200, result.text);
     const sent = upstream.received[0]?.body as { tools?: Array<{ function: { name: string } }> };
-    assert.deepEqual(sent.tools?.map((tool) => tool.function.name), ['read_file']);
+    assert.deepEqual(
+      sent.tools?.map((tool) => tool.function.name),
+      ['read_file'],
+    );
     assert.match(systemText(upstream.received[0]), /\[1\] Node\.js — Previous Releases/);
     const candidate = (JSON.parse(result.text) as GenerateResponse).candidates?.[0];
     assert.equal(candidate?.content?.parts?.[0]?.functionCall?.name, 'read_file');
@@ -217,7 +308,10 @@ describe('web search through a search backend', () => {
       upstream.enqueue({ kind: 'json', body: answerJson(ANSWER) });
       const result = await post(proxy, { ...SEARCH_REQUEST, tools: [tool] });
       assert.equal(result.status, 200, result.text);
-      assert.equal((JSON.parse(result.text) as GenerateResponse).candidates?.[0]?.groundingMetadata?.groundingChunks?.length, 2);
+      assert.equal(
+        (JSON.parse(result.text) as GenerateResponse).candidates?.[0]?.groundingMetadata?.groundingChunks?.length,
+        2,
+      );
     }
   });
 });
@@ -242,7 +336,12 @@ describe('web search backends: Brave and Tavily shapes', () => {
       provider: 'generic',
       openai_base_url: upstream.baseUrl,
       default_openai_model: 'm',
-      web_search: { backend: 'brave', url: `http://127.0.0.1:${search.port}`, api_key: 'BSA-test-key-123', max_results: 2 },
+      web_search: {
+        backend: 'brave',
+        url: `http://127.0.0.1:${search.port}`,
+        api_key: 'BSA-test-key-123',
+        max_results: 2,
+      },
     });
     proxies.push(proxy);
     search.enqueue({ kind: 'json', body: braveBody(QUERY) });
@@ -262,7 +361,12 @@ describe('web search backends: Brave and Tavily shapes', () => {
       provider: 'generic',
       openai_base_url: upstream.baseUrl,
       default_openai_model: 'm',
-      web_search: { backend: 'tavily', url: `http://127.0.0.1:${search.port}`, api_key: 'tvly-test-key-123', max_results: 2 },
+      web_search: {
+        backend: 'tavily',
+        url: `http://127.0.0.1:${search.port}`,
+        api_key: 'tvly-test-key-123',
+        max_results: 2,
+      },
     });
     proxies.push(proxy);
     search.enqueue({ kind: 'json', body: tavilyBody(QUERY) });
@@ -312,8 +416,15 @@ describe('web search failures degrade to an ungrounded answer, never a hang', ()
     const candidate = (JSON.parse(result.text) as GenerateResponse).candidates?.[0];
     assert.equal(textOf(candidate), 'Node.js 24, from memory.');
     assert.equal(candidate?.groundingMetadata, undefined, `${label}: no grounding without results`);
-    assert.match(systemText(upstream.received.at(-1)), /no live web results were available/, `${label}: the model is told`);
-    assert.ok(proxy.logLines.some((line) => expectWarning.test(line)), `${label}: a warning is logged`);
+    assert.match(
+      systemText(upstream.received.at(-1)),
+      /no live web results were available/,
+      `${label}: the model is told`,
+    );
+    assert.ok(
+      proxy.logLines.some((line) => expectWarning.test(line)),
+      `${label}: a warning is logged`,
+    );
     return took;
   }
 
@@ -364,7 +475,12 @@ describe('web search unavailable', () => {
   });
 
   it('backend "off": a clear 400 naming web search and how to enable it; nothing goes upstream', async () => {
-    const proxy = await startProxy({ provider: 'generic', openai_base_url: upstream.baseUrl, default_openai_model: 'm', web_search: { backend: 'off' } });
+    const proxy = await startProxy({
+      provider: 'generic',
+      openai_base_url: upstream.baseUrl,
+      default_openai_model: 'm',
+      web_search: { backend: 'off' },
+    });
     proxies.push(proxy);
     const result = await post(proxy, SEARCH_REQUEST);
     assert.equal(result.status, 400);
@@ -376,17 +492,30 @@ describe('web search unavailable', () => {
   });
 
   it('backend unset on an upstream without native search: 400 that says which upstream and what to set', async () => {
-    const proxy = await startProxy({ provider: 'generic', openai_base_url: upstream.baseUrl, default_openai_model: 'm' });
+    const proxy = await startProxy({
+      provider: 'generic',
+      openai_base_url: upstream.baseUrl,
+      default_openai_model: 'm',
+    });
     proxies.push(proxy);
     const result = await post(proxy, SEARCH_REQUEST);
     assert.equal(result.status, 400);
     const message = (JSON.parse(result.text) as { error: { message: string } }).error.message;
-    assert.match(message, /Web search \(googleSearch\) is not available through this proxy for model m on upstream default/);
+    assert.match(
+      message,
+      /Web search \(googleSearch\) is not available through this proxy for model m on upstream default/,
+    );
     assert.match(message, /set web_search\.backend/);
   });
 
   it('config: searxng needs url, brave and tavily need api_key', async () => {
-    await assert.rejects(startProxy({ provider: 'generic', openai_base_url: upstream.baseUrl, web_search: { backend: 'searxng' } }), /web_search\.url: required for backend "searxng"/);
-    await assert.rejects(startProxy({ provider: 'generic', openai_base_url: upstream.baseUrl, web_search: { backend: 'brave' } }), /web_search\.api_key: required for backend "brave"/);
+    await assert.rejects(
+      startProxy({ provider: 'generic', openai_base_url: upstream.baseUrl, web_search: { backend: 'searxng' } }),
+      /web_search\.url: required for backend "searxng"/,
+    );
+    await assert.rejects(
+      startProxy({ provider: 'generic', openai_base_url: upstream.baseUrl, web_search: { backend: 'brave' } }),
+      /web_search\.api_key: required for backend "brave"/,
+    );
   });
 });

@@ -21,7 +21,10 @@ interface Response {
 }
 
 const usage = { prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 };
-const unary = (content: string): Script => ({ kind: 'json', body: { choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }], usage } });
+const unary = (content: string): Script => ({
+  kind: 'json',
+  body: { choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }], usage },
+});
 const stream = (content: string): Script => ({
   kind: 'sse',
   writes: sseFromChunks([
@@ -36,7 +39,11 @@ function textOf(candidate: Candidate | undefined): string {
 }
 
 async function post(url: string, body: unknown): Promise<{ status: number; text: string }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, text: await response.text() };
 }
 
@@ -56,9 +63,18 @@ describe('candidateCount and logprobs over HTTP', () => {
 
   before(async () => {
     upstream = await new ScriptedUpstream().start();
-    generic = await startProxy({ provider: 'generic', openai_base_url: upstream.baseUrl, default_openai_model: 'up-model' });
+    generic = await startProxy({
+      provider: 'generic',
+      openai_base_url: upstream.baseUrl,
+      default_openai_model: 'up-model',
+    });
     vllm = await startProxy({ provider: 'vllm', openai_base_url: upstream.baseUrl, default_openai_model: 'up-model' });
-    kimi = await startProxy({ provider: 'kimi', openai_base_url: upstream.baseUrl, openai_api_key: 'sk-k', default_openai_model: 'kimi-k2' });
+    kimi = await startProxy({
+      provider: 'kimi',
+      openai_base_url: upstream.baseUrl,
+      openai_api_key: 'sk-k',
+      default_openai_model: 'kimi-k2',
+    });
   });
   after(async () => {
     await Promise.all([generic.stop(), vllm.stop(), kimi.stop()]);
@@ -71,11 +87,15 @@ describe('candidateCount and logprobs over HTTP', () => {
     const result = await post(`${generic.url}/v1beta/models/gemini-2.5-flash:generateContent`, ASK);
     assert.equal(result.status, 200, result.text);
     const response = JSON.parse(result.text) as Response;
-    assert.deepEqual(response.candidates?.map((candidate) => candidate.index), [0, 1]);
+    assert.deepEqual(
+      response.candidates?.map((candidate) => candidate.index),
+      [0, 1],
+    );
     assert.deepEqual(response.candidates?.map(textOf).sort(), ['Blue', 'Red']);
     assert.deepEqual(response.usageMetadata, { promptTokenCount: 20, candidatesTokenCount: 4, totalTokenCount: 24 });
     assert.equal(upstream.received.length, 2);
-    for (const request of upstream.received) assert.equal((request.body as { n?: number }).n, undefined, 'no n sent to an upstream without it');
+    for (const request of upstream.received)
+      assert.equal((request.body as { n?: number }).n, undefined, 'no n sent to an upstream without it');
   });
 
   it('without n upstream, stream: chunks keep their candidate index; one last chunk finishes both', async () => {
@@ -84,10 +104,24 @@ describe('candidateCount and logprobs over HTTP', () => {
     assert.equal(result.status, 200, result.text);
     const responses = sseResponses(result.text);
     const last = responses[responses.length - 1];
-    assert.deepEqual(last?.candidates?.map((candidate) => [candidate.index, candidate.finishReason]), [[0, 'STOP'], [1, 'STOP']]);
-    assert.equal(responses.slice(0, -1).filter((response) => response.candidates?.some((candidate) => candidate.finishReason !== undefined)).length, 0, 'one finish per candidate, on the last chunk');
+    assert.deepEqual(
+      last?.candidates?.map((candidate) => [candidate.index, candidate.finishReason]),
+      [
+        [0, 'STOP'],
+        [1, 'STOP'],
+      ],
+    );
+    assert.equal(
+      responses
+        .slice(0, -1)
+        .filter((response) => response.candidates?.some((candidate) => candidate.finishReason !== undefined)).length,
+      0,
+      'one finish per candidate, on the last chunk',
+    );
     const byIndex = new Map<number, string>();
-    for (const response of responses) for (const candidate of response.candidates ?? []) byIndex.set(candidate.index, (byIndex.get(candidate.index) ?? '') + textOf(candidate));
+    for (const response of responses)
+      for (const candidate of response.candidates ?? [])
+        byIndex.set(candidate.index, (byIndex.get(candidate.index) ?? '') + textOf(candidate));
     assert.deepEqual([...byIndex.values()].sort(), ['Blue', 'Red']);
     assert.equal(last?.usageMetadata?.totalTokenCount, 24);
   });
@@ -108,16 +142,35 @@ describe('candidateCount and logprobs over HTTP', () => {
     assert.equal(upstream.received.length, 1);
     assert.equal((upstream.received[0]?.body as { n?: number }).n, 2);
     const response = JSON.parse(result.text) as Response;
-    assert.deepEqual(response.candidates?.map((candidate) => [candidate.index, textOf(candidate)]), [[0, 'Red'], [1, 'Blue']]);
+    assert.deepEqual(
+      response.candidates?.map((candidate) => [candidate.index, textOf(candidate)]),
+      [
+        [0, 'Red'],
+        [1, 'Blue'],
+      ],
+    );
     assert.equal(response.usageMetadata?.totalTokenCount, 12);
   });
 
   it('logprobs: sent up, logprobsResult back', async () => {
     upstream.enqueue({
       kind: 'json',
-      body: { choices: [{ index: 0, message: { role: 'assistant', content: 'Yes' }, finish_reason: 'stop', logprobs: { content: [{ token: 'Yes', logprob: -0.5, top_logprobs: [{ token: 'Yes', logprob: -0.5 }] }] } }], usage },
+      body: {
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: 'Yes' },
+            finish_reason: 'stop',
+            logprobs: { content: [{ token: 'Yes', logprob: -0.5, top_logprobs: [{ token: 'Yes', logprob: -0.5 }] }] },
+          },
+        ],
+        usage,
+      },
     });
-    const result = await post(`${vllm.url}/v1beta/models/gemini-2.5-flash:generateContent`, { contents: [{ parts: [{ text: 'Yes?' }] }], generationConfig: { responseLogprobs: true, logprobs: 1 } });
+    const result = await post(`${vllm.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+      contents: [{ parts: [{ text: 'Yes?' }] }],
+      generationConfig: { responseLogprobs: true, logprobs: 1 },
+    });
     assert.equal(result.status, 200, result.text);
     const sent = upstream.received[0]?.body as { logprobs?: boolean; top_logprobs?: number };
     assert.equal(sent.logprobs, true);
@@ -128,7 +181,10 @@ describe('candidateCount and logprobs over HTTP', () => {
   });
 
   it('logprobs on a preset without them: 400 naming the field, nothing sent upstream', async () => {
-    const result = await post(`${kimi.url}/v1beta/models/gemini-2.5-flash:generateContent`, { contents: [{ parts: [{ text: 'Yes?' }] }], generationConfig: { responseLogprobs: true } });
+    const result = await post(`${kimi.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+      contents: [{ parts: [{ text: 'Yes?' }] }],
+      generationConfig: { responseLogprobs: true },
+    });
     assert.equal(result.status, 400);
     assert.match(result.text, /responseLogprobs/);
     assert.equal(upstream.received.length, 0);

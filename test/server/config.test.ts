@@ -45,21 +45,35 @@ describe('config', () => {
 
   it('refuses 0.0.0.0 without client keys, names the key and the way out', () => {
     const path = writeConfig(SEED_EXAMPLE);
-    assert.throws(() => resolveConfig({ configPath: path }, {}), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /server\.host/);
-      assert.match(error.message, /allow_unauthenticated/);
-      return true;
-    });
-    const resolved = resolveConfig({ configPath: writeConfig(SEED_EXAMPLE.replace('"logging"', '"allow_unauthenticated": true, "logging"')) }, {});
+    assert.throws(
+      () => resolveConfig({ configPath: path }, {}),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /server\.host/);
+        assert.match(error.message, /allow_unauthenticated/);
+        return true;
+      },
+    );
+    const resolved = resolveConfig(
+      { configPath: writeConfig(SEED_EXAMPLE.replace('"logging"', '"allow_unauthenticated": true, "logging"')) },
+      {},
+    );
     assert.equal(resolved.host, '0.0.0.0');
-    const withKeys = resolveConfig({ configPath: writeConfig(SEED_EXAMPLE.replace('"logging"', '"client_api_keys": ["client-key-123"], "logging"')) }, {});
+    const withKeys = resolveConfig(
+      {
+        configPath: writeConfig(SEED_EXAMPLE.replace('"logging"', '"client_api_keys": ["client-key-123"], "logging"')),
+      },
+      {},
+    );
     assert.deepEqual(withKeys.clientApiKeys, ['client-key-123']);
     assert.equal(resolveConfig({ configPath: path, host: '127.0.0.1' }, {}).host, '127.0.0.1');
   });
 
   it('accepts comments, warns on unknown keys (the seed retry block) without failing', () => {
-    const { warnings } = parseConfigText('{\n // comment\n "retry": {"max": 3}, /* block */ "server": {"port": 9000, "workers": 2}\n}', 'c.json');
+    const { warnings } = parseConfigText(
+      '{\n // comment\n "retry": {"max": 3}, /* block */ "server": {"port": 9000, "workers": 2}\n}',
+      'c.json',
+    );
     assert.deepEqual(warnings, ['c.json: unknown key "retry" ignored', 'c.json: unknown key "server.workers" ignored']);
   });
 
@@ -80,11 +94,18 @@ describe('config', () => {
   });
 
   it('environment fills what the file does not say; the file wins over the environment; flags win over both', () => {
-    const env = { OPENAI_API_KEY: 'sk-env', OPENAI_BASE_URL: 'http://env.example/v1', GEMINI_PROXY_CONFIG: writeConfig('{"openai_base_url": "http://file.example/v1"}') };
+    const env = {
+      OPENAI_API_KEY: 'sk-env',
+      OPENAI_BASE_URL: 'http://env.example/v1',
+      GEMINI_PROXY_CONFIG: writeConfig('{"openai_base_url": "http://file.example/v1"}'),
+    };
     const resolved = resolveConfig({}, env);
     assert.equal(resolved.upstream.baseUrl, 'http://file.example/v1');
     assert.equal(resolved.upstream.apiKey, 'sk-env');
-    assert.equal(resolveConfig({ port: 1234, baseUrl: 'http://flag.example/v1' }, env).upstream.baseUrl, 'http://flag.example/v1');
+    assert.equal(
+      resolveConfig({ port: 1234, baseUrl: 'http://flag.example/v1' }, env).upstream.baseUrl,
+      'http://flag.example/v1',
+    );
     const keyOnly = resolveConfig({}, { OPENAI_API_KEY: 'sk-env' });
     assert.equal(keyOnly.upstream.baseUrl, 'https://api.openai.com/v1');
     assert.equal(keyOnly.embeddedDefault, false);
@@ -93,7 +114,13 @@ describe('config', () => {
 
 describe('model mapping', () => {
   const mapper = new ModelMapper(
-    { 'gemini-2.5-pro': 'big', 'gemini-*': 'default-gemini', 'gemini-*-flash-lite*': 'small', 'models/exact-prefixed': 'p', 'gemini-3.?-flash': 'three' },
+    {
+      'gemini-2.5-pro': 'big',
+      'gemini-*': 'default-gemini',
+      'gemini-*-flash-lite*': 'small',
+      'models/exact-prefixed': 'p',
+      'gemini-3.?-flash': 'three',
+    },
     'fallback',
   );
   it('exact first, then the most specific pattern, then the default', () => {
@@ -105,7 +132,14 @@ describe('model mapping', () => {
     assert.deepEqual(mapper.resolve('my-model'), { upstreamModel: 'fallback', matchedBy: 'default' });
   });
   it('every name Gemini CLI 0.61 sends resolves with a catch-all', () => {
-    for (const name of ['gemini-3.5-flash-lite', 'gemini-3.8-flash', 'gemini-3.1-pro-preview', 'gemini-3-flash-preview', 'gemini-3-pro-preview', 'gemini-3.1-flash-lite']) {
+    for (const name of [
+      'gemini-3.5-flash-lite',
+      'gemini-3.8-flash',
+      'gemini-3.1-pro-preview',
+      'gemini-3-flash-preview',
+      'gemini-3-pro-preview',
+      'gemini-3.1-flash-lite',
+    ]) {
       assert.ok(mapper.resolve(name) !== undefined, name);
     }
   });

@@ -16,18 +16,40 @@ import { startProxy, type RunningProxy } from '../support/proxy.js';
 import { ScriptedUpstream, sseFromChunks, type Script } from '../support/scripted-upstream.js';
 
 const USER = { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] };
-const OK_JSON: Script = { kind: 'json', body: { choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } } };
-const SERVER_ERROR: Script = { kind: 'json', status: 500, body: { error: { message: 'The server had an error while processing your request.', type: 'server_error' } } };
+const OK_JSON: Script = {
+  kind: 'json',
+  body: {
+    choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+  },
+};
+const SERVER_ERROR: Script = {
+  kind: 'json',
+  status: 500,
+  body: { error: { message: 'The server had an error while processing your request.', type: 'server_error' } },
+};
 
 async function post(url: string, body: unknown = USER): Promise<{ status: number; text: string }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, text: await response.text() };
 }
 
-async function health(proxy: RunningProxy): Promise<{ status: string; failing?: string[]; upstreams: Record<string, { failing_models: Record<string, { state: string; last_failure?: string }> }> }> {
+async function health(proxy: RunningProxy): Promise<{
+  status: string;
+  failing?: string[];
+  upstreams: Record<string, { failing_models: Record<string, { state: string; last_failure?: string }> }>;
+}> {
   const response = await fetch(`${proxy.url}/health`);
   assert.equal(response.status, 200, 'liveness stays 200');
-  return (await response.json()) as { status: string; failing?: string[]; upstreams: Record<string, { failing_models: Record<string, { state: string; last_failure?: string }> }> };
+  return (await response.json()) as {
+    status: string;
+    failing?: string[];
+    upstreams: Record<string, { failing_models: Record<string, { state: string; last_failure?: string }> }>;
+  };
 }
 
 /** Resolves with the access line (and request record) of the next finished request whose line matches. */
@@ -64,7 +86,10 @@ describe('circuit breakers and health per model', () => {
       // Long enough that a busy machine still makes the next requests inside it.
       circuit_breaker: { failure_threshold: 2, cooldown_seconds: 3 },
     });
-    upstream.setFallback({ kind: 'dynamic', respond: (request) => ((request.body as { model: string }).model === 'small' ? SERVER_ERROR : OK_JSON) });
+    upstream.setFallback({
+      kind: 'dynamic',
+      respond: (request) => ((request.body as { model: string }).model === 'small' ? SERVER_ERROR : OK_JSON),
+    });
     const small = `${proxy.url}/v1beta/models/gemini-3.5-flash-lite:generateContent`;
     const big = `${proxy.url}/v1beta/models/gemini-3.8-flash:generateContent`;
     assert.equal((await post(small)).status, 503);
@@ -74,11 +99,13 @@ describe('circuit breakers and health per model', () => {
     const opened = await post(small);
     assert.equal(opened.status, 400, 'the failure that opens the circuit is answered terminally');
     assert.match(opened.text, /upstream generic 500 server_error: The server had an error/);
-    const callsForSmall = (): number => upstream.received.filter((request) => (request.body as { model: string }).model === 'small').length;
+    const callsForSmall = (): number =>
+      upstream.received.filter((request) => (request.body as { model: string }).model === 'small').length;
     assert.equal(callsForSmall(), 2);
     assert.equal((await post(small)).status, 400);
     assert.equal(callsForSmall(), 2, 'not called while its circuit is open');
-    for (let index = 0; index < 3; index += 1) assert.equal((await post(big)).status, 200, 'the other model on the same key is untouched');
+    for (let index = 0; index < 3; index += 1)
+      assert.equal((await post(big)).status, 200, 'the other model on the same key is untouched');
     const open = await health(proxy);
     assert.notEqual(open.upstreams['default']?.failing_models['small']?.state ?? 'closed', 'closed');
     assert.match(open.upstreams['default']?.failing_models['small']?.last_failure ?? '', /500/);
@@ -108,9 +135,16 @@ describe('circuit breakers and health per model', () => {
     upstream.setFallback({
       kind: 'dynamic',
       respond: (request) =>
-        (request.body as { model: string }).model === 'missing' ? { kind: 'json', status: 404, body: { error: { message: 'model "missing" not found, try pulling it first' } } } : OK_JSON,
+        (request.body as { model: string }).model === 'missing'
+          ? {
+              kind: 'json',
+              status: 404,
+              body: { error: { message: 'model "missing" not found, try pulling it first' } },
+            }
+          : OK_JSON,
     });
-    for (let index = 0; index < 3; index += 1) assert.equal((await post(`${proxy.url}/v1beta/models/gemini-3.5-flash-lite:generateContent`)).status, 404);
+    for (let index = 0; index < 3; index += 1)
+      assert.equal((await post(`${proxy.url}/v1beta/models/gemini-3.5-flash-lite:generateContent`)).status, 404);
     assert.equal((await post(`${proxy.url}/v1beta/models/gemini-3.8-flash:generateContent`)).status, 200);
     assert.equal(upstream.received.length, 4, 'every 404 reached the upstream: no circuit opened');
   });
@@ -138,7 +172,11 @@ describe('logs tell the truth', () => {
   });
 
   it("an upstream 500: the access line carries the upstream's own status and its message; the record keeps the message", async () => {
-    upstream.enqueue({ kind: 'json', status: 500, body: { error: { message: 'database on fire (key sk-secret-upstream-key-123456)', type: 'server_error' } } });
+    upstream.enqueue({
+      kind: 'json',
+      status: 500,
+      body: { error: { message: 'database on fire (key sk-secret-upstream-key-123456)', type: 'server_error' } },
+    });
     const result = await post(`${proxy.url}/v1beta/models/m:generateContent`);
     assert.equal(result.status, 503);
     const line = await accessLine(proxy, /Upstream: default#0:500 /);
@@ -146,11 +184,21 @@ describe('logs tell the truth', () => {
     assert.match(line, /default#0:500 \(server_error: database on fire/);
     assert.ok(!line.includes('sk-secret-upstream-key-123456'), 'redacted');
     const record = records.find((entry) => entry.status === 503);
-    assert.match(record?.errorMessage ?? '', /database on fire/, 'the dashboard shows the message without detailed logs');
+    assert.match(
+      record?.errorMessage ?? '',
+      /database on fire/,
+      'the dashboard shows the message without detailed logs',
+    );
   });
 
   it('a 402 balance error: the access line says 402 and why', async () => {
-    upstream.enqueue({ kind: 'json', status: 402, body: { error: { message: 'Insufficient Balance', type: 'unknown_error', param: null, code: 'invalid_request_error' } } });
+    upstream.enqueue({
+      kind: 'json',
+      status: 402,
+      body: {
+        error: { message: 'Insufficient Balance', type: 'unknown_error', param: null, code: 'invalid_request_error' },
+      },
+    });
     const result = await post(`${proxy.url}/v1beta/models/m:generateContent`);
     assert.equal(result.status, 400);
     const line = await accessLine(proxy, /Upstream: default#0:402 /);
@@ -160,7 +208,10 @@ describe('logs tell the truth', () => {
   it('a failure after output: `200 (stream failed: upstream 503 …)` and the record keeps the message', async () => {
     upstream.enqueue({
       kind: 'sse',
-      writes: sseFromChunks([{ choices: [{ index: 0, delta: { role: 'assistant', content: 'Half' }, finish_reason: null }] }], { done: false }),
+      writes: sseFromChunks(
+        [{ choices: [{ index: 0, delta: { role: 'assistant', content: 'Half' }, finish_reason: null }] }],
+        { done: false },
+      ),
       endAfter: false,
       destroyAfter: true,
     });
@@ -174,8 +225,16 @@ describe('logs tell the truth', () => {
   });
 
   it('a unary answer already committed (heartbeat whitespace) ends with the error object as its body', async () => {
-    upstream.enqueue({ kind: 'sse', status: 500, writes: ['{"error":{"message":"late failure",', '"type":"server_error"}}'], delayMs: 600 });
-    const response = await fetch(`${proxy.url}/v1beta/models/m:generateContent`, { method: 'POST', body: JSON.stringify(USER) });
+    upstream.enqueue({
+      kind: 'sse',
+      status: 500,
+      writes: ['{"error":{"message":"late failure",', '"type":"server_error"}}'],
+      delayMs: 600,
+    });
+    const response = await fetch(`${proxy.url}/v1beta/models/m:generateContent`, {
+      method: 'POST',
+      body: JSON.stringify(USER),
+    });
     assert.equal(response.status, 200, 'committed before the upstream answered');
     const body = JSON.parse(await response.text()) as { error: { code: number; message: string } };
     assert.equal(body.error.code, 503);
@@ -226,7 +285,8 @@ describe('paragraph-sized thoughts', () => {
   });
 
   it('word-by-word reasoning (DeepSeek, Kimi) arrives as one thought part per paragraph, byte-identical', async () => {
-    const reasoning = 'First I read the question.\n\nThen I check the files one by one, carefully.\n\nFinally I answer.';
+    const reasoning =
+      'First I read the question.\n\nThen I check the files one by one, carefully.\n\nFinally I answer.';
     const words = reasoning.split(/(?<= )|(?=\n\n)/);
     assert.ok(words.length > 15);
     upstream.enqueue({
@@ -236,13 +296,28 @@ describe('paragraph-sized thoughts', () => {
         { choices: [{ index: 0, delta: { content: 'Done.' }, finish_reason: 'stop' }] },
       ]),
     });
-    const result = await post(`${proxy.url}/v1beta/models/m:streamGenerateContent?alt=sse`, { ...USER, generationConfig: { thinkingConfig: { includeThoughts: true } } });
+    const result = await post(`${proxy.url}/v1beta/models/m:streamGenerateContent?alt=sse`, {
+      ...USER,
+      generationConfig: { thinkingConfig: { includeThoughts: true } },
+    });
     const events = result.text
       .split('\r\n\r\n')
       .filter((event) => event.trim() !== '')
-      .map((event) => JSON.parse(event.trim().slice(6)) as { candidates: Array<{ content?: { parts: Array<{ text?: string; thought?: boolean }> } }> });
-    const thoughts = events.flatMap((event) => event.candidates[0]?.content?.parts ?? []).filter((part) => part.thought === true).map((part) => part.text);
-    assert.deepEqual(thoughts, ['First I read the question.\n\n', 'Then I check the files one by one, carefully.\n\n', 'Finally I answer.']);
+      .map(
+        (event) =>
+          JSON.parse(event.trim().slice(6)) as {
+            candidates: Array<{ content?: { parts: Array<{ text?: string; thought?: boolean }> } }>;
+          },
+      );
+    const thoughts = events
+      .flatMap((event) => event.candidates[0]?.content?.parts ?? [])
+      .filter((part) => part.thought === true)
+      .map((part) => part.text);
+    assert.deepEqual(thoughts, [
+      'First I read the question.\n\n',
+      'Then I check the files one by one, carefully.\n\n',
+      'Finally I answer.',
+    ]);
     assert.equal(thoughts.join(''), reasoning);
   });
 });
@@ -254,13 +329,20 @@ describe('first run with a local Ollama that is not running', () => {
     const address = closed.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const proxy = await startProxy({ provider: 'ollama', openai_base_url: `http://127.0.0.1:${port}/v1`, default_openai_model: 'qwen3:8b' });
+    const proxy = await startProxy({
+      provider: 'ollama',
+      openai_base_url: `http://127.0.0.1:${port}/v1`,
+      default_openai_model: 'qwen3:8b',
+    });
     try {
       const result = await post(`${proxy.url}/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse`);
       assert.equal(result.status, 400);
       const body = JSON.parse(result.text) as { error: { status: string; message: string } };
       assert.equal(body.error.status, 'FAILED_PRECONDITION');
-      assert.match(body.error.message, /refused the connection: nothing listens there\. Is Ollama running\? Start it with `ollama serve`/);
+      assert.match(
+        body.error.message,
+        /refused the connection: nothing listens there\. Is Ollama running\? Start it with `ollama serve`/,
+      );
       const line = await accessLine(proxy, /Upstream: default#0:ECONNREFUSED /);
       assert.doesNotMatch(line.split('Upstream: ')[1] ?? '', /→/, 'one attempt, not retried');
     } finally {

@@ -13,14 +13,35 @@ const OK_STREAM: Script = {
   kind: 'sse',
   writes: sseFromChunks([
     { choices: [{ index: 0, delta: { content: 'ok' }, finish_reason: null }] },
-    { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } },
+    {
+      choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+    },
   ]),
 };
-const OK_JSON: Script = { kind: 'json', body: { choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } } };
-const UNAVAILABLE: Script = { kind: 'json', status: 503, body: { error: { message: 'overloaded', type: 'server_error' } } };
+const OK_JSON: Script = {
+  kind: 'json',
+  body: {
+    choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+  },
+};
+const UNAVAILABLE: Script = {
+  kind: 'json',
+  status: 503,
+  body: { error: { message: 'overloaded', type: 'server_error' } },
+};
 
-async function post(url: string, body: unknown = USER, headers: Record<string, string> = {}): Promise<{ status: number; text: string; json(): Record<string, unknown> }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+async function post(
+  url: string,
+  body: unknown = USER,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string; json(): Record<string, unknown> }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   const text = await response.text();
   return { status: response.status, text, json: () => JSON.parse(text) as Record<string, unknown> };
 }
@@ -76,16 +97,31 @@ describe('gateway: routes, retries, fallback, keys, breakers', () => {
     assert.equal(finishReason(result.text), 'STOP');
     assert.equal(primary.received.length, 2);
     assert.equal(secondary.received.length, 1);
-    assert.equal((secondary.received[0]?.body as { model: string }).model, 'qwen3:8b', 'the fallback gets its own model');
+    assert.equal(
+      (secondary.received[0]?.body as { model: string }).model,
+      'qwen3:8b',
+      'the fallback gets its own model',
+    );
     const keys = primary.received.map((request) => request.headers.authorization);
     assert.deepEqual(new Set(keys).size, 2, 'the retry used the other key');
-    const logged = (): boolean => proxy.logLines.some((line) => /Upstream: primary#\d:503 \(.*?\) → primary#\d:503 \(.*?\) → secondary#0:ok/.test(line));
+    const logged = (): boolean =>
+      proxy.logLines.some((line) =>
+        /Upstream: primary#\d:503 \(.*?\) → primary#\d:503 \(.*?\) → secondary#0:ok/.test(line),
+      );
     for (let wait = 0; wait < 50 && !logged(); wait += 1) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.ok(logged(), 'the access log shows the attempts');
   });
 
   it('honours Retry-After before retrying the same target', async () => {
-    primary.enqueue({ kind: 'json', status: 429, headers: { 'retry-after': '1' }, body: { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } } }, OK_JSON);
+    primary.enqueue(
+      {
+        kind: 'json',
+        status: 429,
+        headers: { 'retry-after': '1' },
+        body: { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } },
+      },
+      OK_JSON,
+    );
     const started = Date.now();
     const result = await post(`${proxy.url}/v1beta/models/only-primary:generateContent`);
     assert.equal(result.status, 200, result.text);
@@ -94,7 +130,12 @@ describe('gateway: routes, retries, fallback, keys, breakers', () => {
   });
 
   it('a Retry-After beyond max_delay_seconds moves on to the next target at once', async () => {
-    primary.enqueue({ kind: 'json', status: 429, headers: { 'retry-after': '120' }, body: { error: { message: 'slow down', code: 'rate_limit_exceeded' } } });
+    primary.enqueue({
+      kind: 'json',
+      status: 429,
+      headers: { 'retry-after': '120' },
+      body: { error: { message: 'slow down', code: 'rate_limit_exceeded' } },
+    });
     secondary.enqueue(OK_JSON);
     const started = Date.now();
     const result = await post(`${proxy.url}/v1beta/models/gemini-3-flash-preview:generateContent`);
@@ -104,14 +145,26 @@ describe('gateway: routes, retries, fallback, keys, breakers', () => {
   });
 
   it('with no target left, the last error is returned with its RetryInfo', async () => {
-    primary.enqueue({ kind: 'json', status: 429, headers: { 'retry-after': '120' }, body: { error: { message: 'slow down', code: 'rate_limit_exceeded' } } });
+    primary.enqueue({
+      kind: 'json',
+      status: 429,
+      headers: { 'retry-after': '120' },
+      body: { error: { message: 'slow down', code: 'rate_limit_exceeded' } },
+    });
     const result = await post(`${proxy.url}/v1beta/models/only-primary:generateContent`);
     assert.equal(result.status, 429);
     assert.match(result.text, /"retryDelay":"120s"/);
   });
 
   it('never retries once output reached the client', async () => {
-    primary.enqueue({ kind: 'sse', writes: sseFromChunks([{ choices: [{ index: 0, delta: { content: 'partial' }, finish_reason: null }] }], { done: false }), endAfter: false, destroyAfter: true });
+    primary.enqueue({
+      kind: 'sse',
+      writes: sseFromChunks([{ choices: [{ index: 0, delta: { content: 'partial' }, finish_reason: null }] }], {
+        done: false,
+      }),
+      endAfter: false,
+      destroyAfter: true,
+    });
     secondary.setFallback(OK_STREAM);
     const result = await post(`${proxy.url}/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse`);
     // [R-FIN-5]: the failure after output ends the stream as the raw error object, not as an ordinary finish.
@@ -122,14 +175,21 @@ describe('gateway: routes, retries, fallback, keys, breakers', () => {
   });
 
   it('a stream that fails before any output is retried (the client saw only headers)', async () => {
-    primary.enqueue({ kind: 'sse', writes: ['data: {"error":{"message":"The server had an error","type":"server_error"}}\n\n'] }, OK_STREAM);
+    primary.enqueue(
+      { kind: 'sse', writes: ['data: {"error":{"message":"The server had an error","type":"server_error"}}\n\n'] },
+      OK_STREAM,
+    );
     const result = await post(`${proxy.url}/v1beta/models/only-primary:streamGenerateContent?alt=sse`);
     assert.equal(finishReason(result.text), 'STOP');
     assert.equal(primary.received.length, 2);
   });
 
   it('a deterministic 400 is neither retried nor sent to the fallback', async () => {
-    primary.enqueue({ kind: 'json', status: 400, body: { error: { message: 'bad parameter', type: 'invalid_request_error' } } });
+    primary.enqueue({
+      kind: 'json',
+      status: 400,
+      body: { error: { message: 'bad parameter', type: 'invalid_request_error' } },
+    });
     const result = await post(`${proxy.url}/v1beta/models/gemini-2.5-pro:generateContent`);
     assert.equal(result.status, 400);
     assert.equal(primary.received.length, 1);
@@ -137,7 +197,10 @@ describe('gateway: routes, retries, fallback, keys, breakers', () => {
   });
 
   it('a balance error moves to the other key at once, without a delay', async () => {
-    primary.enqueue({ kind: 'json', status: 402, body: { error: { message: 'Insufficient Balance', type: 'unknown_error' } } }, OK_JSON);
+    primary.enqueue(
+      { kind: 'json', status: 402, body: { error: { message: 'Insufficient Balance', type: 'unknown_error' } } },
+      OK_JSON,
+    );
     const started = Date.now();
     const result = await post(`${proxy.url}/v1beta/models/only-primary:generateContent`);
     assert.equal(result.status, 200);
@@ -147,8 +210,25 @@ describe('gateway: routes, retries, fallback, keys, breakers', () => {
   });
 
   it('an upstream error that echoes the key never shows it to the client', async () => {
-    primary.setFallback({ kind: 'dynamic', respond: (request) => ({ kind: 'json', status: 401, body: { error: { message: `Incorrect API key provided: ${String(request.headers.authorization).slice(7)}`, type: 'invalid_request_error', code: 'invalid_api_key' } } }) });
-    secondary.setFallback({ kind: 'json', status: 401, body: { error: { message: 'nope', type: 'invalid_authentication_error' } } });
+    primary.setFallback({
+      kind: 'dynamic',
+      respond: (request) => ({
+        kind: 'json',
+        status: 401,
+        body: {
+          error: {
+            message: `Incorrect API key provided: ${String(request.headers.authorization).slice(7)}`,
+            type: 'invalid_request_error',
+            code: 'invalid_api_key',
+          },
+        },
+      }),
+    });
+    secondary.setFallback({
+      kind: 'json',
+      status: 401,
+      body: { error: { message: 'nope', type: 'invalid_authentication_error' } },
+    });
     const result = await post(`${proxy.url}/v1beta/models/gemini-2.5-pro:generateContent`);
     assert.equal(result.status, 403);
     assert.ok(!/sk-primary-key-[AB]/.test(result.text), result.text);
@@ -160,7 +240,8 @@ describe('gateway: routes, retries, fallback, keys, breakers', () => {
 
   it('keys rotate between requests', async () => {
     primary.setFallback(OK_JSON);
-    for (let index = 0; index < 4; index += 1) assert.equal((await post(`${proxy.url}/v1beta/models/only-primary:generateContent`)).status, 200);
+    for (let index = 0; index < 4; index += 1)
+      assert.equal((await post(`${proxy.url}/v1beta/models/only-primary:generateContent`)).status, 200);
     const keys = primary.received.map((request) => request.headers.authorization);
     assert.deepEqual(new Set(keys), new Set(['Bearer sk-primary-key-A', 'Bearer sk-primary-key-B']));
     assert.notEqual(keys[0], keys[1]);
@@ -170,17 +251,22 @@ describe('gateway: routes, retries, fallback, keys, breakers', () => {
     primary.setFallback(UNAVAILABLE);
     secondary.setFallback(OK_JSON);
     // Two requests × two attempts = four failures, spread over both keys: both circuits reach the threshold of 3 by the third request.
-    for (let index = 0; index < 3; index += 1) assert.equal((await post(`${proxy.url}/v1beta/models/gemini-2.5-pro:generateContent`)).status, 200);
+    for (let index = 0; index < 3; index += 1)
+      assert.equal((await post(`${proxy.url}/v1beta/models/gemini-2.5-pro:generateContent`)).status, 200);
     const before = primary.received.length;
     assert.equal((await post(`${proxy.url}/v1beta/models/gemini-2.5-pro:generateContent`)).status, 200);
     assert.equal(primary.received.length, before, 'open circuits are skipped');
-    const health = (await (await fetch(`${proxy.url}/health`)).json()) as { upstreams: Record<string, { keys: Array<{ state: string }> }> };
+    const health = (await (await fetch(`${proxy.url}/health`)).json()) as {
+      upstreams: Record<string, { keys: Array<{ state: string }> }>;
+    };
     assert.ok(health.upstreams['primary']?.keys.every((key) => key.state === 'open'));
     await new Promise((resolve) => setTimeout(resolve, 700));
     primary.setFallback(OK_JSON);
     assert.equal((await post(`${proxy.url}/v1beta/models/gemini-2.5-pro:generateContent`)).status, 200);
     assert.equal(primary.received.length, before + 1, 'one probe after the cooldown, which closes the circuit');
-    const closed = (await (await fetch(`${proxy.url}/health`)).json()) as { upstreams: Record<string, { keys: Array<{ state: string }> }> };
+    const closed = (await (await fetch(`${proxy.url}/health`)).json()) as {
+      upstreams: Record<string, { keys: Array<{ state: string }> }>;
+    };
     assert.ok(closed.upstreams['primary']?.keys.some((key) => key.state === 'closed'));
   });
 
@@ -188,7 +274,8 @@ describe('gateway: routes, retries, fallback, keys, breakers', () => {
     primary.setFallback(UNAVAILABLE);
     // Two keys, two attempts per request, threshold 3 per key and model: the third request's failures open both
     // circuits, and that request already gets the terminal answer.
-    for (let index = 0; index < 2; index += 1) assert.equal((await post(`${proxy.url}/v1beta/models/only-primary:generateContent`)).status, 503);
+    for (let index = 0; index < 2; index += 1)
+      assert.equal((await post(`${proxy.url}/v1beta/models/only-primary:generateContent`)).status, 503);
     const opened = await post(`${proxy.url}/v1beta/models/only-primary:generateContent`);
     assert.equal(opened.status, 400, 'a status Gemini CLI does not retry');
     assert.match(opened.text, /FAILED_PRECONDITION/);
@@ -231,7 +318,11 @@ describe('gateway: client limits and request limits', () => {
     assert.equal((await post(url, USER, { 'x-goog-api-key': 'client-key-limited' })).status, 200);
     const limited = await post(url, USER, { 'x-goog-api-key': 'client-key-limited' });
     assert.equal(limited.status, 429);
-    const error = limited.json()['error'] as { status: string; message: string; details: Array<Record<string, unknown>> };
+    const error = limited.json()['error'] as {
+      status: string;
+      message: string;
+      details: Array<Record<string, unknown>>;
+    };
     assert.equal(error.status, 'RESOURCE_EXHAUSTED');
     const retry = error.details.find((detail) => detail['@type'] === 'type.googleapis.com/google.rpc.RetryInfo');
     assert.match(String(retry?.['retryDelay']), /^(2[0-9]|30)s$/);
@@ -242,7 +333,13 @@ describe('gateway: client limits and request limits', () => {
   it('tokens per minute: the real usage is charged, and a request over the remaining budget is refused', async () => {
     const url = `${proxy.url}/v1beta/models/m:generateContent`;
     const big = { contents: [{ parts: [{ text: 'x'.repeat(3000) }] }] };
-    upstream.enqueue({ kind: 'json', body: { choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }], usage: { prompt_tokens: 880, completion_tokens: 20, total_tokens: 900 } } });
+    upstream.enqueue({
+      kind: 'json',
+      body: {
+        choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 880, completion_tokens: 20, total_tokens: 900 },
+      },
+    });
     assert.equal((await post(url, big, { 'x-goog-api-key': 'client-key-tokens' })).status, 200);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const refused = await post(url, big, { 'x-goog-api-key': 'client-key-tokens' });
@@ -251,15 +348,21 @@ describe('gateway: client limits and request limits', () => {
   });
 
   it('an overlong URL is a 414 and an oversized header block a 431, both in the Gemini format', async () => {
-    const long = await post(`${proxy.url}/v1beta/models/${'m'.repeat(2000)}:generateContent`, USER, { 'x-goog-api-key': 'client-key-free' });
+    const long = await post(`${proxy.url}/v1beta/models/${'m'.repeat(2000)}:generateContent`, USER, {
+      'x-goog-api-key': 'client-key-free',
+    });
     assert.equal(long.status, 414);
     assert.equal((long.json()['error'] as { code: number }).code, 414);
     const status = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const request = httpRequest(`${proxy.url}/v1beta/models/m:generateContent`, { method: 'POST', headers: { 'x-big': 'y'.repeat(8000) } }, (response) => {
-        let body = '';
-        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-      });
+      const request = httpRequest(
+        `${proxy.url}/v1beta/models/m:generateContent`,
+        { method: 'POST', headers: { 'x-big': 'y'.repeat(8000) } },
+        (response) => {
+          let body = '';
+          response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        },
+      );
       request.on('error', reject);
       request.end('{}');
     });
@@ -270,7 +373,9 @@ describe('gateway: client limits and request limits', () => {
   it('the request timeout ends a stalled request with 504 DEADLINE_EXCEEDED and aborts the upstream', async () => {
     upstream.enqueue({ kind: 'stall' });
     const started = Date.now();
-    const result = await post(`${proxy.url}/v1beta/models/m:generateContent`, USER, { 'x-goog-api-key': 'client-key-free' });
+    const result = await post(`${proxy.url}/v1beta/models/m:generateContent`, USER, {
+      'x-goog-api-key': 'client-key-free',
+    });
     assert.ok(Date.now() - started < 3000);
     assert.equal(result.status, 504, result.text);
     assert.match(result.text, /DEADLINE_EXCEEDED/);

@@ -21,7 +21,9 @@ interface Running {
 }
 
 function startCli(args: string[]): Running {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', GEMINI_PROXY_CONFIG: '' } });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', GEMINI_PROXY_CONFIG: '' },
+  });
   let output = '';
   const url = new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
@@ -33,7 +35,9 @@ function startCli(args: string[]): Running {
     child.stderr.on('data', onData);
     child.once('exit', () => reject(new Error(`exited before listening:\n${output}`)));
   });
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.once('exit', (code) => resolve({ code, at: Date.now() })));
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, at: Date.now() })),
+  );
   return { child, output: () => output, url, exited };
 }
 
@@ -48,10 +52,20 @@ describe('the CLI process', () => {
   });
 
   it('quick start: --provider kimi --api-key prints the Gemini CLI environment and settings', async () => {
-    const running = startCli(['--provider', 'kimi', '--api-key', 'sk-quick-start-key', '--base-url', upstream.baseUrl, '--port', '0']);
+    const running = startCli([
+      '--provider',
+      'kimi',
+      '--api-key',
+      'sk-quick-start-key',
+      '--base-url',
+      upstream.baseUrl,
+      '--port',
+      '0',
+    ]);
     try {
       const url = await running.url;
-      for (let wait = 0; wait < 100 && !running.output().includes('settings.json'); wait += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      for (let wait = 0; wait < 100 && !running.output().includes('settings.json'); wait += 1)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       const output = running.output();
       assert.match(output, new RegExp(`export GOOGLE_GEMINI_BASE_URL=${url.replace(/[.]/g, '\\.')}`));
       assert.match(output, /export GEMINI_API_KEY=any-non-empty-value/);
@@ -65,12 +79,28 @@ describe('the CLI process', () => {
 
   it('SIGTERM: an open stream finishes, then the process exits', async () => {
     const config = join(directory, 'drain.json');
-    writeFileSync(config, JSON.stringify({ openai_base_url: upstream.baseUrl, default_openai_model: 'm', server: { port: 0, drain_seconds: 10 } }));
-    const chunks = Array.from({ length: 6 }, (_, index) => ({ choices: [{ index: 0, delta: { content: `part${index} ` }, finish_reason: null }] }));
-    upstream.enqueue({ kind: 'sse', writes: sseFromChunks([...chunks, { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }]), delayMs: 150 });
+    writeFileSync(
+      config,
+      JSON.stringify({
+        openai_base_url: upstream.baseUrl,
+        default_openai_model: 'm',
+        server: { port: 0, drain_seconds: 10 },
+      }),
+    );
+    const chunks = Array.from({ length: 6 }, (_, index) => ({
+      choices: [{ index: 0, delta: { content: `part${index} ` }, finish_reason: null }],
+    }));
+    upstream.enqueue({
+      kind: 'sse',
+      writes: sseFromChunks([...chunks, { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }]),
+      delayMs: 150,
+    });
     const running = startCli(['--config', config]);
     const url = await running.url;
-    const response = await fetch(`${url}/v1beta/models/m:streamGenerateContent?alt=sse`, { method: 'POST', body: JSON.stringify({ contents: [{ parts: [{ text: 'hi' }] }] }) });
+    const response = await fetch(`${url}/v1beta/models/m:streamGenerateContent?alt=sse`, {
+      method: 'POST',
+      body: JSON.stringify({ contents: [{ parts: [{ text: 'hi' }] }] }),
+    });
     const reader = (response.body as ReadableStream<Uint8Array> | null)?.getReader();
     assert.ok(reader !== undefined);
     let text = new TextDecoder().decode((await reader.read()).value);
@@ -89,15 +119,34 @@ describe('the CLI process', () => {
 
   it('SIGTERM: a stream that outlives server.drain_seconds is cut at the bound', async () => {
     const config = join(directory, 'bound.json');
-    writeFileSync(config, JSON.stringify({ openai_base_url: upstream.baseUrl, default_openai_model: 'm', server: { port: 0, drain_seconds: 1 } }));
-    upstream.enqueue({ kind: 'sse', writes: sseFromChunks([{ choices: [{ index: 0, delta: { content: 'x' }, finish_reason: null }] }], { done: false }), endAfter: false });
+    writeFileSync(
+      config,
+      JSON.stringify({
+        openai_base_url: upstream.baseUrl,
+        default_openai_model: 'm',
+        server: { port: 0, drain_seconds: 1 },
+      }),
+    );
+    upstream.enqueue({
+      kind: 'sse',
+      writes: sseFromChunks([{ choices: [{ index: 0, delta: { content: 'x' }, finish_reason: null }] }], {
+        done: false,
+      }),
+      endAfter: false,
+    });
     const running = startCli(['--config', config]);
     const url = await running.url;
-    const response = await fetch(`${url}/v1beta/models/m:streamGenerateContent?alt=sse`, { method: 'POST', body: JSON.stringify({ contents: [{ parts: [{ text: 'hi' }] }] }) });
+    const response = await fetch(`${url}/v1beta/models/m:streamGenerateContent?alt=sse`, {
+      method: 'POST',
+      body: JSON.stringify({ contents: [{ parts: [{ text: 'hi' }] }] }),
+    });
     await response.body?.getReader().read();
     const signalled = Date.now();
     running.child.kill('SIGTERM');
     const exit = await running.exited;
-    assert.ok(exit.at - signalled >= 900 && exit.at - signalled < 4000, `exited ${exit.at - signalled} ms after SIGTERM`);
+    assert.ok(
+      exit.at - signalled >= 900 && exit.at - signalled < 4000,
+      `exited ${exit.at - signalled} ms after SIGTERM`,
+    );
   });
 });

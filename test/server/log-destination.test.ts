@@ -13,7 +13,10 @@ function runChild(body: string, until: (output: string) => boolean): Promise<{ o
   const code = `import { pino } from 'pino'; import { batchedStdout } from ${JSON.stringify(MODULE)};
 const log = pino({ base: null }, batchedStdout(50));
 ${body}`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'], cwd: new URL('../../..', import.meta.url) });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: new URL('../../..', import.meta.url),
+  });
   let output = '';
   return new Promise((resolve, reject) => {
     child.stdout.setEncoding('utf8');
@@ -32,13 +35,18 @@ ${body}`;
 describe('batched stdout logging', () => {
   it('writes a lone line of an idle process without waiting for more lines', { timeout: 60_000 }, async () => {
     // The child stays alive (an interval keeps it running): only the flush timer can bring the line out.
-    const { output, exited } = await runChild(`log.info('only line'); setInterval(() => {}, 1000);`, (text) => text.includes('only line'));
+    const { output, exited } = await runChild(`log.info('only line'); setInterval(() => {}, 1000);`, (text) =>
+      text.includes('only line'),
+    );
     assert.equal(exited, false, 'the line arrived while the process was still running');
     assert.match(output, /"msg":"only line"/);
   });
 
   it('loses no line when the process exits right after logging', { timeout: 60_000 }, async () => {
-    const { output, exited } = await runChild(`for (let i = 0; i < 500; i += 1) log.info('line ' + i); process.exit(0);`, () => false);
+    const { output, exited } = await runChild(
+      `for (let i = 0; i < 500; i += 1) log.info('line ' + i); process.exit(0);`,
+      () => false,
+    );
     assert.equal(exited, true);
     const lines = output.trim().split('\n');
     assert.equal(lines.length, 500);

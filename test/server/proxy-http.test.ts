@@ -18,14 +18,22 @@ interface HttpResult {
   json(): Record<string, unknown>;
 }
 
-async function call(url: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpResult> {
+async function call(
+  url: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<HttpResult> {
   const response = await fetch(url, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
     headers: { 'content-type': 'application/json', ...init.headers },
     ...(init.body === undefined ? {} : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    json: () => JSON.parse(text) as Record<string, unknown>,
+  };
 }
 
 /** The data events of an SSE answer; a failed stream's trailing raw error object ([R-ERR-5]) is not an event. */
@@ -36,16 +44,22 @@ function sseEvents(text: string): Array<Record<string, unknown>> {
     .map((event) => event.trim())
     .filter((event) => event !== '');
   if (events.at(-1)?.startsWith('{"error":') === true) events.pop();
-  return events
-    .map((event) => {
-      assert.ok(event.startsWith('data: {'), `every event is one data line: ${event.slice(0, 80)}`);
-      return JSON.parse(event.slice(6)) as Record<string, unknown>;
-    });
+  return events.map((event) => {
+    assert.ok(event.startsWith('data: {'), `every event is one data line: ${event.slice(0, 80)}`);
+    return JSON.parse(event.slice(6)) as Record<string, unknown>;
+  });
 }
 
-function googleError(result: HttpResult): { code: number; status: string; message: string; details?: Array<Record<string, unknown>> } {
+function googleError(result: HttpResult): {
+  code: number;
+  status: string;
+  message: string;
+  details?: Array<Record<string, unknown>>;
+} {
   assert.match(result.headers.get('content-type') ?? '', /^application\/json/);
-  const body = result.json() as { error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> } };
+  const body = result.json() as {
+    error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> };
+  };
   assert.equal(body.error.code, result.status, 'code equals the HTTP status');
   assert.equal(typeof body.error.message, 'string');
   return body.error;
@@ -54,7 +68,10 @@ function googleError(result: HttpResult): { code: number; status: string; messag
 const USER = { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] };
 const TEXT_STREAM = sseFromChunks([
   { choices: [{ index: 0, delta: { role: 'assistant', content: 'Hello' }, finish_reason: null }] },
-  { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } },
+  {
+    choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+  },
 ]);
 
 /** The raw error object that ends a failed SSE stream ([R-ERR-5]): the text after the last event. */
@@ -75,7 +92,12 @@ describe('proxy over HTTP', () => {
     proxy = await startProxy({
       openai_base_url: upstream.baseUrl,
       openai_api_key: 'sk-upstream-SECRET-1234',
-      model_mapping: { 'gemini-2.5-pro': 'big-model', 'gemini-*-flash-lite*': 'small-model', 'qwen3:8b': 'qwen3:8b', 'gemini-embedding-001': 'embed-model' },
+      model_mapping: {
+        'gemini-2.5-pro': 'big-model',
+        'gemini-*-flash-lite*': 'small-model',
+        'qwen3:8b': 'qwen3:8b',
+        'gemini-embedding-001': 'embed-model',
+      },
       default_openai_model: 'default-model',
       logging: { enable_detailed_logs: true, enable_access_logs: true, log_directory: logDirectory },
       timeouts: { first_byte_commit_seconds: 0.4, heartbeat_seconds: 0.15, upstream_idle_seconds: 0.8 },
@@ -92,10 +114,21 @@ describe('proxy over HTTP', () => {
   afterEach(() => upstream.reset());
 
   it('generateContent: unary text, model mapped by pattern, modelVersion and responseId set', async () => {
-    upstream.enqueue({ kind: 'json', body: { id: 'x', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi!' }, finish_reason: 'stop' }], usage: { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 } } });
+    upstream.enqueue({
+      kind: 'json',
+      body: {
+        id: 'x',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'Hi!' }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 2, completion_tokens: 2, total_tokens: 4 },
+      },
+    });
     const result = await call(`${base()}/gemini-3.5-flash-lite:generateContent`, { body: USER });
     assert.equal(result.status, 200);
-    const body = result.json() as { candidates: Array<{ content: { parts: unknown[]; role: string }; finishReason: string }>; modelVersion: string; responseId: string };
+    const body = result.json() as {
+      candidates: Array<{ content: { parts: unknown[]; role: string }; finishReason: string }>;
+      modelVersion: string;
+      responseId: string;
+    };
     assert.deepEqual(body.candidates[0]?.content, { role: 'model', parts: [{ text: 'Hi!' }] });
     assert.equal(body.candidates[0]?.finishReason, 'STOP');
     assert.equal(body.modelVersion, 'small-model');
@@ -109,18 +142,52 @@ describe('proxy over HTTP', () => {
       kind: 'json',
       rawPrefix: '\n\n\n',
       body: {
-        choices: [{ index: 0, message: { role: 'assistant', content: 'Reading.', reasoning_content: 'Plan it.', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'read_file', arguments: '{"file_path":"a"}' } }] }, finish_reason: 'tool_calls' }],
-        usage: { prompt_tokens: 10, completion_tokens: 8, total_tokens: 18, completion_tokens_details: { reasoning_tokens: 3 } },
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: 'assistant',
+              content: 'Reading.',
+              reasoning_content: 'Plan it.',
+              tool_calls: [
+                { id: 'call_1', type: 'function', function: { name: 'read_file', arguments: '{"file_path":"a"}' } },
+              ],
+            },
+            finish_reason: 'tool_calls',
+          },
+        ],
+        usage: {
+          prompt_tokens: 10,
+          completion_tokens: 8,
+          total_tokens: 18,
+          completion_tokens_details: { reasoning_tokens: 3 },
+        },
       },
     });
     const result = await call(`${base()}/gemini-2.5-pro:generateContent`, {
-      body: { ...USER, generationConfig: { thinkingConfig: { includeThoughts: true } }, tools: [{ functionDeclarations: [{ name: 'read_file' }] }] },
+      body: {
+        ...USER,
+        generationConfig: { thinkingConfig: { includeThoughts: true } },
+        tools: [{ functionDeclarations: [{ name: 'read_file' }] }],
+      },
     });
     assert.equal(result.status, 200, result.text);
-    const body = result.json() as { candidates: Array<{ content: { parts: unknown[] }; finishReason: string }>; usageMetadata: unknown };
-    assert.deepEqual(body.candidates[0]?.content.parts, [{ text: 'Plan it.', thought: true }, { text: 'Reading.' }, { functionCall: { name: 'read_file', args: { file_path: 'a' }, id: 'call_1' } }]);
+    const body = result.json() as {
+      candidates: Array<{ content: { parts: unknown[] }; finishReason: string }>;
+      usageMetadata: unknown;
+    };
+    assert.deepEqual(body.candidates[0]?.content.parts, [
+      { text: 'Plan it.', thought: true },
+      { text: 'Reading.' },
+      { functionCall: { name: 'read_file', args: { file_path: 'a' }, id: 'call_1' } },
+    ]);
     assert.equal(body.candidates[0]?.finishReason, 'STOP');
-    assert.deepEqual(body.usageMetadata, { promptTokenCount: 10, candidatesTokenCount: 5, totalTokenCount: 18, thoughtsTokenCount: 3 });
+    assert.deepEqual(body.usageMetadata, {
+      promptTokenCount: 10,
+      candidatesTokenCount: 5,
+      totalTokenCount: 18,
+      thoughtsTokenCount: 3,
+    });
   });
 
   it('streamGenerateContent without alt: a JSON array of responses', async () => {
@@ -167,8 +234,17 @@ describe('proxy over HTTP', () => {
   });
 
   it('unknown routes and methods are Google-shaped 404s', async () => {
-    for (const [method, path] of [['GET', '/nope'], ['POST', '/v1beta/models/m:fooBar'], ['POST', '/v1beta/models/m'], ['GET', '/v1beta/files'], ['DELETE', '/v1beta/models/m']]) {
-      const result = await call(`${proxy.url}${path}`, { method: method ?? 'GET', ...(method === 'POST' ? { body: USER } : {}) });
+    for (const [method, path] of [
+      ['GET', '/nope'],
+      ['POST', '/v1beta/models/m:fooBar'],
+      ['POST', '/v1beta/models/m'],
+      ['GET', '/v1beta/files'],
+      ['DELETE', '/v1beta/models/m'],
+    ]) {
+      const result = await call(`${proxy.url}${path}`, {
+        method: method ?? 'GET',
+        ...(method === 'POST' ? { body: USER } : {}),
+      });
       assert.equal(result.status, 404, `${method} ${path}`);
       assert.equal(googleError(result).status, 'NOT_FOUND');
     }
@@ -182,13 +258,20 @@ describe('proxy over HTTP', () => {
     const names: string[] = [];
     let token: string | undefined = '';
     for (let guard = 0; guard < 50 && token !== undefined; guard += 1) {
-      const next = (await call(`${base()}?pageSize=4${token ? `&pageToken=${token}` : ''}`)).json() as { models: Array<{ name: string }>; nextPageToken?: string };
+      const next = (await call(`${base()}?pageSize=4${token ? `&pageToken=${token}` : ''}`)).json() as {
+        models: Array<{ name: string }>;
+        nextPageToken?: string;
+      };
       assert.notEqual(next.nextPageToken, '');
       names.push(...next.models.map((model) => model.name));
       token = next.nextPageToken;
     }
     assert.equal(token, undefined, 'the pager terminates');
-    assert.ok(names.includes('models/gemini-2.5-pro') && names.includes('models/qwen3:8b') && names.includes('models/gemini-3.8-flash'));
+    assert.ok(
+      names.includes('models/gemini-2.5-pro') &&
+        names.includes('models/qwen3:8b') &&
+        names.includes('models/gemini-3.8-flash'),
+    );
     const model = (await call(`${base()}/qwen3:8b`)).json() as { name: string; displayName: string };
     assert.equal(model.name, 'models/qwen3:8b');
     assert.equal((await call(`${proxy.url}/v1/tunedModels`)).text, '{}');
@@ -196,15 +279,26 @@ describe('proxy over HTTP', () => {
   });
 
   it('countTokens: both body forms, never calls the upstream', async () => {
-    const plain = await call(`${base()}/gemini-2.5-pro:countTokens`, { body: { contents: [{ parts: [{ text: 'hello world, how are you today?' }] }] } });
+    const plain = await call(`${base()}/gemini-2.5-pro:countTokens`, {
+      body: { contents: [{ parts: [{ text: 'hello world, how are you today?' }] }] },
+    });
     assert.equal(plain.status, 200);
     const plainCount = (plain.json() as { totalTokens: number }).totalTokens;
     assert.ok(plainCount > 5 && plainCount < 30, String(plainCount));
     const full = await call(`${base()}/gemini-2.5-pro:countTokens`, {
-      body: { generateContentRequest: { model: 'models/gemini-2.5-pro', contents: [{ parts: [{ text: 'hello world, how are you today?' }] }], systemInstruction: { parts: [{ text: 'You are a very helpful assistant with many words.' }] }, tools: [{ googleSearch: {} }] } },
+      body: {
+        generateContentRequest: {
+          model: 'models/gemini-2.5-pro',
+          contents: [{ parts: [{ text: 'hello world, how are you today?' }] }],
+          systemInstruction: { parts: [{ text: 'You are a very helpful assistant with many words.' }] },
+          tools: [{ googleSearch: {} }],
+        },
+      },
     });
     assert.ok((full.json() as { totalTokens: number }).totalTokens > plainCount);
-    const image = await call(`${base()}/gemini-2.5-pro:countTokens`, { body: { contents: [{ parts: [{ inlineData: { mimeType: 'image/png', data: 'AAAA' } }] }] } });
+    const image = await call(`${base()}/gemini-2.5-pro:countTokens`, {
+      body: { contents: [{ parts: [{ inlineData: { mimeType: 'image/png', data: 'AAAA' } }] }] },
+    });
     assert.ok((image.json() as { totalTokens: number }).totalTokens >= 258);
     assert.equal(upstream.received.length, 0);
   });
@@ -214,47 +308,197 @@ describe('proxy over HTTP', () => {
       kind: 'dynamic',
       respond: (request) => {
         const input = (request.body as { input: string[] }).input;
-        return { kind: 'json', body: { object: 'list', data: input.map((_, index) => ({ object: 'embedding', index, embedding: [index, 0.5] })).reverse(), model: 'embed-model' } };
+        return {
+          kind: 'json',
+          body: {
+            object: 'list',
+            data: input.map((_, index) => ({ object: 'embedding', index, embedding: [index, 0.5] })).reverse(),
+            model: 'embed-model',
+          },
+        };
       },
     });
-    const single = await call(`${base()}/gemini-embedding-001:embedContent`, { body: { content: { parts: [{ text: 'alpha' }] }, taskType: 'RETRIEVAL_DOCUMENT', outputDimensionality: 2 } });
+    const single = await call(`${base()}/gemini-embedding-001:embedContent`, {
+      body: { content: { parts: [{ text: 'alpha' }] }, taskType: 'RETRIEVAL_DOCUMENT', outputDimensionality: 2 },
+    });
     assert.deepEqual(single.json(), { embedding: { values: [0, 0.5] } });
-    assert.deepEqual(upstream.received[0]?.body, { model: 'embed-model', input: ['alpha'], encoding_format: 'float', dimensions: 2 });
+    assert.deepEqual(upstream.received[0]?.body, {
+      model: 'embed-model',
+      input: ['alpha'],
+      encoding_format: 'float',
+      dimensions: 2,
+    });
     const batch = await call(`${base()}/gemini-embedding-001:batchEmbedContents`, {
-      body: { requests: ['a', 'b', 'c'].map((text) => ({ model: 'models/gemini-embedding-001', content: { parts: [{ text }] } })) },
+      body: {
+        requests: ['a', 'b', 'c'].map((text) => ({
+          model: 'models/gemini-embedding-001',
+          content: { parts: [{ text }] },
+        })),
+      },
     });
     assert.deepEqual(batch.json(), { embeddings: [{ values: [0, 0.5] }, { values: [1, 0.5] }, { values: [2, 0.5] }] });
-    const image = await call(`${base()}/gemini-embedding-001:embedContent`, { body: { content: { parts: [{ inlineData: { mimeType: 'image/png', data: 'AA' } }] } } });
+    const image = await call(`${base()}/gemini-embedding-001:embedContent`, {
+      body: { content: { parts: [{ inlineData: { mimeType: 'image/png', data: 'AA' } }] } },
+    });
     assert.equal(image.status, 400);
-    upstream.setFallback({ kind: 'json', status: 404, body: { error: { message: 'Unknown request URL: POST /openai/v1/embeddings.', type: 'invalid_request_error', code: 'unknown_url' } } });
-    const missing = await call(`${base()}/gemini-embedding-001:embedContent`, { body: { content: { parts: [{ text: 'x' }] } } });
+    upstream.setFallback({
+      kind: 'json',
+      status: 404,
+      body: {
+        error: {
+          message: 'Unknown request URL: POST /openai/v1/embeddings.',
+          type: 'invalid_request_error',
+          code: 'unknown_url',
+        },
+      },
+    });
+    const missing = await call(`${base()}/gemini-embedding-001:embedContent`, {
+      body: { content: { parts: [{ text: 'x' }] } },
+    });
     assert.equal(missing.status, 404, missing.text);
     assert.match(googleError(missing).message, /not supported for embedContent/);
   });
 
   it('upstream error bodies map to statuses Gemini CLI treats right', async () => {
-    const cases: Array<{ status: number; body: unknown; headers?: Record<string, string>; expect: number; rpc: string; retryDelay?: string }> = [
-      { status: 429, body: { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } }, headers: { 'retry-after': '7' }, expect: 429, rpc: 'RESOURCE_EXHAUSTED', retryDelay: '7s' },
-      { status: 429, body: { error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } }, expect: 400, rpc: 'FAILED_PRECONDITION' },
-      { status: 429, body: { error: { code: '1113', message: 'Insufficient balance or no resource package. Please recharge.' } }, expect: 400, rpc: 'FAILED_PRECONDITION' },
-      { status: 402, body: { error: { message: 'Insufficient Balance', type: 'unknown_error', param: null, code: 'invalid_request_error' } }, expect: 400, rpc: 'FAILED_PRECONDITION' },
-      { status: 429, body: { error: { message: 'The engine is currently overloaded, please try again later', type: 'engine_overloaded_error' } }, expect: 503, rpc: 'UNAVAILABLE' },
-      { status: 429, body: { error: { code: '429', message: 'Rate limit is exceeded. Try again in 2 seconds.' } }, expect: 429, rpc: 'RESOURCE_EXHAUSTED', retryDelay: '2s' },
-      { status: 429, body: { error: { code: '429', message: 'Requests … have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 86400 seconds.' } }, expect: 429, rpc: 'RESOURCE_EXHAUSTED', retryDelay: '86400s' },
-      { status: 401, body: { error: { message: 'Invalid Authentication', type: 'invalid_authentication_error' } }, expect: 403, rpc: 'PERMISSION_DENIED' },
-      { status: 400, body: { error: { message: "This model's maximum context length is 32768 tokens.", type: 'invalid_request_error', code: 'context_length_exceeded' } }, expect: 400, rpc: 'INVALID_ARGUMENT' },
-      { status: 500, body: { error: { code: 500, message: 'tools param requires --jinja flag', type: 'server_error' } }, expect: 400, rpc: 'INVALID_ARGUMENT' },
-      { status: 500, body: { error: { message: 'The server had an error', type: 'server_error' } }, expect: 503, rpc: 'UNAVAILABLE' },
-      { status: 404, body: { error: { message: 'model "gemma3:12b" not found, try pulling it first', type: 'not_found_error' } }, expect: 404, rpc: 'NOT_FOUND' },
-      { status: 400, body: { object: 'error', message: "[{'type': 'extra_forbidden'}]", type: 'BadRequestError', param: null, code: 400 }, expect: 400, rpc: 'INVALID_ARGUMENT' },
+    const cases: Array<{
+      status: number;
+      body: unknown;
+      headers?: Record<string, string>;
+      expect: number;
+      rpc: string;
+      retryDelay?: string;
+    }> = [
+      {
+        status: 429,
+        body: { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } },
+        headers: { 'retry-after': '7' },
+        expect: 429,
+        rpc: 'RESOURCE_EXHAUSTED',
+        retryDelay: '7s',
+      },
+      {
+        status: 429,
+        body: {
+          error: {
+            message: 'You exceeded your current quota, please check your plan and billing details.',
+            type: 'insufficient_quota',
+            param: null,
+            code: 'insufficient_quota',
+          },
+        },
+        expect: 400,
+        rpc: 'FAILED_PRECONDITION',
+      },
+      {
+        status: 429,
+        body: { error: { code: '1113', message: 'Insufficient balance or no resource package. Please recharge.' } },
+        expect: 400,
+        rpc: 'FAILED_PRECONDITION',
+      },
+      {
+        status: 402,
+        body: {
+          error: { message: 'Insufficient Balance', type: 'unknown_error', param: null, code: 'invalid_request_error' },
+        },
+        expect: 400,
+        rpc: 'FAILED_PRECONDITION',
+      },
+      {
+        status: 429,
+        body: {
+          error: {
+            message: 'The engine is currently overloaded, please try again later',
+            type: 'engine_overloaded_error',
+          },
+        },
+        expect: 503,
+        rpc: 'UNAVAILABLE',
+      },
+      {
+        status: 429,
+        body: { error: { code: '429', message: 'Rate limit is exceeded. Try again in 2 seconds.' } },
+        expect: 429,
+        rpc: 'RESOURCE_EXHAUSTED',
+        retryDelay: '2s',
+      },
+      {
+        status: 429,
+        body: {
+          error: {
+            code: '429',
+            message:
+              'Requests … have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 86400 seconds.',
+          },
+        },
+        expect: 429,
+        rpc: 'RESOURCE_EXHAUSTED',
+        retryDelay: '86400s',
+      },
+      {
+        status: 401,
+        body: { error: { message: 'Invalid Authentication', type: 'invalid_authentication_error' } },
+        expect: 403,
+        rpc: 'PERMISSION_DENIED',
+      },
+      {
+        status: 400,
+        body: {
+          error: {
+            message: "This model's maximum context length is 32768 tokens.",
+            type: 'invalid_request_error',
+            code: 'context_length_exceeded',
+          },
+        },
+        expect: 400,
+        rpc: 'INVALID_ARGUMENT',
+      },
+      {
+        status: 500,
+        body: { error: { code: 500, message: 'tools param requires --jinja flag', type: 'server_error' } },
+        expect: 400,
+        rpc: 'INVALID_ARGUMENT',
+      },
+      {
+        status: 500,
+        body: { error: { message: 'The server had an error', type: 'server_error' } },
+        expect: 503,
+        rpc: 'UNAVAILABLE',
+      },
+      {
+        status: 404,
+        body: { error: { message: 'model "gemma3:12b" not found, try pulling it first', type: 'not_found_error' } },
+        expect: 404,
+        rpc: 'NOT_FOUND',
+      },
+      {
+        status: 400,
+        body: {
+          object: 'error',
+          message: "[{'type': 'extra_forbidden'}]",
+          type: 'BadRequestError',
+          param: null,
+          code: 400,
+        },
+        expect: 400,
+        rpc: 'INVALID_ARGUMENT',
+      },
       { status: 502, body: '<html>Bad gateway</html>', expect: 503, rpc: 'UNAVAILABLE' },
     ];
     for (const testCase of cases) {
       for (const stream of [false, true]) {
-        upstream.enqueue(typeof testCase.body === 'string'
-          ? { kind: 'text', status: testCase.status, body: testCase.body }
-          : { kind: 'json', status: testCase.status, body: testCase.body, ...(testCase.headers ? { headers: testCase.headers } : {}) });
-        const result = await call(`${base()}/m:${stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`, { body: USER });
+        upstream.enqueue(
+          typeof testCase.body === 'string'
+            ? { kind: 'text', status: testCase.status, body: testCase.body }
+            : {
+                kind: 'json',
+                status: testCase.status,
+                body: testCase.body,
+                ...(testCase.headers ? { headers: testCase.headers } : {}),
+              },
+        );
+        const result = await call(`${base()}/m:${stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`, {
+          body: USER,
+        });
         const label = `${testCase.status} ${JSON.stringify(testCase.body).slice(0, 60)} stream=${stream}`;
         assert.equal(result.status, testCase.expect, `${label} → ${result.text}`);
         const error = googleError(result);
@@ -281,7 +525,13 @@ describe('proxy over HTTP', () => {
   });
 
   it('an upstream error event before any output: 200 then the raw error object, unframed', async () => {
-    upstream.enqueue({ kind: 'sse', writes: ['data: {"error":{"message":"The server had an error processing your request.","type":"server_error","param":null,"code":null}}\n\n', 'data: [DONE]\n\n'] });
+    upstream.enqueue({
+      kind: 'sse',
+      writes: [
+        'data: {"error":{"message":"The server had an error processing your request.","type":"server_error","param":null,"code":null}}\n\n',
+        'data: [DONE]\n\n',
+      ],
+    });
     const result = await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER });
     assert.equal(result.status, 200);
     const body = JSON.parse(result.text.trim()) as { error: { code: number; status: string } };
@@ -293,13 +543,21 @@ describe('proxy over HTTP', () => {
   it('an upstream error event after output: the text once, then the raw error object with the mapped status ([R-FIN-5])', async () => {
     upstream.enqueue({
       kind: 'sse',
-      writes: [...TEXT_STREAM.slice(0, 1), 'event: error\ndata: {"error":{"message":"Failed to call a function.","type":"invalid_request_error","code":"tool_use_failed","status_code":400}}\n\n'],
+      writes: [
+        ...TEXT_STREAM.slice(0, 1),
+        'event: error\ndata: {"error":{"message":"Failed to call a function.","type":"invalid_request_error","code":"tool_use_failed","status_code":400}}\n\n',
+      ],
     });
     const text = (await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text;
     const events = sseEvents(text);
     assert.equal(events.length, 1);
-    assert.equal((events[0] as { candidates: Array<{ finishReason?: string }> }).candidates[0]?.finishReason, undefined);
-    const tail = JSON.parse(text.slice(text.lastIndexOf('\r\n\r\n') + 4)) as { error: { code: number; status: string; message: string } };
+    assert.equal(
+      (events[0] as { candidates: Array<{ finishReason?: string }> }).candidates[0]?.finishReason,
+      undefined,
+    );
+    const tail = JSON.parse(text.slice(text.lastIndexOf('\r\n\r\n') + 4)) as {
+      error: { code: number; status: string; message: string };
+    };
     assert.equal(tail.error.code, 400);
     assert.equal(tail.error.status, 'INVALID_ARGUMENT');
     assert.match(tail.error.message, /Failed to call a function/);
@@ -323,7 +581,10 @@ describe('proxy over HTTP', () => {
   it('a stream that ends without finish_reason but with [DONE] ends with STOP; a non-JSON event after output is a raw 502 error', async () => {
     upstream.enqueue({ kind: 'sse', writes: [...TEXT_STREAM.slice(0, 1), 'data: [DONE]\n\n'] });
     const events = sseEvents((await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text);
-    assert.equal((events.at(-1) as { candidates: Array<{ finishReason: string }> }).candidates[0]?.finishReason, 'STOP');
+    assert.equal(
+      (events.at(-1) as { candidates: Array<{ finishReason: string }> }).candidates[0]?.finishReason,
+      'STOP',
+    );
     upstream.enqueue({ kind: 'sse', writes: [...TEXT_STREAM.slice(0, 1), 'data: {oops\n\n'] });
     const text = (await call(`${base()}/m:streamGenerateContent?alt=sse`, { body: USER })).text;
     assert.deepEqual(lastErrorObject(text), { code: 502, status: 'UNAVAILABLE' });
@@ -332,7 +593,10 @@ describe('proxy over HTTP', () => {
   it('a slow upstream: headers and heartbeats go out before its first byte ([R-TO-1], [R-TO-2])', async () => {
     upstream.enqueue({ kind: 'sse', writes: TEXT_STREAM, delayMs: 500 });
     const started = Date.now();
-    const response = await fetch(`${base()}/m:streamGenerateContent?alt=sse`, { method: 'POST', body: JSON.stringify(USER) });
+    const response = await fetch(`${base()}/m:streamGenerateContent?alt=sse`, {
+      method: 'POST',
+      body: JSON.stringify(USER),
+    });
     assert.equal(response.status, 200);
     assert.ok(Date.now() - started < 450, `headers after ${Date.now() - started} ms`);
     const text = await response.text();
@@ -357,29 +621,44 @@ describe('proxy over HTTP', () => {
   });
 
   it('a client disconnect aborts the upstream request within 100 ms', async () => {
-    upstream.enqueue({ kind: 'sse', writes: [...TEXT_STREAM.slice(0, 1), ...Array.from({ length: 50 }, () => TEXT_STREAM[0] ?? '')], delayMs: 100 });
+    upstream.enqueue({
+      kind: 'sse',
+      writes: [...TEXT_STREAM.slice(0, 1), ...Array.from({ length: 50 }, () => TEXT_STREAM[0] ?? '')],
+      delayMs: 100,
+    });
     const closedAt = await new Promise<number>((resolve, reject) => {
-      const request = httpRequest(`${base()}/m:streamGenerateContent?alt=sse`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (response) => {
-        response.once('data', () => {
-          const at = Date.now();
-          request.destroy();
-          resolve(at);
-        });
-      });
+      const request = httpRequest(
+        `${base()}/m:streamGenerateContent?alt=sse`,
+        { method: 'POST', headers: { 'content-type': 'application/json' } },
+        (response) => {
+          response.once('data', () => {
+            const at = Date.now();
+            request.destroy();
+            resolve(at);
+          });
+        },
+      );
       request.on('error', () => undefined);
       request.end(JSON.stringify(USER));
       setTimeout(() => reject(new Error('no data')), 3000);
     });
-    for (let wait = 0; wait < 40 && upstream.closedAt.length === 0; wait += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let wait = 0; wait < 40 && upstream.closedAt.length === 0; wait += 1)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     const upstreamClosed = upstream.closedAt[0];
     assert.ok(upstreamClosed !== undefined, 'upstream connection closed');
     assert.ok(upstreamClosed - closedAt < 100, `upstream closed ${upstreamClosed - closedAt} ms after the client`);
   });
 
   it('an oversized body is a 413 in the Gemini format', async () => {
-    const small = await startProxy({ openai_base_url: upstream.baseUrl, default_openai_model: 'm', server: { host: '127.0.0.1', port: 0, body_limit_mb: 0.01 } });
+    const small = await startProxy({
+      openai_base_url: upstream.baseUrl,
+      default_openai_model: 'm',
+      server: { host: '127.0.0.1', port: 0, body_limit_mb: 0.01 },
+    });
     try {
-      const result = await call(`${small.url}/v1beta/models/m:generateContent`, { body: { contents: [{ parts: [{ text: 'x'.repeat(20_000) }] }] } });
+      const result = await call(`${small.url}/v1beta/models/m:generateContent`, {
+        body: { contents: [{ parts: [{ text: 'x'.repeat(20_000) }] }] },
+      });
       assert.equal(result.status, 413);
       assert.equal(googleError(result).status, 'INVALID_ARGUMENT');
     } finally {
@@ -389,7 +668,10 @@ describe('proxy over HTTP', () => {
 
   it('detailed logs: four stages per request, no key anywhere; the access line names the model', async () => {
     upstream.enqueue({ kind: 'sse', writes: TEXT_STREAM });
-    await call(`${base()}/gemini-2.5-pro:streamGenerateContent?alt=sse&key=client-key-in-query`, { body: USER, headers: { 'x-goog-api-key': 'client-key-in-header' } });
+    await call(`${base()}/gemini-2.5-pro:streamGenerateContent?alt=sse&key=client-key-in-query`, {
+      body: USER,
+      headers: { 'x-goog-api-key': 'client-key-in-header' },
+    });
     await new Promise((resolve) => setTimeout(resolve, 200));
     const files: string[] = [];
     const walk = (directory: string): void => {
@@ -403,10 +685,15 @@ describe('proxy over HTTP', () => {
     const newest = files.sort().at(-1);
     assert.ok(newest !== undefined, 'a detailed log file exists');
     const trace = JSON.parse(readFileSync(newest, 'utf8')) as Record<string, unknown>;
-    for (const stage of ['1_GEMINI_REQUEST', '2_OPENAI_REQUEST', '3_OPENAI_RESPONSE', '4_GEMINI_RESPONSE']) assert.ok(trace[stage] !== undefined, stage);
+    for (const stage of ['1_GEMINI_REQUEST', '2_OPENAI_REQUEST', '3_OPENAI_RESPONSE', '4_GEMINI_RESPONSE'])
+      assert.ok(trace[stage] !== undefined, stage);
     const everything = files.map((file) => readFileSync(file, 'utf8')).join('\n') + proxy.logLines.join('\n');
-    for (const secret of ['sk-upstream-SECRET-1234', 'client-key-in-query', 'client-key-in-header']) assert.ok(!everything.includes(secret), `${secret} leaked`);
-    assert.ok(proxy.logLines.some((line) => line.includes('Model: gemini-2.5-pro → big-model (stream)')), 'access line');
+    for (const secret of ['sk-upstream-SECRET-1234', 'client-key-in-query', 'client-key-in-header'])
+      assert.ok(!everything.includes(secret), `${secret} leaked`);
+    assert.ok(
+      proxy.logLines.some((line) => line.includes('Model: gemini-2.5-pro → big-model (stream)')),
+      'access line',
+    );
   });
 
   it('health: the seed body plus upstream detail', async () => {
@@ -426,7 +713,13 @@ describe('client keys, base path, v1', () => {
   before(async () => {
     upstream = await new ScriptedUpstream().start();
     upstream.setFallback({ kind: 'sse', writes: TEXT_STREAM });
-    proxy = await startProxy({ openai_base_url: upstream.baseUrl, openai_api_key: 'sk-up-key-0000', default_openai_model: 'm', client_api_keys: ['client-key-aaaa', 'client-key-bbbb'], server: { host: '127.0.0.1', port: 0, base_path: '/gem/' } });
+    proxy = await startProxy({
+      openai_base_url: upstream.baseUrl,
+      openai_api_key: 'sk-up-key-0000',
+      default_openai_model: 'm',
+      client_api_keys: ['client-key-aaaa', 'client-key-bbbb'],
+      server: { host: '127.0.0.1', port: 0, base_path: '/gem/' },
+    });
   });
   after(async () => {
     await proxy.stop();
@@ -448,7 +741,16 @@ describe('client keys, base path, v1', () => {
       assert.equal(received.headers.authorization, 'Bearer sk-up-key-0000');
       assert.ok(!JSON.stringify(received.headers).includes('client-key'));
     }
-    assert.equal((await call(`${proxy.url}/v1/models/m:generateContent`, { body: USER, headers: { 'x-goog-api-key': 'client-key-aaaa' } })).status, 404, 'outside the base path');
+    assert.equal(
+      (
+        await call(`${proxy.url}/v1/models/m:generateContent`, {
+          body: USER,
+          headers: { 'x-goog-api-key': 'client-key-aaaa' },
+        })
+      ).status,
+      404,
+      'outside the base path',
+    );
     assert.equal((await call(`${proxy.url}/gem/health`)).status, 200, 'health needs no key');
   });
 });

@@ -22,7 +22,10 @@ interface Started {
 }
 
 function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Started {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env['PATH'] ?? '', XDG_CONFIG_HOME: temporaryDirectory('gp-xdg-'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env['PATH'] ?? '', XDG_CONFIG_HOME: temporaryDirectory('gp-xdg-'), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const url = new Promise<string>((resolveUrl, reject) => {
     const onData = (chunk: Buffer): void => {
@@ -72,7 +75,16 @@ describe('log format', () => {
 
   it('a human line: local time, level, message, other fields as key=value', () => {
     const time = Date.UTC(2026, 11, 2, 9, 30, 5, 7);
-    const line = humanLine(JSON.stringify({ level: 40, time, service: 'gemini-proxy', msg: 'upstream slow', requestId: 'ab12', upstream: 'default' }));
+    const line = humanLine(
+      JSON.stringify({
+        level: 40,
+        time,
+        service: 'gemini-proxy',
+        msg: 'upstream slow',
+        requestId: 'ab12',
+        upstream: 'default',
+      }),
+    );
     assert.equal(line, `${localTime(time)} WARN  upstream slow requestId=ab12 upstream=default\n`);
     assert.match(localTime(time), /^2026-12-0[12] \d\d:\d\d:05\.007$/);
     assert.equal(humanLine('not json'), 'not json\n');
@@ -80,7 +92,15 @@ describe('log format', () => {
 
   it('the real process with --log-format human prints the access line as a readable line; piped stdout defaults to JSON', async () => {
     const config = join(temporaryDirectory('gp-logfmt-'), 'config.json');
-    writeFileSync(config, JSON.stringify({ openai_base_url: upstream.baseUrl, default_openai_model: 'm', server: { port: 0 }, usage: { enabled: false } }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        openai_base_url: upstream.baseUrl,
+        default_openai_model: 'm',
+        server: { port: 0 },
+        usage: { enabled: false },
+      }),
+    );
     const human = startCli(['--config', config, '--log-format', 'human']);
     try {
       const url = await human.url;
@@ -89,7 +109,10 @@ describe('log format', () => {
       await waitForOutput(human, /GET \/v1beta\/models\/gemini-x - 200/);
       const lines = human.output().split('\n');
       const access = lines.find((line) => line.includes('GET /v1beta/models/gemini-x'));
-      assert.match(access ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO {2}GET \/v1beta\/models\/gemini-x - 200 - Model: -/);
+      assert.match(
+        access ?? '',
+        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO {2}GET \/v1beta\/models\/gemini-x - 200 - Model: -/,
+      );
       assert.ok(!lines.some((line) => line.startsWith('{"level"')), 'no JSON lines');
     } finally {
       await human.stop();
@@ -97,7 +120,10 @@ describe('log format', () => {
     const piped = startCli(['--config', config]);
     try {
       await piped.url;
-      const first = piped.output().split('\n').find((line) => line.includes('listening on'));
+      const first = piped
+        .output()
+        .split('\n')
+        .find((line) => line.includes('listening on'));
       assert.match(first ?? '', /^\{"level":30,"time":\d+,/, 'stdout is a pipe here: JSON');
     } finally {
       await piped.stop();
@@ -105,10 +131,16 @@ describe('log format', () => {
   });
 
   it('starting a keyed provider without a key warns at once', async () => {
-    const started = startCli(['--provider', 'kimi', '--base-url', upstream.baseUrl, '--port', '0', '--log-format', 'human'], { OPENAI_API_KEY: '' });
+    const started = startCli(
+      ['--provider', 'kimi', '--base-url', upstream.baseUrl, '--port', '0', '--log-format', 'human'],
+      { OPENAI_API_KEY: '' },
+    );
     try {
       await started.url;
-      await waitForOutput(started, /WARN {2}upstream "default" \(Moonshot Kimi\) has no API key: its requests will be refused until one is set \(--api-key, openai_api_key or OPENAI_API_KEY\)/);
+      await waitForOutput(
+        started,
+        /WARN {2}upstream "default" \(Moonshot Kimi\) has no API key: its requests will be refused until one is set \(--api-key, openai_api_key or OPENAI_API_KEY\)/,
+      );
     } finally {
       await started.stop();
     }
@@ -116,11 +148,31 @@ describe('log format', () => {
 
   it('reads the per-user config when no --config is given', async () => {
     const xdg = temporaryDirectory('gp-xdg-user-');
-    execFileSync(process.execPath, [CLI, 'init', '--yes', '--provider', 'ollama', '--base-url', upstream.baseUrl, '--model', 'user-model', '--port', '18999'], {
-      env: { PATH: process.env['PATH'] ?? '', XDG_CONFIG_HOME: xdg, GEMINI_CLI_HOME: temporaryDirectory('gp-home-') },
-    });
+    execFileSync(
+      process.execPath,
+      [
+        CLI,
+        'init',
+        '--yes',
+        '--provider',
+        'ollama',
+        '--base-url',
+        upstream.baseUrl,
+        '--model',
+        'user-model',
+        '--port',
+        '18999',
+      ],
+      {
+        env: { PATH: process.env['PATH'] ?? '', XDG_CONFIG_HOME: xdg, GEMINI_CLI_HOME: temporaryDirectory('gp-home-') },
+      },
+    );
     assert.ok(existsSync(join(xdg, 'gemini-proxy', 'config.json')));
-    assert.equal((JSON.parse(readFileSync(join(xdg, 'gemini-proxy', 'config.json'), 'utf8')) as { default_openai_model: string }).default_openai_model, 'user-model');
+    assert.equal(
+      (JSON.parse(readFileSync(join(xdg, 'gemini-proxy', 'config.json'), 'utf8')) as { default_openai_model: string })
+        .default_openai_model,
+      'user-model',
+    );
     const started = startCli(['--port', '0'], { XDG_CONFIG_HOME: xdg });
     try {
       await started.url;

@@ -108,7 +108,9 @@ async function assertServes(port: number, times: number): Promise<void> {
   for (let index = 0; index < times; index += 1) {
     const result = await generate(port);
     assert.equal(result.status, 200, result.body);
-    const parsed = JSON.parse(result.body) as { candidates?: Array<{ content?: { parts?: Array<{ text?: string }> } }> };
+    const parsed = JSON.parse(result.body) as {
+      candidates?: Array<{ content?: { parts?: Array<{ text?: string }> } }>;
+    };
     assert.equal(parsed.candidates?.[0]?.content?.parts?.[0]?.text, 'Hello from a worker');
   }
 }
@@ -148,7 +150,9 @@ describe('--workers 2', () => {
         logging: { enable_access_logs: false, log_directory: join(directory, 'logs') },
       }),
     );
-    child = spawn(process.execPath, [CLI, '--config', config, '--workers', '2'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(process.execPath, [CLI, '--config', config, '--workers', '2'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     log = new LogWatcher(child);
     exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   });
@@ -159,7 +163,10 @@ describe('--workers 2', () => {
   });
 
   it('serves, replaces a killed worker, and stops on SIGTERM', async () => {
-    const [serving] = await log.waitFor(/^gemini-proxy primary \(pid \d+\) serving http:\/\/127\.0\.0\.1:\d+ with 2 workers$/, 'the primary');
+    const [serving] = await log.waitFor(
+      /^gemini-proxy primary \(pid \d+\) serving http:\/\/127\.0\.0\.1:\d+ with 2 workers$/,
+      'the primary',
+    );
     const port = Number(/:(\d+) with 2 workers$/.exec(serving ?? '')?.[1]);
     assert.ok(port > 0, serving);
     const firstPids = workerPids(await log.waitFor(WORKER_LINE, 'two listening workers', 0, 2));
@@ -171,10 +178,17 @@ describe('--workers 2', () => {
     const victim = firstPids[0] ?? 0;
     const mark = log.messages.length;
     process.kill(victim, 'SIGKILL');
-    await log.waitFor(new RegExp(`\\(pid ${victim}\\) exited with signal SIGKILL .*starting a replacement in \\d+ ms$`), 'the crash report', mark);
+    await log.waitFor(
+      new RegExp(`\\(pid ${victim}\\) exited with signal SIGKILL .*starting a replacement in \\d+ ms$`),
+      'the crash report',
+      mark,
+    );
     const [replacementLine] = await log.waitFor(WORKER_LINE, 'a replacement worker', mark);
     const [replacement] = workerPids([replacementLine ?? '']);
-    assert.ok(replacement !== undefined && replacement !== victim && !firstPids.includes(replacement), `a new process: ${replacementLine}`);
+    assert.ok(
+      replacement !== undefined && replacement !== victim && !firstPids.includes(replacement),
+      `a new process: ${replacementLine}`,
+    );
     assert.ok(isAlive(replacement), 'the replacement runs');
     assert.ok(!isAlive(victim), 'the killed worker is gone');
 
@@ -185,7 +199,10 @@ describe('--workers 2', () => {
     const result = await Promise.race([
       exited,
       new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`no exit within ${WAIT_MS} ms:\n${log.messages.join('\n')}`)), WAIT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`no exit within ${WAIT_MS} ms:\n${log.messages.join('\n')}`)),
+          WAIT_MS,
+        );
       }),
     ]).finally(() => clearTimeout(timer));
     assert.deepEqual(result, { code: 0, signal: null });

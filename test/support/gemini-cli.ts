@@ -18,7 +18,10 @@ const require = createRequire(import.meta.url);
 /** The CLI's bin script, resolved from the installed devDependency (no npx, no network). */
 export function geminiBin(): string {
   const packageJsonPath = require.resolve('@google/gemini-cli/package.json');
-  const manifest = JSON.parse(readFileSync(packageJsonPath, 'utf8')) as { version: string; bin: Record<string, string> | string };
+  const manifest = JSON.parse(readFileSync(packageJsonPath, 'utf8')) as {
+    version: string;
+    bin: Record<string, string> | string;
+  };
   assert.equal(manifest.version, '0.61.0', 'these tests pin Gemini CLI 0.61.0');
   const bin = typeof manifest.bin === 'string' ? manifest.bin : manifest.bin['gemini'];
   assert.ok(bin !== undefined, 'gemini-cli package.json has no "gemini" bin');
@@ -80,7 +83,12 @@ export interface CliJsonOutput {
   response?: string;
   stats?: {
     models: Record<string, CliModelStats>;
-    tools: { totalCalls: number; totalSuccess: number; totalFail: number; byName: Record<string, { count: number; success: number; fail: number }> };
+    tools: {
+      totalCalls: number;
+      totalSuccess: number;
+      totalFail: number;
+      byName: Record<string, { count: number; success: number; fail: number }>;
+    };
   };
   error?: { type: string; message: string; code?: number | string };
 }
@@ -90,7 +98,11 @@ export function settingsJson(maxAttempts: number | 'default'): string {
   // 41), no update checks, no usage statistics, no telemetry: nothing may leave for the internet.
   return JSON.stringify({
     security: { auth: { selectedType: 'gemini-api-key' } },
-    general: { enableAutoUpdate: false, enableAutoUpdateNotification: false, ...(maxAttempts === 'default' ? {} : { maxAttempts }) },
+    general: {
+      enableAutoUpdate: false,
+      enableAutoUpdateNotification: false,
+      ...(maxAttempts === 'default' ? {} : { maxAttempts }),
+    },
     privacy: { usageStatisticsEnabled: false },
     telemetry: { enabled: false },
   });
@@ -121,7 +133,12 @@ export async function runCli(proxyUrl: string, options: CliRunOptions): Promise<
   };
   const args = [geminiBin(), '-p', options.prompt, '--output-format', 'json', ...(options.args ?? [])];
   const started = Date.now();
-  const child = spawn(process.execPath, args, { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, args, {
+    cwd: workspace,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (data: string) => (stdout += data));
@@ -141,7 +158,9 @@ export async function runCli(proxyUrl: string, options: CliRunOptions): Promise<
   }, options.timeoutMs ?? RUN_TIMEOUT_MS);
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (exitCode: number | null, exitSignal: NodeJS.Signals | null) => resolve([exitCode, exitSignal]));
+    child.once('close', (exitCode: number | null, exitSignal: NodeJS.Signals | null) =>
+      resolve([exitCode, exitSignal]),
+    );
   });
   clearTimeout(timer);
   killGroup(); // leftovers of the process group (none expected)
@@ -164,7 +183,8 @@ export function describeRun(run: CliRun, upstream: RecordingUpstream): string {
 
 export function summarizeRequest(request: ReceivedRequest): string {
   const body = request.body as Partial<OpenAIChatRequest> | undefined;
-  if (typeof body !== 'object' || body === null || !Array.isArray(body.messages)) return `${request.method} ${request.url} (not a chat request)`;
+  if (typeof body !== 'object' || body === null || !Array.isArray(body.messages))
+    return `${request.method} ${request.url} (not a chat request)`;
   const roles = body.messages.map((message) => message.role).join(',');
   return `${body.model ?? '?'} stream=${String(body.stream)} rf=${body.response_format?.type ?? '-'} tools=${body.tools?.length ?? 0} roles=${roles}`;
 }
@@ -197,10 +217,12 @@ export function errorOutput(run: CliRun, upstream: RecordingUpstream): CliJsonOu
 /** The received body as a chat request (asserting it is one). */
 export function chatBody(request: ReceivedRequest): OpenAIChatRequest {
   const body = request.body;
-  assert.ok(typeof body === 'object' && body !== null && Array.isArray((body as { messages?: unknown }).messages), `upstream body is not a chat request: ${request.rawBody.slice(0, 300)}`);
+  assert.ok(
+    typeof body === 'object' && body !== null && Array.isArray((body as { messages?: unknown }).messages),
+    `upstream body is not a chat request: ${request.rawBody.slice(0, 300)}`,
+  );
   return body as OpenAIChatRequest;
 }
-
 
 // ---------------------------------------------------------------------------------------------------------------
 // What the proxy answered: its detailed log (one JSON file per request, written when the response closes).
@@ -227,7 +249,9 @@ export async function readTraces(logDirectory: string, expected: number): Promis
   const root = join(logDirectory, 'detailed');
   let traces: Trace[] = [];
   for (let attempt = 0; attempt < 40; attempt++) {
-    const files = existsSync(root) ? readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.json')) : [];
+    const files = existsSync(root)
+      ? readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.json'))
+      : [];
     traces = files.map((file) => JSON.parse(readFileSync(join(root, file), 'utf8')) as Trace);
     if (traces.length >= expected) break;
     await sleep(50);
@@ -243,7 +267,9 @@ export function sentEvents(trace: Trace): GeminiResponseOut[] {
 }
 
 export function finishReasons(events: GeminiResponseOut[]): string[] {
-  return events.flatMap((event) => event.candidates ?? []).flatMap((candidate) => (candidate.finishReason === undefined ? [] : [candidate.finishReason]));
+  return events
+    .flatMap((event) => event.candidates ?? [])
+    .flatMap((candidate) => (candidate.finishReason === undefined ? [] : [candidate.finishReason]));
 }
 
 export function sentText(events: GeminiResponseOut[]): string {
@@ -255,9 +281,13 @@ export function sentText(events: GeminiResponseOut[]): string {
 }
 
 /** The JSON error body the CLI printed as `error.message` for non-retryable statuses. */
-export function parseErrorBody(message: string): { error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> } } {
+export function parseErrorBody(message: string): {
+  error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> };
+} {
   try {
-    return JSON.parse(message) as { error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> } };
+    return JSON.parse(message) as {
+      error: { code: number; status: string; message: string; details?: Array<Record<string, unknown>> };
+    };
   } catch {
     assert.fail(`error.message is not the JSON error body: ${message}`);
   }

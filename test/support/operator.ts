@@ -23,7 +23,10 @@ export function tempDirectory(prefix: string): string {
 }
 
 /** Writes `config` (plus a loopback listener on port 0) to `directory/config.json` and starts the proxy from it. */
-export async function startFileProxy(config: Record<string, unknown>, directory = tempDirectory('gp-operator-')): Promise<FileProxy> {
+export async function startFileProxy(
+  config: Record<string, unknown>,
+  directory = tempDirectory('gp-operator-'),
+): Promise<FileProxy> {
   const configPath = join(directory, 'config.json');
   writeFileSync(configPath, JSON.stringify({ server: { host: '127.0.0.1', port: 0 }, ...config }, null, 2));
   const resolved = resolveConfig({ configPath }, {});
@@ -36,10 +39,18 @@ export async function startFileProxy(config: Record<string, unknown>, directory 
   return { ...built, url: `http://127.0.0.1:${port}`, configPath, directory, logLines, stop: () => built.app.close() };
 }
 
-export function completion(text: string, usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 }): Script {
+export function completion(
+  text: string,
+  usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
+): Script {
   return {
     kind: 'json',
-    body: { id: 'chatcmpl-1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }], usage },
+    body: {
+      id: 'chatcmpl-1',
+      object: 'chat.completion',
+      choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+      usage,
+    },
   };
 }
 
@@ -72,7 +83,10 @@ export async function generate(
   const method = options.stream === true ? 'streamGenerateContent?alt=sse' : 'generateContent';
   const response = await fetch(`${baseUrl}/v1beta/models/${model}:${method}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(options.key === undefined ? {} : { 'x-goog-api-key': options.key }) },
+    headers: {
+      'content-type': 'application/json',
+      ...(options.key === undefined ? {} : { 'x-goog-api-key': options.key }),
+    },
     body: JSON.stringify(USER_TURN),
   });
   return { status: response.status, text: await response.text() };
@@ -96,7 +110,8 @@ export function parsePrometheus(text: string): { samples: Sample[]; types: Map<s
       continue;
     }
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\d+)?$/.exec(line);
-    if (match === null || match[1] === undefined || match[4] === undefined) throw new Error(`not a Prometheus sample line: ${line}`);
+    if (match === null || match[1] === undefined || match[4] === undefined)
+      throw new Error(`not a Prometheus sample line: ${line}`);
     const labels: Record<string, string> = {};
     const body = match[3] ?? '';
     const labelPattern = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?/g;
@@ -109,7 +124,8 @@ export function parsePrometheus(text: string): { samples: Sample[]; types: Map<s
     if (consumed !== body.replace(/\s+$/, '').length) throw new Error(`bad label set: ${line}`);
     // Prometheus reads values with Go's ParseFloat: NaN and Inf in any letter case.
     const raw = match[4].toLowerCase();
-    const value = raw === '+inf' || raw === 'inf' ? Infinity : raw === '-inf' ? -Infinity : raw === 'nan' ? NaN : Number(raw);
+    const value =
+      raw === '+inf' || raw === 'inf' ? Infinity : raw === '-inf' ? -Infinity : raw === 'nan' ? NaN : Number(raw);
     if (Number.isNaN(value) && raw !== 'nan') throw new Error(`bad value: ${line}`);
     samples.push({ name: match[1], labels, value });
   }
@@ -119,7 +135,9 @@ export function parsePrometheus(text: string): { samples: Sample[]; types: Map<s
 /** Sum of the samples named `name` whose labels include `labels`. */
 export function sampleSum(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
   return samples
-    .filter((sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
+    .filter(
+      (sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+    )
     .reduce((total, sample) => total + sample.value, 0);
 }
 

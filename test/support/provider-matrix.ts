@@ -59,7 +59,12 @@ function entry(provider: ProviderName, spec: Omit<MatrixEntry, 'provider' | 'per
   return { provider, personality: PERSONALITIES[provider], ...spec };
 }
 
-const visible = (model: string, upstream: string, replayRequired = false, rejectsReasoningFields = false): MatrixEntry['thinking'] => ({ model, upstream, kind: 'visible', replayRequired, rejectsReasoningFields });
+const visible = (
+  model: string,
+  upstream: string,
+  replayRequired = false,
+  rejectsReasoningFields = false,
+): MatrixEntry['thinking'] => ({ model, upstream, kind: 'visible', replayRequired, rejectsReasoningFields });
 
 export const MATRIX: readonly MatrixEntry[] = [
   entry('kimi', {
@@ -106,7 +111,13 @@ export const MATRIX: readonly MatrixEntry[] = [
     extraModels: {},
     main: 'gpt-5',
     lite: 'gpt-5-mini',
-    thinking: { model: MAIN_NAME, upstream: 'gpt-5', kind: 'hidden', replayRequired: false, rejectsReasoningFields: false },
+    thinking: {
+      model: MAIN_NAME,
+      upstream: 'gpt-5',
+      kind: 'hidden',
+      replayRequired: false,
+      rejectsReasoningFields: false,
+    },
     jsonThinks: true,
     keepsDottedNames: false,
     images: [{ model: MAIN_NAME, upstream: 'gpt-5', expect: 'image' }],
@@ -117,7 +128,13 @@ export const MATRIX: readonly MatrixEntry[] = [
     extraModels: {},
     main: 'o4-mini',
     lite: 'o4-mini',
-    thinking: { model: MAIN_NAME, upstream: 'o4-mini', kind: 'hidden', replayRequired: false, rejectsReasoningFields: false },
+    thinking: {
+      model: MAIN_NAME,
+      upstream: 'o4-mini',
+      kind: 'hidden',
+      replayRequired: false,
+      rejectsReasoningFields: false,
+    },
     jsonThinks: true,
     keepsDottedNames: false,
     images: [{ model: MAIN_NAME, upstream: 'o4-mini', expect: 'image' }],
@@ -210,7 +227,11 @@ export const MATRIX: readonly MatrixEntry[] = [
 ];
 
 /** The proxy config for one provider, pointing at a personality's base URL. */
-export function proxyConfig(entry: MatrixEntry, baseUrl: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function proxyConfig(
+  entry: MatrixEntry,
+  baseUrl: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   const config: Record<string, unknown> = {
     provider: entry.provider,
     openai_base_url: baseUrl,
@@ -219,7 +240,8 @@ export function proxyConfig(entry: MatrixEntry, baseUrl: string, extra: Record<s
     ...entry.extraConfig,
     ...extra,
   };
-  if (Object.keys(entry.extraModels).length > 0) config['model_mapping'] = { ...PROVIDERS[entry.provider].defaultModelMapping, ...entry.extraModels };
+  if (Object.keys(entry.extraModels).length > 0)
+    config['model_mapping'] = { ...PROVIDERS[entry.provider].defaultModelMapping, ...entry.extraModels };
   return config;
 }
 
@@ -253,7 +275,14 @@ export function tinyPng(): Buffer {
     rows.push(0); // filter: none
     for (let x = 0; x < size; x++) {
       const quadrant = (y < size / 2 ? 0 : 2) + (x < size / 2 ? 0 : 1);
-      rows.push(...([[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]][quadrant] ?? [0, 0, 0]));
+      rows.push(
+        ...([
+          [255, 0, 0],
+          [0, 255, 0],
+          [0, 0, 255],
+          [255, 255, 255],
+        ][quadrant] ?? [0, 0, 0]),
+      );
     }
   }
   return Buffer.concat([

@@ -19,7 +19,10 @@ export async function startProxy(config: Record<string, unknown>): Promise<Runni
   const directory = mkdtempSync(join(tmpdir(), 'gemini-proxy-test-'));
   const path = join(directory, 'config.json');
   // Usage rows stay in memory unless a test asks for a database file.
-  writeFileSync(path, JSON.stringify({ server: { host: '127.0.0.1', port: 0 }, usage: { database: ':memory:' }, ...config }));
+  writeFileSync(
+    path,
+    JSON.stringify({ server: { host: '127.0.0.1', port: 0 }, usage: { database: ':memory:' }, ...config }),
+  );
   const resolved = resolveConfig({ configPath: path }, {});
   const logLines: string[] = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });

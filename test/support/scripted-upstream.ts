@@ -16,7 +16,15 @@ export interface ReceivedRequest {
 
 export type Script =
   /** Raw bytes written as given; each string is one write, with `delayMs` between writes. */
-  | { kind: 'sse'; writes: string[]; delayMs?: number; status?: number; headers?: Record<string, string>; endAfter?: boolean; destroyAfter?: boolean }
+  | {
+      kind: 'sse';
+      writes: string[];
+      delayMs?: number;
+      status?: number;
+      headers?: Record<string, string>;
+      endAfter?: boolean;
+      destroyAfter?: boolean;
+    }
   | { kind: 'json'; status?: number; body: unknown; headers?: Record<string, string>; rawPrefix?: string }
   | { kind: 'text'; status: number; body: string; headers?: Record<string, string> }
   /** Accept the request and never answer (until the socket closes). */
@@ -108,7 +116,13 @@ export class ScriptedUpstream {
     } catch {
       body = rawBody;
     }
-    const received: ReceivedRequest = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, body, rawBody };
+    const received: ReceivedRequest = {
+      method: request.method ?? '',
+      url: request.url ?? '',
+      headers: request.headers,
+      body,
+      rawBody,
+    };
     this.received.push(received);
     response.on('close', () => this.closedAt.push(Date.now()));
     let script = this.queue.shift() ?? this.fallback;
@@ -121,7 +135,11 @@ export class ScriptedUpstream {
     await this.play(script, request, response);
   }
 
-  private async play(script: Exclude<Script, { kind: 'dynamic' }>, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  private async play(
+    script: Exclude<Script, { kind: 'dynamic' }>,
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<void> {
     switch (script.kind) {
       case 'stall':
         return;
@@ -137,11 +155,16 @@ export class ScriptedUpstream {
         response.end(script.body);
         return;
       case 'sse': {
-        response.writeHead(script.status ?? 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...script.headers });
+        response.writeHead(script.status ?? 200, {
+          'content-type': 'text/event-stream',
+          'cache-control': 'no-cache',
+          ...script.headers,
+        });
         response.flushHeaders();
         for (const write of script.writes) {
           if (response.destroyed) return;
-          if (script.delayMs !== undefined && script.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, script.delayMs));
+          if (script.delayMs !== undefined && script.delayMs > 0)
+            await new Promise((resolve) => setTimeout(resolve, script.delayMs));
           response.write(write);
         }
         if (script.destroyAfter === true) {

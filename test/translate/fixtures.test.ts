@@ -30,7 +30,11 @@ function expectFile(path: string, actual: string): void {
   assert.equal(actual, read(path), path);
 }
 
-function translateStream(upstream: Uint8Array[], options: Parameters<typeof geminiRequestToOpenAI>[1], requestBody: unknown): string {
+function translateStream(
+  upstream: Uint8Array[],
+  options: Parameters<typeof geminiRequestToOpenAI>[1],
+  requestBody: unknown,
+): string {
   const translated = geminiRequestToOpenAI(normalizeGenerateContentRequest(requestBody), options);
   const pump = new UpstreamStreamPump(
     {
@@ -55,12 +59,23 @@ function translateStream(upstream: Uint8Array[], options: Parameters<typeof gemi
 
 describe('translator fixtures', () => {
   const defaultRequest: unknown = JSON.parse(read(`${root}default-gemini-request.json`));
-  for (const name of readdirSync(root, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort()) {
+  for (const name of readdirSync(root, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort()) {
     const directory = `${root}${name}/`;
     it(name, () => {
-      const request: unknown = existsSync(`${directory}gemini-request.json`) ? JSON.parse(read(`${directory}gemini-request.json`)) : defaultRequest;
-      const optionsFile = existsSync(`${directory}options.json`) ? (JSON.parse(read(`${directory}options.json`)) as { stream?: boolean; model?: string }) : {};
-      const options = { model: optionsFile.model ?? 'test-model', stream: optionsFile.stream ?? true, profile: genericProfile };
+      const request: unknown = existsSync(`${directory}gemini-request.json`)
+        ? JSON.parse(read(`${directory}gemini-request.json`))
+        : defaultRequest;
+      const optionsFile = existsSync(`${directory}options.json`)
+        ? (JSON.parse(read(`${directory}options.json`)) as { stream?: boolean; model?: string })
+        : {};
+      const options = {
+        model: optionsFile.model ?? 'test-model',
+        stream: optionsFile.stream ?? true,
+        profile: genericProfile,
+      };
       const translated = geminiRequestToOpenAI(normalizeGenerateContentRequest(request), options);
       expectFile(`${directory}openai-request.json`, `${JSON.stringify(translated.body, null, 2)}\n`);
       if (translated.warnings.length > 0 || existsSync(`${directory}warnings.json`)) {
@@ -72,7 +87,11 @@ describe('translator fixtures', () => {
       const whole = translateStream([bytes], options, request);
       expectFile(`${directory}gemini-stream.sse`, whole);
       for (let cut = 1; cut < bytes.length; cut += 1) {
-        assert.equal(translateStream([bytes.slice(0, cut), bytes.slice(cut)], options, request), whole, `${name}: split at byte ${cut}`);
+        assert.equal(
+          translateStream([bytes.slice(0, cut), bytes.slice(cut)], options, request),
+          whole,
+          `${name}: split at byte ${cut}`,
+        );
       }
     });
   }

@@ -12,9 +12,17 @@ const SOURCES = [
 ];
 
 /** What Gemini CLI 0.61 does with the metadata (packages/core/src/tools/web-search.ts): marks at byte offsets. */
-function insertMarks(text: string, supports: Array<{ segment: { endIndex: number }; groundingChunkIndices: number[] }>): string {
+function insertMarks(
+  text: string,
+  supports: Array<{ segment: { endIndex: number }; groundingChunkIndices: number[] }>,
+): string {
   const bytes = new TextEncoder().encode(text);
-  const marks = supports.map((support) => ({ at: support.segment.endIndex, mark: support.groundingChunkIndices.map((index) => `[${index + 1}]`).join('') })).sort((a, b) => b.at - a.at);
+  const marks = supports
+    .map((support) => ({
+      at: support.segment.endIndex,
+      mark: support.groundingChunkIndices.map((index) => `[${index + 1}]`).join(''),
+    }))
+    .sort((a, b) => b.at - a.at);
   let out = bytes;
   for (const { at, mark } of marks) {
     const markBytes = new TextEncoder().encode(mark);
@@ -36,12 +44,17 @@ function feed(tracker: GroundingTracker, pieces: string[]): string {
 describe('GroundingTracker', () => {
   it('numbered sources: marks leave the text and become supports with UTF-8 byte offsets', () => {
     const tracker = new GroundingTracker({ kind: 'numbered-sources', queries: ['node lts'], sources: SOURCES });
-    const text = feed(tracker, ['Ünïcode first: Node 22 is the active LTS [1]. Le café — ouvert [2][1]. Unknown [7] stays.']);
+    const text = feed(tracker, [
+      'Ünïcode first: Node 22 is the active LTS [1]. Le café — ouvert [2][1]. Unknown [7] stays.',
+    ]);
     assert.equal(text, 'Ünïcode first: Node 22 is the active LTS. Le café — ouvert. Unknown [7] stays.');
     const metadata = tracker.metadata();
     assert.ok(metadata !== undefined);
     assert.deepEqual(metadata.webSearchQueries, ['node lts']);
-    assert.deepEqual(metadata.groundingChunks, SOURCES.map((source) => ({ web: source })));
+    assert.deepEqual(
+      metadata.groundingChunks,
+      SOURCES.map((source) => ({ web: source })),
+    );
     const supports = metadata.groundingSupports ?? [];
     assert.equal(supports.length, 2);
     assert.equal(supports[0]?.segment.text, 'Ünïcode first: Node 22 is the active LTS');
@@ -51,16 +64,23 @@ describe('GroundingTracker', () => {
     const bytes = Buffer.from(text, 'utf8');
     for (const support of supports) {
       // Byte offsets, not string indices: the multi-byte characters before each segment make the two differ.
-      assert.equal(bytes.subarray(support.segment.startIndex, support.segment.endIndex).toString('utf8'), support.segment.text);
+      assert.equal(
+        bytes.subarray(support.segment.startIndex, support.segment.endIndex).toString('utf8'),
+        support.segment.text,
+      );
     }
     assert.notEqual(supports[1]?.segment.endIndex, text.indexOf('ouvert') + 'ouvert'.length);
-    assert.equal(insertMarks(text, supports), 'Ünïcode first: Node 22 is the active LTS[1]. Le café — ouvert[2][1]. Unknown [7] stays.');
+    assert.equal(
+      insertMarks(text, supports),
+      'Ünïcode first: Node 22 is the active LTS[1]. Le café — ouvert[2][1]. Unknown [7] stays.',
+    );
   });
 
   it('a mark cut across stream chunks is still taken out, and nothing else is held back for long', () => {
     const tracker = new GroundingTracker({ kind: 'numbered-sources', queries: ['q'], sources: SOURCES });
     const emitted: string[] = [];
-    for (const piece of ['Fact one ', '[', '1', ']. Fact two [2', ', 1]', '. Price [', 'USD] done']) emitted.push(tracker.transformText(piece));
+    for (const piece of ['Fact one ', '[', '1', ']. Fact two [2', ', 1]', '. Price [', 'USD] done'])
+      emitted.push(tracker.transformText(piece));
     emitted.push(tracker.flush());
     assert.equal(emitted.join(''), 'Fact one. Fact two. Price [USD] done');
     assert.equal(emitted[0], 'Fact one', 'only the trailing space waits');
@@ -79,7 +99,10 @@ describe('GroundingTracker', () => {
     const text = feed(tracker, ['Use `xs[1]` here [1].\n```py\nprint(xs[2])\n', '```\nDone [2].']);
     assert.equal(text, 'Use `xs[1]` here.\n```py\nprint(xs[2])\n```\nDone.');
     assert.deepEqual(
-      (tracker.metadata()?.groundingSupports ?? []).map((support) => [support.segment.text, support.groundingChunkIndices]),
+      (tracker.metadata()?.groundingSupports ?? []).map((support) => [
+        support.segment.text,
+        support.groundingChunkIndices,
+      ]),
       [
         ['Use `xs[1]` here', [0]],
         ['Done', [1]],
@@ -91,7 +114,14 @@ describe('GroundingTracker', () => {
     const tracker = new GroundingTracker({ kind: 'zhipu-results', queries: ['北京 天气'] });
     tracker.observe({
       web_search: [
-        { icon: '', title: '北京天气预报', link: 'https://weather.example.cn/beijing', media: '天气网', content: '晴', refer: 'ref_1' },
+        {
+          icon: '',
+          title: '北京天气预报',
+          link: 'https://weather.example.cn/beijing',
+          media: '天气网',
+          content: '晴',
+          refer: 'ref_1',
+        },
         { title: 'no link', content: 'x', refer: 'ref_2' },
         { title: 'Second', link: 'https://news.example.cn/a', refer: 'ref_3' },
       ],
@@ -116,18 +146,52 @@ describe('GroundingTracker', () => {
 
   it('url_citation annotations: character indices become byte-offset segments ending at the citation', () => {
     const tracker = new GroundingTracker({ kind: 'url-citations', queries: ['what is openrouter'] });
-    const answer = 'Intro. OpenRouter routes requests — to many models ([openrouter.ai](https://openrouter.ai/docs)). Done.';
+    const answer =
+      'Intro. OpenRouter routes requests — to many models ([openrouter.ai](https://openrouter.ai/docs)). Done.';
     const start = Array.from(answer.slice(0, answer.indexOf('(['))).length;
     const end = start + Array.from('([openrouter.ai](https://openrouter.ai/docs))').length;
     assert.equal(feed(tracker, [answer]), answer, 'annotated answers keep their text');
     tracker.observe({
-      choices: [{ index: 0, delta: { annotations: [{ type: 'url_citation', url_citation: { url: 'https://openrouter.ai/docs', title: 'OpenRouter docs', start_index: start, end_index: end } }] } }],
+      choices: [
+        {
+          index: 0,
+          delta: {
+            annotations: [
+              {
+                type: 'url_citation',
+                url_citation: {
+                  url: 'https://openrouter.ai/docs',
+                  title: 'OpenRouter docs',
+                  start_index: start,
+                  end_index: end,
+                },
+              },
+            ],
+          },
+        },
+      ],
     });
-    tracker.observe({ choices: [{ index: 0, message: { annotations: [{ type: 'url_citation', url_citation: { url: 'javascript:alert(1)', start_index: 0, end_index: 3 } }] } }] });
+    tracker.observe({
+      choices: [
+        {
+          index: 0,
+          message: {
+            annotations: [
+              { type: 'url_citation', url_citation: { url: 'javascript:alert(1)', start_index: 0, end_index: 3 } },
+            ],
+          },
+        },
+      ],
+    });
     const metadata = tracker.metadata();
-    assert.deepEqual(metadata?.groundingChunks, [{ web: { uri: 'https://openrouter.ai/docs', title: 'OpenRouter docs' } }]);
+    assert.deepEqual(metadata?.groundingChunks, [
+      { web: { uri: 'https://openrouter.ai/docs', title: 'OpenRouter docs' } },
+    ]);
     const support = metadata?.groundingSupports?.[0];
-    assert.equal(support?.segment.text, 'OpenRouter routes requests — to many models ([openrouter.ai](https://openrouter.ai/docs))');
+    assert.equal(
+      support?.segment.text,
+      'OpenRouter routes requests — to many models ([openrouter.ai](https://openrouter.ai/docs))',
+    );
     assert.equal(support?.segment.endIndex, Buffer.byteLength(answer.slice(0, answer.indexOf('). Done') + 1)));
   });
 

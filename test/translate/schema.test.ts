@@ -23,7 +23,10 @@ const CLI_SCHEMA: JsonObject = {
     file_path: { type: 'string', description: 'The absolute path to the file to modify.' },
     old_string: { type: 'string', description: 'The exact literal text to replace.' },
     expected_replacements: { type: 'number', minimum: 1, description: 'Number of replacements expected.' },
-    edits: { type: 'array', items: { type: 'object', properties: { line: { type: ['integer', 'null'] } }, required: ['line'] } },
+    edits: {
+      type: 'array',
+      items: { type: 'object', properties: { line: { type: ['integer', 'null'] } }, required: ['line'] },
+    },
   },
   required: ['file_path', 'old_string'],
   additionalProperties: false,

@@ -35,11 +35,15 @@ describe('SseDecoder', () => {
   });
 
   it('ignores comment and keep-alive lines (OpenRouter, DeepSeek) and id/retry fields', () => {
-    assertSplitInvariant(': OPENROUTER PROCESSING\n\n: keep-alive\n\nid: 7\nretry: 100\ndata: {"x":1}\n\n', [{ data: '{"x":1}' }]);
+    assertSplitInvariant(': OPENROUTER PROCESSING\n\n: keep-alive\n\nid: 7\nretry: 100\ndata: {"x":1}\n\n', [
+      { data: '{"x":1}' },
+    ]);
   });
 
   it('keeps the event name (Groq event: error)', () => {
-    assertSplitInvariant('event: error\ndata: {"error":{"message":"x"}}\n\n', [{ event: 'error', data: '{"error":{"message":"x"}}' }]);
+    assertSplitInvariant('event: error\ndata: {"error":{"message":"x"}}\n\n', [
+      { event: 'error', data: '{"error":{"message":"x"}}' },
+    ]);
   });
 
   it('joins multi-line data with newlines', () => {

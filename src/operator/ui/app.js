@@ -47,7 +47,8 @@
       body = undefined;
     }
     if (!response.ok) {
-      const message = body && body.error && body.error.message ? body.error.message : `${response.status} ${response.statusText}`;
+      const message =
+        body && body.error && body.error.message ? body.error.message : `${response.status} ${response.statusText}`;
       throw new ApiError(response.status, message);
     }
     return body;
@@ -145,7 +146,11 @@
     } else stream.textContent = 'unary';
     cell(row, ms(entry.durationMs), 'num');
     cell(row, ms(entry.firstChunkMs), 'num');
-    cell(row, `${integer.format(entry.promptTokens)} / ${integer.format(entry.outputTokens)} / ${integer.format(entry.thoughtsTokens)}`, 'num');
+    cell(
+      row,
+      `${integer.format(entry.promptTokens)} / ${integer.format(entry.outputTokens)} / ${integer.format(entry.thoughtsTokens)}`,
+      'num',
+    );
     cell(row, entry.requestId).appendChild(document.createTextNode(entry.hasTrace ? ' ●' : ''));
     row.addEventListener('click', () => openDetail(entry.requestId));
     return row;
@@ -233,7 +238,11 @@
     fact(summary, 'Stream', entry.stream ? 'yes' : 'no');
     fact(summary, 'Latency', ms(entry.durationMs));
     fact(summary, 'First chunk', ms(entry.firstChunkMs));
-    fact(summary, 'Tokens in / out / thoughts', `${entry.promptTokens} / ${entry.outputTokens} / ${entry.thoughtsTokens}`);
+    fact(
+      summary,
+      'Tokens in / out / thoughts',
+      `${entry.promptTokens} / ${entry.outputTokens} / ${entry.thoughtsTokens}`,
+    );
     if (entry.upstreamError) fact(summary, 'Upstream error', entry.upstreamError);
     if (entry.errorMessage) fact(summary, 'Error message', entry.errorMessage);
     if (entry.attempts) fact(summary, 'Upstream attempts', entry.attempts.join(' → '));
@@ -272,29 +281,66 @@
     fact(list, 'Provider', upstream.provider);
     fact(list, 'Base URL', upstream.base_url);
     fact(list, 'Last success', upstream.lastSuccessAt ? new Date(upstream.lastSuccessAt).toLocaleString() : undefined);
-    fact(list, 'Last failure', upstream.lastFailureAt ? `${new Date(upstream.lastFailureAt).toLocaleString()} · ${upstream.lastFailure || ''}` : undefined);
+    fact(
+      list,
+      'Last failure',
+      upstream.lastFailureAt
+        ? `${new Date(upstream.lastFailureAt).toLocaleString()} · ${upstream.lastFailure || ''}`
+        : undefined,
+    );
     fact(list, 'Upstream calls / failures', `${upstream.requests ?? 0} / ${upstream.failures ?? 0}`);
     fact(list, 'Last 5 min: requests / errors', `${recent.requests} / ${recent.errors}`);
-    if (upstream.probe) fact(list, 'Probe', upstream.probe.reachable ? `reachable (HTTP ${upstream.probe.status})` : `unreachable: ${upstream.probe.error}`);
+    if (upstream.probe)
+      fact(
+        list,
+        'Probe',
+        upstream.probe.reachable ? `reachable (HTTP ${upstream.probe.status})` : `unreachable: ${upstream.probe.error}`,
+      );
     if (body.health.upstreams) {
       for (const [name, info] of Object.entries(body.health.upstreams)) {
         const keys = Array.isArray(info.keys) ? info.keys : [];
         const open = keys.filter((key) => key.state && key.state !== 'closed').length;
-        fact(list, `Upstream ${name}`, `${info.provider} · ${info.base_url}${open > 0 ? ` · ${open} key(s) cooling down` : ''}`);
+        fact(
+          list,
+          `Upstream ${name}`,
+          `${info.provider} · ${info.base_url}${open > 0 ? ` · ${open} key(s) cooling down` : ''}`,
+        );
       }
     }
-    fact(list, 'Config', `${body.proxy.config}${body.proxy.reloads.last ? ` · reloaded ${new Date(body.proxy.reloads.last).toLocaleTimeString()}` : ''}`);
+    fact(
+      list,
+      'Config',
+      `${body.proxy.config}${body.proxy.reloads.last ? ` · reloaded ${new Date(body.proxy.reloads.last).toLocaleTimeString()}` : ''}`,
+    );
     if (body.proxy.reloads.lastError) fact(list, 'Last rejected reload', body.proxy.reloads.lastError);
-    fact(list, 'Uptime', `${Math.floor(body.proxy.uptimeSeconds / 3600)} h ${Math.floor((body.proxy.uptimeSeconds % 3600) / 60)} min (pid ${body.proxy.pid})`);
+    fact(
+      list,
+      'Uptime',
+      `${Math.floor(body.proxy.uptimeSeconds / 3600)} h ${Math.floor((body.proxy.uptimeSeconds % 3600) / 60)} min (pid ${body.proxy.pid})`,
+    );
 
     const badge = $('#health');
     const failedLately = recent.errors > 0 && recent.errors >= recent.requests / 2;
     const probeDown = upstream.probe && !upstream.probe.reachable;
-    const lastFailureNewer = upstream.lastFailureAt && (!upstream.lastSuccessAt || upstream.lastFailureAt > upstream.lastSuccessAt);
-    const level = probeDown || (failedLately && lastFailureNewer) ? 'down' : recent.errors > 0 || lastFailureNewer ? 'degraded' : upstream.requests > 0 ? 'ok' : 'unknown';
+    const lastFailureNewer =
+      upstream.lastFailureAt && (!upstream.lastSuccessAt || upstream.lastFailureAt > upstream.lastSuccessAt);
+    const level =
+      probeDown || (failedLately && lastFailureNewer)
+        ? 'down'
+        : recent.errors > 0 || lastFailureNewer
+          ? 'degraded'
+          : upstream.requests > 0
+            ? 'ok'
+            : 'unknown';
     badge.className = `health ${level}`;
     $('#health-text').textContent =
-      level === 'ok' ? `${upstream.provider}: healthy` : level === 'degraded' ? `${upstream.provider}: some errors` : level === 'down' ? `${upstream.provider}: failing` : `${upstream.provider}: no traffic yet`;
+      level === 'ok'
+        ? `${upstream.provider}: healthy`
+        : level === 'degraded'
+          ? `${upstream.provider}: some errors`
+          : level === 'down'
+            ? `${upstream.provider}: failing`
+            : `${upstream.provider}: no traffic yet`;
   }
 
   // Usage charts and per-model totals.
@@ -327,15 +373,30 @@
     const data = chartData(body);
     const percentile = $('#percentile').value;
     const charts = window.GPCharts;
-    charts.lineChart($('#chart-requests .plot'), { label: 'requests', buckets: data.buckets, series: seriesOf(data, (p) => p.requests, 0), format: compact });
+    charts.lineChart($('#chart-requests .plot'), {
+      label: 'requests',
+      buckets: data.buckets,
+      series: seriesOf(data, (p) => p.requests, 0),
+      format: compact,
+    });
     charts.lineChart($('#chart-tokens .plot'), {
       label: 'tokens',
       buckets: data.buckets,
       series: seriesOf(data, (p) => p.promptTokens + p.outputTokens + p.thoughtsTokens, 0),
       format: compact,
     });
-    charts.lineChart($('#chart-latency .plot'), { label: 'latency', buckets: data.buckets, series: seriesOf(data, (p) => p[percentile], null), format: ms });
-    charts.lineChart($('#chart-errors .plot'), { label: 'errors', buckets: data.buckets, series: seriesOf(data, (p) => p.errors, 0), format: compact });
+    charts.lineChart($('#chart-latency .plot'), {
+      label: 'latency',
+      buckets: data.buckets,
+      series: seriesOf(data, (p) => p[percentile], null),
+      format: ms,
+    });
+    charts.lineChart($('#chart-errors .plot'), {
+      label: 'errors',
+      buckets: data.buckets,
+      series: seriesOf(data, (p) => p.errors, 0),
+      format: compact,
+    });
     $('#chart-latency figcaption').textContent = `Latency (${percentile.replace('Ms', '')})`;
 
     const tbody = $('#totals tbody');

@@ -4,7 +4,18 @@
 
 (function () {
   const SVG = 'http://www.w3.org/2000/svg';
-  const PALETTE = ['#2563eb', '#16a34a', '#d97706', '#dc2626', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#475569', '#ea580c'];
+  const PALETTE = [
+    '#2563eb',
+    '#16a34a',
+    '#d97706',
+    '#dc2626',
+    '#7c3aed',
+    '#0891b2',
+    '#db2777',
+    '#65a30d',
+    '#475569',
+    '#ea580c',
+  ];
   const WIDTH = 560;
   const HEIGHT = 210;
   const PAD = { left: 52, right: 12, top: 10, bottom: 26 };
@@ -46,7 +57,11 @@
     const buckets = options.buckets;
     const series = options.series;
     const format = options.format || ((value) => String(Math.round(value)));
-    const svg = el('svg', { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: 'img', 'aria-label': options.label || 'chart' }, container);
+    const svg = el(
+      'svg',
+      { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: 'img', 'aria-label': options.label || 'chart' },
+      container,
+    );
     const plotWidth = WIDTH - PAD.left - PAD.right;
     const plotHeight = HEIGHT - PAD.top - PAD.bottom;
     let max = 0;
@@ -57,7 +72,11 @@
     const y = (value) => PAD.top + plotHeight - (value / top) * plotHeight;
 
     for (const tick of ticks) {
-      el('line', { class: tick === 0 ? 'axis' : 'grid', x1: PAD.left, x2: WIDTH - PAD.right, y1: y(tick), y2: y(tick) }, svg);
+      el(
+        'line',
+        { class: tick === 0 ? 'axis' : 'grid', x1: PAD.left, x2: WIDTH - PAD.right, y1: y(tick), y2: y(tick) },
+        svg,
+      );
       const label = el('text', { x: PAD.left - 6, y: y(tick) + 3, 'text-anchor': 'end' }, svg);
       label.textContent = format(tick);
     }
@@ -66,13 +85,21 @@
     const labelCount = Math.min(5, buckets.length);
     for (let i = 0; i < labelCount; i += 1) {
       const index = labelCount === 1 ? 0 : Math.round((i / (labelCount - 1)) * (buckets.length - 1));
-      const label = el('text', { x: x(index), y: HEIGHT - 8, 'text-anchor': i === 0 ? 'start' : i === labelCount - 1 ? 'end' : 'middle' }, svg);
+      const label = el(
+        'text',
+        { x: x(index), y: HEIGHT - 8, 'text-anchor': i === 0 ? 'start' : i === labelCount - 1 ? 'end' : 'middle' },
+        svg,
+      );
       label.textContent = timeLabel(buckets[index], spanMs);
     }
 
     const hasData = series.some((line) => line.values.some((value) => value !== null && value > 0));
     if (!hasData) {
-      const text = el('text', { class: 'nodata', x: PAD.left + plotWidth / 2, y: PAD.top + plotHeight / 2, 'text-anchor': 'middle' }, svg);
+      const text = el(
+        'text',
+        { class: 'nodata', x: PAD.left + plotWidth / 2, y: PAD.top + plotHeight / 2, 'text-anchor': 'middle' },
+        svg,
+      );
       text.textContent = 'no data in this range';
     }
 
@@ -81,7 +108,8 @@
       // A null value (no request in that bucket, for latency) breaks the line.
       let points = [];
       const flush = () => {
-        if (points.length > 1) el('polyline', { class: 'series', stroke: color, points: points.join(' '), 'data-series': line.name }, svg);
+        if (points.length > 1)
+          el('polyline', { class: 'series', stroke: color, points: points.join(' '), 'data-series': line.name }, svg);
         points = [];
       };
       line.values.forEach((value, index) => {
@@ -91,7 +119,11 @@
         }
         points.push(`${x(index).toFixed(1)},${y(value).toFixed(1)}`);
         if (value > 0 || buckets.length <= 60) {
-          const dot = el('circle', { cx: x(index).toFixed(1), cy: y(value).toFixed(1), r: value > 0 ? 2.5 : 1.2, fill: color }, svg);
+          const dot = el(
+            'circle',
+            { cx: x(index).toFixed(1), cy: y(value).toFixed(1), r: value > 0 ? 2.5 : 1.2, fill: color },
+            svg,
+          );
           const title = el('title', {}, dot);
           title.textContent = `${line.name} · ${timeLabel(buckets[index], spanMs)} · ${format(value)}`;
         }

@@ -1,7 +1,17 @@
 /** Ingress normalisation of `Content` and `Part` ([R-REQ-1], [R-JSON-7]). Shape errors name the offending path. Pure. */
 import { invalidRequest } from '../../errors.js';
 import type { GeminiContent, GeminiPart } from '../gemini-types.js';
-import { asJsonObject, asList, enumValue, field, isObject, optionalBoolean, optionalString, unknownKeys, type Raw } from './fields.js';
+import {
+  asJsonObject,
+  asList,
+  enumValue,
+  field,
+  isObject,
+  optionalBoolean,
+  optionalString,
+  unknownKeys,
+  type Raw,
+} from './fields.js';
 
 const LANGUAGES = ['LANGUAGE_UNSPECIFIED', 'PYTHON'] as const;
 const OUTCOMES = ['OUTCOME_UNSPECIFIED', 'OUTCOME_OK', 'OUTCOME_FAILED', 'OUTCOME_DEADLINE_EXCEEDED'] as const;
@@ -59,7 +69,10 @@ function functionResponseOf(raw: Raw, path: string, ignored: Set<string>): Gemin
   const name = optionalString(response['name'], `${path}.functionResponse.name`);
   if (name === undefined || name === '') throw invalidRequest(`Missing '${path}.functionResponse.name'.`);
   const id = optionalString(response['id'], `${path}.functionResponse.id`);
-  const result: NonNullable<GeminiPart['functionResponse']> = { name, response: asJsonObject(response['response'], `${path}.functionResponse.response`) };
+  const result: NonNullable<GeminiPart['functionResponse']> = {
+    name,
+    response: asJsonObject(response['response'], `${path}.functionResponse.response`),
+  };
   if (id !== undefined && id !== '') result.id = id;
   const nested = asList(response['parts'])
     .map((item, index) => normalizePart(item, `${path}.functionResponse.parts[${index}]`, ignored))
@@ -76,13 +89,15 @@ function codeOf(raw: Raw, path: string): Pick<GeminiPart, 'executableCode' | 'co
   if (isObject(code) && typeof code['code'] === 'string') {
     out.executableCode = { code: code['code'] };
     const language = code['language'];
-    if (language !== undefined && language !== null) out.executableCode.language = enumValue(language, LANGUAGES, `${path}.executableCode.language`);
+    if (language !== undefined && language !== null)
+      out.executableCode.language = enumValue(language, LANGUAGES, `${path}.executableCode.language`);
   }
   const result = field(raw, 'codeExecutionResult', 'code_execution_result');
   if (isObject(result)) {
     out.codeExecutionResult = {};
     const outcome = result['outcome'];
-    if (outcome !== undefined && outcome !== null) out.codeExecutionResult.outcome = enumValue(outcome, OUTCOMES, `${path}.codeExecutionResult.outcome`);
+    if (outcome !== undefined && outcome !== null)
+      out.codeExecutionResult.outcome = enumValue(outcome, OUTCOMES, `${path}.codeExecutionResult.outcome`);
     if (typeof result['output'] === 'string') out.codeExecutionResult.output = result['output'];
   }
   return out;

@@ -56,7 +56,12 @@ export function asJsonObject(value: unknown, path: string): JsonObject {
  * number is not known), `named` lists further names accepted only as names. Returns the upper-case name, or throws
  * naming the field.
  */
-export function enumValue<T extends string>(value: unknown, numbered: ReadonlyArray<T | undefined>, path: string, named: readonly T[] = []): T {
+export function enumValue<T extends string>(
+  value: unknown,
+  numbered: ReadonlyArray<T | undefined>,
+  path: string,
+  named: readonly T[] = [],
+): T {
   if (typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value))) {
     const name = numbered[Number(value)];
     if (name !== undefined) return name;

@@ -46,7 +46,11 @@ interface HistoryState {
 function closePending(state: HistoryState): void {
   for (const call of state.pending) {
     if (call.answered) continue;
-    state.warnings.push({ kind: 'repaired', field: 'contents', detail: `function call ${call.name} (${call.id}) had no response; sent a placeholder result` });
+    state.warnings.push({
+      kind: 'repaired',
+      field: 'contents',
+      detail: `function call ${call.name} (${call.id}) had no response; sent a placeholder result`,
+    });
     state.messages.push({ role: 'tool', tool_call_id: call.id, content: MISSING_TOOL_RESULT });
   }
   state.pending = [];
@@ -55,7 +59,8 @@ function closePending(state: HistoryState): void {
 function modelTurn(state: HistoryState, content: GeminiContent, contentIndex: number): void {
   closePending(state);
   const calls: GeminiFunctionCall[] = [];
-  for (const part of content.parts) if (part.functionCall !== undefined && part.thought !== true) calls.push(part.functionCall);
+  for (const part of content.parts)
+    if (part.functionCall !== undefined && part.thought !== true) calls.push(part.functionCall);
   const text = joinText(content.parts);
   // Thoughts never come from Gemini CLI; a raw client's thought text is the best reasoning to replay.
   const thoughts = content.parts
@@ -71,12 +76,19 @@ function modelTurn(state: HistoryState, content: GeminiContent, contentIndex: nu
     // Kimi-style ids repeat across turns; within one assistant message they must be unique.
     if (state.pending.some((other) => other.id === id)) id = `${id}_${callIndex}`;
     state.pending.push({ id, name: call.name, answered: false });
-    return { id, type: 'function', function: { name: state.names.toUpstream(call.name), arguments: JSON.stringify(call.args) } };
+    return {
+      id,
+      type: 'function',
+      function: { name: state.names.toUpstream(call.name), arguments: JSON.stringify(call.args) },
+    };
   });
   // Kimi-for-Coding rejects empty assistant content next to tool calls (docs/providers.md §3.6): omit it.
   const assistant: Extract<OpenAIMessage, { role: 'assistant' }> =
-    text === '' ? { role: 'assistant', tool_calls: toolCalls } : { role: 'assistant', content: text, tool_calls: toolCalls };
-  if (thoughts !== '' && state.capabilities.reasoningHistory === 'require-on-tool-turns') assistant.reasoning_content = thoughts;
+    text === ''
+      ? { role: 'assistant', tool_calls: toolCalls }
+      : { role: 'assistant', content: text, tool_calls: toolCalls };
+  if (thoughts !== '' && state.capabilities.reasoningHistory === 'require-on-tool-turns')
+    assistant.reasoning_content = thoughts;
   state.messages.push(assistant);
 }
 
@@ -95,10 +107,15 @@ function userTurn(state: HistoryState, content: GeminiContent): void {
   const orphanNotes: string[] = [];
   for (const response of responses) {
     const match =
-      (response.id !== undefined ? state.pending.find((call) => !call.answered && call.id === response.id) : undefined) ??
-      state.pending.find((call) => !call.answered && call.name === response.name);
+      (response.id !== undefined
+        ? state.pending.find((call) => !call.answered && call.id === response.id)
+        : undefined) ?? state.pending.find((call) => !call.answered && call.name === response.name);
     if (match === undefined) {
-      state.warnings.push({ kind: 'replaced', field: 'contents', detail: `function response ${response.name} matches no preceding call; sent as user text` });
+      state.warnings.push({
+        kind: 'replaced',
+        field: 'contents',
+        detail: `function response ${response.name} matches no preceding call; sent as user text`,
+      });
       orphanNotes.push(`Result of ${response.name}: ${toolResultText(response)}`);
       continue;
     }
@@ -134,7 +151,12 @@ function mergeSameRole(contents: GeminiContent[]): GeminiContent[] {
 }
 
 /** Walks the Gemini history and emits the OpenAI messages. */
-export function convertContents(contents: GeminiContent[], names: ToolNameCodec, capabilities: ModelCapabilities, warnings: TranslationWarning[]): OpenAIMessage[] {
+export function convertContents(
+  contents: GeminiContent[],
+  names: ToolNameCodec,
+  capabilities: ModelCapabilities,
+  warnings: TranslationWarning[],
+): OpenAIMessage[] {
   const state: HistoryState = { messages: [], pending: [], names, capabilities, warnings };
   mergeSameRole(contents).forEach((content, contentIndex) => {
     if (content.role === 'model') modelTurn(state, content, contentIndex);

@@ -54,7 +54,7 @@ export function fileMediaType(fileUri: string, mimeType: string | undefined): st
   if (mimeType !== undefined && mimeType !== '') return mimeType.toLowerCase();
   const url = parsedUrl(fileUri);
   if (url !== undefined && VIDEO_HOSTS.some((host) => host.test(url.hostname))) return 'video/*';
-  const path = url === undefined ? fileUri.split(/[?#]/)[0] ?? '' : url.pathname;
+  const path = url === undefined ? (fileUri.split(/[?#]/)[0] ?? '') : url.pathname;
   const extension = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase();
   return extension === undefined ? undefined : BY_EXTENSION[extension];
 }

@@ -16,7 +16,11 @@ function imageAllowed(capabilities: ModelCapabilities, mimeType: string, isHttp:
 }
 
 /** Converts the media and text parts of one user turn. Returns a plain string when there is no media. */
-export function userContent(parts: GeminiPart[], capabilities: ModelCapabilities, warnings: TranslationWarning[]): string | OpenAIContentPart[] | undefined {
+export function userContent(
+  parts: GeminiPart[],
+  capabilities: ModelCapabilities,
+  warnings: TranslationWarning[],
+): string | OpenAIContentPart[] | undefined {
   const items: OpenAIContentPart[] = [];
   let hasMedia = false;
   // Separate parts become separate lines: Gemini CLI sends its session context and the prompt as two parts.
@@ -35,7 +39,11 @@ export function userContent(parts: GeminiPart[], capabilities: ModelCapabilities
         hasMedia = true;
       } else {
         // A rejected image stays in the history and fails every later turn (DeepSeek, llama.cpp): a note instead.
-        warnings.push({ kind: 'replaced', field: 'contents.parts.inlineData', detail: `${mimeType} is not supported by the upstream model; replaced by a note` });
+        warnings.push({
+          kind: 'replaced',
+          field: 'contents.parts.inlineData',
+          detail: `${mimeType} is not supported by the upstream model; replaced by a note`,
+        });
         pushText(`[${mimeType} attachment omitted: not supported by the upstream model]`);
       }
     }
@@ -47,15 +55,23 @@ export function userContent(parts: GeminiPart[], capabilities: ModelCapabilities
         items.push({ type: 'image_url', image_url: { url: fileUri } });
         hasMedia = true;
       } else {
-        warnings.push({ kind: 'replaced', field: 'contents.parts.fileData', detail: `${fileUri} (${mediaType ?? 'unknown type'}) cannot be passed to the upstream; replaced by a note` });
-        pushText(`[file ${fileUri}${mediaType === undefined ? '' : ` (${mediaType})`} omitted: not accessible to the upstream model]`);
+        warnings.push({
+          kind: 'replaced',
+          field: 'contents.parts.fileData',
+          detail: `${fileUri} (${mediaType ?? 'unknown type'}) cannot be passed to the upstream; replaced by a note`,
+        });
+        pushText(
+          `[file ${fileUri}${mediaType === undefined ? '' : ` (${mediaType})`} omitted: not accessible to the upstream model]`,
+        );
       }
     }
     if (part.executableCode !== undefined) {
       pushText(`\`\`\`${part.executableCode.language?.toLowerCase() ?? ''}\n${part.executableCode.code}\n\`\`\``);
     }
     if (part.codeExecutionResult !== undefined) {
-      pushText(`Code execution result (${part.codeExecutionResult.outcome ?? 'OUTCOME_OK'}):\n${part.codeExecutionResult.output ?? ''}`);
+      pushText(
+        `Code execution result (${part.codeExecutionResult.outcome ?? 'OUTCOME_OK'}):\n${part.codeExecutionResult.output ?? ''}`,
+      );
     }
   }
   if (items.length === 0) return undefined;

@@ -26,7 +26,10 @@ function requestedSchema(request: GenerateContentRequest): { mode: ResponseTextM
   if (mime === 'text/x.enum') {
     const normalized = rawSchema === undefined ? undefined : normalizeSchema(rawSchema);
     const values = isJsonObject(normalized) && Array.isArray(normalized['enum']) ? normalized['enum'] : [];
-    return { mode: 'enum', schema: { type: 'object', properties: { value: { type: 'string', enum: values } }, required: ['value'] } };
+    return {
+      mode: 'enum',
+      schema: { type: 'object', properties: { value: { type: 'string', enum: values } }, required: ['value'] },
+    };
   }
   if (mime === 'application/json') {
     const normalized = rawSchema === undefined ? undefined : normalizeSchema(rawSchema);

@@ -21,7 +21,11 @@ export function applySampling(
   if (config.maxOutputTokens !== undefined) body[capabilities.maxTokensParameter] = config.maxOutputTokens;
   if (config.stopSequences !== undefined && config.stopSequences.length > 0) {
     if (config.stopSequences.length > profile.maxStopSequences) {
-      warnings.push({ kind: 'clamped', field: 'generationConfig.stopSequences', detail: `${config.stopSequences.length} sequences, the upstream takes ${profile.maxStopSequences}` });
+      warnings.push({
+        kind: 'clamped',
+        field: 'generationConfig.stopSequences',
+        detail: `${config.stopSequences.length} sequences, the upstream takes ${profile.maxStopSequences}`,
+      });
     }
     body.stop = config.stopSequences.slice(0, profile.maxStopSequences);
   }

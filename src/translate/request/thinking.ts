@@ -25,7 +25,13 @@ function effortFor(request: GenerateContentRequest): string | undefined {
   return budget <= 2048 ? 'low' : budget <= 8192 ? 'medium' : 'high';
 }
 
-export function applyThinking(request: GenerateContentRequest, body: OpenAIChatRequest, capabilities: ModelCapabilities, stream: boolean, requested: boolean): void {
+export function applyThinking(
+  request: GenerateContentRequest,
+  body: OpenAIChatRequest,
+  capabilities: ModelCapabilities,
+  stream: boolean,
+  requested: boolean,
+): void {
   const config = request.generationConfig.thinkingConfig;
   switch (capabilities.thinking) {
     case 'none':
@@ -48,7 +54,8 @@ export function applyThinking(request: GenerateContentRequest, body: OpenAIChatR
     case 'openrouter-reasoning': {
       if (config === undefined) return;
       if (!requested) body.reasoning = { enabled: false };
-      else if (config.thinkingBudget !== undefined && config.thinkingBudget > 0) body.reasoning = { max_tokens: config.thinkingBudget };
+      else if (config.thinkingBudget !== undefined && config.thinkingBudget > 0)
+        body.reasoning = { max_tokens: config.thinkingBudget };
       else {
         const effort = effortFor(request);
         body.reasoning = effort === undefined ? { enabled: true } : { effort };
@@ -56,7 +63,8 @@ export function applyThinking(request: GenerateContentRequest, body: OpenAIChatR
       return;
     }
     case 'template-kwargs':
-      if (!requested && (config !== undefined || request.generationConfig.responseMimeType !== undefined)) body.chat_template_kwargs = { enable_thinking: false };
+      if (!requested && (config !== undefined || request.generationConfig.responseMimeType !== undefined))
+        body.chat_template_kwargs = { enable_thinking: false };
       return;
     default:
       unreachable(capabilities.thinking, 'thinking control');

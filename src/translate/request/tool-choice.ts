@@ -27,7 +27,10 @@ export function convertToolChoice(
 ): ToolChoiceResult {
   const config = request.toolConfig;
   if (config === undefined || tools.length === 0) return { tools };
-  const support: ToolChoiceSupport = thinking && capabilities.toolChoiceWhileThinking !== undefined ? capabilities.toolChoiceWhileThinking : capabilities.toolChoice;
+  const support: ToolChoiceSupport =
+    thinking && capabilities.toolChoiceWhileThinking !== undefined
+      ? capabilities.toolChoiceWhileThinking
+      : capabilities.toolChoice;
   const allowed = (config.allowedFunctionNames ?? []).map((name) => names.toUpstream(name));
   const narrowed = allowed.length === 0 ? tools : tools.filter((tool) => allowed.includes(tool.function.name));
   const offer = narrowed.length === 0 ? tools : narrowed;
@@ -37,7 +40,11 @@ export function convertToolChoice(
   switch (config.mode) {
     case 'NONE':
       if (honours && support.none) return { toolChoice: 'none', tools };
-      warnings.push({ kind: 'degraded', field: 'toolConfig.functionCallingConfig.mode', detail: 'NONE is not supported by the upstream: tools were left out instead' });
+      warnings.push({
+        kind: 'degraded',
+        field: 'toolConfig.functionCallingConfig.mode',
+        detail: 'NONE is not supported by the upstream: tools were left out instead',
+      });
       return { tools: [] };
     case 'ANY': {
       const only = offer.length === 1 ? offer[0] : undefined;

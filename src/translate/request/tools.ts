@@ -25,7 +25,12 @@ export function collectToolNames(request: GenerateContentRequest): string[] {
   return names;
 }
 
-export function convertTools(request: GenerateContentRequest, names: ToolNameCodec, capabilities: ModelCapabilities, warnings: TranslationWarning[]): OpenAITool[] {
+export function convertTools(
+  request: GenerateContentRequest,
+  names: ToolNameCodec,
+  capabilities: ModelCapabilities,
+  warnings: TranslationWarning[],
+): OpenAITool[] {
   const tools: OpenAITool[] = [];
   const builtIns = request.tools.flatMap((tool) => tool.builtIns);
   for (const tool of request.tools) {
@@ -36,7 +41,8 @@ export function convertTools(request: GenerateContentRequest, names: ToolNameCod
         name: names.toUpstream(declaration.name),
         parameters: capabilities.schemaDialect === 'kimi' ? normalizeSchemaForKimi(parameters) : parameters,
       };
-      if (declaration.description !== undefined && declaration.description !== '') fn.description = declaration.description;
+      if (declaration.description !== undefined && declaration.description !== '')
+        fn.description = declaration.description;
       tools.push({ type: 'function', function: fn });
     }
   }

@@ -53,7 +53,12 @@ export const azure: Personality = {
         id: '',
         model: '',
         object: '',
-        prompt_filter_results: [{ prompt_index: 0, content_filter_results: { ...FILTER_OK, jailbreak: { detected: false, filtered: false } } }],
+        prompt_filter_results: [
+          {
+            prompt_index: 0,
+            content_filter_results: { ...FILTER_OK, jailbreak: { detected: false, filtered: false } },
+          },
+        ],
       },
     ],
     afterText: (plan) => [
@@ -62,7 +67,14 @@ export const azure: Personality = {
         object: '',
         created: 0,
         model: '',
-        choices: [{ index: 0, finish_reason: null, content_filter_results: FILTER_OK, content_filter_offsets: { check_offset: 0, start_offset: 0, end_offset: plan.text.length } }],
+        choices: [
+          {
+            index: 0,
+            finish_reason: null,
+            content_filter_results: FILTER_OK,
+            content_filter_offsets: { check_offset: 0, start_offset: 0, end_offset: plan.text.length },
+          },
+        ],
         usage: null,
       },
     ],
@@ -100,18 +112,29 @@ export const azure: Personality = {
   unknownModel: () => ({
     status: 404,
     why: 'model',
-    body: azureError('DeploymentNotFound', 'The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.'),
+    body: azureError(
+      'DeploymentNotFound',
+      'The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.',
+    ),
   }),
   validate(chat, context) {
     const version = context.url.searchParams.get('api-version') ?? '';
     const options = chat.raw['stream_options'];
     if (options !== undefined && version < STREAM_OPTIONS_SINCE) {
-      return reject(this, { status: 400, why: 'stream_options', message: 'Unrecognized request argument supplied: stream_options' });
+      return reject(this, {
+        status: 400,
+        why: 'stream_options',
+        message: 'Unrecognized request argument supplied: stream_options',
+      });
     }
     const problem = openAIRules(chat, context);
     if (problem !== undefined) return reject(this, problem);
     if (isJsonObject(options) && typeof options['include_usage'] !== 'boolean') {
-      return reject(this, { status: 400, why: 'stream_options', message: "Invalid type for 'stream_options.include_usage': expected a boolean." });
+      return reject(this, {
+        status: 400,
+        why: 'stream_options',
+        message: "Invalid type for 'stream_options.include_usage': expected a boolean.",
+      });
     }
     return undefined;
   },

@@ -3,7 +3,15 @@
  * personality wraps it into its own error envelope. Messages are the documented ones (docs/providers.md) where one
  * exists.
  */
-import { contentText, imageParts, isJsonObject, type ChatRequest, type Json, type JsonObject, type Problem } from './core.js';
+import {
+  contentText,
+  imageParts,
+  isJsonObject,
+  type ChatRequest,
+  type Json,
+  type JsonObject,
+  type Problem,
+} from './core.js';
 
 /** OpenAI, Groq, DeepSeek (docs/providers.md §3.3). */
 export const OPENAI_NAME = /^[a-zA-Z0-9_-]+$/;
@@ -14,10 +22,22 @@ export const KIMI_NAME = /^[a-zA-Z_][a-zA-Z0-9-_]{2,63}$/;
 export function checkToolNames(chat: ChatRequest, pattern: RegExp, maxLength = 64): Problem | undefined {
   const invalid = (name: string, param: string): Problem | undefined => {
     if (name.length > maxLength) {
-      return { status: 400, why: 'tool-name', param, code: 'string_above_max_length', message: `Invalid '${param}': string too long. Expected a string with maximum length ${maxLength}, but got a string with length ${name.length} instead.` };
+      return {
+        status: 400,
+        why: 'tool-name',
+        param,
+        code: 'string_above_max_length',
+        message: `Invalid '${param}': string too long. Expected a string with maximum length ${maxLength}, but got a string with length ${name.length} instead.`,
+      };
     }
     if (!pattern.test(name)) {
-      return { status: 400, why: 'tool-name', param, code: 'invalid_value', message: `Invalid '${param}': string does not match pattern. Expected a string that matches the pattern '${pattern.source}'.` };
+      return {
+        status: 400,
+        why: 'tool-name',
+        param,
+        code: 'invalid_value',
+        message: `Invalid '${param}': string does not match pattern. Expected a string that matches the pattern '${pattern.source}'.`,
+      };
     }
     return undefined;
   };
@@ -39,12 +59,21 @@ export function checkToolNames(chat: ChatRequest, pattern: RegExp, maxLength = 6
  * `tool_calls` message followed by one tool message per id, no tool message without a preceding call, an assistant
  * message has content or calls, tools are declared when history holds calls.
  */
-export function checkConversation(chat: ChatRequest, roles: readonly string[] = ['system', 'user', 'assistant', 'tool']): Problem | undefined {
+export function checkConversation(
+  chat: ChatRequest,
+  roles: readonly string[] = ['system', 'user', 'assistant', 'tool'],
+): Problem | undefined {
   let open: string[] = [];
   let answered = new Set<string>();
   for (const message of chat.messages) {
     if (!roles.includes(message.role)) {
-      return { status: 400, why: 'role', param: `messages[${message.index}].role`, code: 'invalid_value', message: `Invalid value: '${message.role}'. Supported values are: ${roles.map((role) => `'${role}'`).join(', ')}.` };
+      return {
+        status: 400,
+        why: 'role',
+        param: `messages[${message.index}].role`,
+        code: 'invalid_value',
+        message: `Invalid value: '${message.role}'. Supported values are: ${roles.map((role) => `'${role}'`).join(', ')}.`,
+      };
     }
     if (message.role === 'tool') {
       if (message.toolCallId === undefined || !open.includes(message.toolCallId)) {
@@ -52,7 +81,8 @@ export function checkConversation(chat: ChatRequest, roles: readonly string[] = 
           status: 400,
           why: 'tool-sequence',
           param: `messages.[${message.index}].role`,
-          message: "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+          message:
+            "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
         };
       }
       answered.add(message.toolCallId);
@@ -72,7 +102,12 @@ export function checkConversation(chat: ChatRequest, roles: readonly string[] = 
     if (message.role === 'assistant') {
       const calls = message.toolCalls ?? [];
       if (calls.length === 0 && (message.content === undefined || message.content === null)) {
-        return { status: 400, why: 'assistant-empty', param: `messages.[${message.index}].content`, message: `Invalid value for 'content': expected a string, got null.` };
+        return {
+          status: 400,
+          why: 'assistant-empty',
+          param: `messages.[${message.index}].content`,
+          message: `Invalid value for 'content': expected a string, got null.`,
+        };
       }
       open = calls.map((call) => call.id);
     }
@@ -110,7 +145,8 @@ export function responseFormatType(chat: ChatRequest): string | undefined {
 
 export function responseFormatSchema(chat: ChatRequest): Json | undefined {
   const format = chat.raw['response_format'];
-  const schema = isJsonObject(format) && isJsonObject(format['json_schema']) ? format['json_schema']['schema'] : undefined;
+  const schema =
+    isJsonObject(format) && isJsonObject(format['json_schema']) ? format['json_schema']['schema'] : undefined;
   return schema;
 }
 
@@ -147,17 +183,25 @@ export function mfjsViolation(schema: Json | undefined): string | undefined {
     const ref = node['$ref'];
     if (typeof ref === 'string') {
       if (!ref.startsWith('#/$defs')) return `<At path '${path}': references must start with #/$defs>`;
-      if ('type' in node) return `<At path '${path}': when using $ref, type should be defined in the referenced schema>`;
+      if ('type' in node)
+        return `<At path '${path}': when using $ref, type should be defined in the referenced schema>`;
       const siblings = Object.keys(node).filter((key) => key !== '$ref');
-      if (siblings.length > 0) return `<At path '${path}': conflicting keywords found after $ref expansion: ${siblings.join(', ')}>`;
+      if (siblings.length > 0)
+        return `<At path '${path}': conflicting keywords found after $ref expansion: ${siblings.join(', ')}>`;
       return undefined;
     }
-    if (Array.isArray(node['anyOf']) && 'type' in node) return `<At path '${path}': when using anyOf, type should be defined in anyOf items instead of the parent schema>`;
+    if (Array.isArray(node['anyOf']) && 'type' in node)
+      return `<At path '${path}': when using anyOf, type should be defined in anyOf items instead of the parent schema>`;
     const properties = node['properties'];
     if (isJsonObject(properties)) {
       for (const [name, child] of Object.entries(properties)) {
         const childPath = path === '' ? `properties.${name}` : `${path}.properties.${name}`;
-        if (isJsonObject(child) && child['type'] === undefined && child['anyOf'] === undefined && child['$ref'] === undefined) {
+        if (
+          isJsonObject(child) &&
+          child['type'] === undefined &&
+          child['anyOf'] === undefined &&
+          child['$ref'] === undefined
+        ) {
           return `<At path '${childPath}': type is not defined>`;
         }
         const found = visit(child, childPath);

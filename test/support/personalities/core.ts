@@ -77,12 +77,14 @@ export interface ChatRequest {
 export function parseChat(rawText: string, body: unknown): ChatRequest | string {
   if (!isJsonObject(body)) return 'We could not parse the JSON body of your request.';
   const model = body['model'];
-  if (typeof model !== 'string' || model === '') return "you must provide a model parameter";
+  if (typeof model !== 'string' || model === '') return 'you must provide a model parameter';
   const rawMessages = body['messages'];
-  if (!Array.isArray(rawMessages) || rawMessages.length === 0) return "Invalid 'messages': empty array. Expected an array with minimum length 1.";
+  if (!Array.isArray(rawMessages) || rawMessages.length === 0)
+    return "Invalid 'messages': empty array. Expected an array with minimum length 1.";
   const messages: ChatMessage[] = [];
   for (const [index, raw] of rawMessages.entries()) {
-    if (!isJsonObject(raw) || typeof raw['role'] !== 'string') return `Invalid type for 'messages[${index}]': expected an object with a role.`;
+    if (!isJsonObject(raw) || typeof raw['role'] !== 'string')
+      return `Invalid type for 'messages[${index}]': expected an object with a role.`;
     let toolCalls: ChatToolCall[] | undefined;
     const calls = raw['tool_calls'];
     if (calls !== undefined && calls !== null) {
@@ -90,15 +92,28 @@ export function parseChat(rawText: string, body: unknown): ChatRequest | string 
       toolCalls = [];
       for (const [callIndex, call] of calls.entries()) {
         const fn = isJsonObject(call) ? call['function'] : undefined;
-        if (!isJsonObject(call) || typeof call['id'] !== 'string' || !isJsonObject(fn) || typeof fn['name'] !== 'string') {
+        if (
+          !isJsonObject(call) ||
+          typeof call['id'] !== 'string' ||
+          !isJsonObject(fn) ||
+          typeof fn['name'] !== 'string'
+        ) {
           return `Invalid value for 'messages[${index}].tool_calls[${callIndex}]'.`;
         }
-        if (typeof fn['arguments'] !== 'string') return `Invalid type for 'messages[${index}].tool_calls[${callIndex}].function.arguments': expected a string.`;
+        if (typeof fn['arguments'] !== 'string')
+          return `Invalid type for 'messages[${index}].tool_calls[${callIndex}].function.arguments': expected a string.`;
         toolCalls.push({ id: call['id'], name: fn['name'], arguments: fn['arguments'] });
       }
     }
     const toolCallId = raw['tool_call_id'];
-    messages.push({ index, role: raw['role'], raw, content: raw['content'], toolCalls, toolCallId: typeof toolCallId === 'string' ? toolCallId : undefined });
+    messages.push({
+      index,
+      role: raw['role'],
+      raw,
+      content: raw['content'],
+      toolCalls,
+      toolCallId: typeof toolCallId === 'string' ? toolCallId : undefined,
+    });
   }
   const tools: ChatTool[] = [];
   const rawTools = body['tools'];
@@ -128,7 +143,11 @@ export function parseChat(rawText: string, body: unknown): ChatRequest | string 
 export function contentText(content: Json | undefined): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return content.map((part) => (isJsonObject(part) && part['type'] === 'text' && typeof part['text'] === 'string' ? part['text'] : '')).join('');
+  return content
+    .map((part) =>
+      isJsonObject(part) && part['type'] === 'text' && typeof part['text'] === 'string' ? part['text'] : '',
+    )
+    .join('');
 }
 
 export interface ImagePart {
@@ -171,7 +190,8 @@ export function toolMessages(chat: ChatRequest): ChatMessage[] {
 /** The upstream name of the declared tool whose name satisfies `test` (names may have been rewritten). */
 export function toolNamed(chat: ChatRequest, test: (name: string) => boolean): string {
   const tool = chat.tools.find((candidate) => test(candidate.name));
-  if (tool === undefined) throw new Error(`no declared tool matches; declared: ${chat.tools.map((candidate) => candidate.name).join(', ')}`);
+  if (tool === undefined)
+    throw new Error(`no declared tool matches; declared: ${chat.tools.map((candidate) => candidate.name).join(', ')}`);
   return tool.name;
 }
 
@@ -197,7 +217,14 @@ export interface Problem {
 }
 
 export function openAIEnvelope(problem: Problem): Json {
-  return { error: { message: problem.message, type: problem.type ?? 'invalid_request_error', param: problem.param ?? null, code: problem.code ?? null } };
+  return {
+    error: {
+      message: problem.message,
+      type: problem.type ?? 'invalid_request_error',
+      param: problem.param ?? null,
+      code: problem.code ?? null,
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -276,7 +303,12 @@ export interface UsageReport {
 export interface QuotaBehaviour {
   rejection: Rejection;
   /** What the proxy must answer (docs/providers.md §8.3): balance → 400 FAILED_PRECONDITION, rate limit → 429. */
-  expect: { httpStatus: 400 | 429; status: 'FAILED_PRECONDITION' | 'RESOURCE_EXHAUSTED'; reason: 'UPSTREAM_INSUFFICIENT_BALANCE' | 'UPSTREAM_RATE_LIMITED'; retryDelay?: string };
+  expect: {
+    httpStatus: 400 | 429;
+    status: 'FAILED_PRECONDITION' | 'RESOURCE_EXHAUSTED';
+    reason: 'UPSTREAM_INSUFFICIENT_BALANCE' | 'UPSTREAM_RATE_LIMITED';
+    retryDelay?: string;
+  };
 }
 
 export interface Personality {

@@ -7,8 +7,27 @@
  * auto/none; `image_url` parts; `json_schema`; json_object without "json" in the prompt; list content on tool/assistant
  * messages. Quota: 402 Insufficient Balance.
  */
-import { checkConversation, checkToolNames, listContent, mentionsJson, OPENAI_NAME, responseFormatType, toolChoiceKind, toolTurnWithoutReasoning } from './checks.js';
-import { ALNUM, bearerToken, imageParts, isJsonObject, reject, UPSTREAM_KEY, type JsonObject, type Personality, type Problem } from './core.js';
+import {
+  checkConversation,
+  checkToolNames,
+  listContent,
+  mentionsJson,
+  OPENAI_NAME,
+  responseFormatType,
+  toolChoiceKind,
+  toolTurnWithoutReasoning,
+} from './checks.js';
+import {
+  ALNUM,
+  bearerToken,
+  imageParts,
+  isJsonObject,
+  reject,
+  UPSTREAM_KEY,
+  type JsonObject,
+  type Personality,
+  type Problem,
+} from './core.js';
 import { openAIUnaryEnvelope, type Plan } from './encode.js';
 import type { UsageReport } from './core.js';
 
@@ -40,7 +59,14 @@ export const deepseek: Personality = {
     dataPrefix: 'data: ',
     leadingComments: [': keep-alive', ': keep-alive'],
     done: true,
-    envelope: (choices, _phase, plan) => ({ id: plan.id, object: 'chat.completion.chunk', created: plan.created, model: plan.model, system_fingerprint: 'fp_8802369eaa_prod0623', choices }),
+    envelope: (choices, _phase, plan) => ({
+      id: plan.id,
+      object: 'chat.completion.chunk',
+      created: plan.created,
+      model: plan.model,
+      system_fingerprint: 'fp_8802369eaa_prod0623',
+      choices,
+    }),
     choiceExtras: { logprobs: null },
     finishKeyMidStream: true,
     opening: { kind: 'separate', delta: { role: 'assistant', content: null, reasoning_content: '' } },
@@ -65,19 +91,48 @@ export const deepseek: Personality = {
   unary: {
     rawPrefix: '\n\n\n',
     reasoning: 'reasoning_content',
-    envelope: openAIUnaryEnvelope({ choice: { logprobs: null }, top: { system_fingerprint: 'fp_8802369eaa_prod0623' }, usage: (plan: Plan) => usage(plan.usage) }),
+    envelope: openAIUnaryEnvelope({
+      choice: { logprobs: null },
+      top: { system_fingerprint: 'fp_8802369eaa_prod0623' },
+      usage: (plan: Plan) => usage(plan.usage),
+    }),
   },
   quota: {
-    rejection: { status: 402, why: 'quota', body: { error: { message: 'Insufficient Balance', type: 'unknown_error', param: null, code: 'invalid_request_error' } } },
+    rejection: {
+      status: 402,
+      why: 'quota',
+      body: {
+        error: { message: 'Insufficient Balance', type: 'unknown_error', param: null, code: 'invalid_request_error' },
+      },
+    },
     expect: { httpStatus: 400, status: 'FAILED_PRECONDITION', reason: 'UPSTREAM_INSUFFICIENT_BALANCE' },
   },
-  route: (url) => (url.pathname === '/chat/completions' || url.pathname === '/v1/chat/completions' ? { kind: 'chat' } : undefined),
+  route: (url) =>
+    url.pathname === '/chat/completions' || url.pathname === '/v1/chat/completions' ? { kind: 'chat' } : undefined,
   authenticate(headers) {
     const key = bearerToken(headers);
     if (key === UPSTREAM_KEY) return undefined;
-    return { status: 401, why: 'auth', body: { error: { message: `Authentication Fails, Your api key: ****${(key ?? '').slice(-4)} is invalid`, type: 'authentication_error', param: null, code: 'invalid_request_error' } } };
+    return {
+      status: 401,
+      why: 'auth',
+      body: {
+        error: {
+          message: `Authentication Fails, Your api key: ****${(key ?? '').slice(-4)} is invalid`,
+          type: 'authentication_error',
+          param: null,
+          code: 'invalid_request_error',
+        },
+      },
+    };
   },
-  envelope: (problem: Problem) => ({ error: { message: problem.message, type: problem.type ?? 'invalid_request_error', param: problem.param ?? null, code: problem.code ?? 'invalid_request_error' } }),
+  envelope: (problem: Problem) => ({
+    error: {
+      message: problem.message,
+      type: problem.type ?? 'invalid_request_error',
+      param: problem.param ?? null,
+      code: problem.code ?? 'invalid_request_error',
+    },
+  }),
   notFound(url) {
     return reject(this, { status: 404, why: 'path', message: `Not Found: ${url.pathname}` });
   },
@@ -95,8 +150,16 @@ export const deepseek: Personality = {
   validate(chat, context) {
     const problem = ((): Problem | undefined => {
       const thinking = chat.raw['thinking'];
-      if (thinking !== undefined && (!isJsonObject(thinking) || (thinking['type'] !== 'enabled' && thinking['type'] !== 'disabled'))) {
-        return { status: 422, why: 'thinking', message: 'Failed to deserialize the JSON body into the target type: thinking: unknown variant, expected `enabled` or `disabled`' };
+      if (
+        thinking !== undefined &&
+        (!isJsonObject(thinking) || (thinking['type'] !== 'enabled' && thinking['type'] !== 'disabled'))
+      ) {
+        return {
+          status: 422,
+          why: 'thinking',
+          message:
+            'Failed to deserialize the JSON body into the target type: thinking: unknown variant, expected `enabled` or `disabled`',
+        };
       }
       const conversation = checkConversation(chat);
       if (conversation !== undefined) return conversation;
@@ -104,7 +167,11 @@ export const deepseek: Personality = {
       if (names !== undefined) return names;
       const list = listContent(chat, ['system', 'assistant', 'tool']);
       if (list !== undefined) {
-        return { status: 422, why: 'list-content', message: `Failed to deserialize the JSON body into the target type: messages[${list}]: invalid type: sequence, expected a string` };
+        return {
+          status: 422,
+          why: 'list-content',
+          message: `Failed to deserialize the JSON body into the target type: messages[${list}]: invalid type: sequence, expected a string`,
+        };
       }
       const image = imageParts(chat)[0];
       if (image !== undefined) {
@@ -116,15 +183,25 @@ export const deepseek: Personality = {
         };
       }
       const format = responseFormatType(chat);
-      if (format === 'json_schema') return { status: 400, why: 'json_schema', message: 'This response_format type is unavailable now' };
+      if (format === 'json_schema')
+        return { status: 400, why: 'json_schema', message: 'This response_format type is unavailable now' };
       if (format === 'json_object' && !mentionsJson(chat)) {
-        return { status: 400, why: 'json-word', message: "Prompt must contain the word 'json' in some form to use 'response_format' of type 'json_object'" };
+        return {
+          status: 400,
+          why: 'json-word',
+          message: "Prompt must contain the word 'json' in some form to use 'response_format' of type 'json_object'",
+        };
       }
       if (context.thinking) {
         const choice = toolChoiceKind(chat);
-        if (choice === 'required' || choice === 'named' || choice === 'other') return { status: 400, why: 'tool_choice', message: 'Thinking mode does not support this tool_choice' };
+        if (choice === 'required' || choice === 'named' || choice === 'other')
+          return { status: 400, why: 'tool_choice', message: 'Thinking mode does not support this tool_choice' };
         if (toolTurnWithoutReasoning(chat) !== undefined) {
-          return { status: 400, why: 'reasoning-missing', message: 'The `reasoning_content` in the thinking mode must be passed back to the API.' };
+          return {
+            status: 400,
+            why: 'reasoning-missing',
+            message: 'The `reasoning_content` in the thinking mode must be passed back to the API.',
+          };
         }
       }
       return undefined;

@@ -145,7 +145,20 @@ export function encodeStream(dialect: StreamDialect, plan: Plan): string[] {
 
   chunks.push(...(dialect.preamble?.(plan) ?? []));
   if (dialect.opening.kind === 'separate') {
-    chunks.push(dialect.envelope([{ index: 0, delta: dialect.opening.delta, ...dialect.choiceExtras, ...(dialect.finishKeyMidStream ? { finish_reason: null } : {}) }], 'opening', plan));
+    chunks.push(
+      dialect.envelope(
+        [
+          {
+            index: 0,
+            delta: dialect.opening.delta,
+            ...dialect.choiceExtras,
+            ...(dialect.finishKeyMidStream ? { finish_reason: null } : {}),
+          },
+        ],
+        'opening',
+        plan,
+      ),
+    );
     opened = true;
   }
 
@@ -160,7 +173,11 @@ export function encodeStream(dialect: StreamDialect, plan: Plan): string[] {
         break;
       case 'reasoning+details':
         for (const piece of pieces(plan.reasoning)) {
-          push({ ...dialect.reasoningDeltaExtras, reasoning: piece, reasoning_details: [{ type: 'reasoning.text', text: piece, format: 'unknown', index: 0 }] });
+          push({
+            ...dialect.reasoningDeltaExtras,
+            reasoning: piece,
+            reasoning_details: [{ type: 'reasoning.text', text: piece, format: 'unknown', index: 0 }],
+          });
         }
         break;
       case 'think-tags': {
@@ -180,23 +197,46 @@ export function encodeStream(dialect: StreamDialect, plan: Plan): string[] {
 
   plan.calls.forEach((call, index) => {
     if (dialect.toolArguments === 'whole') {
-      push({ ...dialect.toolDeltaExtras, tool_calls: [{ id: call.id, index, type: 'function', function: { name: call.name, arguments: call.arguments } }] });
+      push({
+        ...dialect.toolDeltaExtras,
+        tool_calls: [
+          { id: call.id, index, type: 'function', function: { name: call.name, arguments: call.arguments } },
+        ],
+      });
       return;
     }
-    push({ ...dialect.toolDeltaExtras, tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] });
+    push({
+      ...dialect.toolDeltaExtras,
+      tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }],
+    });
     for (const fragment of fragments(call.arguments)) {
-      const continuation: JsonObject = dialect.continuationId === 'empty' ? { index, id: '', type: 'function', function: { arguments: fragment } } : { index, function: { arguments: fragment } };
+      const continuation: JsonObject =
+        dialect.continuationId === 'empty'
+          ? { index, id: '', type: 'function', function: { arguments: fragment } }
+          : { index, function: { arguments: fragment } };
       push({ ...(dialect.continuationId === 'empty' ? { content: null } : {}), tool_calls: [continuation] });
     }
     if (dialect.trailingEmptyFragment) {
       // DashScope: `{"delta":{"tool_calls":[…arguments:""…]},"index":0}`, no finish_reason key at all.
-      chunks.push(dialect.envelope([{ delta: { tool_calls: [{ function: { arguments: '' }, index, id: '', type: 'function' }] }, index: 0 }], 'delta', plan));
+      chunks.push(
+        dialect.envelope(
+          [{ delta: { tool_calls: [{ function: { arguments: '' }, index, id: '', type: 'function' }] }, index: 0 }],
+          'delta',
+          plan,
+        ),
+      );
     }
   });
 
   const usageWanted = !dialect.usageNeedsOption || plan.includeUsage;
   const usage = dialect.usageBody(plan.usage, plan);
-  const finishChoice = (): JsonObject => ({ index: 0, delta: { ...dialect.finishDelta }, ...dialect.choiceExtras, finish_reason: plan.finish, ...dialect.finishChoiceExtras(plan) });
+  const finishChoice = (): JsonObject => ({
+    index: 0,
+    delta: { ...dialect.finishDelta },
+    ...dialect.choiceExtras,
+    finish_reason: plan.finish,
+    ...dialect.finishChoiceExtras(plan),
+  });
   const finish = finishChoice();
   if (usageWanted && dialect.usage === 'in-choice') finish['usage'] = usage;
   if (dialect.finishTwice) finish['delta'] = { ...dialect.finishDelta, reasoning: null };
@@ -208,7 +248,8 @@ export function encodeStream(dialect: StreamDialect, plan: Plan): string[] {
     if (usageWanted) again['usage'] = usage;
     chunks.push(again);
   } else {
-    if (usageWanted && (dialect.usage === 'finish' || dialect.usage === 'finish+trailing')) finishChunk['usage'] = usage;
+    if (usageWanted && (dialect.usage === 'finish' || dialect.usage === 'finish+trailing'))
+      finishChunk['usage'] = usage;
     chunks.push(finishChunk);
   }
   if (usageWanted && (dialect.usage === 'trailing' || dialect.usage === 'finish+trailing')) {
@@ -217,7 +258,8 @@ export function encodeStream(dialect: StreamDialect, plan: Plan): string[] {
 
   chunks.forEach((chunk, index) => {
     writes.push(event(dialect, JSON.stringify(chunk)));
-    if (dialect.midComment !== undefined && (index === 0 || index === chunks.length - 2)) writes.push(`${dialect.midComment}\n\n`);
+    if (dialect.midComment !== undefined && (index === 0 || index === chunks.length - 2))
+      writes.push(`${dialect.midComment}\n\n`);
   });
   if (dialect.done) writes.push(event(dialect, '[DONE]'));
   return writes;
@@ -227,8 +269,10 @@ export function encodeStream(dialect: StreamDialect, plan: Plan): string[] {
 export function reportedUsage(dialect: StreamDialect, plan: Plan, sent: boolean): UsageReport | undefined {
   if (!sent) return undefined;
   const report: UsageReport = { prompt: plan.usage.prompt, completion: plan.usage.completion };
-  if (dialect.reportsReasoningTokens && plan.usage.reasoning !== undefined && plan.usage.reasoning > 0) report.reasoning = plan.usage.reasoning;
-  if (dialect.reportsCachedTokens && plan.usage.cached !== undefined && plan.usage.cached > 0) report.cached = plan.usage.cached;
+  if (dialect.reportsReasoningTokens && plan.usage.reasoning !== undefined && plan.usage.reasoning > 0)
+    report.reasoning = plan.usage.reasoning;
+  if (dialect.reportsCachedTokens && plan.usage.cached !== undefined && plan.usage.cached > 0)
+    report.cached = plan.usage.cached;
   return report;
 }
 
@@ -248,13 +292,21 @@ export function encodeUnary(dialect: UnaryDialect, plan: Plan): { body: JsonObje
   }
   message['content'] = content === '' && plan.calls.length > 0 ? null : content;
   if (plan.calls.length > 0) {
-    message['tool_calls'] = plan.calls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } }));
+    message['tool_calls'] = plan.calls.map((call) => ({
+      id: call.id,
+      type: 'function',
+      function: { name: call.name, arguments: call.arguments },
+    }));
   }
   return { body: dialect.envelope(message, plan), rawPrefix: dialect.rawPrefix };
 }
 
 /** The OpenAI unary envelope most providers share. */
-export function openAIUnaryEnvelope(extras: { top?: JsonObject; choice?: JsonObject; usage: (plan: Plan) => JsonObject }): (message: JsonObject, plan: Plan) => JsonObject {
+export function openAIUnaryEnvelope(extras: {
+  top?: JsonObject;
+  choice?: JsonObject;
+  usage: (plan: Plan) => JsonObject;
+}): (message: JsonObject, plan: Plan) => JsonObject {
   return (message, plan) => ({
     id: plan.id,
     object: 'chat.completion',
@@ -268,7 +320,11 @@ export function openAIUnaryEnvelope(extras: { top?: JsonObject; choice?: JsonObj
 
 /** The common usage object: prompt, completion, total, plus optional details. */
 export function basicUsage(usage: UsageReport, details: { reasoning?: boolean; cached?: boolean } = {}): JsonObject {
-  const body: JsonObject = { prompt_tokens: usage.prompt, completion_tokens: usage.completion, total_tokens: usage.prompt + usage.completion };
+  const body: JsonObject = {
+    prompt_tokens: usage.prompt,
+    completion_tokens: usage.completion,
+    total_tokens: usage.prompt + usage.completion,
+  };
   if (details.cached === true) body['prompt_tokens_details'] = { cached_tokens: usage.cached ?? 0 };
   if (details.reasoning === true) body['completion_tokens_details'] = { reasoning_tokens: usage.reasoning ?? 0 };
   return body;

@@ -8,7 +8,17 @@
  * balance error; its documented 429 is a TPM rate limit with `retry-after` (retryable).
  */
 import { checkConversation, checkToolNames, hasImages, OPENAI_NAME } from './checks.js';
-import { bearerToken, imageParts, LOWER_ALNUM, reject, UPSTREAM_KEY, type JsonObject, type Personality, type Problem, type UsageReport } from './core.js';
+import {
+  bearerToken,
+  imageParts,
+  LOWER_ALNUM,
+  reject,
+  UPSTREAM_KEY,
+  type JsonObject,
+  type Personality,
+  type Problem,
+  type UsageReport,
+} from './core.js';
 import { openAIUnaryEnvelope, type Plan } from './encode.js';
 
 function usage(report: UsageReport): JsonObject {
@@ -21,7 +31,8 @@ function usage(report: UsageReport): JsonObject {
     total_tokens: report.prompt + report.completion,
     total_time: 0.101,
   };
-  if (report.reasoning !== undefined && report.reasoning > 0) body['completion_tokens_details'] = { reasoning_tokens: report.reasoning };
+  if (report.reasoning !== undefined && report.reasoning > 0)
+    body['completion_tokens_details'] = { reasoning_tokens: report.reasoning };
   return body;
 }
 
@@ -45,7 +56,14 @@ export const groq: Personality = {
     leadingComments: [],
     done: true,
     envelope(choices, phase, plan) {
-      const chunk: JsonObject = { id: plan.id, object: 'chat.completion.chunk', created: plan.created, model: plan.model, system_fingerprint: 'fp_4cfc2deea6', choices };
+      const chunk: JsonObject = {
+        id: plan.id,
+        object: 'chat.completion.chunk',
+        created: plan.created,
+        model: plan.model,
+        system_fingerprint: 'fp_4cfc2deea6',
+        choices,
+      };
       if (phase === 'opening') chunk['x_groq'] = xGroq(plan, false);
       if (phase === 'finish') chunk['x_groq'] = xGroq(plan, true);
       if (phase === 'usage') chunk['service_tier'] = 'on_demand';
@@ -75,7 +93,11 @@ export const groq: Personality = {
   unary: {
     rawPrefix: '',
     reasoning: 'reasoning',
-    envelope: openAIUnaryEnvelope({ choice: { logprobs: null }, top: { system_fingerprint: 'fp_4cfc2deea6', x_groq: { id: 'req_01k5d0s0v2e7d9r2m1x8c4a6b3' } }, usage: (plan) => usage(plan.usage) }),
+    envelope: openAIUnaryEnvelope({
+      choice: { logprobs: null },
+      top: { system_fingerprint: 'fp_4cfc2deea6', x_groq: { id: 'req_01k5d0s0v2e7d9r2m1x8c4a6b3' } },
+      usage: (plan) => usage(plan.usage),
+    }),
   },
   quota: {
     rejection: {
@@ -95,7 +117,9 @@ export const groq: Personality = {
   },
   route: (url) => (url.pathname === '/openai/v1/chat/completions' ? { kind: 'chat' } : undefined),
   authenticate(headers) {
-    return bearerToken(headers) === UPSTREAM_KEY ? undefined : reject(this, { status: 401, why: 'auth', code: 'invalid_api_key', message: 'Invalid API Key' });
+    return bearerToken(headers) === UPSTREAM_KEY
+      ? undefined
+      : reject(this, { status: 401, why: 'auth', code: 'invalid_api_key', message: 'Invalid API Key' });
   },
   envelope: (problem: Problem) => {
     const error: JsonObject = { message: problem.message, type: problem.type ?? 'invalid_request_error' };
@@ -112,7 +136,12 @@ export const groq: Personality = {
     });
   },
   unknownModel(model) {
-    return reject(this, { status: 404, why: 'model', code: 'model_not_found', message: `The model \`${model}\` does not exist or you do not have access to it.` });
+    return reject(this, {
+      status: 404,
+      why: 'model',
+      code: 'model_not_found',
+      message: `The model \`${model}\` does not exist or you do not have access to it.`,
+    });
   },
   thinking(chat, traits) {
     if (traits.thinking === 'off') return false;
@@ -127,18 +156,30 @@ export const groq: Personality = {
       for (const field of ['reasoning_content', 'reasoning']) {
         if (field in message.raw) {
           const at = `messages.${message.index}`;
-          return reject(this, { status: 400, why: 'reasoning-field', message: `'${at}' : for 'role:${message.role}' the following must be satisfied[('${at}' : property '${field}' is unsupported)]` });
+          return reject(this, {
+            status: 400,
+            why: 'reasoning-field',
+            message: `'${at}' : for 'role:${message.role}' the following must be satisfied[('${at}' : property '${field}' is unsupported)]`,
+          });
         }
       }
     }
     const problem = checkConversation(chat) ?? checkToolNames(chat, OPENAI_NAME);
     if (problem !== undefined) return reject(this, problem);
     if ('reasoning_format' in chat.raw && context.traits.thinking === 'off') {
-      return reject(this, { status: 400, why: 'reasoning_format', message: 'reasoning_format is not supported with this model' });
+      return reject(this, {
+        status: 400,
+        why: 'reasoning_format',
+        message: 'reasoning_format is not supported with this model',
+      });
     }
     if (hasImages(chat) && !context.traits.vision) {
       const at = `messages.${imageParts(chat)[0]?.messageIndex ?? 0}`;
-      return reject(this, { status: 400, why: 'image', message: `'${at}' : for 'role:user' the following must be satisfied[('${at}.content' : value must be a string)]` });
+      return reject(this, {
+        status: 400,
+        why: 'image',
+        message: `'${at}' : for 'role:user' the following must be satisfied[('${at}.content' : value must be a string)]`,
+      });
     }
     return undefined;
   },

@@ -18,7 +18,12 @@ export interface LlamacppOptions {
   jinja: boolean;
 }
 
-const ERROR_TYPES: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 404: 'not_found_error', 429: 'rate_limit_error' };
+const ERROR_TYPES: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  404: 'not_found_error',
+  429: 'rate_limit_error',
+};
 
 export function createLlamacpp(options: LlamacppOptions): Personality {
   return {
@@ -37,7 +42,16 @@ export function createLlamacpp(options: LlamacppOptions): Personality {
         model: plan.model,
         system_fingerprint: 'b6100-2b0c1c7e',
         object: 'chat.completion.chunk',
-        ...(phase === 'usage' ? { timings: { prompt_n: plan.usage.prompt, prompt_ms: 412.5, predicted_n: plan.usage.completion, predicted_ms: 955.1 } } : {}),
+        ...(phase === 'usage'
+          ? {
+              timings: {
+                prompt_n: plan.usage.prompt,
+                prompt_ms: 412.5,
+                predicted_n: plan.usage.completion,
+                predicted_ms: 955.1,
+              },
+            }
+          : {}),
       }),
       choiceExtras: {},
       finishKeyMidStream: true,
@@ -63,10 +77,17 @@ export function createLlamacpp(options: LlamacppOptions): Personality {
     unary: {
       rawPrefix: '',
       reasoning: 'reasoning_content',
-      envelope: openAIUnaryEnvelope({ top: { system_fingerprint: 'b6100-2b0c1c7e' }, usage: (plan) => basicUsage(plan.usage) }),
+      envelope: openAIUnaryEnvelope({
+        top: { system_fingerprint: 'b6100-2b0c1c7e' },
+        usage: (plan) => basicUsage(plan.usage),
+      }),
     },
     quota: {
-      rejection: { status: 429, why: 'rate-limit', body: { error: { code: 429, message: 'too many requests, all slots are busy', type: 'rate_limit_error' } } }, // composed
+      rejection: {
+        status: 429,
+        why: 'rate-limit',
+        body: { error: { code: 429, message: 'too many requests, all slots are busy', type: 'rate_limit_error' } },
+      }, // composed
       expect: { httpStatus: 429, status: 'RESOURCE_EXHAUSTED', reason: 'UPSTREAM_RATE_LIMITED' },
     },
     route(url) {
@@ -75,9 +96,13 @@ export function createLlamacpp(options: LlamacppOptions): Personality {
       return undefined;
     },
     authenticate(headers) {
-      return bearerToken(headers) === UPSTREAM_KEY ? undefined : reject(this, { status: 401, why: 'auth', message: 'Invalid API Key' });
+      return bearerToken(headers) === UPSTREAM_KEY
+        ? undefined
+        : reject(this, { status: 401, why: 'auth', message: 'Invalid API Key' });
     },
-    envelope: (problem) => ({ error: { code: problem.status, message: problem.message, type: ERROR_TYPES[problem.status] ?? 'server_error' } }),
+    envelope: (problem) => ({
+      error: { code: problem.status, message: problem.message, type: ERROR_TYPES[problem.status] ?? 'server_error' },
+    }),
     notFound(url) {
       return reject(this, { status: 404, why: 'path', message: `File Not Found: ${url.pathname}` });
     },
@@ -86,14 +111,17 @@ export function createLlamacpp(options: LlamacppOptions): Personality {
     },
     thinking: () => true,
     validate(chat) {
-      if (chat.tools.length > 0 && !options.jinja) return reject(this, { status: 500, why: 'jinja', message: 'tools param requires --jinja flag' });
-      if (hasImages(chat) && !options.mmproj) return reject(this, { status: 500, why: 'image', message: 'image input is not supported by this server' });
+      if (chat.tools.length > 0 && !options.jinja)
+        return reject(this, { status: 500, why: 'jinja', message: 'tools param requires --jinja flag' });
+      if (hasImages(chat) && !options.mmproj)
+        return reject(this, { status: 500, why: 'image', message: 'image input is not supported by this server' });
       const conversation = checkConversation(chat);
       return conversation === undefined ? undefined : reject(this, conversation);
     },
     callLimit: (chat) => (chat.raw['parallel_tool_calls'] === true ? undefined : 1),
     countTokens(body) {
-      if (!isJsonObject(body) || typeof body['content'] !== 'string') return { rejection: reject(this, { status: 400, why: 'tokens', message: '"content" must be provided' }) };
+      if (!isJsonObject(body) || typeof body['content'] !== 'string')
+        return { rejection: reject(this, { status: 400, why: 'tokens', message: '"content" must be provided' }) };
       const count = Math.ceil(body['content'].length / 4);
       return { reply: { tokens: Array.from({ length: count }, (_, index) => 1000 + index) } };
     },

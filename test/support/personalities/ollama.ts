@@ -25,7 +25,14 @@ export const ollama: Personality = {
     dataPrefix: 'data: ',
     leadingComments: [],
     done: true,
-    envelope: (choices, _phase, plan) => ({ id: plan.id, object: 'chat.completion.chunk', created: plan.created, model: plan.model, system_fingerprint: 'fp_ollama', choices }),
+    envelope: (choices, _phase, plan) => ({
+      id: plan.id,
+      object: 'chat.completion.chunk',
+      created: plan.created,
+      model: plan.model,
+      system_fingerprint: 'fp_ollama',
+      choices,
+    }),
     choiceExtras: {},
     finishKeyMidStream: true,
     opening: { kind: 'merged' },
@@ -50,16 +57,30 @@ export const ollama: Personality = {
   unary: {
     rawPrefix: '',
     reasoning: 'reasoning',
-    envelope: openAIUnaryEnvelope({ top: { system_fingerprint: 'fp_ollama' }, usage: (plan) => basicUsage(plan.usage) }),
+    envelope: openAIUnaryEnvelope({
+      top: { system_fingerprint: 'fp_ollama' },
+      usage: (plan) => basicUsage(plan.usage),
+    }),
   },
   quota: {
-    rejection: { status: 429, why: 'rate-limit', body: { error: { message: 'too many requests, please try again later', type: 'api_error', param: null, code: null } } }, // composed
+    rejection: {
+      status: 429,
+      why: 'rate-limit',
+      body: {
+        error: { message: 'too many requests, please try again later', type: 'api_error', param: null, code: null },
+      },
+    }, // composed
     expect: { httpStatus: 429, status: 'RESOURCE_EXHAUSTED', reason: 'UPSTREAM_RATE_LIMITED' },
   },
   route: (url) => (url.pathname === '/v1/chat/completions' ? { kind: 'chat' } : undefined),
   authenticate: () => undefined,
   envelope: (problem) => ({
-    error: { message: problem.message, type: problem.status === 400 ? 'invalid_request_error' : problem.status === 404 ? 'not_found_error' : 'api_error', param: null, code: null },
+    error: {
+      message: problem.message,
+      type: problem.status === 400 ? 'invalid_request_error' : problem.status === 404 ? 'not_found_error' : 'api_error',
+      param: null,
+      code: null,
+    },
   }),
   notFound(url) {
     return reject(this, { status: 404, why: 'path', message: `404 page not found: ${url.pathname}` });
@@ -75,16 +96,35 @@ export const ollama: Personality = {
     const conversation = checkConversation(chat);
     if (conversation !== undefined) return reject(this, conversation);
     if (chat.tools.length > 0 && context.traits.tools === false) {
-      return reject(this, { status: 400, why: 'tools', message: `registry.ollama.ai/library/${chat.model} does not support tools` });
+      return reject(this, {
+        status: 400,
+        why: 'tools',
+        message: `registry.ollama.ai/library/${chat.model} does not support tools`,
+      });
     }
     if (hasImages(chat)) {
-      if (httpImage(chat)) return reject(this, { status: 400, why: 'image-url', message: 'image URLs are not currently supported, please use base64 encoded data instead' });
-      if (imageMimeTypes(chat).some((type) => !IMAGE_TYPES.includes(type))) return reject(this, { status: 400, why: 'image-type', message: 'invalid image input' });
-      if (!context.traits.vision) return reject(this, { status: 500, why: 'image', message: 'this model is missing data required for image input' }); // composed
+      if (httpImage(chat))
+        return reject(this, {
+          status: 400,
+          why: 'image-url',
+          message: 'image URLs are not currently supported, please use base64 encoded data instead',
+        });
+      if (imageMimeTypes(chat).some((type) => !IMAGE_TYPES.includes(type)))
+        return reject(this, { status: 400, why: 'image-type', message: 'invalid image input' });
+      if (!context.traits.vision)
+        return reject(this, {
+          status: 500,
+          why: 'image',
+          message: 'this model is missing data required for image input',
+        }); // composed
     }
     const effort = chat.raw['reasoning_effort'];
     if (effort !== undefined && (typeof effort !== 'string' || !EFFORTS.includes(effort))) {
-      return reject(this, { status: 400, why: 'reasoning_effort', message: `invalid reasoning value: "${String(effort)}"` });
+      return reject(this, {
+        status: 400,
+        why: 'reasoning_effort',
+        message: `invalid reasoning value: "${String(effort)}"`,
+      });
     }
     return undefined;
   },

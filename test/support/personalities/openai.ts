@@ -5,7 +5,15 @@
  * `^[a-zA-Z0-9_-]+$`, `max_tokens` and temperature ≠ 1 on reasoning models, `reasoning_effort` on other models,
  * images on non-vision models, json_object without the word "json". Quota: 429 `insufficient_quota`.
  */
-import { checkConversation, checkToolNames, hasImages, mentionsJson, numberField, OPENAI_NAME, responseFormatType } from './checks.js';
+import {
+  checkConversation,
+  checkToolNames,
+  hasImages,
+  mentionsJson,
+  numberField,
+  OPENAI_NAME,
+  responseFormatType,
+} from './checks.js';
 import {
   ALNUM,
   bearerToken,
@@ -24,10 +32,38 @@ import { basicUsage, openAIUnaryEnvelope, type StreamDialect, type UnaryDialect 
 
 /** Request arguments the Chat Completions API knows; anything else is "Unrecognized request argument supplied". */
 export const OPENAI_REQUEST_KEYS = new Set([
-  'model', 'messages', 'stream', 'stream_options', 'tools', 'tool_choice', 'parallel_tool_calls', 'temperature', 'top_p',
-  'max_tokens', 'max_completion_tokens', 'stop', 'n', 'seed', 'presence_penalty', 'frequency_penalty', 'response_format',
-  'reasoning_effort', 'user', 'logprobs', 'top_logprobs', 'logit_bias', 'metadata', 'store', 'service_tier', 'modalities',
-  'audio', 'prediction', 'web_search_options', 'verbosity', 'prompt_cache_key', 'safety_identifier',
+  'model',
+  'messages',
+  'stream',
+  'stream_options',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'temperature',
+  'top_p',
+  'max_tokens',
+  'max_completion_tokens',
+  'stop',
+  'n',
+  'seed',
+  'presence_penalty',
+  'frequency_penalty',
+  'response_format',
+  'reasoning_effort',
+  'user',
+  'logprobs',
+  'top_logprobs',
+  'logit_bias',
+  'metadata',
+  'store',
+  'service_tier',
+  'modalities',
+  'audio',
+  'prediction',
+  'web_search_options',
+  'verbosity',
+  'prompt_cache_key',
+  'safety_identifier',
 ]);
 
 export const openAIStream: StreamDialect = {
@@ -82,7 +118,8 @@ const REASONING_EFFORTS = ['minimal', 'low', 'medium', 'high'];
 /** The request rules OpenAI and Azure share (docs/providers.md §3.3, §4.4, §6, §7). */
 export function openAIRules(chat: ChatRequest, context: CheckContext): Problem | undefined {
   for (const key of Object.keys(chat.raw)) {
-    if (!OPENAI_REQUEST_KEYS.has(key)) return { status: 400, why: `unknown-argument:${key}`, message: `Unrecognized request argument supplied: ${key}` };
+    if (!OPENAI_REQUEST_KEYS.has(key))
+      return { status: 400, why: `unknown-argument:${key}`, message: `Unrecognized request argument supplied: ${key}` };
   }
   const conversation = checkConversation(chat, ['system', 'developer', 'user', 'assistant', 'tool']);
   if (conversation !== undefined) return conversation;
@@ -92,17 +129,42 @@ export function openAIRules(chat: ChatRequest, context: CheckContext): Problem |
   const effort = chat.raw['reasoning_effort'];
   if (traits.reasoningModel === true) {
     if ('max_tokens' in chat.raw) {
-      return { status: 400, why: 'max_tokens', param: 'max_tokens', code: 'unsupported_parameter', message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead." };
+      return {
+        status: 400,
+        why: 'max_tokens',
+        param: 'max_tokens',
+        code: 'unsupported_parameter',
+        message:
+          "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+      };
     }
     const temperature = numberField(chat.raw, 'temperature');
     if (temperature !== undefined && temperature !== 1) {
-      return { status: 400, why: 'temperature', param: 'temperature', code: 'unsupported_value', message: `Unsupported value: 'temperature' does not support ${temperature} with this model. Only the default (1) value is supported.` };
+      return {
+        status: 400,
+        why: 'temperature',
+        param: 'temperature',
+        code: 'unsupported_value',
+        message: `Unsupported value: 'temperature' does not support ${temperature} with this model. Only the default (1) value is supported.`,
+      };
     }
     if (effort !== undefined && (typeof effort !== 'string' || !REASONING_EFFORTS.includes(effort))) {
-      return { status: 400, why: 'reasoning_effort', param: 'reasoning_effort', code: 'invalid_value', message: `Invalid value: '${String(effort)}'. Supported values are: ${REASONING_EFFORTS.map((value) => `'${value}'`).join(', ')}.` };
+      return {
+        status: 400,
+        why: 'reasoning_effort',
+        param: 'reasoning_effort',
+        code: 'invalid_value',
+        message: `Invalid value: '${String(effort)}'. Supported values are: ${REASONING_EFFORTS.map((value) => `'${value}'`).join(', ')}.`,
+      };
     }
   } else if (effort !== undefined) {
-    return { status: 400, why: 'reasoning_effort', param: 'reasoning_effort', code: 'unsupported_parameter', message: "Unsupported parameter: 'reasoning_effort' is not supported with this model." };
+    return {
+      status: 400,
+      why: 'reasoning_effort',
+      param: 'reasoning_effort',
+      code: 'unsupported_parameter',
+      message: "Unsupported parameter: 'reasoning_effort' is not supported with this model.",
+    };
   }
   if (!traits.vision && hasImages(chat)) {
     const image = imageParts(chat)[0];
@@ -115,17 +177,34 @@ export function openAIRules(chat: ChatRequest, context: CheckContext): Problem |
   }
   const format = responseFormatType(chat);
   if (format === 'json_object' && !mentionsJson(chat)) {
-    return { status: 400, why: 'json-word', param: 'messages', message: "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'." };
+    return {
+      status: 400,
+      why: 'json-word',
+      param: 'messages',
+      message: "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
+    };
   }
   if (format === 'json_schema') {
     const spec = chat.raw['response_format'];
     const jsonSchema = isJsonObject(spec) ? spec['json_schema'] : undefined;
     const name = isJsonObject(jsonSchema) ? jsonSchema['name'] : undefined;
     if (typeof name !== 'string' || !OPENAI_NAME.test(name)) {
-      return { status: 400, why: 'json_schema', param: 'response_format.json_schema.name', code: 'invalid_value', message: "Invalid 'response_format.json_schema.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'." };
+      return {
+        status: 400,
+        why: 'json_schema',
+        param: 'response_format.json_schema.name',
+        code: 'invalid_value',
+        message:
+          "Invalid 'response_format.json_schema.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.",
+      };
     }
     if (!isJsonObject(jsonSchema) || !isJsonObject(jsonSchema['schema'])) {
-      return { status: 400, why: 'json_schema', param: 'response_format.json_schema.schema', message: "Invalid type for 'response_format.json_schema.schema': expected an object." };
+      return {
+        status: 400,
+        why: 'json_schema',
+        param: 'response_format.json_schema.schema',
+        message: "Invalid type for 'response_format.json_schema.schema': expected an object.",
+      };
     }
   }
   return undefined;
@@ -136,7 +215,8 @@ export const OPENAI_QUOTA: Rejection = {
   why: 'quota',
   body: {
     error: {
-      message: 'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.',
+      message:
+        'You exceeded your current quota, please check your plan and billing details. For more information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.',
       type: 'insufficient_quota',
       param: null,
       code: 'insufficient_quota',
@@ -158,7 +238,10 @@ export const openai: Personality = {
   },
   stream: openAIStream,
   unary: openAIUnary,
-  quota: { rejection: OPENAI_QUOTA, expect: { httpStatus: 400, status: 'FAILED_PRECONDITION', reason: 'UPSTREAM_INSUFFICIENT_BALANCE' } },
+  quota: {
+    rejection: OPENAI_QUOTA,
+    expect: { httpStatus: 400, status: 'FAILED_PRECONDITION', reason: 'UPSTREAM_INSUFFICIENT_BALANCE' },
+  },
   route: (url) => (url.pathname === '/v1/chat/completions' ? { kind: 'chat' } : undefined),
   authenticate(headers) {
     const key = bearerToken(headers);
@@ -174,7 +257,12 @@ export const openai: Personality = {
     return reject(this, { status: 404, why: 'path', message: `Invalid URL (POST ${url.pathname})` });
   },
   unknownModel(model) {
-    return reject(this, { status: 404, why: 'model', code: 'model_not_found', message: `The model \`${model}\` does not exist or you do not have access to it.` });
+    return reject(this, {
+      status: 404,
+      why: 'model',
+      code: 'model_not_found',
+      message: `The model \`${model}\` does not exist or you do not have access to it.`,
+    });
   },
   thinking: (_chat, traits) => traits.reasoningModel === true,
   validate(chat, context) {

@@ -8,7 +8,18 @@
  * credits.
  */
 import { checkConversation, hasImages } from './checks.js';
-import { ALNUM, bearerToken, DIGITS, isJsonObject, type JsonObject, type Personality, type Problem, type Rejection, UPSTREAM_KEY, type UsageReport } from './core.js';
+import {
+  ALNUM,
+  bearerToken,
+  DIGITS,
+  isJsonObject,
+  type JsonObject,
+  type Personality,
+  type Problem,
+  type Rejection,
+  UPSTREAM_KEY,
+  type UsageReport,
+} from './core.js';
 import { openAIUnaryEnvelope } from './encode.js';
 
 function usage(report: UsageReport): JsonObject {
@@ -25,12 +36,23 @@ function usage(report: UsageReport): JsonObject {
 }
 
 function error(code: number, message: string, why: string, metadata?: JsonObject): Rejection {
-  return { status: code, why, body: { error: metadata === undefined ? { code, message } : { code, message, metadata } } };
+  return {
+    status: code,
+    why,
+    body: { error: metadata === undefined ? { code, message } : { code, message, metadata } },
+  };
 }
 
 /** A routed provider's rejection, wrapped the OpenRouter way. */
 function wrapped(problem: Problem, providerName: string): Rejection {
-  const raw = JSON.stringify({ error: { message: problem.message, type: problem.type ?? 'invalid_request_error', param: problem.param ?? null, code: problem.code ?? null } });
+  const raw = JSON.stringify({
+    error: {
+      message: problem.message,
+      type: problem.type ?? 'invalid_request_error',
+      param: problem.param ?? null,
+      code: problem.code ?? null,
+    },
+  });
   return error(problem.status, 'Provider returned error', problem.why, { provider_name: providerName, raw });
 }
 
@@ -49,7 +71,14 @@ export const openrouter: Personality = {
     leadingComments: [': OPENROUTER PROCESSING', ': OPENROUTER PROCESSING'],
     midComment: ': OPENROUTER PROCESSING',
     done: true,
-    envelope: (choices, _phase, plan) => ({ id: plan.id, object: 'chat.completion.chunk', created: plan.created, model: plan.model, provider: 'Chutes', choices }),
+    envelope: (choices, _phase, plan) => ({
+      id: plan.id,
+      object: 'chat.completion.chunk',
+      created: plan.created,
+      model: plan.model,
+      provider: 'Chutes',
+      choices,
+    }),
     choiceExtras: { native_finish_reason: null },
     finishKeyMidStream: true,
     opening: { kind: 'separate', delta: { role: 'assistant', content: '' } },
@@ -74,14 +103,19 @@ export const openrouter: Personality = {
   unary: {
     rawPrefix: '',
     reasoning: 'reasoning',
-    envelope: openAIUnaryEnvelope({ choice: { logprobs: null, native_finish_reason: 'stop' }, top: { provider: 'Chutes' }, usage: (plan) => usage(plan.usage) }),
+    envelope: openAIUnaryEnvelope({
+      choice: { logprobs: null, native_finish_reason: 'stop' },
+      top: { provider: 'Chutes' },
+      usage: (plan) => usage(plan.usage),
+    }),
   },
   quota: {
     rejection: error(402, 'Insufficient credits. Add more using https://openrouter.ai/settings/credits', 'quota'),
     expect: { httpStatus: 400, status: 'FAILED_PRECONDITION', reason: 'UPSTREAM_INSUFFICIENT_BALANCE' },
   },
   route: (url) => (url.pathname === '/api/v1/chat/completions' ? { kind: 'chat' } : undefined),
-  authenticate: (headers) => (bearerToken(headers) === UPSTREAM_KEY ? undefined : error(401, 'No auth credentials found', 'auth')),
+  authenticate: (headers) =>
+    bearerToken(headers) === UPSTREAM_KEY ? undefined : error(401, 'No auth credentials found', 'auth'),
   envelope: (problem) => ({ error: { code: problem.status, message: problem.message } }),
   notFound: () => error(404, 'Not Found', 'path'),
   unknownModel: (model) => error(400, `${model} is not a valid model ID`, 'model'),
@@ -99,8 +133,10 @@ export const openrouter: Personality = {
       const valid =
         isJsonObject(reasoning) &&
         Object.keys(reasoning).every((key) => ['effort', 'max_tokens', 'enabled', 'exclude'].includes(key)) &&
-        (reasoning['effort'] === undefined || (typeof reasoning['effort'] === 'string' && EFFORTS.includes(reasoning['effort']))) &&
-        (reasoning['max_tokens'] === undefined || (typeof reasoning['max_tokens'] === 'number' && Number.isInteger(reasoning['max_tokens']))) &&
+        (reasoning['effort'] === undefined ||
+          (typeof reasoning['effort'] === 'string' && EFFORTS.includes(reasoning['effort']))) &&
+        (reasoning['max_tokens'] === undefined ||
+          (typeof reasoning['max_tokens'] === 'number' && Number.isInteger(reasoning['max_tokens']))) &&
         (reasoning['enabled'] === undefined || typeof reasoning['enabled'] === 'boolean');
       if (!valid) return error(400, `Invalid reasoning parameter: ${JSON.stringify(reasoning)}`, 'reasoning'); // composed
     }

@@ -4,7 +4,17 @@
  * Every exchange is recorded with its verdict, so tests assert both what the proxy sent and what was accepted.
  */
 import { ScriptedUpstream, type ReceivedRequest, type Script } from '../scripted-upstream.js';
-import { Rng, parseChat, reject, type ChatRequest, type ModelTraits, type Personality, type Rejection, type UsageReport, type Utterance } from './core.js';
+import {
+  Rng,
+  parseChat,
+  reject,
+  type ChatRequest,
+  type ModelTraits,
+  type Personality,
+  type Rejection,
+  type UsageReport,
+  type Utterance,
+} from './core.js';
 import { encodeStream, encodeUnary, reportedUsage, streamSendsUsage, type Plan } from './encode.js';
 
 export interface Exchange {
@@ -108,8 +118,14 @@ export class PersonalityUpstream {
       .map((exchange, index) => {
         const chat = exchange.chat;
         const head = `#${index} ${exchange.received.method} ${exchange.received.url} ${exchange.route}`;
-        const body = chat === undefined ? '' : ` model=${chat.model} stream=${chat.stream} messages=${chat.messages.map((message) => message.role).join(',')} tools=${chat.tools.length}`;
-        const verdict = exchange.rejection === undefined ? ' → 200' : ` → ${exchange.rejection.status} ${exchange.rejection.why}: ${JSON.stringify(exchange.rejection.body).slice(0, 400)}`;
+        const body =
+          chat === undefined
+            ? ''
+            : ` model=${chat.model} stream=${chat.stream} messages=${chat.messages.map((message) => message.role).join(',')} tools=${chat.tools.length}`;
+        const verdict =
+          exchange.rejection === undefined
+            ? ' → 200'
+            : ` → ${exchange.rejection.status} ${exchange.rejection.why}: ${JSON.stringify(exchange.rejection.body).slice(0, 400)}`;
         return head + body + verdict;
       })
       .join('\n');
@@ -163,7 +179,12 @@ export class PersonalityUpstream {
     if (rejection !== undefined) return fail(rejection);
     exchange.ignored = personality.ignored?.(chat, { url, headers: received.headers, traits, thinking }) ?? [];
     const responder = this.responder;
-    if (responder === undefined) return fail({ status: 500, why: 'no-responder', body: { error: { message: 'personality: the test set no responder', type: 'server_error' } } });
+    if (responder === undefined)
+      return fail({
+        status: 500,
+        why: 'no-responder',
+        body: { error: { message: 'personality: the test set no responder', type: 'server_error' } },
+      });
 
     const utterance = responder(chat, { thinking, traits, turn: this.turn++ });
     const plan = this.plan(chat, utterance, traits, modelName, thinking);
@@ -177,16 +198,29 @@ export class PersonalityUpstream {
     return { kind: 'json', body, rawPrefix };
   }
 
-  private plan(chat: ChatRequest, utterance: Utterance, traits: ModelTraits, modelName: string, thinking: boolean): Plan {
+  private plan(
+    chat: ChatRequest,
+    utterance: Utterance,
+    traits: ModelTraits,
+    modelName: string,
+    thinking: boolean,
+  ): Plan {
     const personality = this.personality;
     const rng = this.rng;
     const thought = thinking ? (utterance.reasoning ?? '') : '';
-    const field = personality.reasoningFor?.(chat) ?? (chat.stream ? personality.stream.reasoning : personality.unary.reasoning);
+    const field =
+      personality.reasoningFor?.(chat) ?? (chat.stream ? personality.stream.reasoning : personality.unary.reasoning);
     let calls = utterance.calls ?? [];
     const limit = personality.callLimit?.(chat);
     if (limit !== undefined) calls = calls.slice(0, limit);
-    const idFor = chat.stream ? personality.stream.toolCallId : (personality.unary.toolCallId ?? personality.stream.toolCallId);
-    const planned = calls.map((call, index) => ({ id: idFor(call.name, index, rng), name: call.name, arguments: JSON.stringify(call.arguments) }));
+    const idFor = chat.stream
+      ? personality.stream.toolCallId
+      : (personality.unary.toolCallId ?? personality.stream.toolCallId);
+    const planned = calls.map((call, index) => ({
+      id: idFor(call.name, index, rng),
+      name: call.name,
+      arguments: JSON.stringify(call.arguments),
+    }));
     const text = utterance.text ?? '';
     const outputCharacters = text.length + planned.reduce((sum, call) => sum + call.arguments.length, 0);
     const reasoningTokens = thought === '' ? 0 : Math.ceil(thought.length / 4);

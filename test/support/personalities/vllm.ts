@@ -9,7 +9,12 @@ import { checkConversation, hasImages } from './checks.js';
 import { bearerToken, HEX, isJsonObject, reject, UPSTREAM_KEY, type Personality } from './core.js';
 import { basicUsage, openAIUnaryEnvelope } from './encode.js';
 
-const ERROR_TYPES: Record<number, string> = { 400: 'BadRequestError', 401: 'Unauthorized', 404: 'NotFoundError', 429: 'TooManyRequestsError' };
+const ERROR_TYPES: Record<number, string> = {
+  400: 'BadRequestError',
+  401: 'Unauthorized',
+  404: 'NotFoundError',
+  429: 'TooManyRequestsError',
+};
 
 export const vllm: Personality = {
   name: 'vllm',
@@ -22,7 +27,13 @@ export const vllm: Personality = {
     dataPrefix: 'data: ',
     leadingComments: [],
     done: true,
-    envelope: (choices, _phase, plan) => ({ id: plan.id, object: 'chat.completion.chunk', created: plan.created, model: plan.model, choices }),
+    envelope: (choices, _phase, plan) => ({
+      id: plan.id,
+      object: 'chat.completion.chunk',
+      created: plan.created,
+      model: plan.model,
+      choices,
+    }),
     choiceExtras: { logprobs: null },
     finishKeyMidStream: true,
     opening: { kind: 'separate', delta: { role: 'assistant', content: '' } },
@@ -47,10 +58,25 @@ export const vllm: Personality = {
   unary: {
     rawPrefix: '',
     reasoning: 'reasoning',
-    envelope: openAIUnaryEnvelope({ choice: { logprobs: null, stop_reason: null }, top: { prompt_logprobs: null }, usage: (plan) => ({ ...basicUsage(plan.usage), prompt_tokens_details: null }) }),
+    envelope: openAIUnaryEnvelope({
+      choice: { logprobs: null, stop_reason: null },
+      top: { prompt_logprobs: null },
+      usage: (plan) => ({ ...basicUsage(plan.usage), prompt_tokens_details: null }),
+    }),
   },
   quota: {
-    rejection: { status: 429, why: 'rate-limit', body: { error: { message: 'Too many requests: the server is at capacity, please retry later', type: 'TooManyRequestsError', param: null, code: 429 } } }, // composed
+    rejection: {
+      status: 429,
+      why: 'rate-limit',
+      body: {
+        error: {
+          message: 'Too many requests: the server is at capacity, please retry later',
+          type: 'TooManyRequestsError',
+          param: null,
+          code: 429,
+        },
+      },
+    }, // composed
     expect: { httpStatus: 429, status: 'RESOURCE_EXHAUSTED', reason: 'UPSTREAM_RATE_LIMITED' },
   },
   route(url) {
@@ -58,13 +84,26 @@ export const vllm: Personality = {
     if (url.pathname === '/tokenize') return { kind: 'tokens' };
     return undefined;
   },
-  authenticate: (headers) => (bearerToken(headers) === UPSTREAM_KEY ? undefined : { status: 401, why: 'auth', body: { error: 'Unauthorized' } }),
-  envelope: (problem) => ({ error: { message: problem.message, type: ERROR_TYPES[problem.status] ?? 'InternalServerError', param: problem.param ?? null, code: problem.status } }),
+  authenticate: (headers) =>
+    bearerToken(headers) === UPSTREAM_KEY ? undefined : { status: 401, why: 'auth', body: { error: 'Unauthorized' } },
+  envelope: (problem) => ({
+    error: {
+      message: problem.message,
+      type: ERROR_TYPES[problem.status] ?? 'InternalServerError',
+      param: problem.param ?? null,
+      code: problem.status,
+    },
+  }),
   notFound(url) {
     return reject(this, { status: 404, why: 'path', message: `Not Found: ${url.pathname}` });
   },
   unknownModel(model) {
-    return reject(this, { status: 404, why: 'model', param: 'model', message: `The model \`${model}\` does not exist.` });
+    return reject(this, {
+      status: 404,
+      why: 'model',
+      param: 'model',
+      message: `The model \`${model}\` does not exist.`,
+    });
   },
   thinking(chat, traits) {
     if (traits.thinking === 'off') return false;
@@ -75,7 +114,12 @@ export const vllm: Personality = {
     const conversation = checkConversation(chat);
     if (conversation !== undefined) return reject(this, conversation);
     const kwargs = chat.raw['chat_template_kwargs'];
-    if (kwargs !== undefined && !isJsonObject(kwargs)) return reject(this, { status: 400, why: 'chat_template_kwargs', message: 'chat_template_kwargs: Input should be a valid dictionary' });
+    if (kwargs !== undefined && !isJsonObject(kwargs))
+      return reject(this, {
+        status: 400,
+        why: 'chat_template_kwargs',
+        message: 'chat_template_kwargs: Input should be a valid dictionary',
+      });
     if (hasImages(chat) && !context.traits.vision) {
       return reject(this, { status: 400, why: 'image', message: `${chat.model} is not a multimodal model` }); // composed
     }
@@ -86,10 +130,17 @@ export const vllm: Personality = {
     return 'parallel_tool_calls' in chat.raw ? ['parallel_tool_calls'] : [];
   },
   countTokens(body, rawText) {
-    if (!isJsonObject(body) || typeof body['model'] !== 'string') return { rejection: reject(this, { status: 400, why: 'tokens', message: 'model is required' }) };
+    if (!isJsonObject(body) || typeof body['model'] !== 'string')
+      return { rejection: reject(this, { status: 400, why: 'tokens', message: 'model is required' }) };
     if (!Object.hasOwn(this.models, body['model'])) return { rejection: this.unknownModel(body['model']) };
     const count = Math.ceil(rawText.length / 4);
-    return { reply: { count, max_model_len: 32768, tokens: Array.from({ length: Math.min(count, 8) }, (_, index) => 151644 + index) } };
+    return {
+      reply: {
+        count,
+        max_model_len: 32768,
+        tokens: Array.from({ length: Math.min(count, 8) }, (_, index) => 151644 + index),
+      },
+    };
   },
   responseId: (rng) => `chatcmpl-${rng.string(32, HEX)}`,
 };

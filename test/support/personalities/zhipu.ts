@@ -7,7 +7,18 @@
  * Errors `{"error":{"code":"<digits>","message"}}`. Quota: 429 code "1113".
  */
 import { checkConversation, hasImages, listContent, responseFormatType, toolChoiceKind } from './checks.js';
-import { bearerToken, DIGITS, HEX, isJsonObject, reject, UPSTREAM_KEY, type JsonObject, type Personality, type Problem, type UsageReport } from './core.js';
+import {
+  bearerToken,
+  DIGITS,
+  HEX,
+  isJsonObject,
+  reject,
+  UPSTREAM_KEY,
+  type JsonObject,
+  type Personality,
+  type Problem,
+  type UsageReport,
+} from './core.js';
 
 function usage(report: UsageReport): JsonObject {
   return {
@@ -70,7 +81,14 @@ export const zhipu: Personality = {
     }),
   },
   quota: {
-    rejection: { status: 429, why: 'quota', body: { error: { code: '1113', message: 'Insufficient balance or no resource package. Please recharge.' }, request_id: '20260912153000a1b2c3d4e5f6' } },
+    rejection: {
+      status: 429,
+      why: 'quota',
+      body: {
+        error: { code: '1113', message: 'Insufficient balance or no resource package. Please recharge.' },
+        request_id: '20260912153000a1b2c3d4e5f6',
+      },
+    },
     expect: { httpStatus: 400, status: 'FAILED_PRECONDITION', reason: 'UPSTREAM_INSUFFICIENT_BALANCE' },
   },
   route(url) {
@@ -79,11 +97,19 @@ export const zhipu: Personality = {
     return undefined;
   },
   authenticate(headers) {
-    return bearerToken(headers) === UPSTREAM_KEY ? undefined : { status: 401, why: 'auth', body: { error: { code: '1000', message: 'Authentication Failed' } } }; // composed text
+    return bearerToken(headers) === UPSTREAM_KEY
+      ? undefined
+      : { status: 401, why: 'auth', body: { error: { code: '1000', message: 'Authentication Failed' } } }; // composed text
   },
-  envelope: (problem) => ({ error: { code: typeof problem.code === 'string' ? problem.code : '1210', message: problem.message } }),
+  envelope: (problem) => ({
+    error: { code: typeof problem.code === 'string' ? problem.code : '1210', message: problem.message },
+  }),
   notFound: () => ({ status: 404, why: 'path', body: { error: { code: '404', message: 'Not Found' } } }), // composed
-  unknownModel: () => ({ status: 400, why: 'model', body: { error: { code: '1211', message: 'Unknown Model, please check the model code.' } } }), // composed text
+  unknownModel: () => ({
+    status: 400,
+    why: 'model',
+    body: { error: { code: '1211', message: 'Unknown Model, please check the model code.' } },
+  }), // composed text
   thinking(chat, traits) {
     const thinking = chat.raw['thinking'];
     if (isJsonObject(thinking) && thinking['type'] === 'disabled') return false;
@@ -95,11 +121,21 @@ export const zhipu: Personality = {
       const conversation = checkConversation(chat);
       if (conversation !== undefined) return conversation;
       const choice = toolChoiceKind(chat);
-      if (choice !== undefined && choice !== 'auto') return { status: 400, why: 'tool_choice', message: 'Tool choice must be auto' };
-      if (responseFormatType(chat) === 'json_schema') return { status: 400, why: 'json_schema', message: 'response_format type json_schema is not supported, use json_object' }; // composed
-      if (hasImages(chat) && !context.traits.vision) return { status: 400, why: 'image', message: `model ${chat.model} does not support image input` }; // composed
+      if (choice !== undefined && choice !== 'auto')
+        return { status: 400, why: 'tool_choice', message: 'Tool choice must be auto' };
+      if (responseFormatType(chat) === 'json_schema')
+        return {
+          status: 400,
+          why: 'json_schema',
+          message: 'response_format type json_schema is not supported, use json_object',
+        }; // composed
+      if (hasImages(chat) && !context.traits.vision)
+        return { status: 400, why: 'image', message: `model ${chat.model} does not support image input` }; // composed
       const thinking = chat.raw['thinking'];
-      if (thinking !== undefined && (!isJsonObject(thinking) || (thinking['type'] !== 'enabled' && thinking['type'] !== 'disabled'))) {
+      if (
+        thinking !== undefined &&
+        (!isJsonObject(thinking) || (thinking['type'] !== 'enabled' && thinking['type'] !== 'disabled'))
+      ) {
         return { status: 400, why: 'thinking', message: 'thinking.type must be enabled or disabled' }; // composed
       }
       return undefined;
@@ -117,7 +153,13 @@ export const zhipu: Personality = {
     if (!isJsonObject(body) || typeof body['model'] !== 'string' || !Array.isArray(body['messages'])) {
       return { rejection: reject(this, { status: 400, why: 'tokens', message: 'model and messages are required' }) };
     }
-    return { reply: { id: '20260912153001', created: 1779730001, usage: { prompt_tokens: Math.ceil(rawText.length / 4), total_tokens: Math.ceil(rawText.length / 4) } } };
+    return {
+      reply: {
+        id: '20260912153001',
+        created: 1779730001,
+        usage: { prompt_tokens: Math.ceil(rawText.length / 4), total_tokens: Math.ceil(rawText.length / 4) },
+      },
+    };
   },
   responseId: (rng) => `2026091215${rng.string(10, DIGITS)}`,
 };
