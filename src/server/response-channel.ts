@@ -8,6 +8,9 @@ import type { ServerResponse } from 'node:http';
 import type { ProxyError } from '../errors.js';
 import type { GenerateContentResponse } from '../translate/gemini-types.js';
 
+/** Gap between the last event and a mid-stream error object, so that a client reads them apart ([R-ERR-5]). */
+const FAIL_WRITE_GAP_MS = 100;
+
 /** JSON.stringify leaves U+2028/U+2029 raw; SDK 1.30's line regex stops at them ([R-SSE-8], [R-PART-4]). */
 export function encodeJson(value: unknown): string {
   const json = JSON.stringify(value);
@@ -166,8 +169,9 @@ export class ResponseChannel {
     if (this.kind === 'json-array') this.res.end(`${this.elements++ === 0 ? '[' : ',\r\n'}${body}]`);
     else if (this.kind === 'sse' && this.elements > 0) {
       // SDK 1.30 recognises the error only when one network read is exactly this object: let the earlier events
-      // reach the client first so the two are not read together.
-      setTimeout(() => this.res.end(body), 25).unref();
+      // reach the client first so the two are not read together. 25 ms was too short on a busy machine (the fault
+      // matrix saw both in one read); a failure path can afford 100 ms.
+      setTimeout(() => this.res.end(body), FAIL_WRITE_GAP_MS).unref();
     } else this.res.end(body);
   }
 
