@@ -5,6 +5,7 @@
  */
 import { Agent, request } from 'undici';
 import type { SelfRunBackend, WebSearchConfig } from '../config/web-search.js';
+import { webUrl } from '../translate/grounding.js';
 
 export interface SearchResult {
   url: string;
@@ -55,16 +56,6 @@ function plainText(value: unknown): string {
     )
     .replace(/\s+/g, ' ')
     .trim();
-}
-
-function webUrl(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function truncate(text: string, limit: number): string {

@@ -44,7 +44,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function webUrl(value: unknown): string | undefined {
+/** An http(s) URL, normalised, or undefined: the only links grounding (and the search backends) pass on. */
+export function webUrl(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   try {
     const url = new URL(value);
