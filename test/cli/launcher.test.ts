@@ -219,7 +219,10 @@ describe('gemini-proxy … gemini (the launcher)', () => {
       .join('\n');
     writeFileSync(
       script,
-      `${exports}\ncd '${box.workspace}'\n'${process.execPath}' '${CLI}' --base-url '${upstream.baseUrl}' --model up-model gemini\necho $? > '${exitFile}'\n`,
+      // Gemini CLI (through is-in-ci) starts non-interactive when CI, CONTINUOUS_INTEGRATION or any CI_* variable is
+      // set, as it is in CI runs: a person's terminal has none of them.
+      `for name in $(compgen -e | grep -E '^(CI|CONTINUOUS_INTEGRATION|CI_.*)$'); do unset "$name"; done\n` +
+        `${exports}\ncd '${box.workspace}'\n'${process.execPath}' '${CLI}' --base-url '${upstream.baseUrl}' --model up-model gemini\necho $? > '${exitFile}'\n`,
     );
     const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
     const screen = (): string => tmux('capture-pane', '-p', '-t', 'launch');
