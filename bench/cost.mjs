@@ -3,7 +3,7 @@
 // by a few. Every build serves the same requests in interleaved batches whose order rotates every round; the figure is
 // the serving process's CPU time (all threads, /proc/<pid>/task/*/schedstat) over the batch, divided by its requests.
 //
-//   node bench/cost.mjs [--build dist/src/cli.js] [--build /tmp/other/dist/src/cli.js] [--kind small|cli|stream]
+//   node bench/cost.mjs [--build dist/src/cli.js] [--build ../other-checkout/dist/src/cli.js] [--kind small|cli|stream]
 //                       [--n 2000] [--rounds 5] [--concurrency 4] [--lean] [--no-access-log] [--profile <dir>]
 //
 // --build may repeat (A/B); each entry is a cli.js, optionally followed by #lean (operator features and access log
