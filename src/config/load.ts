@@ -9,7 +9,6 @@ import { PROVIDERS, PROVIDER_NAMES, inferProvider, isProviderName } from '../pro
 import type { ProviderName, ProviderProfile } from '../providers/profile.js';
 import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
 import type { ModelLimitOverrides } from '../providers/context-windows.js';
-import { needsApiKey } from '../providers/keys.js';
 import { resolveOperatorConfig, type OperatorConfig } from './operator.js';
 import { resolveWebSearchConfig, type WebSearchConfig } from './web-search.js';
 import type { ConfigWarning } from './warnings.js';
@@ -356,7 +355,7 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     });
   }
   for (const upstream of upstreams) {
-    if (upstream.apiKeys.length === 0 && needsApiKey(upstream.provider)) {
+    if (upstream.apiKeys.length === 0 && upstream.profile.apiKey === 'required') {
       const where =
         upstream.name === 'default'
           ? '--api-key, openai_api_key or OPENAI_API_KEY'
