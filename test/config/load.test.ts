@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, parseConfigText, resolveConfig } from '../../src/config/load.js';
+import { describeConfigWarning } from '../../src/config/warnings.js';
 import { routerFor } from '../../src/gateway/router.js';
 
 /** The original tool's README example, verbatim, trailing comma included. */
@@ -77,7 +78,48 @@ describe('config', () => {
       '{\n // comment\n "retry": {"max": 3}, /* block */ "server": {"port": 9000, "workers": 2}\n}',
       'c.json',
     );
-    assert.deepEqual(warnings, ['c.json: unknown key "retry" ignored', 'c.json: unknown key "server.workers" ignored']);
+    assert.deepEqual(
+      warnings.map((warning) => [warning.kind, warning.field]),
+      [
+        ['unknown-key', 'retry'],
+        ['unknown-key', 'server.workers'],
+      ],
+    );
+    assert.deepEqual(warnings.map(describeConfigWarning), [
+      'c.json: unknown key "retry" ignored',
+      'c.json: unknown key "server.workers" ignored',
+    ]);
+  });
+
+  it('warns as data: the kind and the key concerned, with the sentence for the log', () => {
+    const open = resolveConfig(
+      {
+        configPath: writeConfig(
+          '{"provider": "kimi", "server": {"host": "0.0.0.0"}, "allow_unauthenticated": true, "upstreams": {"backup": {"provider": "deepseek"}}}',
+        ),
+      },
+      {},
+    );
+    assert.deepEqual(
+      open.warnings.map((warning) => [warning.kind, warning.field]),
+      [
+        ['host-guard', 'allowed_hosts'],
+        ['missing-api-key', 'openai_api_key'],
+        ['missing-api-key', 'upstreams.backup.api_key'],
+      ],
+    );
+    assert.match(
+      describeConfigWarning(open.warnings[1] ?? assert.fail()),
+      /upstream "default" \(Moonshot Kimi\) has no API key/,
+    );
+    const unmapped = resolveConfig(
+      { configPath: writeConfig('{"provider": "generic", "openai_base_url": "http://127.0.0.1:9/v1"}') },
+      {},
+    );
+    assert.deepEqual(
+      unmapped.warnings.map((warning) => [warning.kind, warning.field]),
+      [['no-model-route', 'model_mapping']],
+    );
   });
 
   it('names the key and the problem on invalid values', () => {

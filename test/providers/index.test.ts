@@ -1,7 +1,7 @@
 /** The preset registry (src/providers/index.ts): which preset a base URL implies. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { inferProvider } from '../../src/providers/index.js';
+import { PROVIDERS, PROVIDER_NAMES, inferProvider } from '../../src/providers/index.js';
 
 describe('provider inference from the base URL', () => {
   const cases: Array<[string, string]> = [
@@ -20,4 +20,11 @@ describe('provider inference from the base URL', () => {
     ['not a url', 'generic'],
   ];
   for (const [url, provider] of cases) it(`${url} → ${provider}`, () => assert.equal(inferProvider(url), provider));
+});
+
+describe('which presets need an API key', () => {
+  it('every hosted API does; the local servers and the generic preset do not', () => {
+    const optional = PROVIDER_NAMES.filter((name) => PROVIDERS[name].apiKey === 'optional');
+    assert.deepEqual(optional.sort(), ['generic', 'llamacpp', 'ollama', 'vllm']);
+  });
 });

@@ -3,7 +3,6 @@
  * provider that needs one, unless the user agrees to add it later).
  */
 import { PROVIDERS, PROVIDER_NAMES, isProviderName } from '../../providers/index.js';
-import { needsApiKey } from '../../providers/keys.js';
 import type { ProviderName } from '../../providers/profile.js';
 import type { Flags } from './flags.js';
 import { InitError, askUntilValid, type InitIo, type Prompter } from './prompter.js';
@@ -77,7 +76,7 @@ async function chooseApiKey(
   env: NodeJS.ProcessEnv,
   prompter: Prompter | undefined,
 ): Promise<string | undefined> {
-  const keyed = needsApiKey(provider) && !flags.noKey;
+  const keyed = PROVIDERS[provider].apiKey === 'required' && !flags.noKey;
   if (flags.apiKey !== undefined) return flags.apiKey;
   if (prompter !== undefined) return askApiKey(PROVIDERS[provider].displayName, keyed, env, prompter);
   const apiKey = env['OPENAI_API_KEY'] || undefined;

@@ -1,5 +1,5 @@
 /** What `init` prints once the config is written: what it wrote, how to start, and Gemini CLI's environment and settings. */
-import { needsApiKey } from '../../providers/keys.js';
+import { PROVIDERS } from '../../providers/index.js';
 import { userConfigPath } from '../user-config.js';
 import type { InitAnswers } from './answers.js';
 import { geminiCliEnv, geminiSettingsPath, settingsSnippet } from './gemini-settings.js';
@@ -22,7 +22,7 @@ export function printNextSteps(
   env: NodeJS.ProcessEnv,
 ): void {
   if (ignored !== undefined) out.write(`It is inside a git work tree and holds a key: added it to ${ignored}.\n`);
-  if (answers.apiKey === undefined && needsApiKey(answers.provider))
+  if (answers.apiKey === undefined && PROVIDERS[answers.provider].apiKey === 'required')
     out.write(`No API key written: add "openai_api_key" to ${output} (or set OPENAI_API_KEY) before starting.\n`);
   // gemini-proxy is not yet published to npm: from a checkout the bin is `npm start --` (or `npm link` once).
   const configFlag = output === userConfigPath(env) ? '' : ` --config ${shellQuote(output)}`;
