@@ -11,7 +11,14 @@ import {
   type UpstreamCall,
 } from '../translate/openai-stream-to-gemini.js';
 import type { OpenAIChunk } from '../translate/openai-types.js';
-import { bodyStream, networkError, readBody, type UpstreamClient, type UpstreamPost, type UpstreamReply } from '../upstream/client.js';
+import {
+  bodyStream,
+  networkError,
+  readBody,
+  type UpstreamClient,
+  type UpstreamPost,
+  type UpstreamReply,
+} from '../upstream/client.js';
 import { upstreamLabel, type UpstreamTarget } from '../upstream/endpoints.js';
 import { classifyUpstreamError } from '../upstream/upstream-errors.js';
 import { UpstreamStreamPump, upstreamEventError } from './stream-pump.js';
