@@ -224,19 +224,28 @@ const rows = rungs.map((rung, index) => {
 const result = {
   date: new Date().toISOString(),
   machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`,
-  load_average: { start: startedLoad.map((value) => Number(value.toFixed(2))), end: loadavg().map((v) => Number(v.toFixed(2))) },
+  load_average: {
+    start: startedLoad.map((value) => Number(value.toFixed(2))),
+    end: loadavg().map((v) => Number(v.toFixed(2))),
+  },
   plan: { requests_per_batch: N, rounds: ROUNDS, concurrency_for_cpu: C, latency_concurrency: 1 },
   rows,
 };
 const pad = (value, width) => String(value).padStart(width);
-process.stdout.write(`\n| rung         | CPU µs/request | over rung below | p50 c=1 (ms) | over rung below | RSS (MB) |\n`);
-process.stdout.write(`| ------------ | -------------- | --------------- | ------------ | --------------- | -------- |\n`);
+process.stdout.write(
+  `\n| rung         | CPU µs/request | over rung below | p50 c=1 (ms) | over rung below | RSS (MB) |\n`,
+);
+process.stdout.write(
+  `| ------------ | -------------- | --------------- | ------------ | --------------- | -------- |\n`,
+);
 for (const row of rows) {
   process.stdout.write(
     `| ${row.rung.padEnd(12)} | ${pad(row.cpu_us_per_request, 14)} | ${pad(row.cpu_us_over_rung_below ?? '—', 15)} | ${pad(row.p50_ms_c1, 12)} | ${pad(row.p50_ms_over_rung_below ?? '—', 15)} | ${pad(row.rss_mb, 8)} |\n`,
   );
 }
-process.stdout.write(`load average ${result.load_average.start.join(' ')} at start, ${result.load_average.end.join(' ')} at end\n`);
+process.stdout.write(
+  `load average ${result.load_average.start.join(' ')} at start, ${result.load_average.end.join(' ')} at end\n`,
+);
 if (flags.out !== undefined) writeFileSync(resolve(flags.out), `${JSON.stringify(result, null, 2)}\n`);
 await Promise.all(
   rungs.map(
