@@ -13,6 +13,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { createOverlayHome, dissolveOverlayHome, mergeSettings, splitAtGemini } from '../../src/launcher.js';
 import { geminiBin, removeTemporaryDirectories, temporaryDirectory } from '../support/gemini-cli.js';
 import { ScriptedUpstream, sseFromChunks } from '../support/scripted-upstream.js';
+import { waitFor } from '../support/wait.js';
 
 const CLI = resolve('dist/src/cli.js');
 const RUN_TIMEOUT_MS = 90_000;
@@ -85,12 +86,9 @@ function runLauncher(box: Sandbox, args: string[]): Promise<Run> {
   );
 }
 
-async function waitFor(check: () => boolean, what: string, output: () => string, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}; output so far:\n${output().slice(-3000)}`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 50));
-  }
+/** Waits for the terminal to show something; the real CLI under tmux gets a minute on a busy machine. */
+async function waitForScreen(check: () => boolean, what: string, output: () => string, ms = 60_000): Promise<void> {
+  await waitFor(check, () => `${what}; output so far:\n${output().slice(-3000)}`, ms);
 }
 
 function answer(text: string): string[] {
@@ -228,21 +226,21 @@ describe('gemini-proxy … gemini (the launcher)', () => {
     const screen = (): string => tmux('capture-pane', '-p', '-t', 'launch');
     tmux('new-session', '-d', '-s', 'launch', '-x', '100', '-y', '30', `bash '${script}'`);
     try {
-      await waitFor(
+      await waitForScreen(
         () => screen().includes('Authenticated with gemini-api-key'),
         'the CLI to start with API-key auth',
         screen,
       );
-      await waitFor(() => screen().includes('Type your message'), 'the input prompt', screen);
+      await waitForScreen(() => screen().includes('Type your message'), 'the input prompt', screen);
       tmux('send-keys', '-t', 'launch', '-l', 'say hi');
-      await waitFor(() => screen().includes('> say hi'), 'the typed prompt', screen);
+      await waitForScreen(() => screen().includes('> say hi'), 'the typed prompt', screen);
       tmux('send-keys', '-t', 'launch', 'Enter');
-      await waitFor(() => screen().includes('hello in the terminal'), 'the answer', screen);
-      await waitFor(() => screen().includes('Type your message'), 'the input prompt again', screen);
+      await waitForScreen(() => screen().includes('hello in the terminal'), 'the answer', screen);
+      await waitForScreen(() => screen().includes('Type your message'), 'the input prompt again', screen);
       tmux('send-keys', '-t', 'launch', '-l', '/quit');
-      await waitFor(() => screen().includes('> /quit'), 'the typed /quit', screen);
+      await waitForScreen(() => screen().includes('> /quit'), 'the typed /quit', screen);
       tmux('send-keys', '-t', 'launch', 'Enter');
-      await waitFor(
+      await waitForScreen(
         () => existsSync(exitFile) && readFileSync(exitFile, 'utf8').trim() !== '',
         'the launcher to exit',
         screen,

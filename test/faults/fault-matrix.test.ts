@@ -27,6 +27,7 @@ import {
 } from '../support/gemini-cli.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
 import { ScriptedUpstream, sseFromChunks, type ReceivedRequest, type Script } from '../support/scripted-upstream.js';
+import { pollUntil, waitFor } from '../support/wait.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Upstream bytes
@@ -769,16 +770,12 @@ function assertExpected(result: HttpResult, expect: Expect, mode: 'stream' | 'un
 }
 
 async function openConnections(proxy: RunningProxy): Promise<number> {
-  // The client closed its side; give the server a moment to see it, then count.
-  let count = Number.NaN;
-  for (let attempt = 0; attempt < 40; attempt += 1) {
-    count = await new Promise<number>((resolve, reject) =>
+  // The client closed its side: wait for the server to see it, then count (what is left after the deadline).
+  const count = (): Promise<number> =>
+    new Promise<number>((resolve, reject) =>
       proxy.app.server.getConnections((error, value) => (error ? reject(error) : resolve(value))),
     );
-    if (count === 0) break;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return count;
+  return (await pollUntil(async () => (await count()) === 0)) === true ? 0 : count();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -880,12 +877,10 @@ describe('fault matrix: a client disconnect aborts the upstream request at once 
     );
     request.on('error', () => undefined);
     request.end(JSON.stringify(PROMPT));
-    const deadline = Date.now() + 5000;
-    while (rig.upstream.received.length === 0 || (moment === 'mid-stream' && !received.includes('first'))) {
-      assert.ok(Date.now() < deadline, `${moment}: the request never got going: ${received}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(
+      () => rig.upstream.received.length > 0 && (moment !== 'mid-stream' || received.includes('first')),
+      () => `${moment}: the request to get going: ${received}`,
+    );
     const abortedAt = Date.now();
     request.destroy();
     while (rig.upstream.closedAt.length === 0) {
@@ -922,8 +917,8 @@ function describeCli(run: CliRun, rig: Rig): string {
 
 /** Proxy requests recorded so far (the listener runs when a response closes). */
 async function settledRecords(rig: Rig, atLeast: number): Promise<RequestRecord[]> {
-  for (let attempt = 0; attempt < 40 && rig.records.length < atLeast; attempt += 1)
-    await new Promise((resolve) => setTimeout(resolve, 25));
+  // The caller's assertions say what is missing when fewer arrive before the deadline.
+  await pollUntil(() => rig.records.length >= atLeast);
   return rig.records;
 }
 

@@ -250,10 +250,12 @@ describe('fuzz regressions (bugs the fuzzer found), against the proxy process', 
     const schemaDepth = 5000;
     const deepSchema = `{"contents":[{"parts":[{"text":"hi"}]}],"tools":[{"functionDeclarations":[{"name":"deep","parameters":${'{"type":"OBJECT","properties":{"a":'.repeat(schemaDepth)}{"type":"STRING"}${'}}'.repeat(schemaDepth)}}]}]}`;
     assertGeminiError(await send('/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse', deepSchema), 400);
-    // Still serving, and nothing logged at error level.
+    // Still serving, and nothing logged at error level: once the access line of the last request is out, every line
+    // the earlier ones caused is in (stdout is ordered).
+    const okLogged = proxy.nextLine(/generateContent - 200 /);
     const ok = await send('/v1beta/models/gemini-2.5-pro:generateContent', '{"contents":[{"parts":[{"text":"hi"}]}]}');
     assert.equal(ok.answers[0]?.status, 200);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await okLogged;
     assert.equal(proxy.exited, undefined, `the proxy exited: ${proxy.stderr}`);
     assert.deepEqual(proxy.errorLines, []);
   });

@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool, errors as undiciErrors } from 'undici';
 import { unreachable } from '../../src/exhaustive.js';
+import { pollUntil } from '../support/wait.js';
 import {
   FAULT_MODELS,
   FUZZ_ALLOWED_ORIGIN,
@@ -431,6 +432,8 @@ export interface ProxyProcess {
   lineCount: number;
   stderr: string;
   rssBytes(): number | undefined;
+  /** The next stdout line that matches, among those written after the call (stdout is ordered: every earlier line is in). */
+  nextLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -450,6 +453,7 @@ export async function startProxyProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: directory,
   });
+  const lineWaiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
   const proxy: ProxyProcess = {
     url: '',
     port: 0,
@@ -460,6 +464,21 @@ export async function startProxyProcess(
     lineCount: 0,
     stderr: '',
     rssBytes: () => undefined,
+    nextLine: (pattern, timeoutMs = 20_000) =>
+      new Promise<string>((resolve, reject) => {
+        const waiter = {
+          pattern,
+          resolve: (line: string) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        };
+        const timer = setTimeout(() => {
+          lineWaiters.delete(waiter);
+          reject(new Error(`no proxy output line matched ${String(pattern)} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        lineWaiters.add(waiter);
+      }),
     stop: async () => {
       if (proxy.exited !== undefined) return;
       const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -500,6 +519,11 @@ export async function startProxyProcess(
       }
       const match = /listening on (http:\/\/[^\s)]+)/.exec(parsed?.msg ?? '');
       if (match?.[1] !== undefined) onListening?.(match[1]);
+      for (const waiter of lineWaiters)
+        if (waiter.pattern.test(line)) {
+          lineWaiters.delete(waiter);
+          waiter.resolve(line);
+        }
     }
   });
   child.stderr?.setEncoding('utf8').on('data', (data: string) => {
@@ -1189,8 +1213,11 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzStats> {
   try {
     await Promise.all(Array.from({ length: options.concurrency }, () => worker()));
     await pool.close();
-    // Give the proxy a moment to see the pool's connections go, then count what is still open.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Wait for the proxy to see the pool's connections go, then count what is still open after the deadline.
+    await pollUntil(async () => {
+      const open = await proxyConnections(proxy);
+      return open === undefined || open === 0;
+    });
     stats.openConnectionsAfter = await proxyConnections(proxy);
     stats.proxyRssEndBytes = proxy.rssBytes();
     stats.proxyErrorLogLines = proxy.errorLines.length;

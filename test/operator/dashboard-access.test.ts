@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isLoopbackAddress } from '../../src/operator/access.js';
 import { ScriptedUpstream } from '../support/scripted-upstream.js';
-import { completion, generate, startFileProxy, tempDirectory, waitFor } from '../support/operator.js';
+import { completion, generate, startFileProxy, tempDirectory } from '../support/operator.js';
+import { waitFor } from '../support/wait.js';
 
 const UPSTREAM = 'http://127.0.0.1:9/v1';
 

@@ -13,7 +13,8 @@ import { parse } from 'jsonc-parser';
 import { resolveConfig } from '../../src/config/load.js';
 import { routerFor } from '../../src/gateway/router.js';
 import { compressionThreshold, runInit as initCommand } from '../../src/operator/init.js';
-import { tempDirectory, waitFor } from '../support/operator.js';
+import { tempDirectory } from '../support/operator.js';
+import { waitFor } from '../support/wait.js';
 
 const CLI = resolve('dist/src/cli.js');
 

@@ -13,9 +13,9 @@ import {
   sampleSum,
   startFileProxy,
   stream,
-  waitFor,
   type FileProxy,
 } from '../support/operator.js';
+import { gate, waitFor } from '../support/wait.js';
 
 const ADMIN = 'admin-key-for-metrics';
 
@@ -147,12 +147,15 @@ describe('/metrics', () => {
   });
 
   it('shows a stream in progress in the open-streams gauge', async () => {
-    upstream.enqueue(stream('slow', { delayMs: 300 }));
+    // The stream is held open after its first chunk until the gauge has been seen.
+    const rest = gate();
+    upstream.enqueue(stream('slow', { holdUntil: rest.opened }));
     const pending = generate(proxy.url, 'gemini-2.5-flash', { stream: true });
     await waitFor(
       async () => sampleSum((await scrape(proxy)).samples, 'gemini_proxy_open_streams') === 1,
       'one open stream',
     );
+    rest.open();
     assert.equal((await pending).status, 200);
     await waitFor(
       async () => sampleSum((await scrape(proxy)).samples, 'gemini_proxy_open_streams') === 0,

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startHotReload, type HotReloader } from '../../src/operator/reload.js';
 import { ScriptedUpstream, type ReceivedRequest } from '../support/scripted-upstream.js';
-import { completion, generate, startFileProxy, tempDirectory, waitFor, type FileProxy } from '../support/operator.js';
+import { completion, generate, startFileProxy, tempDirectory, type FileProxy } from '../support/operator.js';
+import { waitFor } from '../support/wait.js';
 
 function upstreamModel(request: ReceivedRequest | undefined): string | undefined {
   return (request?.body as { model?: string } | undefined)?.model;

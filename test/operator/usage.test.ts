@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import type { RequestRecord } from '../../src/server/context.js';
 import { UsageStore, percentile } from '../../src/operator/usage-store.js';
 import { ScriptedUpstream } from '../support/scripted-upstream.js';
-import { completion, generate, startFileProxy, stream, tempDirectory, waitFor } from '../support/operator.js';
+import { completion, generate, startFileProxy, stream, tempDirectory } from '../support/operator.js';
+import { waitFor } from '../support/wait.js';
 
 function record(overrides: Partial<RequestRecord> & { time: string }): RequestRecord {
   return {

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { ScriptedUpstream, sseFromChunks, type ReceivedRequest, type Script } from '../support/scripted-upstream.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
+import { waitFor } from '../support/wait.js';
+import { reasoningKeys } from '../../src/shared/reasoning-cache.js';
 
 /** /health shows shared state and usage only to a key holder (issue 12, finding 8). */
 const HEALTH_KEY = { headers: { 'x-goog-api-key': 'client-key-other' } };
@@ -31,14 +33,6 @@ async function post(
     body: JSON.stringify(body),
   });
   return { status: response.status, text: await response.text() };
-}
-
-async function waitFor(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 8000): Promise<void> {
-  const started = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - started > timeoutMs) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 const REASONING = 'I should list the directory first.';
@@ -159,7 +153,11 @@ async function toolRoundTrip(first: RunningProxy, second: RunningProxy): Promise
   const key = { 'x-goog-api-key': 'client-key-other' };
   const turn = await post(`${first.url}/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse`, TOOL_TURN, key);
   assert.match(turn.text, /"id":"call_00_shared1"/);
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The reasoning is remembered after the answer went out: wait until the first instance has stored it.
+  await waitFor(
+    () => first.context.reasoningCache.get(reasoningKeys('call_00_shared1', 'list_directory', '{"dir_path":"."}')),
+    'the first instance to remember the reasoning of the tool-call turn',
+  );
   return post(
     `${second.url}/v1beta/models/gemini-3.8-flash:streamGenerateContent?alt=sse`,
     followUp('call_00_shared1'),
@@ -265,7 +263,11 @@ describe('scale-out through Redis', () => {
     const first = await post(`${a.url}/v1beta/models/gemini-2.5-pro:generateContent`, request, {
       'x-goog-api-key': 'client-key-other',
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The answer is cached after it went out: wait until the entry is in Redis.
+    await waitFor(
+      async () => ((await a.context.redis?.client.keys(`${prefix}response:*`)) ?? []).length === 1,
+      'the cached answer in Redis',
+    );
     const second = await post(`${b.url}/v1beta/models/gemini-2.5-pro:generateContent`, request, {
       'x-goog-api-key': 'client-key-other',
     });

@@ -11,6 +11,7 @@ import * as sdkLatest from 'genai-latest';
 import { ScriptedUpstream, sseFromChunks, type ReceivedRequest } from '../support/scripted-upstream.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
 import { RESULTS, braveBody, searxngBody, tavilyBody } from '../support/search-personalities.js';
+import { waitFor } from '../support/wait.js';
 
 interface Grounding {
   webSearchQueries?: string[];
@@ -124,17 +125,6 @@ function assertGrounded(candidate: Candidate | undefined, text: string): void {
     );
 }
 
-/** Polls for a condition the request event brings (it fires when the response closes); no fixed sleep. */
-async function waitFor<T>(probe: () => T | undefined): Promise<T> {
-  for (let attempt = 0; attempt < 200; attempt += 1) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setImmediate(resolve));
-    if (attempt > 20) await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.fail('the request event never arrived');
-}
-
 describe('web search through a search backend', () => {
   let upstream: ScriptedUpstream;
   let search: ScriptedUpstream;
@@ -187,7 +177,10 @@ describe('web search through a search backend', () => {
       'the access log shows the search',
     );
     // Dashboard, usage store and metrics count it once the request event has fired (after the response closed).
-    const live = await waitFor(() => proxy.operator.live.since(0, 100).find((entry) => entry.webSearch !== undefined));
+    const live = await waitFor(
+      () => proxy.operator.live.since(0, 100).find((entry) => entry.webSearch !== undefined),
+      'the request event (it fires when the response closes)',
+    );
     assert.match(live.webSearch ?? '', /^searxng 2 results \d+ms for "latest Node\.js LTS version"$/);
     const totals = proxy.operator.usage().store.series(Date.now() - 60_000, Date.now() + 1000, 60_000).totals;
     assert.equal(totals.find((entry) => entry.model === 'gemini-3-flash-preview')?.webSearches, 1);

@@ -23,9 +23,9 @@ import {
   startFileProxy,
   tempDirectory,
   USER_TURN,
-  waitFor,
   type FileProxy,
 } from '../support/operator.js';
+import { waitFor } from '../support/wait.js';
 import { errorOutput, removeTemporaryDirectories, runCli, successOutput } from '../support/gemini-cli.js';
 import { startProxyProcess } from '../fuzz/harness.js';
 import { countTextsInSlices, loadTokenizer } from '../../src/tokenizer.js';

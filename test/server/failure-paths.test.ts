@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { RequestRecord } from '../../src/server/context.js';
-import { startProxy, type RunningProxy } from '../support/proxy.js';
+import { startProxy, waitForAccessLine, type RunningProxy } from '../support/proxy.js';
+import { gate, waitFor } from '../support/wait.js';
 import { ScriptedUpstream, sseFromChunks, type Script } from '../support/scripted-upstream.js';
 
 const USER = { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] };
@@ -50,19 +51,6 @@ async function health(proxy: RunningProxy): Promise<{
     failing?: string[];
     upstreams: Record<string, { failing_models: Record<string, { state: string; last_failure?: string }> }>;
   };
-}
-
-/** Resolves with the access line (and request record) of the next finished request whose line matches. */
-async function accessLine(proxy: RunningProxy, pattern: RegExp): Promise<string> {
-  for (let waited = 0; waited < 200; waited += 1) {
-    for (const line of proxy.logLines) {
-      const message = (JSON.parse(line) as { msg?: string }).msg ?? '';
-      if (pattern.test(message)) return message;
-    }
-    await new Promise((resolve) => setImmediate(resolve));
-    if (waited > 100) await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.fail(`no access line matches ${String(pattern)}:\n${proxy.logLines.slice(-5).join('\n')}`);
 }
 
 describe('circuit breakers and health per model', () => {
@@ -113,13 +101,11 @@ describe('circuit breakers and health per model', () => {
 
     // Recovery: after the cooldown one probe goes through; its success closes the circuit and /health is healthy again.
     upstream.setFallback(OK_JSON);
-    let status = 0;
-    const deadline = Date.now() + 20_000;
-    while (status !== 200 && Date.now() < deadline) {
-      status = (await post(small)).status;
-      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    assert.equal(status, 200);
+    await waitFor(
+      async () => (await health(proxy)).upstreams['default']?.failing_models['small']?.state === 'half-open',
+      'the circuit of small to become half-open after the cooldown',
+    );
+    assert.equal((await post(small)).status, 200, 'the probe goes through');
     const healthy = await health(proxy);
     assert.equal(healthy.status, 'healthy');
     assert.equal(healthy.failing, undefined);
@@ -179,7 +165,7 @@ describe('logs tell the truth', () => {
     });
     const result = await post(`${proxy.url}/v1beta/models/m:generateContent`);
     assert.equal(result.status, 503);
-    const line = await accessLine(proxy, /Upstream: default#0:500 /);
+    const line = await waitForAccessLine(proxy, /Upstream: default#0:500 /);
     assert.match(line, / - 503 - /);
     assert.match(line, /default#0:500 \(server_error: database on fire/);
     assert.ok(!line.includes('sk-secret-upstream-key-123456'), 'redacted');
@@ -201,7 +187,7 @@ describe('logs tell the truth', () => {
     });
     const result = await post(`${proxy.url}/v1beta/models/m:generateContent`);
     assert.equal(result.status, 400);
-    const line = await accessLine(proxy, /Upstream: default#0:402 /);
+    const line = await waitForAccessLine(proxy, /Upstream: default#0:402 /);
     assert.match(line, /default#0:402 \(.*Insufficient Balance/);
   });
 
@@ -218,24 +204,27 @@ describe('logs tell the truth', () => {
     const result = await post(`${proxy.url}/v1beta/models/m:streamGenerateContent?alt=sse`);
     assert.equal(result.status, 200);
     assert.match(result.text, /\{"error":\{"code":503/);
-    const line = await accessLine(proxy, /stream failed/);
+    const line = await waitForAccessLine(proxy, /stream failed/);
     assert.match(line, / - 200 \(stream failed: upstream 503: .*closed the connection unexpectedly\) - /);
     const record = records.find((entry) => entry.errorMessage?.startsWith('stream failed after output') === true);
     assert.ok(record !== undefined, JSON.stringify(records.map((entry) => entry.errorMessage)));
   });
 
   it('a unary answer already committed (heartbeat whitespace) ends with the error object as its body', async () => {
+    // The upstream's 500 body is held until the proxy has committed its 200 to the client.
+    const body500 = gate();
     upstream.enqueue({
       kind: 'sse',
       status: 500,
       writes: ['{"error":{"message":"late failure",', '"type":"server_error"}}'],
-      delayMs: 600,
+      pause: { after: 0, until: body500.opened },
     });
     const response = await fetch(`${proxy.url}/v1beta/models/m:generateContent`, {
       method: 'POST',
       body: JSON.stringify(USER),
     });
     assert.equal(response.status, 200, 'committed before the upstream answered');
+    body500.open();
     const body = JSON.parse(await response.text()) as { error: { code: number; message: string } };
     assert.equal(body.error.code, 503);
     assert.match(body.error.message, /late failure/);
@@ -257,7 +246,7 @@ describe('detailed logs', () => {
     try {
       upstream.enqueue(SERVER_ERROR, OK_JSON);
       assert.equal((await post(`${proxy.url}/v1beta/models/m:generateContent`)).status, 200);
-      await accessLine(proxy, /Upstream: default#0:500 .* → default#0:ok/);
+      await waitForAccessLine(proxy, /Upstream: default#0:500 .* → default#0:ok/);
       const trace = records[0]?.trace as { UPSTREAM_ATTEMPTS?: unknown } | undefined;
       const url = `${upstream.baseUrl}/chat/completions`;
       assert.deepEqual(trace?.UPSTREAM_ATTEMPTS, [
@@ -343,7 +332,7 @@ describe('first run with a local Ollama that is not running', () => {
         body.error.message,
         /refused the connection: nothing listens there\. Is Ollama running\? Start it with `ollama serve`/,
       );
-      const line = await accessLine(proxy, /Upstream: default#0:ECONNREFUSED /);
+      const line = await waitForAccessLine(proxy, /Upstream: default#0:ECONNREFUSED /);
       assert.doesNotMatch(line.split('Upstream: ')[1] ?? '', /→/, 'one attempt, not retried');
     } finally {
       await proxy.stop();

@@ -12,6 +12,7 @@ import { chooseLogFormat, humanLine, localTime } from '../../src/server/log-form
 import { removeTemporaryDirectories, temporaryDirectory } from '../support/gemini-cli.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
 import { ScriptedUpstream } from '../support/scripted-upstream.js';
+import { waitFor } from '../support/wait.js';
 
 const CLI = resolve('dist/src/cli.js');
 
@@ -49,11 +50,11 @@ function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Started {
 }
 
 async function waitForOutput(started: Started, pattern: RegExp): Promise<void> {
-  const end = Date.now() + 20_000;
-  while (!pattern.test(started.output())) {
-    if (Date.now() > end) assert.fail(`no ${String(pattern)} in:\n${started.output()}`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 25));
-  }
+  await waitFor(
+    () => pattern.test(started.output()),
+    () => `${String(pattern)} in:\n${started.output()}`,
+    20_000,
+  );
 }
 
 describe('log format', () => {

@@ -9,9 +9,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { OpenAIChatRequest } from '../../src/translate/openai-types.js';
 import type { ReceivedRequest } from './scripted-upstream.js';
+import { pollUntil } from './wait.js';
 
 const require = createRequire(import.meta.url);
 
@@ -244,18 +244,26 @@ export interface Trace {
   '4_GEMINI_RESPONSE'?: GeminiResponseOut | GeminiResponseOut[];
 }
 
-/** Reads the proxy's traces, oldest first; waits briefly until `expected` of them are on disk. */
+/**
+ * Reads the proxy's traces, oldest first, once `expected` of them are on disk and complete (each is written after its
+ * response closed); after the deadline, what is there, for the caller's assertions to report.
+ */
 export async function readTraces(logDirectory: string, expected: number): Promise<Trace[]> {
   const root = join(logDirectory, 'detailed');
   let traces: Trace[] = [];
-  for (let attempt = 0; attempt < 40; attempt++) {
+  await pollUntil(() => {
     const files = existsSync(root)
       ? readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.json'))
       : [];
-    traces = files.map((file) => JSON.parse(readFileSync(join(root, file), 'utf8')) as Trace);
-    if (traces.length >= expected) break;
-    await sleep(50);
-  }
+    traces = files.flatMap((file) => {
+      try {
+        return [JSON.parse(readFileSync(join(root, file), 'utf8')) as Trace];
+      } catch {
+        return []; // still being written
+      }
+    });
+    return traces.length >= expected;
+  });
   return traces.sort((a, b) => a.started_at.localeCompare(b.started_at));
 }
 

@@ -54,11 +54,15 @@ export function completion(
   };
 }
 
-export function stream(text: string, options: { delayMs?: number; usage?: Record<string, number> } = {}): Script {
+/** A streamed answer; `holdUntil` keeps it open after its first chunk until the promise settles. */
+export function stream(
+  text: string,
+  options: { holdUntil?: Promise<unknown>; usage?: Record<string, number> } = {},
+): Script {
   const usage = options.usage ?? { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 };
   return {
     kind: 'sse',
-    delayMs: options.delayMs ?? 0,
+    ...(options.holdUntil === undefined ? {} : { pause: { after: 1, until: options.holdUntil } }),
     writes: sseFromChunks([
       { choices: [{ index: 0, delta: { role: 'assistant', content: text }, finish_reason: null }] },
       { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage },
@@ -139,13 +143,4 @@ export function sampleSum(samples: Sample[], name: string, labels: Record<string
       (sample) => sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
     )
     .reduce((total, sample) => total + sample.value, 0);
-}
-
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }

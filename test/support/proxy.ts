@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { resolveConfig } from '../../src/config/load.js';
 import { buildApp, type BuiltApp } from '../../src/app.js';
+import { waitFor } from './wait.js';
 
 export interface RunningProxy extends BuiltApp {
   url: string;
@@ -37,4 +38,41 @@ export async function startProxy(config: Record<string, unknown>): Promise<Runni
     logLines,
     stop: () => built.app.close(),
   };
+}
+
+/** The messages the proxy logged so far, oldest first. */
+export function logMessages(proxy: Pick<RunningProxy, 'logLines'>): string[] {
+  return proxy.logLines.map((line) => (JSON.parse(line) as { msg?: string }).msg ?? '');
+}
+
+/** Access lines (one per closed request: `POST /path - 200 - Model: …`), oldest first. */
+export function accessLines(proxy: Pick<RunningProxy, 'logLines'>): string[] {
+  return logMessages(proxy).filter((message) => /^[A-Z]+ \S+ - \d{3}\b/.test(message));
+}
+
+/**
+ * Resolves with the first access line matching `pattern`, once the request it describes has closed — the moment the
+ * proxy also settles limits and records usage for it.
+ */
+export async function waitForAccessLine(
+  proxy: Pick<RunningProxy, 'logLines'>,
+  pattern: RegExp,
+  /** Only lines after the first `from` (those of requests made since `accessLines(proxy).length` was `from`). */
+  from = 0,
+): Promise<string> {
+  return waitFor(
+    () =>
+      accessLines(proxy)
+        .slice(from)
+        .find((line) => pattern.test(line)),
+    () => `an access line matching ${String(pattern)}; last lines:\n${logMessages(proxy).slice(-5).join('\n')}`,
+  );
+}
+
+/** Waits until the proxy has logged `count` access lines in all (requests it has finished). */
+export async function waitForAccessLines(proxy: Pick<RunningProxy, 'logLines'>, count: number): Promise<string[]> {
+  return waitFor(
+    () => (accessLines(proxy).length >= count ? accessLines(proxy) : undefined),
+    () => `${count} access lines; have:\n${accessLines(proxy).join('\n')}`,
+  );
 }

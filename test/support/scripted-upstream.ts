@@ -24,6 +24,10 @@ export type Script =
       headers?: Record<string, string>;
       endAfter?: boolean;
       destroyAfter?: boolean;
+      /** Nothing is sent, headers included, until this settles: an upstream slow to answer, for as long as the test needs. */
+      startWhen?: Promise<unknown>;
+      /** After the first `after` writes, the rest waits until `until` settles: a stream held open mid-way. */
+      pause?: { after: number; until: Promise<unknown> };
     }
   | { kind: 'json'; status?: number; body: unknown; headers?: Record<string, string>; rawPrefix?: string }
   | { kind: 'text'; status: number; body: string; headers?: Record<string, string> }
@@ -155,20 +159,27 @@ export class ScriptedUpstream {
         response.end(script.body);
         return;
       case 'sse': {
+        if (script.startWhen !== undefined) await script.startWhen;
+        if (response.destroyed) return;
         response.writeHead(script.status ?? 200, {
           'content-type': 'text/event-stream',
           'cache-control': 'no-cache',
           ...script.headers,
         });
         response.flushHeaders();
-        for (const write of script.writes) {
+        let flushed: Promise<unknown> = Promise.resolve();
+        for (const [index, write] of script.writes.entries()) {
+          if (script.pause !== undefined && index === script.pause.after) await script.pause.until;
           if (response.destroyed) return;
           if (script.delayMs !== undefined && script.delayMs > 0)
             await new Promise((resolve) => setTimeout(resolve, script.delayMs));
-          response.write(write);
+          flushed = new Promise((resolve) => response.write(write, resolve));
         }
+        if (script.pause !== undefined && script.pause.after >= script.writes.length) await script.pause.until;
+        if (response.destroyed) return;
         if (script.destroyAfter === true) {
-          await new Promise((resolve) => setTimeout(resolve, 20));
+          // The bytes written leave first (the write callback), then the connection drops without an end.
+          await flushed;
           request.socket.destroy();
           return;
         }
