@@ -25,6 +25,7 @@ import {
   successOutput,
   type CliRun,
 } from '../support/gemini-cli.js';
+import { assertOneSentence } from '../support/error-sentence.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
 import { ScriptedUpstream, sseFromChunks, type ReceivedRequest, type Script } from '../support/scripted-upstream.js';
 
@@ -127,7 +128,7 @@ const FAULTS: Fault[] = [
       status: 400,
       rpc: 'FAILED_PRECONDITION',
       reason: 'UPSTREAM_UNREACHABLE',
-      message: /refused the connection: nothing listens there/,
+      message: /refused the connection \(nothing listens there\)/,
     },
     unary: { kind: 'error', status: 400, rpc: 'FAILED_PRECONDITION', reason: 'UPSTREAM_UNREACHABLE' },
     cli: { kind: 'terminal', exit: 144, status: 400 },
@@ -371,7 +372,7 @@ const FAULTS: Fault[] = [
       status: 429,
       rpc: 'RESOURCE_EXHAUSTED',
       reason: 'UPSTREAM_RATE_LIMITED',
-      message: /retry after 86400 seconds/,
+      message: /; it asks to wait 86400 s\.$/,
     },
     unary: { kind: 'error', status: 429, rpc: 'RESOURCE_EXHAUSTED' },
     // RetryInfo "86400s" > 300 s: Gemini CLI classifies it as a terminal quota error.
@@ -722,6 +723,7 @@ function assertExpected(result: HttpResult, expect: Expect, mode: 'stream' | 'un
         assert.equal(info?.['reason'], expect.reason, context);
       }
       if (expect.message !== undefined) assert.match(error.message, expect.message, context);
+      assertOneSentence(error.message, context, [UPSTREAM_KEY]);
       break;
     }
     case 'late-error': {
@@ -731,6 +733,7 @@ function assertExpected(result: HttpResult, expect: Expect, mode: 'stream' | 'un
       assert.ok(parsed.tail?.error !== undefined, `no raw error object at the end: ${context}`);
       assert.equal(parsed.tail.error.code, expect.status, context);
       assert.equal(parsed.tail.error.status, expect.rpc, context);
+      assertOneSentence(parsed.tail.error.message, context, [UPSTREAM_KEY]);
       assert.equal(textOf(parsed.events), '', context);
       break;
     }
@@ -740,6 +743,7 @@ function assertExpected(result: HttpResult, expect: Expect, mode: 'stream' | 'un
       assert.ok(parsed.tail?.error !== undefined, `no raw error object at the end: ${context}`);
       assert.equal(parsed.tail.error.code, expect.status, context);
       assert.equal(parsed.tail.error.status, expect.rpc, context);
+      assertOneSentence(parsed.tail.error.message, context, [UPSTREAM_KEY]);
       assert.equal(textOf(parsed.events), expect.text, context);
       assert.ok(
         parsed.events.every((event) => event.candidates?.[0]?.finishReason === undefined),
