@@ -1,5 +1,5 @@
 // Runs the compiled node:test suites: `node scripts/run-tests.mjs [group…]`, groups being folders under test/
-// (translate, upstream, server, e2e, cli). With no group, all of them. Prints node's own summary (tests/pass/fail).
+// (translate, upstream, gateway, server, config, e2e, cli… — docs/architecture.md#tests). With no group, all of them. Prints node's own summary (tests/pass/fail).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { ConfigError, EMBEDDED_DEFAULT, resolveConfig, type CommandLineOverrides } from './config/load.js';
+import { describeConfigWarning } from './config/warnings.js';
 import { buildApp } from './app.js';
 import { PROXY_OPTIONS, launch, splitAtGemini } from './launcher.js';
 import { quickStartInstructions } from './quick-start.js';
@@ -142,12 +143,12 @@ async function main(): Promise<void> {
     stdoutLog,
   );
   if (commandLine.workers > 1 && cluster.isPrimary) {
-    for (const warning of config.warnings) log.warn(warning);
+    for (const warning of config.warnings) log.warn(describeConfigWarning(warning));
     runPrimary(commandLine.workers, config.drainSeconds, log);
     return;
   }
   // A cluster worker: the primary has already reported the config warnings.
-  if (!cluster.isWorker) for (const warning of config.warnings) log.warn(warning);
+  if (!cluster.isWorker) for (const warning of config.warnings) log.warn(describeConfigWarning(warning));
   const { app, context, operator } = buildApp(config, log);
   redactLine = (line) => context.redact(line);
   // Hot reload on SIGHUP and on config file change; a bad file is rejected and the running config stays.

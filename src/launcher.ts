@@ -35,6 +35,7 @@ import { parse, type ParseError } from 'jsonc-parser';
 import { pino } from 'pino';
 import { buildApp } from './app.js';
 import type { ResolvedConfig } from './config/load.js';
+import { describeConfigWarning } from './config/warnings.js';
 import { ASSUMED_WINDOW, cliSettings, compressionThreshold, mainModel } from './quick-start.js';
 import { userConfigDirectory } from './operator/user-config.js';
 
@@ -222,7 +223,7 @@ export async function launch(resolved: ResolvedConfig, cliArgs: string[], io: La
     { level: config.logLevel, base: { service: 'gemini-proxy' }, hooks: { streamWrite: (line) => redactLine(line) } },
     destination,
   );
-  for (const warning of config.warnings) {
+  for (const warning of config.warnings.map(describeConfigWarning)) {
     log.warn(warning);
     io.stderr.write(`gemini-proxy: ${warning}\n`);
   }

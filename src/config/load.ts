@@ -9,9 +9,9 @@ import { PROVIDERS, PROVIDER_NAMES, inferProvider, isProviderName } from '../pro
 import type { ProviderName, ProviderProfile } from '../providers/profile.js';
 import { KNOWN_KEYS, configSchema, type FileConfig } from './schema.js';
 import type { ModelLimitOverrides } from '../providers/context-windows.js';
-import { needsApiKey } from '../providers/keys.js';
 import { resolveOperatorConfig, type OperatorConfig } from './operator.js';
 import { resolveWebSearchConfig, type WebSearchConfig } from './web-search.js';
+import type { ConfigWarning } from './warnings.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -117,7 +117,7 @@ export interface ResolvedConfig {
     unarySeconds: number;
     connectSeconds: number;
   };
-  warnings: string[];
+  warnings: ConfigWarning[];
 }
 
 export const EMBEDDED_DEFAULT = {
@@ -167,13 +167,17 @@ function describeIssues(error: z.ZodError, source: string): string {
   return `${source}: invalid configuration\n${lines.join('\n')}`;
 }
 
-export function parseConfigText(text: string, source: string): { config: FileConfig; warnings: string[] } {
+export function parseConfigText(text: string, source: string): { config: FileConfig; warnings: ConfigWarning[] } {
   const raw = parseJsonWithComments(text, source);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     throw new ConfigError(`${source}: the top level must be a JSON object`);
   const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(describeIssues(result.error, source));
-  const warnings = unknownKeys(raw).map((key) => `${source}: unknown key "${key}" ignored`);
+  const warnings = unknownKeys(raw).map((key): ConfigWarning => ({
+    kind: 'unknown-key',
+    field: key,
+    detail: `${source}: unknown key "${key}" ignored`,
+  }));
   return { config: result.data, warnings };
 }
 
@@ -197,7 +201,7 @@ const LOG_LEVELS: Record<string, ResolvedConfig['logLevel']> = {
 export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.ProcessEnv): ResolvedConfig {
   const path = overrides.configPath ?? (env['GEMINI_PROXY_CONFIG'] || undefined);
   let file: FileConfig;
-  const warnings: string[] = [];
+  const warnings: ConfigWarning[] = [];
   let source = 'embedded defaults';
   if (path !== undefined && path !== '') {
     let text: string;
@@ -344,23 +348,31 @@ export function resolveConfig(overrides: CommandLineOverrides, env: NodeJS.Proce
     );
   }
   if (clientApiKeys.length === 0 && !isLoopback(host) && file.allowed_hosts.length === 0) {
-    warnings.push(
-      `server.host ${host} without client_api_keys: requests must name a loopback address or localhost in their Host header (DNS rebinding guard); list the names clients use in allowed_hosts`,
-    );
+    warnings.push({
+      kind: 'host-guard',
+      field: 'allowed_hosts',
+      detail: `server.host ${host} without client_api_keys: requests must name a loopback address or localhost in their Host header (DNS rebinding guard); list the names clients use in allowed_hosts`,
+    });
   }
   for (const upstream of upstreams) {
-    if (upstream.apiKeys.length === 0 && needsApiKey(upstream.provider)) {
+    if (upstream.apiKeys.length === 0 && upstream.profile.apiKey === 'required') {
       const where =
         upstream.name === 'default'
           ? '--api-key, openai_api_key or OPENAI_API_KEY'
           : `upstreams.${upstream.name}.api_key`;
-      warnings.push(
-        `upstream "${upstream.name}" (${upstream.profile.displayName}) has no API key: its requests will be refused until one is set (${where})`,
-      );
+      warnings.push({
+        kind: 'missing-api-key',
+        field: upstream.name === 'default' ? 'openai_api_key' : `upstreams.${upstream.name}.api_key`,
+        detail: `upstream "${upstream.name}" (${upstream.profile.displayName}) has no API key: its requests will be refused until one is set (${where})`,
+      });
     }
   }
   if (Object.keys(routes).length === 0 && Object.keys(mapping).length === 0 && defaultModel === undefined) {
-    warnings.push('no model_mapping, routes or default_openai_model: every request for an unmapped model will get 404');
+    warnings.push({
+      kind: 'no-model-route',
+      field: 'model_mapping',
+      detail: 'no model_mapping, routes or default_openai_model: every request for an unmapped model will get 404',
+    });
   }
 
   return {

@@ -11,7 +11,14 @@ import {
   type UpstreamCall,
 } from '../translate/openai-stream-to-gemini.js';
 import type { OpenAIChunk } from '../translate/openai-types.js';
-import { networkError, type UpstreamClient, type UpstreamPost, type UpstreamReply } from '../upstream/client.js';
+import {
+  bodyStream,
+  networkError,
+  readBody,
+  type UpstreamClient,
+  type UpstreamPost,
+  type UpstreamReply,
+} from '../upstream/client.js';
 import { upstreamLabel, type UpstreamTarget } from '../upstream/endpoints.js';
 import { classifyUpstreamError, upstreamProtocolError } from '../upstream/upstream-errors.js';
 import { UpstreamStreamPump, upstreamEventError } from './stream-pump.js';
@@ -61,18 +68,12 @@ export type AttemptOutcome =
 /** How long a finished stream's remaining bytes are drained so that the pooled connection stays reusable. */
 const DRAIN_MS = 5000;
 
-async function readText(body: AsyncIterable<Buffer | Uint8Array>): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 async function errorAnswer(
   setup: AttemptSetup,
   target: UpstreamTarget,
   response: UpstreamReply,
 ): Promise<AttemptOutcome> {
-  const text = await readText(response.body).catch(() => '');
+  const text = await readBody(response.body).catch(() => '');
   setup.rawChunks?.push(text);
   const retryAfter = response.headers['retry-after'];
   return {
@@ -95,7 +96,7 @@ async function unaryAnswer(
   const label = upstreamLabel(target);
   let text: string;
   try {
-    text = await readText(response.body);
+    text = await readBody(response.body);
   } catch (error) {
     return { kind: 'failed', error: networkError(error, target, false) };
   }
@@ -162,8 +163,9 @@ async function pumpStream(
   response: UpstreamReply,
 ): Promise<AttemptOutcome> {
   const { heartbeatSeconds, signal } = setup;
+  const body = bodyStream(response.body);
   // When the first upstream bytes came with the headers, they leave together with ours (see ResponseChannel.commit).
-  sink.commit(heartbeatSeconds, response.body.readableLength > 0);
+  sink.commit(heartbeatSeconds, body.readableLength > 0);
   const rawChunks = setup.rawChunks;
   const pump = new UpstreamStreamPump(request.streamOptions, {
     upstreamLabel: upstreamLabel(target),
@@ -174,13 +176,13 @@ async function pumpStream(
   let drainTimer: NodeJS.Timeout | undefined;
   let outcome: AttemptOutcome | undefined;
   try {
-    for await (const chunk of response.body) {
+    for await (const chunk of body) {
       if (outcome !== undefined) continue; // draining after the end, so the pooled connection stays reusable
       await sink.send(pump.push(chunk as Buffer), heartbeatSeconds);
       if (!pump.over) continue;
       outcome = await finishStream(setup, sink, pump, undefined);
       if (outcome.kind !== 'done') break;
-      drainTimer = setTimeout(() => response.body.destroy(), DRAIN_MS);
+      drainTimer = setTimeout(() => body.destroy(), DRAIN_MS);
       drainTimer.unref();
     }
     if (outcome === undefined) await sink.send(pump.endOfInput(), heartbeatSeconds);

@@ -73,9 +73,13 @@ export function installOperator(app: FastifyInstance, context: ProxyContext): Op
   }
   const reloads = { last: undefined as string | undefined, lastError: undefined as string | undefined, count: 0 };
 
+  // A feature that is off costs nothing per request (read per request: a reload may switch one on). The in-memory
+  // store behind usage: {enabled: false} still feeds the dashboard's usage views while the dashboard is on.
   context.requestListeners.push((record: RequestRecord) => {
-    metrics.observe(record);
-    live.add(record);
+    const { operator } = context.config;
+    if (operator.metrics.enabled) metrics.observe(record);
+    if (operator.dashboard) live.add(record);
+    if (!operator.usage.enabled && !operator.dashboard) return;
     try {
       usage.store.add(record);
     } catch (error) {
@@ -96,8 +100,11 @@ export function installOperator(app: FastifyInstance, context: ProxyContext): Op
           request.headers[INTERNAL_HEADER] === '1'
         )
           info.quiet = true;
-        inFlight.add(info);
-        reply.raw.once('close', () => inFlight.delete(info));
+        // Only the open-streams gauge reads inFlight.
+        if (context.config.operator.metrics.enabled) {
+          inFlight.add(info);
+          reply.raw.once('close', () => inFlight.delete(info));
+        }
       }
       next();
     });

@@ -12,6 +12,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { parse } from 'jsonc-parser';
 import type { Logger } from 'pino';
 import { isLoopback, resolveConfig, type CommandLineOverrides, type ResolvedConfig } from '../config/load.js';
+import { describeConfigWarning } from '../config/warnings.js';
 import type { AddressInfo } from 'node:net';
 import { DetailedLogWriter, createRedactor } from '../server/detailed-log.js';
 import type { ProxyContext } from '../server/context.js';
@@ -230,7 +231,7 @@ export function startHotReload(options: HotReloadOptions): HotReloader {
     }
     const operatorRestart = operator?.reconfigure(next) ?? [];
     const restartNeeded = [...new Set([...applyConfig(context, next, log), ...operatorRestart])];
-    for (const warning of next.warnings) log.warn(warning);
+    for (const warning of next.warnings) log.warn(describeConfigWarning(warning));
     log.info(
       `config reloaded from ${path} (${trigger}); changed: ${changed.length > 0 ? changed.join(', ') : 'nothing'}`,
     );

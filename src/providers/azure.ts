@@ -15,6 +15,7 @@ export const azure: ProviderProfile = {
   defaultModelMapping: {},
   defaultModel: undefined,
   auth: 'azure-api-key',
+  apiKey: 'required',
   modelOverrides: [
     ['o[0-9]*', { ...REASONING_MODEL_OVERRIDES, systemRole: 'developer' }],
     ['gpt-5*', REASONING_MODEL_OVERRIDES],

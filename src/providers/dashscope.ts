@@ -11,6 +11,7 @@ export const dashscope: ProviderProfile = {
   defaultModelMapping: { 'gemini-*-flash-lite*': 'qwen-flash', 'gemini-*': 'qwen3-max' },
   defaultModel: 'qwen3-max',
   auth: 'bearer',
+  apiKey: 'required',
   ...OPENAI_TOOL_NAMES,
   maxStopSequences: 4,
   capabilities: {

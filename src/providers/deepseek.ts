@@ -12,6 +12,7 @@ export const deepseek: ProviderProfile = {
   defaultModelMapping: { 'gemini-*-flash-lite*': 'deepseek-v4-flash', 'gemini-*': 'deepseek-v4-pro' },
   defaultModel: 'deepseek-v4-pro',
   auth: 'bearer',
+  apiKey: 'required',
   ...OPENAI_TOOL_NAMES,
   maxStopSequences: 16,
   capabilities: {

@@ -8,6 +8,8 @@ export const generic: ProviderProfile = {
   defaultModelMapping: {},
   defaultModel: undefined,
   auth: 'bearer',
+  // It may front a local server as well as a hosted API: a missing key is not reported.
+  apiKey: 'optional',
   ...OPENAI_TOOL_NAMES,
   maxStopSequences: 4,
   capabilities: { ...OPENAI_LIKE_CAPABILITIES, thinkTags: true, multipleChoices: false },

@@ -14,6 +14,7 @@ export const groq: ProviderProfile = {
   },
   defaultModel: 'moonshotai/kimi-k2-instruct-0905',
   auth: 'bearer',
+  apiKey: 'required',
   ...OPENAI_TOOL_NAMES,
   maxStopSequences: 4,
   capabilities: {

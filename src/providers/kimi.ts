@@ -15,6 +15,7 @@ export const kimi: ProviderProfile = {
   defaultModelMapping: { 'gemini-*-flash-lite*': 'kimi-k2-turbo-preview', 'gemini-*': 'kimi-k2.5' },
   defaultModel: 'kimi-k2.5',
   auth: 'bearer',
+  apiKey: 'required',
   toolNameForbidden: /[^a-zA-Z0-9_-]/g,
   toolNameMaxLength: 64,
   toolNameMinLength: 3,

@@ -12,6 +12,7 @@ export const llamacpp: ProviderProfile = {
   defaultModelMapping: {},
   defaultModel: 'default',
   auth: 'bearer',
+  apiKey: 'optional',
   toolNameForbidden: undefined,
   toolNameMaxLength: 256,
   toolNameMinLength: 1,

@@ -12,6 +12,7 @@ export const ollama: ProviderProfile = {
   defaultModelMapping: {},
   defaultModel: 'qwen3:8b',
   auth: 'bearer',
+  apiKey: 'optional',
   toolNameForbidden: undefined,
   toolNameMaxLength: 256,
   toolNameMinLength: 1,

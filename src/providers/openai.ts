@@ -24,6 +24,7 @@ export const openai: ProviderProfile = {
   defaultModelMapping: { 'gemini-*-flash-lite*': 'gpt-5-mini', 'gemini-*': 'gpt-5' },
   defaultModel: 'gpt-5',
   auth: 'bearer',
+  apiKey: 'required',
   ...OPENAI_TOOL_NAMES,
   maxStopSequences: 4,
   capabilities: { ...OPENAI_LIKE_CAPABILITIES, maxTokensParameter: 'max_completion_tokens' },

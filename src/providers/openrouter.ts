@@ -12,6 +12,7 @@ export const openrouter: ProviderProfile = {
   defaultModelMapping: { 'gemini-*-flash-lite*': 'moonshotai/kimi-k2.5', 'gemini-*': 'moonshotai/kimi-k2.5' },
   defaultModel: 'moonshotai/kimi-k2.5',
   auth: 'bearer',
+  apiKey: 'required',
   ...OPENAI_TOOL_NAMES,
   maxStopSequences: 4,
   capabilities: {

@@ -130,6 +130,11 @@ export interface ProviderProfile {
   readonly defaultModelMapping: Readonly<Record<string, string>>;
   readonly defaultModel: string | undefined;
   readonly auth: 'bearer' | 'azure-api-key';
+  /**
+   * `required`: every hosted API; a config without a key is reported at start and `init` asks for one.
+   * `optional`: local servers (Ollama, vLLM, llama.cpp) and the generic preset, which usually run without one.
+   */
+  readonly apiKey: 'required' | 'optional';
   /** Characters not allowed in tool names (replaced reversibly); undefined = names pass through. */
   readonly toolNameForbidden: RegExp | undefined;
   readonly toolNameMaxLength: number;

@@ -11,6 +11,7 @@ export const vllm: ProviderProfile = {
   defaultModelMapping: {},
   defaultModel: undefined,
   auth: 'bearer',
+  apiKey: 'optional',
   ...OPENAI_TOOL_NAMES,
   maxStopSequences: 16,
   capabilities: { ...OPENAI_LIKE_CAPABILITIES, acceptsTopK: true, thinking: 'template-kwargs', thinkTags: true },

@@ -18,6 +18,7 @@ export const zhipu: ProviderProfile = {
   defaultModelMapping: { 'gemini-*-flash-lite*': 'glm-4.7-flash', 'gemini-*': 'glm-5' },
   defaultModel: 'glm-5',
   auth: 'bearer',
+  apiKey: 'required',
   ...OPENAI_TOOL_NAMES,
   maxStopSequences: 1,
   capabilities: {

@@ -7,8 +7,7 @@
  *
  * Shaped as the upstream POST it replaces, so retries, fallbacks and error classification stay the gateway's.
  */
-import { Readable } from 'node:stream';
-import type { UpstreamClient, UpstreamPost, UpstreamReply } from '../upstream/client.js';
+import { readBody, type UpstreamClient, type UpstreamPost, type UpstreamReply } from '../upstream/client.js';
 
 /** Searches one answer may chain before the proxy takes what it has. */
 export const MAX_SEARCH_ROUNDS = 4;
@@ -23,14 +22,8 @@ function isBuiltinCall(call: unknown): call is { id: string; function: { name: s
   return call['type'] === 'builtin_function' || (typeof name === 'string' && name.startsWith('$'));
 }
 
-async function readAll(body: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function reply(statusCode: number, headers: UpstreamReply['headers'], text: string): UpstreamReply {
-  return { statusCode, headers, body: Readable.from([Buffer.from(text, 'utf8')]) };
+  return { statusCode, headers, body: Buffer.from(text, 'utf8') };
 }
 
 /** The final completion in the form the caller asked for: the JSON body, or one SSE event plus [DONE]. */
@@ -58,7 +51,7 @@ export function kimiBuiltinSearchPost(client: UpstreamClient, onRound?: (round: 
     for (let round = 1; ; round += 1) {
       const response = await client.post(target, url, JSON.stringify(request), signal, false);
       if (response.statusCode < 200 || response.statusCode >= 300) return response;
-      const text = await readAll(response.body);
+      const text = await readBody(response.body);
       let completion: unknown;
       try {
         completion = JSON.parse(text.trim());

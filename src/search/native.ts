@@ -15,6 +15,7 @@
  * - DashScope: `enable_search:true`, `search_options:{forced_search:true}`; sources are not returned in compatible
  *   mode. https://help.aliyun.com/zh/model-studio (web search)
  */
+import { unreachable } from '../exhaustive.js';
 import type { NativeWebSearch } from '../providers/profile.js';
 import type { GroundingPlan } from '../translate/grounding.js';
 import type { OpenAIChatRequest, OpenAITool } from '../translate/openai-types.js';
@@ -64,10 +65,8 @@ export function withNativeSearch(
       for (const key of SEARCH_MODEL_REJECTS) delete request[key];
       request.web_search_options = {};
       return request;
-    default: {
-      const unknown: never = kind;
-      throw new Error(`unhandled native web search ${String(unknown)}`);
-    }
+    default:
+      return unreachable(kind, 'native web search');
   }
 }
 
@@ -82,10 +81,8 @@ export function nativeGroundingPlan(kind: NativeWebSearch, query: string): Groun
     case 'kimi-builtin':
     case 'dashscope-enable-search':
       return { kind: 'queries-only', queries };
-    default: {
-      const unknown: never = kind;
-      throw new Error(`unhandled native web search ${String(unknown)}`);
-    }
+    default:
+      return unreachable(kind, 'native web search');
   }
 }
 

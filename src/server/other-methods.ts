@@ -14,6 +14,7 @@ import { normalizeGenerateContentRequest } from '../translate/normalize-request.
 import { classifyUpstreamError, upstreamProtocolError } from '../upstream/upstream-errors.js';
 import { countTextsInSlices, loadTokenizer } from '../tokenizer.js';
 import { upstreamLabel, upstreamUrl } from '../upstream/endpoints.js';
+import { readBody } from '../upstream/client.js';
 import type { OpenAIChatRequest } from '../translate/openai-types.js';
 import { recordUpstreamOutcome, type ProxyContext, type RequestInfo } from './context.js';
 import { resolveFirstTarget } from './models.js';
@@ -77,7 +78,7 @@ async function countWithProvider(
   const timer = setTimeout(() => abort.abort(), 5000);
   try {
     const response = await context.upstream.post(target, url, JSON.stringify(payload), abort.signal, false);
-    const text = await response.body.text();
+    const text = await readBody(response.body);
     if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`);
     // Redacted first: a JSON.parse error quotes the start of the body, which may be an echoed key.
     const value = endpoint.readCount(JSON.parse(context.redact(text).trim()));
@@ -119,7 +120,7 @@ async function embedGroup(
       abort.signal,
       false,
     );
-    const text = await response.body.text();
+    const text = await readBody(response.body);
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const error = classifyUpstreamError({
         provider: upstreamLabel(target),

@@ -3,8 +3,8 @@
  * benchmarks put it several times ahead of `fetch` on Node 20), our own header and idle timeouts, and network failures
  * turned into ProxyErrors that name the upstream but never its key.
  */
-import type { Readable } from 'node:stream';
-import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { Readable } from 'node:stream';
+import { Agent, errors as undiciErrors, request, util as undiciUtil, type Dispatcher } from 'undici';
 import { ProxyError, errorInfo, quoteForMessage } from '../errors.js';
 import { authHeaders, upstreamLabel, type UpstreamTarget } from './endpoints.js';
 
@@ -20,17 +20,45 @@ export interface UpstreamTimeouts {
   unarySeconds: number;
 }
 
-export interface UpstreamResponse {
+/** An upstream answer as the gateway reads it: a status, headers and the body, streamed or (unary calls) whole. */
+export interface UpstreamReply {
+  statusCode: number;
+  headers: Dispatcher.ResponseData['headers'];
+  body: Readable | Buffer;
+}
+
+export type UpstreamResponse = UpstreamReply;
+
+/** A GET's answer, with undici's own body (dump, text, json). */
+export interface UpstreamGetResponse {
   statusCode: number;
   headers: Dispatcher.ResponseData['headers'];
   body: Dispatcher.ResponseData['body'];
 }
 
-/** An upstream answer as the gateway reads it: a status, headers and a readable body. */
-export interface UpstreamReply {
-  statusCode: number;
-  headers: Dispatcher.ResponseData['headers'];
-  body: Readable;
+/** The body as text, however it came. */
+export async function readBody(body: Readable | Buffer): Promise<string> {
+  if (Buffer.isBuffer(body)) return body.toString('utf8');
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The body as a stream, however it came. */
+export function bodyStream(body: Readable | Buffer): Readable {
+  return Buffer.isBuffer(body) ? Readable.from([body]) : body;
+}
+
+/** Origin and path of an upstream URL, parsed once per distinct URL (a proxy talks to a handful). */
+const parsedUrls = new Map<string, { origin: string; path: string }>();
+function originAndPath(url: string): { origin: string; path: string } {
+  let found = parsedUrls.get(url);
+  if (found === undefined) {
+    const parsed = new URL(url);
+    found = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+    if (parsedUrls.size < 256) parsedUrls.set(url, found);
+  }
+  return found;
 }
 
 /** One POST to an upstream: UpstreamClient.post, or a loop around it (Kimi's builtin web search, src/search/). */
@@ -67,7 +95,11 @@ export class UpstreamClient {
     });
   }
 
-  /** POSTs JSON to a full URL (see endpoints.ts) with the target's credentials. */
+  /**
+   * POSTs JSON to a full URL (see endpoints.ts) with the target's credentials. A streamed call answers with undici's
+   * readable body; a unary one goes through undici's lowest-level `dispatch` and answers with the whole body in one
+   * Buffer: no Readable, promise chain or async iterator per request (bench/ladder.mjs measured the difference).
+   */
   async post(
     target: UpstreamTarget,
     url: string,
@@ -81,19 +113,22 @@ export class UpstreamClient {
       'user-agent': USER_AGENT,
       ...authHeaders(target),
     };
+    const timeouts =
+      target.timeouts === undefined
+        ? {}
+        : {
+            headersTimeout: headersWaitSeconds(target.timeouts, stream) * 1000,
+            bodyTimeout: target.timeouts.idleSeconds * 1000,
+          };
     try {
+      if (!stream) return await this.dispatchWhole(url, headers, body, signal, timeouts);
       const response = await request(url, {
         method: 'POST',
         headers,
         body,
         signal,
         dispatcher: this.agent,
-        ...(target.timeouts === undefined
-          ? {}
-          : {
-              headersTimeout: headersWaitSeconds(target.timeouts, stream) * 1000,
-              bodyTimeout: target.timeouts.idleSeconds * 1000,
-            }),
+        ...timeouts,
       });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     } catch (error) {
@@ -101,7 +136,61 @@ export class UpstreamClient {
     }
   }
 
-  async get(target: UpstreamTarget, path: string, signal: AbortSignal): Promise<UpstreamResponse> {
+  private dispatchWhole(
+    url: string,
+    headers: Record<string, string>,
+    body: string,
+    signal: AbortSignal,
+    timeouts: { headersTimeout?: number; bodyTimeout?: number },
+  ): Promise<UpstreamResponse> {
+    const abortReason = (): Error => {
+      const reason: unknown = signal.reason;
+      return reason instanceof Error ? reason : new undiciErrors.RequestAbortedError();
+    };
+    if (signal.aborted) return Promise.reject(abortReason());
+    const { origin, path } = originAndPath(url);
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      let abort: ((reason?: Error) => void) | undefined;
+      let statusCode = 0;
+      let rawHeaders: Buffer[] = [];
+      const chunks: Buffer[] = [];
+      const onAbort = (): void => abort?.(abortReason());
+      signal.addEventListener('abort', onAbort, { once: true });
+      const settle = (): void => signal.removeEventListener('abort', onAbort);
+      this.agent.dispatch(
+        { origin, path, method: 'POST', headers, body, ...timeouts },
+        {
+          onConnect(abortRequest: (reason?: Error) => void): void {
+            abort = abortRequest;
+            if (signal.aborted) abortRequest(abortReason());
+          },
+          onHeaders(code: number, raw: Buffer[]): boolean {
+            statusCode = code;
+            rawHeaders = raw;
+            return true;
+          },
+          onData(chunk: Buffer): boolean {
+            chunks.push(chunk);
+            return true;
+          },
+          onComplete(): void {
+            settle();
+            resolve({
+              statusCode,
+              headers: undiciUtil.parseHeaders(rawHeaders),
+              body: chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks),
+            });
+          },
+          onError(error: Error): void {
+            settle();
+            reject(error);
+          },
+        },
+      );
+    });
+  }
+
+  async get(target: UpstreamTarget, path: string, signal: AbortSignal): Promise<UpstreamGetResponse> {
     const headers: Record<string, string> = {
       accept: 'application/json',
       'user-agent': USER_AGENT,

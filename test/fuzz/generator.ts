@@ -746,6 +746,7 @@ function bodyFor(rng: Rng, method: GeminiMethod | 'other'): Json {
           () => embedRequest(rng),
         ),
       };
+    case 'other':
     default:
       return randomJson(rng, 3);
   }

@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool, errors as undiciErrors } from 'undici';
+import { unreachable } from '../../src/exhaustive.js';
 import {
   FAULT_MODELS,
   FUZZ_ALLOWED_ORIGIN,
@@ -1162,8 +1163,11 @@ export async function runFuzz(options: FuzzRunOptions): Promise<FuzzStats> {
           case 'guard-bypass':
             stats.guardBypasses += 1;
             break;
-          default:
+          case 'proxy-error-log':
+            // Never judged per case: the proxy's error lines are counted once, after the run (proxyErrorLogLines).
             break;
+          default:
+            unreachable(violation.kind, 'violation kind');
         }
       }
       if (violations.length > 0 && stats.failures.length < maxFailures) {

@@ -102,7 +102,7 @@ describe('proxy over HTTP', () => {
       default_openai_model: 'default-model',
       logging: { enable_detailed_logs: true, enable_access_logs: true, log_directory: logDirectory },
       timeouts: { first_byte_commit_seconds: 0.4, heartbeat_seconds: 0.15, upstream_idle_seconds: 0.8 },
-      // One attempt per request: these tests pin the mapping of each upstream answer; gateway.test.ts covers retries.
+      // One attempt per request: these tests pin the mapping of each upstream answer; gateway-http.test.ts covers retries.
       retries: { attempts_per_target: 1 },
       // Failure cases must not open the circuit for the model every other test here uses.
       circuit_breaker: { failure_threshold: 1000 },

@@ -1,10 +1,14 @@
+/**
+ * Loading the configuration (src/config/load.ts): the original tool's file verbatim, comments and unknown keys,
+ * errors that name the key, the embedded default, and environment and flags over the file.
+ */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, parseConfigText, resolveConfig } from '../../src/config/load.js';
-import { ModelMapper } from '../../src/config/model-mapping.js';
+import { describeConfigWarning } from '../../src/config/warnings.js';
 import { routerFor } from '../../src/gateway/router.js';
 
 /** The original tool's README example, verbatim, trailing comma included. */
@@ -74,7 +78,48 @@ describe('config', () => {
       '{\n // comment\n "retry": {"max": 3}, /* block */ "server": {"port": 9000, "workers": 2}\n}',
       'c.json',
     );
-    assert.deepEqual(warnings, ['c.json: unknown key "retry" ignored', 'c.json: unknown key "server.workers" ignored']);
+    assert.deepEqual(
+      warnings.map((warning) => [warning.kind, warning.field]),
+      [
+        ['unknown-key', 'retry'],
+        ['unknown-key', 'server.workers'],
+      ],
+    );
+    assert.deepEqual(warnings.map(describeConfigWarning), [
+      'c.json: unknown key "retry" ignored',
+      'c.json: unknown key "server.workers" ignored',
+    ]);
+  });
+
+  it('warns as data: the kind and the key concerned, with the sentence for the log', () => {
+    const open = resolveConfig(
+      {
+        configPath: writeConfig(
+          '{"provider": "kimi", "server": {"host": "0.0.0.0"}, "allow_unauthenticated": true, "upstreams": {"backup": {"provider": "deepseek"}}}',
+        ),
+      },
+      {},
+    );
+    assert.deepEqual(
+      open.warnings.map((warning) => [warning.kind, warning.field]),
+      [
+        ['host-guard', 'allowed_hosts'],
+        ['missing-api-key', 'openai_api_key'],
+        ['missing-api-key', 'upstreams.backup.api_key'],
+      ],
+    );
+    assert.match(
+      describeConfigWarning(open.warnings[1] ?? assert.fail()),
+      /upstream "default" \(Moonshot Kimi\) has no API key/,
+    );
+    const unmapped = resolveConfig(
+      { configPath: writeConfig('{"provider": "generic", "openai_base_url": "http://127.0.0.1:9/v1"}') },
+      {},
+    );
+    assert.deepEqual(
+      unmapped.warnings.map((warning) => [warning.kind, warning.field]),
+      [['no-model-route', 'model_mapping']],
+    );
   });
 
   it('names the key and the problem on invalid values', () => {
@@ -109,41 +154,5 @@ describe('config', () => {
     const keyOnly = resolveConfig({}, { OPENAI_API_KEY: 'sk-env' });
     assert.equal(keyOnly.upstream.baseUrl, 'https://api.openai.com/v1');
     assert.equal(keyOnly.embeddedDefault, false);
-  });
-});
-
-describe('model mapping', () => {
-  const mapper = new ModelMapper(
-    {
-      'gemini-2.5-pro': 'big',
-      'gemini-*': 'default-gemini',
-      'gemini-*-flash-lite*': 'small',
-      'models/exact-prefixed': 'p',
-      'gemini-3.?-flash': 'three',
-    },
-    'fallback',
-  );
-  it('exact first, then the most specific pattern, then the default', () => {
-    assert.deepEqual(mapper.resolve('gemini-2.5-pro'), { upstreamModel: 'big', matchedBy: 'exact' });
-    assert.equal(mapper.resolve('gemini-3.5-flash-lite')?.upstreamModel, 'small');
-    assert.equal(mapper.resolve('gemini-3.8-flash')?.upstreamModel, 'three');
-    assert.equal(mapper.resolve('gemini-3-pro-preview')?.upstreamModel, 'default-gemini');
-    assert.equal(mapper.resolve('exact-prefixed')?.upstreamModel, 'p');
-    assert.deepEqual(mapper.resolve('my-model'), { upstreamModel: 'fallback', matchedBy: 'default' });
-  });
-  it('every name Gemini CLI 0.61 sends resolves with a catch-all', () => {
-    for (const name of [
-      'gemini-3.5-flash-lite',
-      'gemini-3.8-flash',
-      'gemini-3.1-pro-preview',
-      'gemini-3-flash-preview',
-      'gemini-3-pro-preview',
-      'gemini-3.1-flash-lite',
-    ]) {
-      assert.ok(mapper.resolve(name) !== undefined, name);
-    }
-  });
-  it('without a default, an unmapped name does not resolve', () => {
-    assert.equal(new ModelMapper({ a: 'b' }, undefined).resolve('c'), undefined);
   });
 });
