@@ -2,20 +2,25 @@
  * Usage that survives restarts: one row per finished Gemini request (model, upstream model, status, durations,
  * tokens; never prompt or answer content) in an embedded SQLite database, aggregated per model and time bucket for the
  * dashboard's charts. The driver is libsql (better-sqlite3's API) because its binaries ship inside npm packages:
- * installing never compiles C++. Rows are written in batches off the request path (every 500 ms or 200 rows, and on
- * close) and deleted after `retention_days`. Several worker processes may share one file (WAL, busy timeout).
+ * installing never compiles C++. Rows are written in batches off the request path (every 500 ms or 64 rows, and on
+ * close) by a writer thread (usage-writer.ts), so that no insert or checkpoint blocks the event loop, and deleted
+ * after `retention_days`. Several worker processes may share one file (WAL, busy timeout).
  */
 import { fileModes, preparePrivateFileSync, type FileModes } from '../shared/private-files.js';
 import Database from 'libsql';
+import { Worker } from 'node:worker_threads';
+import { INSERT_SQL, type UsageWriterData, type UsageWriterMessage } from './usage-sql.js';
 import type { RequestRecord } from '../server/context.js';
 import { describeWebSearch } from '../search/web-search.js';
 
 /** 2 added `client` (the key name, or the address without keys), so a client's dashboard shows only its own usage. */
 const SCHEMA_VERSION = 2;
 const FLUSH_MS = 500;
-const FLUSH_ROWS = 200;
+const FLUSH_ROWS = 64;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Longest a read waits for the writer thread to finish the batches queued before it. */
+const SYNC_WAIT_MS = 10_000;
 
 /** A stored request, as the dashboard lists it (a RequestRecord without the trace). */
 export interface StoredRequest {
@@ -163,6 +168,8 @@ export class UsageStore {
   private readonly insertStatement: Database.Statement;
   private readonly insertMany: (records: RequestRecord[]) => void;
   private pending: RequestRecord[] = [];
+  /** The writer thread (file databases), its acknowledged-batch cell, and the last batch number sent to it. */
+  private writer: { worker: Worker; acknowledged: Int32Array; sent: number } | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly pruneTimer: NodeJS.Timeout;
   private retentionDays: number;
@@ -214,15 +221,11 @@ export class UsageStore {
     if (!columns.some((column) => column.name === 'web_search'))
       this.db.exec('ALTER TABLE requests ADD COLUMN web_search TEXT');
     this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-    this.insertStatement = this.db.prepare(`
-      INSERT INTO requests (ts, request_id, method, path, model, upstream_model, provider, stream, status, error_status,
-        upstream_error, duration_ms, first_chunk_ms, prompt_tokens, output_tokens, thoughts_tokens, client_closed, client, web_search)
-      VALUES (@ts, @request_id, @method, @path, @model, @upstream_model, @provider, @stream, @status, @error_status,
-        @upstream_error, @duration_ms, @first_chunk_ms, @prompt_tokens, @output_tokens, @thoughts_tokens, @client_closed, @client, @web_search)
-    `);
+    this.insertStatement = this.db.prepare(INSERT_SQL);
     this.insertMany = this.db.transaction((records: RequestRecord[]) => {
       for (const record of records) this.insertStatement.run(this.toRow(record));
     });
+    if (path !== ':memory:') this.writer = startWriter(path, () => (this.writer = undefined));
     this.prune();
     this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS);
     this.pruneTimer.unref();
@@ -257,20 +260,43 @@ export class UsageStore {
   add(record: RequestRecord): void {
     if (this.closed) return;
     this.pending.push(record);
-    if (this.pending.length >= FLUSH_ROWS) this.flush();
+    if (this.pending.length >= FLUSH_ROWS) this.send();
     else if (this.flushTimer === undefined) {
-      this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+      this.flushTimer = setTimeout(() => this.send(), FLUSH_MS);
       this.flushTimer.unref();
     }
   }
 
-  flush(): void {
+  /** Hands the queued rows to the writer thread (or writes them here when there is none); does not wait. */
+  private send(): void {
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (this.pending.length === 0 || this.closed) return;
     const batch = this.pending;
     this.pending = [];
-    this.insertMany(batch);
+    const writer = this.writer;
+    if (writer === undefined) {
+      this.insertMany(batch);
+      return;
+    }
+    writer.sent += 1;
+    const message: UsageWriterMessage = { sequence: writer.sent, rows: batch.map((record) => this.toRow(record)) };
+    writer.worker.postMessage(message);
+  }
+
+  /** Writes every queued row: when it returns, a read (here or by another process) sees them all. */
+  flush(): void {
+    this.send();
+    const writer = this.writer;
+    if (writer === undefined) return;
+    const deadline = Date.now() + SYNC_WAIT_MS;
+    for (;;) {
+      const done = Atomics.load(writer.acknowledged, 0);
+      if (done >= writer.sent || this.writer === undefined) return;
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      Atomics.wait(writer.acknowledged, 0, done, left);
+    }
   }
 
   retentionDaysInForce(): number {
@@ -394,6 +420,26 @@ export class UsageStore {
     this.flush();
     this.closed = true;
     clearInterval(this.pruneTimer);
+    void this.writer?.worker.terminate();
+    this.writer = undefined;
     this.db.close();
   }
+}
+
+/**
+ * Starts the writer thread for a database file. Should it fail (it cannot open the file, a write throws), `onExit`
+ * drops it and the store writes on the main thread from then on: slower answers beat lost usage.
+ */
+function startWriter(path: string, onExit: () => void): { worker: Worker; acknowledged: Int32Array; sent: number } {
+  const shared = new SharedArrayBuffer(4);
+  const data: UsageWriterData = { path, acknowledged: shared };
+  const worker = new Worker(new URL('./usage-writer.js', import.meta.url), {
+    workerData: data,
+    // A small heap: it holds one batch of rows at a time.
+    resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
+  });
+  worker.unref();
+  worker.once('error', onExit);
+  worker.once('exit', onExit);
+  return { worker, acknowledged: new Int32Array(shared), sent: 0 };
 }
