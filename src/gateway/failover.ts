@@ -108,6 +108,16 @@ export function circuitOpenError(route: RouteTarget, circuit: OpenCircuit, coold
   return new ProxyError('UPSTREAM_CIRCUIT_OPEN', sentence, [errorInfo('UPSTREAM_CIRCUIT_OPEN', metadata)]);
 }
 
+/** Why a target with no key to call was skipped: its circuit is open, or one probe after a cooldown is under way. */
+function skippedTargetError(route: RouteTarget, pool: UpstreamPool): ProxyError {
+  const circuit = pool.openCircuit(route.upstream, route.model);
+  if (circuit !== undefined) return circuitOpenError(route, circuit, pool.cooldownSeconds);
+  return new ProxyError(
+    'UPSTREAM_UNAVAILABLE',
+    `Upstream ${route.upstream} is being tested again after repeated failures of ${route.model}: try again in a few seconds.`,
+  );
+}
+
 /** `attempts` receives one `upstream#key:result` entry per attempt, for the access line. */
 export async function runFailover<Request>(
   routes: RouteTarget[],
@@ -138,13 +148,7 @@ export async function runFailover<Request>(
       const target = pool.acquire(route.upstream, route.model);
       if (target === undefined) {
         attempts.push(`${route.upstream}:circuit-open`);
-        const circuit = pool.openCircuit(route.upstream, route.model);
-        if (circuit !== undefined && lastError === undefined)
-          lastError = circuitOpenError(route, circuit, pool.cooldownSeconds);
-        lastError ??= new ProxyError(
-          'UPSTREAM_UNAVAILABLE',
-          `Upstream ${route.upstream} is being tested again after repeated failures of ${route.model}: try again in a few seconds.`,
-        );
+        lastError ??= skippedTargetError(route, pool);
         continue targets;
       }
       const keyIndex = target.keyIndex ?? 0;
