@@ -24,6 +24,8 @@ const ASSET_TYPES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
   'charts.js': 'text/javascript; charset=utf-8',
+  'format.js': 'text/javascript; charset=utf-8',
+  'usage.js': 'text/javascript; charset=utf-8',
 };
 
 /** The page's files: next to this module when run from source, under src/ when run from dist/. */

@@ -9,6 +9,7 @@
 import { fileModes, preparePrivateFileSync, type FileModes } from '../shared/private-files.js';
 import Database from 'libsql';
 import { Worker } from 'node:worker_threads';
+import { buildSeries, type AggregateRow, type DurationRow, type UsageSeries } from './usage-series.js';
 import { INSERT_SQL, type UsageWriterData, type UsageWriterMessage } from './usage-sql.js';
 import type { RequestRecord } from '../server/context.js';
 import { describeWebSearch } from '../search/web-search.js';
@@ -47,44 +48,6 @@ export interface StoredRequest {
   webSearch?: string;
 }
 
-export interface SeriesPoint {
-  /** Bucket start, ms since the epoch. */
-  bucket: number;
-  model: string;
-  requests: number;
-  errors: number;
-  promptTokens: number;
-  outputTokens: number;
-  thoughtsTokens: number;
-  /** Requests that made a web search (googleSearch). */
-  webSearches: number;
-  p50Ms: number;
-  p95Ms: number;
-  p99Ms: number;
-}
-
-export interface ModelTotals {
-  model: string;
-  upstreamModels: string[];
-  requests: number;
-  errors: number;
-  promptTokens: number;
-  outputTokens: number;
-  thoughtsTokens: number;
-  webSearches: number;
-  p50Ms: number;
-  p95Ms: number;
-}
-
-export interface UsageSeries {
-  from: number;
-  to: number;
-  bucketMs: number;
-  models: string[];
-  points: SeriesPoint[];
-  totals: ModelTotals[];
-}
-
 interface Row {
   id: number;
   ts: number;
@@ -108,23 +71,8 @@ interface Row {
   web_search: string | null;
 }
 
-interface AggregateRow {
-  bucket: number;
-  model: string;
-  requests: number;
-  errors: number;
-  prompt_tokens: number;
-  output_tokens: number;
-  thoughts_tokens: number;
-  web_searches: number;
-}
-
-/** Nearest-rank percentile of an ascending list. */
-export function percentile(sorted: readonly number[], fraction: number): number {
-  if (sorted.length === 0) return 0;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
-  return sorted[rank] ?? 0;
-}
+export { percentile } from './usage-series.js';
+export type { ModelTotals, SeriesPoint, UsageSeries } from './usage-series.js';
 
 /** An error is a non-2xx answer or an error sent after a 200 commit; a client that went away is not one. */
 export function isErrorRecord(record: { status: number; errorStatus?: string | undefined }): boolean {
@@ -346,72 +294,8 @@ export class UsageStore {
         `SELECT CAST(ts / @bucket AS INTEGER) * @bucket AS bucket, COALESCE(model, '') AS model, upstream_model, duration_ms
          FROM requests WHERE ts >= @from AND ts < @to AND (@client IS NULL OR client = @client) ORDER BY duration_ms`,
       )
-      .all({ bucket, from: start, to, client: client ?? null }) as Array<{
-      bucket: number;
-      model: string;
-      upstream_model: string | null;
-      duration_ms: number;
-    }>;
-
-    const perBucket = new Map<string, number[]>();
-    const perModel = new Map<string, { durations: number[]; upstream: Set<string> }>();
-    for (const row of durations) {
-      const key = `${row.bucket}\u0000${row.model}`;
-      let list = perBucket.get(key);
-      if (list === undefined) perBucket.set(key, (list = []));
-      list.push(row.duration_ms);
-      let model = perModel.get(row.model);
-      if (model === undefined) perModel.set(row.model, (model = { durations: [], upstream: new Set() }));
-      model.durations.push(row.duration_ms);
-      if (row.upstream_model !== null) model.upstream.add(row.upstream_model);
-    }
-
-    const points: SeriesPoint[] = aggregates.map((row) => {
-      const sorted = perBucket.get(`${row.bucket}\u0000${row.model}`) ?? [];
-      return {
-        bucket: row.bucket,
-        model: row.model,
-        requests: row.requests,
-        errors: row.errors,
-        promptTokens: row.prompt_tokens,
-        outputTokens: row.output_tokens,
-        thoughtsTokens: row.thoughts_tokens,
-        webSearches: row.web_searches,
-        p50Ms: percentile(sorted, 0.5),
-        p95Ms: percentile(sorted, 0.95),
-        p99Ms: percentile(sorted, 0.99),
-      };
-    });
-    const totalsByModel = new Map<string, ModelTotals>();
-    for (const point of points) {
-      let totals = totalsByModel.get(point.model);
-      if (totals === undefined) {
-        const info = perModel.get(point.model);
-        totals = {
-          model: point.model,
-          upstreamModels: [...(info?.upstream ?? [])].sort(),
-          requests: 0,
-          errors: 0,
-          promptTokens: 0,
-          outputTokens: 0,
-          thoughtsTokens: 0,
-          webSearches: 0,
-          p50Ms: percentile(info?.durations ?? [], 0.5),
-          p95Ms: percentile(info?.durations ?? [], 0.95),
-        };
-        totalsByModel.set(point.model, totals);
-      }
-      totals.requests += point.requests;
-      totals.errors += point.errors;
-      totals.promptTokens += point.promptTokens;
-      totals.outputTokens += point.outputTokens;
-      totals.thoughtsTokens += point.thoughtsTokens;
-      totals.webSearches += point.webSearches;
-    }
-    const totals = [...totalsByModel.values()].sort(
-      (a, b) => b.requests - a.requests || a.model.localeCompare(b.model),
-    );
-    return { from: start, to, bucketMs: bucket, models: totals.map((entry) => entry.model), points, totals };
+      .all({ bucket, from: start, to, client: client ?? null }) as DurationRow[];
+    return buildSeries(aggregates, durations, start, to, bucket);
   }
 
   /** Writes what is queued and closes the database. */
