@@ -118,6 +118,14 @@ function skippedTargetError(route: RouteTarget, pool: UpstreamPool): ProxyError 
   );
 }
 
+/** What a target that could not take the request is remembered by: its ProxyError, or an internal error. */
+function untranslatable(error: unknown): ProxyError {
+  if (error instanceof ProxyError) return error;
+  return new ProxyError('INTERNAL', 'Internal error in gemini-proxy while translating the request.', [
+    errorInfo('INTERNAL', { error: quoteForMessage(String(error), 300) }),
+  ]);
+}
+
 /** `attempts` receives one `upstream#key:result` entry per attempt, for the access line. */
 export async function runFailover<Request>(
   routes: RouteTarget[],
@@ -133,12 +141,7 @@ export async function runFailover<Request>(
       request = await hooks.prepare(route, index);
     } catch (error) {
       // A fallback that cannot take this request (e.g. an unsupported feature there) is skipped.
-      lastError =
-        error instanceof ProxyError
-          ? error
-          : new ProxyError('INTERNAL', 'Internal error in gemini-proxy while translating the request.', [
-              errorInfo('INTERNAL', { error: quoteForMessage(String(error), 300) }),
-            ]);
+      lastError = untranslatable(error);
       attempts.push(`${route.upstream}:untranslatable`);
       continue;
     }

@@ -112,7 +112,6 @@ const MAX_UPSTREAM_MESSAGE_IN_DETAILS = 300;
 export function classifyUpstreamError(input: UpstreamErrorInput): ProxyError {
   const { status, provider } = input;
   const envelope = readEnvelope(input.body);
-  const signals = `${envelope.type} ${envelope.code} ${envelope.message}`;
   const metadata: Record<string, string> = { provider, upstream_status: String(status) };
   if (envelope.type !== '') metadata['upstream_type'] = envelope.type;
   if (envelope.code !== '') metadata['upstream_code'] = envelope.code;
@@ -120,14 +119,38 @@ export function classifyUpstreamError(input: UpstreamErrorInput): ProxyError {
   const whole = envelope.message.replace(/\s+/g, ' ').trim();
   if (whole !== '' && (quoted.endsWith('…') || quoted.length + 2 < whole.length))
     metadata['upstream_message'] = excerptForDetails(whole, MAX_UPSTREAM_MESSAGE_IN_DETAILS);
-  const said = quoted === '' ? '' : `: "${quoted}"`;
-  const upstream = `Upstream ${provider}`;
   const label = [envelope.type, envelope.code].filter((part) => part !== '' && part !== String(status)).join(' ');
   const logReason = `${label === '' ? '' : `${label}: `}${whole === '' ? 'no message' : whole}`;
-
-  const make = (code: ErrorCode, reason: string, text: string, extra: RpcDetail[] = []): ProxyError =>
+  const make: Make = (code, reason, text, extra = []) =>
     new ProxyError(code, screenUpstreamMessage(text), [...extra, errorInfo(reason, metadata)], logReason);
+  const answer: UpstreamAnswer = {
+    status,
+    upstream: `Upstream ${provider}`,
+    provider,
+    envelope,
+    signals: `${envelope.type} ${envelope.code} ${envelope.message}`,
+    said: quoted === '' ? '' : `: "${quoted}"`,
+  };
+  return deterministicFailure(answer, make) ?? transientFailure(answer, input, make);
+}
 
+type Make = (code: ErrorCode, reason: string, text: string, extra?: RpcDetail[]) => ProxyError;
+
+interface UpstreamAnswer {
+  status: number;
+  /** `Upstream NAME`, the subject of every sentence. */
+  upstream: string;
+  provider: string;
+  envelope: Envelope;
+  /** Type, code and message together, for the signature patterns. */
+  signals: string;
+  /** The upstream's own words as `: "…"`, or empty. */
+  said: string;
+}
+
+/** Failures that a retry will not heal: the client gets a status it does not retry ([R-ERR-4]). */
+function deterministicFailure(answer: UpstreamAnswer, make: Make): ProxyError | undefined {
+  const { status, upstream, provider, envelope, signals, said } = answer;
   if (
     status === 402 ||
     BALANCE_ERROR_SIGNATURES.codes.includes(envelope.code) ||
@@ -175,7 +198,12 @@ export function classifyUpstreamError(input: UpstreamErrorInput): ProxyError {
       'UPSTREAM_NOT_FOUND',
       `${upstream} does not know the model or endpoint (${status}${said}): check the model mapping and the base URL.`,
     );
+  return undefined;
+}
 
+/** Overload, rate limits, timeouts and server errors (retried, with the upstream's delay when it gave one), else 400. */
+function transientFailure(answer: UpstreamAnswer, input: UpstreamErrorInput, make: Make): ProxyError {
+  const { status, upstream, envelope, signals, said } = answer;
   const delay = retryDelaySeconds(input.retryAfterHeader, envelope.message, input.now ?? Date.now());
   const retry = delay === undefined ? [] : [retryInfo(delay)];
   if (OVERLOADED.test(signals) || status === 503)
