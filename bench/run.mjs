@@ -40,8 +40,8 @@ const { values: flags } = parseArgs({
     out: { type: 'string' },
     /** Keep the temporary directory with every server's output (for debugging). */
     'keep-logs': { type: 'boolean', default: false },
-    /** For development and profiling: a comma-separated subset of floor,small,cli,stream,rps,workers,rss. */
-    phases: { type: 'string', default: 'floor,small,cli,stream,rps,workers,rss' },
+    /** For development and profiling: a comma-separated subset of floor,small,cli,stream,rps,workers,rss,ladder. */
+    phases: { type: 'string', default: 'floor,small,cli,stream,rps,workers,rss,ladder' },
   },
 });
 /** bench/floor-variants.mjs designs raced against bench/floor.mjs to validate it. */
@@ -893,6 +893,21 @@ async function main() {
     ],
   ].map(([goal, met, actual]) => ({ goal, met: /\bnull\b|NaN/.test(actual) ? null : met, actual }));
 
+  // Where the time over the floor goes: bench/ladder.mjs, its own servers, run after every other phase.
+  let ladder = null;
+  if (phases.has('ladder')) {
+    log('ladder: floor → Fastify+undici stack → proxy bare → + access log → as shipped (bench/ladder.mjs)');
+    const ladderOut = join(work, 'ladder.json');
+    const ladderArgs = quick ? ['--n', '1000', '--rounds', '2'] : ['--n', '3000', '--rounds', '5'];
+    process.stdout.write(
+      execFileSync(process.execPath, [join(here, 'ladder.mjs'), ...ladderArgs, '--out', ladderOut], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
+    ladder = JSON.parse(readFileSync(ladderOut, 'utf8'));
+  }
+
   const results = {
     ...proxyFigures,
     over_floor: overFloor,
@@ -905,6 +920,7 @@ async function main() {
     reference: referenceFigures,
     direct,
     cpu_us_per_request: cpuUs,
+    ladder,
     cpu_percent_of_one_core_at_c64: loadgenCpu,
     goals,
     raw: { small, cli: cliSized, stream: streams, rps: throughput },
@@ -935,6 +951,7 @@ async function main() {
         "cpu_percent_of_one_core_at_c64 = during each target's counting windows at concurrency 64: CPU time of the target (all its processes), of the upstream and of the load generator, in % of one core; the load generator is not the bottleneck while its share stays well below 100 %",
         'cpu_us_per_request = CPU time of the serving process (all threads, /proc/<pid>/task/*/schedstat) during a phase divided by the requests it served in that phase (warm-up batches included)',
         'all processes (load generator, upstream, targets) share the same machine',
+        'ladder = bench/ladder.mjs, run after the other phases with its own servers: CPU µs per small request at c=8 and p50 at c=1 of floor → stack (Fastify + undici.request, bench/stack-floor.mjs) → proxy with every optional feature off → + access log → as shipped; each difference between neighbouring rungs is what one layer costs',
       ],
     },
   };

@@ -9,15 +9,21 @@ import cluster, { type Worker } from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
-import { ConfigError, EMBEDDED_DEFAULT, resolveConfig, type CommandLineOverrides } from './config/load.js';
+import {
+  ConfigError,
+  EMBEDDED_DEFAULT,
+  resolveConfig,
+  type CommandLineOverrides,
+  type ResolvedConfig,
+} from './config/load.js';
 import { describeConfigWarning } from './config/warnings.js';
-import { buildApp } from './app.js';
+import { buildApp, type BuiltApp } from './app.js';
 import { PROXY_OPTIONS, launch, splitAtGemini } from './launcher.js';
 import { quickStartInstructions } from './quick-start.js';
 import { startHotReload } from './operator/reload.js';
 import { userConfigPath } from './operator/user-config.js';
 import { chooseLogFormat, humanStdout } from './server/log-format.js';
-import { batchedStdout } from './server/log-destination.js';
+import { batchedStdout, type BatchedDestination } from './server/log-destination.js';
 import { probeListening } from './upstream/reachability.js';
 
 const USAGE = `Usage: gemini-proxy [options]
@@ -86,19 +92,38 @@ function parseCommandLine(argv: string[]): CommandLine | 'help' {
   return { overrides, workers, logFormat, geminiArgs: split.gemini };
 }
 
-async function main(): Promise<void> {
-  // `gemini-proxy init …`: the setup wizard (src/operator/init.ts).
-  if (process.argv[2] === 'init') {
-    const { runInit } = await import('./operator/init.js');
-    const code = await runInit(process.argv.slice(3), {
-      stdin: process.stdin,
-      stdout: process.stdout,
-      stderr: process.stderr,
-      env: process.env,
-      cwd: process.cwd(),
-    });
-    process.exit(code);
+/** `gemini-proxy init …`: the setup wizard (src/operator/init.ts), loaded only when asked for. */
+async function runInitCommand(argv: string[]): Promise<never> {
+  const { runInit } = await import('./operator/init.js');
+  const code = await runInit(argv, {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+  });
+  process.exit(code);
+}
+
+/** The config in force, or exit 2 with the reason: the per-user config `init` writes is the default config file. */
+function loadConfig(overrides: CommandLineOverrides): ResolvedConfig {
+  if (
+    overrides.configPath === undefined &&
+    (process.env['GEMINI_PROXY_CONFIG'] ?? '') === '' &&
+    existsSync(userConfigPath(process.env))
+  ) {
+    overrides.configPath = userConfigPath(process.env);
   }
+  try {
+    return resolveConfig(overrides, process.env);
+  } catch (error) {
+    process.stderr.write(`gemini-proxy: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === 'init') await runInitCommand(process.argv.slice(3));
   let commandLine: CommandLine | 'help';
   try {
     commandLine = parseCommandLine(process.argv.slice(2));
@@ -110,27 +135,16 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  // The per-user config `init` writes is the default config file.
-  if (
-    commandLine.overrides.configPath === undefined &&
-    (process.env['GEMINI_PROXY_CONFIG'] ?? '') === '' &&
-    existsSync(userConfigPath(process.env))
-  ) {
-    commandLine.overrides.configPath = userConfigPath(process.env);
-  }
-  let config;
-  try {
-    config = resolveConfig(commandLine.overrides, process.env);
-  } catch (error) {
-    process.stderr.write(`gemini-proxy: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(2);
-  }
-
+  const config = loadConfig(commandLine.overrides);
   if (commandLine.geminiArgs !== undefined) {
     const code = await launch(config, commandLine.geminiArgs, { env: process.env, stderr: process.stderr });
     process.exit(code);
   }
+  await serve(config, commandLine);
+}
 
+/** The proxy itself: the log, then either the cluster primary or one server (a worker, or the only process). */
+async function serve(config: ResolvedConfig, commandLine: CommandLine): Promise<void> {
   // Every line passes the redactor of the config in force (set once the app exists, replaced on reload): no configured
   // secret reaches the log, whatever message carried it.
   let redactLine: (line: string) => string = (line) => line;
@@ -162,17 +176,22 @@ async function main(): Promise<void> {
     listener: app.server,
   });
   app.addHook('onClose', async () => reloader.close());
+  closeOnSignals(app, config.drainSeconds, log);
+  await listen(app, config, log, stdoutLog);
+}
 
+/** SIGTERM/SIGINT: stop accepting, let open streams finish for up to `drainSeconds`, then exit. */
+function closeOnSignals(app: BuiltApp['app'], drainSeconds: number, log: Logger): void {
   let closing = false;
   const shutdown = (signal: string): void => {
     if (closing) return;
     closing = true;
-    log.info(`${signal} received: closing (open streams get up to ${config.drainSeconds} s)`);
+    log.info(`${signal} received: closing (open streams get up to ${drainSeconds} s)`);
     const force = setTimeout(() => {
-      log.warn(`drain bound of ${config.drainSeconds} s reached: exiting with streams still open`);
+      log.warn(`drain bound of ${drainSeconds} s reached: exiting with streams still open`);
       log.flush();
       process.exit(0);
-    }, config.drainSeconds * 1000);
+    }, drainSeconds * 1000);
     force.unref();
     app.close().then(
       () => {
@@ -184,7 +203,15 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
 
+/** Listens, says where and with what, and (once per group) prints the quick start and checks a local upstream. */
+async function listen(
+  app: BuiltApp['app'],
+  config: ResolvedConfig,
+  log: Logger,
+  stdoutLog: BatchedDestination,
+): Promise<void> {
   try {
     const address = await app.listen({ host: config.host, port: config.port });
     const upstream = `${config.upstream.provider} upstream ${config.upstream.baseUrl}`;

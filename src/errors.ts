@@ -2,6 +2,10 @@
  * Every error the proxy answers with is a ProxyError: a stable code (like undici's UND_ERR_* or fastify's FST_ERR_*),
  * one HTTP status and one google.rpc status. `toGoogleStatus` is the single place that turns it into the wire body
  * `{"error":{"code","message","status","details"}}` (docs/gemini-contract.md §6.1).
+ *
+ * The message is what Gemini CLI prints (`[API Error: <message> (Status: …)]`), so it is one readable sentence on one
+ * line that says what happened and what to do; whatever else helps (the upstream's status, code and own words) goes
+ * in `details` ([R-ERR-8]).
  */
 
 export type RpcStatus =
@@ -68,14 +72,35 @@ export class ProxyError extends Error {
   readonly httpStatus: number;
   readonly status: RpcStatus;
   readonly details: RpcDetail[];
+  /**
+   * A few words for the access line and the dashboard, never sent to the client: the upstream's own type, code and
+   * message when it answered with an error body (`server_error: database on fire`).
+   */
+  readonly logReason: string | undefined;
 
-  constructor(code: ErrorCode, message: string, details: RpcDetail[] = []) {
-    super(message);
+  constructor(code: ErrorCode, message: string, details: RpcDetail[] = [], logReason?: string) {
+    // One line whatever the parts it was built from: a line break would split the CLI's one-line error display.
+    super(message.replace(/\s*[\r\n]+\s*/g, ' ').trim());
     this.name = 'ProxyError';
     this.code = code;
     this.httpStatus = ERROR_KINDS[code].httpStatus;
     this.status = ERROR_KINDS[code].status;
     this.details = details;
+    this.logReason = logReason;
+  }
+
+  /** The same error with `transform` applied to its message and every detail string (redaction of echoed keys). */
+  mapText(transform: (text: string) => string): ProxyError {
+    const details = this.details.map((detail): RpcDetail => {
+      if (detail['@type'] !== 'type.googleapis.com/google.rpc.ErrorInfo' || detail.metadata === undefined)
+        return detail;
+      const metadata = Object.fromEntries(
+        Object.entries(detail.metadata).map(([key, value]) => [key, transform(value)]),
+      );
+      return { ...detail, metadata };
+    });
+    const logReason = this.logReason === undefined ? undefined : transform(this.logReason);
+    return new ProxyError(this.code, transform(this.message), details, logReason);
   }
 
   toGoogleStatus(): GoogleErrorBody {
@@ -131,4 +156,39 @@ export function screenUpstreamMessage(message: string): string {
   let screened = message;
   for (const [pattern, replacement] of CLI_TRIGGER_PATTERNS) screened = screened.replace(pattern, replacement);
   return screened;
+}
+
+/**
+ * Someone else's text (an upstream's error message, a body excerpt) made fit to quote inside one of our sentences:
+ * tags of an HTML error page dropped, whitespace and line breaks folded to single spaces, cut before any embedded JSON
+ * (Gemini CLI re-parses a message that looks like JSON) and after `max` characters, without a closing full stop (the
+ * sentence around it has its own), screened for the CLI's trigger phrases. Empty when nothing readable is left.
+ */
+export function quoteForMessage(text: string, max = 200): string {
+  let quoted = text;
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(quoted);
+  if (title?.[1] !== undefined && title[1].trim() !== '') quoted = title[1];
+  else if (/^\s*</.test(quoted)) quoted = quoted.replace(/<[^>]*>/g, ' ');
+  quoted = quoted.replace(/\s+/g, ' ').trim();
+  const json = quoted.search(/[{[]\s*["{[]/);
+  if (json === 0) return '';
+  let cut = json > 0;
+  if (cut) quoted = quoted.slice(0, json).trim();
+  // Double quotes become single ones: the sentence around puts the quote in double quotes.
+  quoted = quoted.replace(/"/g, "'");
+  if (quoted.length > max) {
+    quoted = quoted.slice(0, max - 1).trim();
+    cut = true;
+  }
+  quoted = quoted.replace(/[\s.:;,]+$/, '');
+  return screenUpstreamMessage(cut && quoted !== '' ? `${quoted}…` : quoted);
+}
+
+/**
+ * The same text as kept in `details` (ErrorInfo metadata): whole up to `max` characters, on one line. Not screened:
+ * Gemini CLI reads only `reason` and `metadata.quota_limit` of an ErrorInfo ([R-ERR-3]).
+ */
+export function excerptForDetails(text: string, max = 1000): string {
+  const excerpt = text.replace(/\s+/g, ' ').trim();
+  return excerpt.length > max ? `${excerpt.slice(0, max - 1)}…` : excerpt;
 }

@@ -201,6 +201,49 @@ const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = {
   SIGTERM: 15,
 };
 
+/**
+ * Runs Gemini CLI in this terminal and resolves with its exit code (128 + the signal number when a signal ended it).
+ * Ctrl-C reaches the CLI directly (same terminal process group) and the CLI decides what it means (cancel, or exit on
+ * the second press): the launcher ignores it rather than stopping the proxy under a running session.
+ */
+async function runGeminiCli(
+  cli: string,
+  cliArgs: string[],
+  env: NodeJS.ProcessEnv,
+  stderr: NodeJS.WritableStream,
+): Promise<number> {
+  const script = /\.[cm]?js$/.test(cli);
+  const child = spawn(script ? process.execPath : cli, script ? [cli, ...cliArgs] : cliArgs, {
+    stdio: 'inherit',
+    env,
+    shell: platform() === 'win32' && /\.cmd$/i.test(cli),
+  });
+
+  const ignore = (): void => undefined;
+  const forward = (signal: NodeJS.Signals) => (): void => {
+    child.kill(signal);
+  };
+  const onTerm = forward('SIGTERM');
+  const onHup = forward('SIGHUP');
+  process.on('SIGINT', ignore);
+  process.on('SIGTERM', onTerm);
+  process.on('SIGHUP', onHup);
+
+  const code = await new Promise<number>((resolve) => {
+    child.once('error', (error) => {
+      stderr.write(`gemini-proxy: cannot run ${cli}: ${error.message}\n`);
+      resolve(126);
+    });
+    child.once('exit', (exitCode, signal) =>
+      resolve(exitCode ?? (signal === null ? 1 : 128 + (SIGNAL_NUMBERS[signal] ?? 0))),
+    );
+  });
+  process.off('SIGINT', ignore);
+  process.off('SIGTERM', onTerm);
+  process.off('SIGHUP', onHup);
+  return code;
+}
+
 /** Runs the proxy and Gemini CLI; resolves with the exit code for this process. */
 export async function launch(resolved: ResolvedConfig, cliArgs: string[], io: LaunchIo): Promise<number> {
   const cli = findGeminiCli(io.env);
@@ -250,37 +293,7 @@ export async function launch(resolved: ResolvedConfig, cliArgs: string[], io: La
   // These would send the CLI to Vertex AI or Code Assist instead of the API-key path the proxy serves.
   delete env['GOOGLE_GENAI_USE_VERTEXAI'];
   delete env['GOOGLE_GENAI_USE_GCA'];
-  const script = /\.[cm]?js$/.test(cli);
-  const child = spawn(script ? process.execPath : cli, script ? [cli, ...cliArgs] : cliArgs, {
-    stdio: 'inherit',
-    env,
-    shell: platform() === 'win32' && /\.cmd$/i.test(cli),
-  });
-
-  // Ctrl-C reaches the CLI directly (same terminal process group) and the CLI decides what it means (cancel, or
-  // exit on the second press): the launcher ignores it rather than stopping the proxy under a running session.
-  const ignore = (): void => undefined;
-  const forward = (signal: NodeJS.Signals) => (): void => {
-    child.kill(signal);
-  };
-  const onTerm = forward('SIGTERM');
-  const onHup = forward('SIGHUP');
-  process.on('SIGINT', ignore);
-  process.on('SIGTERM', onTerm);
-  process.on('SIGHUP', onHup);
-
-  const code = await new Promise<number>((resolve) => {
-    child.once('error', (error) => {
-      io.stderr.write(`gemini-proxy: cannot run ${cli}: ${error.message}\n`);
-      resolve(126);
-    });
-    child.once('exit', (exitCode, signal) =>
-      resolve(exitCode ?? (signal === null ? 1 : 128 + (SIGNAL_NUMBERS[signal] ?? 0))),
-    );
-  });
-  process.off('SIGINT', ignore);
-  process.off('SIGTERM', onTerm);
-  process.off('SIGHUP', onHup);
+  const code = await runGeminiCli(cli, cliArgs, env, io.stderr);
   try {
     dissolveOverlayHome(overlayHome, realGeminiDirectory);
   } catch (error) {

@@ -6,7 +6,7 @@
  * one attempt.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ERROR_KINDS, errorInfo, ProxyError, retryInfo, type ErrorCode } from '../errors.js';
+import { ERROR_KINDS, errorInfo, ProxyError, quoteForMessage, retryInfo, type ErrorCode } from '../errors.js';
 import type { UpstreamTarget } from '../upstream/endpoints.js';
 import { decideAfterFailure, FAILURE_RULES, type RetrySettings } from './retry-policy.js';
 import type { RouteTarget } from './router.js';
@@ -43,10 +43,15 @@ export function upstreamStatusOf(error: ProxyError): string {
   return String(error.httpStatus);
 }
 
-/** The error's message without the `upstream NAME STATUS:` prefix, on one line, at most 80 characters. */
+/**
+ * A short reason for the access line, at most 80 characters: the upstream's own type, code and words when it answered
+ * with an error body (`server_error: database on fire`), else the message without its `Upstream NAME [at URL]` subject.
+ */
 export function shortReason(error: ProxyError): string {
   // Upstream labels are `name` or `name (provider)` (upstream/endpoints.ts).
-  const reason = error.message.replace(/^upstream \S+(?: \([^)]*\))? (?:\d{3} ?)?:? ?/, '').replace(/\s+/g, ' ');
+  const reason = (error.logReason ?? error.message.replace(/^Upstream \S+(?: \([^)]*\))?(?: at \S+)? /, ''))
+    .replace(/\s+/g, ' ')
+    .replace(/\.$/, '');
   return reason.length > 80 ? `${reason.slice(0, 79)}…` : reason;
 }
 
@@ -75,9 +80,15 @@ function isErrorCode(code: string): code is ErrorCode {
  * CLI stops after a few attempts instead of ten, with the upstream's own status and message.
  */
 export function circuitOpenError(route: RouteTarget, circuit: OpenCircuit, cooldownSeconds: number): ProxyError {
-  const last = circuit.lastFailure ?? `upstream ${route.upstream} failed`;
-  const why = `${circuit.consecutiveFailures} failures in a row for ${route.model} on upstream ${route.upstream}; the proxy stops calling it for ${Math.ceil(cooldownSeconds)} s (circuit_breaker)`;
-  const metadata = { upstream: route.upstream, model: route.model };
+  const last = circuit.lastFailure ?? `Upstream ${route.upstream} failed.`;
+  // One sentence ([R-ERR-8]): the last failure, then why the proxy is not calling again.
+  const sentence = `${last.replace(/[.]$/, '')}; after ${circuit.consecutiveFailures} failures in a row for ${route.model} on upstream ${route.upstream}, the proxy stops calling it for ${Math.ceil(cooldownSeconds)} s (circuit_breaker).`;
+  const metadata = {
+    upstream: route.upstream,
+    model: route.model,
+    consecutive_failures: String(circuit.consecutiveFailures),
+    cooldown_seconds: String(Math.ceil(cooldownSeconds)),
+  };
   const code = circuit.lastFailureCode;
   if (
     code !== undefined &&
@@ -89,12 +100,30 @@ export function circuitOpenError(route: RouteTarget, circuit: OpenCircuit, coold
     return new ProxyError(code, last, [errorInfo('UPSTREAM_CIRCUIT_OPEN', metadata)]);
   }
   if (code === 'UPSTREAM_RATE_LIMITED') {
-    return new ProxyError('UPSTREAM_RATE_LIMITED', `${last} (${why})`, [
+    return new ProxyError('UPSTREAM_RATE_LIMITED', sentence, [
       retryInfo(Math.max(1, circuit.remainingSeconds)),
       errorInfo('UPSTREAM_CIRCUIT_OPEN', metadata),
     ]);
   }
-  return new ProxyError('UPSTREAM_CIRCUIT_OPEN', `${last} (${why})`, [errorInfo('UPSTREAM_CIRCUIT_OPEN', metadata)]);
+  return new ProxyError('UPSTREAM_CIRCUIT_OPEN', sentence, [errorInfo('UPSTREAM_CIRCUIT_OPEN', metadata)]);
+}
+
+/** Why a target with no key to call was skipped: its circuit is open, or one probe after a cooldown is under way. */
+function skippedTargetError(route: RouteTarget, pool: UpstreamPool): ProxyError {
+  const circuit = pool.openCircuit(route.upstream, route.model);
+  if (circuit !== undefined) return circuitOpenError(route, circuit, pool.cooldownSeconds);
+  return new ProxyError(
+    'UPSTREAM_UNAVAILABLE',
+    `Upstream ${route.upstream} is being tested again after repeated failures of ${route.model}: try again in a few seconds.`,
+  );
+}
+
+/** What a target that could not take the request is remembered by: its ProxyError, or an internal error. */
+function untranslatable(error: unknown): ProxyError {
+  if (error instanceof ProxyError) return error;
+  return new ProxyError('INTERNAL', 'Internal error in gemini-proxy while translating the request.', [
+    errorInfo('INTERNAL', { error: quoteForMessage(String(error), 300) }),
+  ]);
 }
 
 /** `attempts` receives one `upstream#key:result` entry per attempt, for the access line. */
@@ -112,7 +141,7 @@ export async function runFailover<Request>(
       request = await hooks.prepare(route, index);
     } catch (error) {
       // A fallback that cannot take this request (e.g. an unsupported feature there) is skipped.
-      lastError = error instanceof ProxyError ? error : new ProxyError('INTERNAL', String(error));
+      lastError = untranslatable(error);
       attempts.push(`${route.upstream}:untranslatable`);
       continue;
     }
@@ -122,13 +151,7 @@ export async function runFailover<Request>(
       const target = pool.acquire(route.upstream, route.model);
       if (target === undefined) {
         attempts.push(`${route.upstream}:circuit-open`);
-        const circuit = pool.openCircuit(route.upstream, route.model);
-        if (circuit !== undefined && lastError === undefined)
-          lastError = circuitOpenError(route, circuit, pool.cooldownSeconds);
-        lastError ??= new ProxyError(
-          'UPSTREAM_UNAVAILABLE',
-          `upstream ${route.upstream} is being probed after repeated failures of ${route.model}; try again shortly`,
-        );
+        lastError ??= skippedTargetError(route, pool);
         continue targets;
       }
       const keyIndex = target.keyIndex ?? 0;

@@ -4,12 +4,12 @@
  * caller feeds bytes as they arrive, sends what `push` returns, and calls `finish` when the upstream is over (cleanly,
  * or with the transport failure that ended it).
  */
-import { ProxyError } from '../errors.js';
+import type { ProxyError } from '../errors.js';
 import type { GenerateContentResponse } from '../translate/gemini-types.js';
 import { createStreamTranslator, type StreamTranslator } from '../translate/multi-candidate-stream.js';
 import type { StreamTranslationOptions, UpstreamCall } from '../translate/openai-stream-to-gemini.js';
 import { SseDecoder } from '../upstream/sse-decoder.js';
-import { classifyUpstreamError } from '../upstream/upstream-errors.js';
+import { classifyUpstreamError, upstreamProtocolError } from '../upstream/upstream-errors.js';
 
 export interface PumpOptions {
   /** Names the upstream in error messages. */
@@ -101,9 +101,11 @@ export class UpstreamStreamPump {
     try {
       parsed = JSON.parse(data);
     } catch {
-      this.failure = new ProxyError(
+      this.failure = upstreamProtocolError(
+        this.options.upstreamLabel,
         'UPSTREAM_PROTOCOL',
-        `upstream ${this.options.upstreamLabel} sent an event that is not JSON: ${this.options.redact(data).slice(0, 200)}`,
+        `Upstream ${this.options.upstreamLabel} sent a stream event that is not JSON.`,
+        this.options.redact(data),
       );
       return;
     }
@@ -133,9 +135,10 @@ export class UpstreamStreamPump {
     if (finish.response === undefined) {
       return {
         kind: 'failed',
-        error: new ProxyError(
+        error: upstreamProtocolError(
+          this.options.upstreamLabel,
           'UPSTREAM_UNAVAILABLE',
-          `upstream ${this.options.upstreamLabel} ended the stream without any output`,
+          `Upstream ${this.options.upstreamLabel} ended the stream without any output.`,
         ),
       };
     }

@@ -20,7 +20,7 @@ import {
   type UpstreamReply,
 } from '../upstream/client.js';
 import { upstreamLabel, type UpstreamTarget } from '../upstream/endpoints.js';
-import { classifyUpstreamError } from '../upstream/upstream-errors.js';
+import { classifyUpstreamError, upstreamProtocolError } from '../upstream/upstream-errors.js';
 import { UpstreamStreamPump, upstreamEventError } from './stream-pump.js';
 
 /** Where the translated answer goes (the server's ResponseChannel). */
@@ -98,7 +98,7 @@ async function unaryAnswer(
   try {
     text = await readBody(response.body);
   } catch (error) {
-    return { kind: 'failed', error: networkError(error, target) };
+    return { kind: 'failed', error: networkError(error, target, false) };
   }
   setup.rawChunks?.push(text);
   let completion: OpenAIChunk;
@@ -108,16 +108,23 @@ async function unaryAnswer(
   } catch {
     return {
       kind: 'failed',
-      error: new ProxyError(
+      error: upstreamProtocolError(
+        label,
         'UPSTREAM_PROTOCOL',
-        `upstream ${label} returned a body that is not JSON: ${setup.redact(text).slice(0, 200)}`,
+        `Upstream ${label} answered with a body that is not JSON: check that the base URL points at an OpenAI-compatible API.`,
+        setup.redact(text),
       ),
     };
   }
   if (typeof completion !== 'object' || completion === null) {
     return {
       kind: 'failed',
-      error: new ProxyError('UPSTREAM_PROTOCOL', `upstream ${label} returned an unexpected body`),
+      error: upstreamProtocolError(
+        label,
+        'UPSTREAM_PROTOCOL',
+        `Upstream ${label} answered with JSON that is not a chat completion: check that the base URL points at an OpenAI-compatible API.`,
+        setup.redact(text),
+      ),
     };
   }
   if (
@@ -135,9 +142,11 @@ async function unaryAnswer(
     const reason = String(completion.choices?.[0]?.finish_reason);
     return {
       kind: 'failed',
-      error: new ProxyError(
+      error: upstreamProtocolError(
+        label,
         'UPSTREAM_UNAVAILABLE',
-        `upstream ${label} ended the generation without output (finish ${reason})`,
+        `Upstream ${label} ended the generation without any output (finish reason ${reason}).`,
+        setup.redact(text),
       ),
     };
   }
@@ -180,8 +189,8 @@ async function pumpStream(
   } catch (error) {
     if (outcome === undefined) {
       transportFailure = signal.aborted
-        ? new ProxyError('UPSTREAM_TIMEOUT', 'the request took longer than server.request_timeout_seconds')
-        : networkError(error, target);
+        ? new ProxyError('UPSTREAM_TIMEOUT', 'The request took longer than server.request_timeout_seconds allows.')
+        : networkError(error, target, true);
     }
   } finally {
     if (drainTimer !== undefined) clearTimeout(drainTimer);
@@ -219,7 +228,7 @@ export async function attemptUpstream(
       setup.stream,
     );
   } catch (error) {
-    const failure = networkError(error, target);
+    const failure = networkError(error, target, setup.stream);
     const network = failure.details.flatMap((detail) =>
       detail['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo' ? [detail.metadata?.['network_error']] : [],
     );

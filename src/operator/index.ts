@@ -2,7 +2,7 @@
  * Installs the operator features on a built app: the usage store, Prometheus metrics, the live request list and the
  * dashboard, all fed by the request event (`context.requestListeners`). Registered once by buildApp (src/app.ts), before the route plugins.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import type { ResolvedConfig } from '../config/load.js';
 import type { ProxyContext, RequestInfo, RequestRecord } from '../server/context.js';
 import { allowOperator } from './access.js';
@@ -48,6 +48,67 @@ function openStore(context: ProxyContext): { store: UsageStore; persistent: bool
   return { store: new UsageStore(':memory:', { retentionDays: usage.retentionDays }), persistent: false };
 }
 
+/**
+ * The request hook in front of every route: the operator's own pages and the dashboard's internal calls leave no
+ * access-log line (`quiet`), and open requests are tracked for the open-streams gauge while metrics are on.
+ */
+function trackRequests(
+  context: ProxyContext,
+  inFlight: Set<RequestInfo>,
+  operatorPrefixes: readonly string[],
+): onRequestHookHandler {
+  return (request, reply, next) => {
+    const info = request.proxyInfo;
+    if (info !== undefined && info !== null) {
+      const path = request.url.split('?')[0] ?? '';
+      if (
+        operatorPrefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) ||
+        request.headers[INTERNAL_HEADER] === '1'
+      )
+        info.quiet = true;
+      // Only the open-streams gauge reads inFlight.
+      if (context.config.operator.metrics.enabled) {
+        inFlight.add(info);
+        reply.raw.once('close', () => inFlight.delete(info));
+      }
+    }
+    next();
+  };
+}
+
+/** Prometheus text at `path`: behind the operator key unless `metrics.require_key` is false; a 404 when off. */
+function registerMetricsRoute(
+  scope: FastifyInstance,
+  context: ProxyContext,
+  metrics: ProxyMetrics,
+  path: string,
+): void {
+  scope.get(path, async (request, reply) => {
+    const settings = context.config.operator.metrics;
+    if (!settings.enabled) {
+      return reply
+        .code(404)
+        .header('content-type', 'application/json; charset=UTF-8')
+        .send(
+          JSON.stringify({
+            error: {
+              code: 404,
+              message: `The requested URL ${path} was not found on this server (method GET).`,
+              status: 'NOT_FOUND',
+            },
+          }),
+        );
+    }
+    if (settings.requireKey && !allowOperator(context, request, reply)) return reply;
+    const rendered = await metrics.render();
+    return reply
+      .code(200)
+      .header('content-type', rendered.contentType)
+      .header('cache-control', 'no-store')
+      .send(rendered.body);
+  });
+}
+
 export function installOperator(app: FastifyInstance, context: ProxyContext): Operator {
   const startedAt = Date.now();
   const inFlight = new Set<RequestInfo>();
@@ -88,58 +149,17 @@ export function installOperator(app: FastifyInstance, context: ProxyContext): Op
   });
 
   const basePath = context.config.basePath;
-  const operatorPrefixes =
+  const operatorPrefixes: readonly string[] =
     basePath === '' ? ['/ui', '/metrics'] : ['/ui', '/metrics', `${basePath}/ui`, `${basePath}/metrics`];
   const routes = sharedPlugin<Record<never, never>>((scope, _options, done) => {
-    scope.addHook('onRequest', (request, reply, next) => {
-      const info = request.proxyInfo;
-      if (info !== undefined && info !== null) {
-        const path = request.url.split('?')[0] ?? '';
-        if (
-          operatorPrefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) ||
-          request.headers[INTERNAL_HEADER] === '1'
-        )
-          info.quiet = true;
-        // Only the open-streams gauge reads inFlight.
-        if (context.config.operator.metrics.enabled) {
-          inFlight.add(info);
-          reply.raw.once('close', () => inFlight.delete(info));
-        }
-      }
-      next();
-    });
+    scope.addHook('onRequest', trackRequests(context, inFlight, operatorPrefixes));
     registerDashboard(
       scope,
       { context, live, usage: () => usage, startedAt, reloads, internalHeader: INTERNAL_HEADER },
       basePath === '' ? ['/ui'] : ['/ui', `${basePath}/ui`],
     );
     const metricsPaths = basePath === '' ? ['/metrics'] : ['/metrics', `${basePath}/metrics`];
-    for (const path of metricsPaths) {
-      scope.get(path, async (request, reply) => {
-        const settings = context.config.operator.metrics;
-        if (!settings.enabled) {
-          return reply
-            .code(404)
-            .header('content-type', 'application/json; charset=UTF-8')
-            .send(
-              JSON.stringify({
-                error: {
-                  code: 404,
-                  message: `The requested URL ${path} was not found on this server (method GET).`,
-                  status: 'NOT_FOUND',
-                },
-              }),
-            );
-        }
-        if (settings.requireKey && !allowOperator(context, request, reply)) return reply;
-        const rendered = await metrics.render();
-        return reply
-          .code(200)
-          .header('content-type', rendered.contentType)
-          .header('cache-control', 'no-store')
-          .send(rendered.body);
-      });
-    }
+    for (const path of metricsPaths) registerMetricsRoute(scope, context, metrics, path);
     done();
   });
   // Registered before the other route plugins, so its request hook applies to them too.

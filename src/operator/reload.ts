@@ -178,28 +178,69 @@ export interface HotReloader {
   close(): void;
 }
 
+interface FileState {
+  digest: string;
+  raw: unknown;
+}
+
+/** The file's digest (to skip saves without a change) and its keys (to say what changed); undefined if unreadable. */
+function readFileState(path: string): FileState | undefined {
+  try {
+    const text = readFileSync(path, 'utf8');
+    return {
+      digest: createHash('sha256').update(text).digest('hex'),
+      raw: parse(text, [], { allowTrailingComma: true }) as unknown,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Watches the folder holding `path` (editors often replace a file rather than write it in place) and calls `changed`
+ * once the file has been quiet for `debounceMs`. Returns the function that stops watching.
+ */
+function watchFile(path: string, debounceMs: number, log: Logger, changed: () => void): () => void {
+  const name = basename(path);
+  let watcher: FSWatcher | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    watcher = watch(dirname(path), { persistent: false }, (_event, changedName) => {
+      if (changedName !== null && changedName !== name) return;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = undefined;
+        changed();
+      }, debounceMs);
+      timer.unref();
+    });
+    watcher.on('error', (error) => log.warn(`config file watch stopped: ${error.message}; SIGHUP still reloads`));
+  } catch (error) {
+    log.warn(
+      `cannot watch ${path} for changes (${error instanceof Error ? error.message : String(error)}); SIGHUP still reloads`,
+    );
+  }
+  return () => {
+    if (timer !== undefined) clearTimeout(timer);
+    watcher?.close();
+  };
+}
+
 export function startHotReload(options: HotReloadOptions): HotReloader {
   const { context, operator, overrides, env, log } = options;
   const configured = overrides.configPath ?? env['GEMINI_PROXY_CONFIG'];
   const path = configured === undefined || configured === '' ? undefined : resolve(configured);
-  let lastDigest: string | undefined;
-  let lastRaw: unknown;
-
-  const readState = (): { digest: string; raw: unknown } | undefined => {
-    if (path === undefined) return undefined;
-    try {
-      const text = readFileSync(path, 'utf8');
-      return {
-        digest: createHash('sha256').update(text).digest('hex'),
-        raw: parse(text, [], { allowTrailingComma: true }) as unknown,
-      };
-    } catch {
-      return undefined;
-    }
-  };
+  const readState = (): FileState | undefined => (path === undefined ? undefined : readFileState(path));
   const initial = readState();
-  lastDigest = initial?.digest;
-  lastRaw = initial?.raw;
+  let lastDigest = initial?.digest;
+  let lastRaw = initial?.raw;
+
+  const reject = (trigger: ReloadTrigger, state: FileState | undefined, message: string): ReloadResult => {
+    if (state !== undefined) lastDigest = state.digest;
+    log.error(`config reload (${trigger}) rejected, the running config stays in force: ${message}`);
+    operator?.reloaded(false, message);
+    return { ok: false, error: message };
+  };
 
   const reload = (trigger: ReloadTrigger): ReloadResult => {
     if (path === undefined) {
@@ -211,19 +252,10 @@ export function startHotReload(options: HotReloadOptions): HotReloader {
     try {
       next = resolveConfig({ ...overrides, configPath: path }, env);
     } catch (error) {
-      const message = oneLine(error instanceof Error ? error.message : String(error));
-      if (state !== undefined) lastDigest = state.digest;
-      log.error(`config reload (${trigger}) rejected, the running config stays in force: ${message}`);
-      operator?.reloaded(false, message);
-      return { ok: false, error: message };
+      return reject(trigger, state, oneLine(error instanceof Error ? error.message : String(error)));
     }
     const exposure = exposureProblem(next, listeningHost(context, options.listener));
-    if (exposure !== undefined) {
-      if (state !== undefined) lastDigest = state.digest;
-      log.error(`config reload (${trigger}) rejected, the running config stays in force: ${exposure}`);
-      operator?.reloaded(false, exposure);
-      return { ok: false, error: exposure };
-    }
+    if (exposure !== undefined) return reject(trigger, state, exposure);
     const changed = topLevelChanges(lastRaw, state?.raw);
     if (state !== undefined) {
       lastDigest = state.digest;
@@ -241,31 +273,15 @@ export function startHotReload(options: HotReloadOptions): HotReloader {
     return { ok: true, changed, restartNeeded };
   };
 
-  let watcher: FSWatcher | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  if (path !== undefined && options.watch !== false) {
-    const name = basename(path);
-    const debounceMs = options.debounceMs ?? 300;
-    try {
-      watcher = watch(dirname(path), { persistent: false }, (_event, changedName) => {
-        if (changedName !== null && changedName !== name) return;
-        if (timer !== undefined) clearTimeout(timer);
-        timer = setTimeout(() => {
-          timer = undefined;
+  const stopWatching =
+    path !== undefined && options.watch !== false
+      ? watchFile(path, options.debounceMs ?? 300, log, () => {
           const state = readState();
           // Saved without a change (or removed mid-save): nothing to do.
           if (state === undefined || state.digest === lastDigest) return;
           reload('file change');
-        }, debounceMs);
-        timer.unref();
-      });
-      watcher.on('error', (error) => log.warn(`config file watch stopped: ${error.message}; SIGHUP still reloads`));
-    } catch (error) {
-      log.warn(
-        `cannot watch ${path} for changes (${error instanceof Error ? error.message : String(error)}); SIGHUP still reloads`,
-      );
-    }
-  }
+        })
+      : undefined;
 
   const onSighup = (): void => {
     reload('SIGHUP');
@@ -276,8 +292,7 @@ export function startHotReload(options: HotReloadOptions): HotReloader {
     path,
     reload,
     close() {
-      if (timer !== undefined) clearTimeout(timer);
-      watcher?.close();
+      stopWatching?.();
       if (options.sighup === true) process.off('SIGHUP', onSighup);
     },
   };

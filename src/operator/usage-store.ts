@@ -2,20 +2,26 @@
  * Usage that survives restarts: one row per finished Gemini request (model, upstream model, status, durations,
  * tokens; never prompt or answer content) in an embedded SQLite database, aggregated per model and time bucket for the
  * dashboard's charts. The driver is libsql (better-sqlite3's API) because its binaries ship inside npm packages:
- * installing never compiles C++. Rows are written in batches off the request path (every 500 ms or 200 rows, and on
- * close) and deleted after `retention_days`. Several worker processes may share one file (WAL, busy timeout).
+ * installing never compiles C++. Rows are written in batches off the request path (every 500 ms or 64 rows, and on
+ * close) by a writer thread (usage-writer.ts), so that no insert or checkpoint blocks the event loop, and deleted
+ * after `retention_days`. Several worker processes may share one file (WAL, busy timeout).
  */
 import { fileModes, preparePrivateFileSync, type FileModes } from '../shared/private-files.js';
 import Database from 'libsql';
+import { Worker } from 'node:worker_threads';
+import { buildSeries, type AggregateRow, type DurationRow, type UsageSeries } from './usage-series.js';
+import { INSERT_SQL, type UsageWriterData, type UsageWriterMessage } from './usage-sql.js';
 import type { RequestRecord } from '../server/context.js';
 import { describeWebSearch } from '../search/web-search.js';
 
 /** 2 added `client` (the key name, or the address without keys), so a client's dashboard shows only its own usage. */
 const SCHEMA_VERSION = 2;
 const FLUSH_MS = 500;
-const FLUSH_ROWS = 200;
+const FLUSH_ROWS = 64;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Longest a read waits for the writer thread to finish the batches queued before it. */
+const SYNC_WAIT_MS = 10_000;
 
 /** A stored request, as the dashboard lists it (a RequestRecord without the trace). */
 export interface StoredRequest {
@@ -42,44 +48,6 @@ export interface StoredRequest {
   webSearch?: string;
 }
 
-export interface SeriesPoint {
-  /** Bucket start, ms since the epoch. */
-  bucket: number;
-  model: string;
-  requests: number;
-  errors: number;
-  promptTokens: number;
-  outputTokens: number;
-  thoughtsTokens: number;
-  /** Requests that made a web search (googleSearch). */
-  webSearches: number;
-  p50Ms: number;
-  p95Ms: number;
-  p99Ms: number;
-}
-
-export interface ModelTotals {
-  model: string;
-  upstreamModels: string[];
-  requests: number;
-  errors: number;
-  promptTokens: number;
-  outputTokens: number;
-  thoughtsTokens: number;
-  webSearches: number;
-  p50Ms: number;
-  p95Ms: number;
-}
-
-export interface UsageSeries {
-  from: number;
-  to: number;
-  bucketMs: number;
-  models: string[];
-  points: SeriesPoint[];
-  totals: ModelTotals[];
-}
-
 interface Row {
   id: number;
   ts: number;
@@ -103,23 +71,8 @@ interface Row {
   web_search: string | null;
 }
 
-interface AggregateRow {
-  bucket: number;
-  model: string;
-  requests: number;
-  errors: number;
-  prompt_tokens: number;
-  output_tokens: number;
-  thoughts_tokens: number;
-  web_searches: number;
-}
-
-/** Nearest-rank percentile of an ascending list. */
-export function percentile(sorted: readonly number[], fraction: number): number {
-  if (sorted.length === 0) return 0;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
-  return sorted[rank] ?? 0;
-}
+export { percentile } from './usage-series.js';
+export type { ModelTotals, SeriesPoint, UsageSeries } from './usage-series.js';
 
 /** An error is a non-2xx answer or an error sent after a 200 commit; a client that went away is not one. */
 export function isErrorRecord(record: { status: number; errorStatus?: string | undefined }): boolean {
@@ -163,6 +116,8 @@ export class UsageStore {
   private readonly insertStatement: Database.Statement;
   private readonly insertMany: (records: RequestRecord[]) => void;
   private pending: RequestRecord[] = [];
+  /** The writer thread (file databases), its acknowledged-batch cell, and the last batch number sent to it. */
+  private writer: { worker: Worker; acknowledged: Int32Array; sent: number } | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly pruneTimer: NodeJS.Timeout;
   private retentionDays: number;
@@ -214,15 +169,11 @@ export class UsageStore {
     if (!columns.some((column) => column.name === 'web_search'))
       this.db.exec('ALTER TABLE requests ADD COLUMN web_search TEXT');
     this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-    this.insertStatement = this.db.prepare(`
-      INSERT INTO requests (ts, request_id, method, path, model, upstream_model, provider, stream, status, error_status,
-        upstream_error, duration_ms, first_chunk_ms, prompt_tokens, output_tokens, thoughts_tokens, client_closed, client, web_search)
-      VALUES (@ts, @request_id, @method, @path, @model, @upstream_model, @provider, @stream, @status, @error_status,
-        @upstream_error, @duration_ms, @first_chunk_ms, @prompt_tokens, @output_tokens, @thoughts_tokens, @client_closed, @client, @web_search)
-    `);
+    this.insertStatement = this.db.prepare(INSERT_SQL);
     this.insertMany = this.db.transaction((records: RequestRecord[]) => {
       for (const record of records) this.insertStatement.run(this.toRow(record));
     });
+    if (path !== ':memory:') this.writer = startWriter(path, () => (this.writer = undefined));
     this.prune();
     this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS);
     this.pruneTimer.unref();
@@ -257,20 +208,43 @@ export class UsageStore {
   add(record: RequestRecord): void {
     if (this.closed) return;
     this.pending.push(record);
-    if (this.pending.length >= FLUSH_ROWS) this.flush();
+    if (this.pending.length >= FLUSH_ROWS) this.send();
     else if (this.flushTimer === undefined) {
-      this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+      this.flushTimer = setTimeout(() => this.send(), FLUSH_MS);
       this.flushTimer.unref();
     }
   }
 
-  flush(): void {
+  /** Hands the queued rows to the writer thread (or writes them here when there is none); does not wait. */
+  private send(): void {
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     if (this.pending.length === 0 || this.closed) return;
     const batch = this.pending;
     this.pending = [];
-    this.insertMany(batch);
+    const writer = this.writer;
+    if (writer === undefined) {
+      this.insertMany(batch);
+      return;
+    }
+    writer.sent += 1;
+    const message: UsageWriterMessage = { sequence: writer.sent, rows: batch.map((record) => this.toRow(record)) };
+    writer.worker.postMessage(message);
+  }
+
+  /** Writes every queued row: when it returns, a read (here or by another process) sees them all. */
+  flush(): void {
+    this.send();
+    const writer = this.writer;
+    if (writer === undefined) return;
+    const deadline = Date.now() + SYNC_WAIT_MS;
+    for (;;) {
+      const done = Atomics.load(writer.acknowledged, 0);
+      if (done >= writer.sent || this.writer === undefined) return;
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      Atomics.wait(writer.acknowledged, 0, done, left);
+    }
   }
 
   retentionDaysInForce(): number {
@@ -320,72 +294,8 @@ export class UsageStore {
         `SELECT CAST(ts / @bucket AS INTEGER) * @bucket AS bucket, COALESCE(model, '') AS model, upstream_model, duration_ms
          FROM requests WHERE ts >= @from AND ts < @to AND (@client IS NULL OR client = @client) ORDER BY duration_ms`,
       )
-      .all({ bucket, from: start, to, client: client ?? null }) as Array<{
-      bucket: number;
-      model: string;
-      upstream_model: string | null;
-      duration_ms: number;
-    }>;
-
-    const perBucket = new Map<string, number[]>();
-    const perModel = new Map<string, { durations: number[]; upstream: Set<string> }>();
-    for (const row of durations) {
-      const key = `${row.bucket}\u0000${row.model}`;
-      let list = perBucket.get(key);
-      if (list === undefined) perBucket.set(key, (list = []));
-      list.push(row.duration_ms);
-      let model = perModel.get(row.model);
-      if (model === undefined) perModel.set(row.model, (model = { durations: [], upstream: new Set() }));
-      model.durations.push(row.duration_ms);
-      if (row.upstream_model !== null) model.upstream.add(row.upstream_model);
-    }
-
-    const points: SeriesPoint[] = aggregates.map((row) => {
-      const sorted = perBucket.get(`${row.bucket}\u0000${row.model}`) ?? [];
-      return {
-        bucket: row.bucket,
-        model: row.model,
-        requests: row.requests,
-        errors: row.errors,
-        promptTokens: row.prompt_tokens,
-        outputTokens: row.output_tokens,
-        thoughtsTokens: row.thoughts_tokens,
-        webSearches: row.web_searches,
-        p50Ms: percentile(sorted, 0.5),
-        p95Ms: percentile(sorted, 0.95),
-        p99Ms: percentile(sorted, 0.99),
-      };
-    });
-    const totalsByModel = new Map<string, ModelTotals>();
-    for (const point of points) {
-      let totals = totalsByModel.get(point.model);
-      if (totals === undefined) {
-        const info = perModel.get(point.model);
-        totals = {
-          model: point.model,
-          upstreamModels: [...(info?.upstream ?? [])].sort(),
-          requests: 0,
-          errors: 0,
-          promptTokens: 0,
-          outputTokens: 0,
-          thoughtsTokens: 0,
-          webSearches: 0,
-          p50Ms: percentile(info?.durations ?? [], 0.5),
-          p95Ms: percentile(info?.durations ?? [], 0.95),
-        };
-        totalsByModel.set(point.model, totals);
-      }
-      totals.requests += point.requests;
-      totals.errors += point.errors;
-      totals.promptTokens += point.promptTokens;
-      totals.outputTokens += point.outputTokens;
-      totals.thoughtsTokens += point.thoughtsTokens;
-      totals.webSearches += point.webSearches;
-    }
-    const totals = [...totalsByModel.values()].sort(
-      (a, b) => b.requests - a.requests || a.model.localeCompare(b.model),
-    );
-    return { from: start, to, bucketMs: bucket, models: totals.map((entry) => entry.model), points, totals };
+      .all({ bucket, from: start, to, client: client ?? null }) as DurationRow[];
+    return buildSeries(aggregates, durations, start, to, bucket);
   }
 
   /** Writes what is queued and closes the database. */
@@ -394,6 +304,26 @@ export class UsageStore {
     this.flush();
     this.closed = true;
     clearInterval(this.pruneTimer);
+    void this.writer?.worker.terminate();
+    this.writer = undefined;
     this.db.close();
   }
+}
+
+/**
+ * Starts the writer thread for a database file. Should it fail (it cannot open the file, a write throws), `onExit`
+ * drops it and the store writes on the main thread from then on: slower answers beat lost usage.
+ */
+function startWriter(path: string, onExit: () => void): { worker: Worker; acknowledged: Int32Array; sent: number } {
+  const shared = new SharedArrayBuffer(4);
+  const data: UsageWriterData = { path, acknowledged: shared };
+  const worker = new Worker(new URL('./usage-writer.js', import.meta.url), {
+    workerData: data,
+    // A small heap: it holds one batch of rows at a time.
+    resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 32 },
+  });
+  worker.unref();
+  worker.once('error', onExit);
+  worker.once('exit', onExit);
+  return { worker, acknowledged: new Int32Array(shared), sent: 0 };
 }

@@ -47,5 +47,5 @@ export const llamacpp: ProviderProfile = {
     },
   },
   hostPatterns: [/:8080$/],
-  unreachableHint: 'is llama-server running? Start it with `llama-server -m <model.gguf> --jinja`',
+  unreachableHint: 'start llama-server with `llama-server -m <model.gguf> --jinja`',
 };

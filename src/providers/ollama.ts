@@ -34,6 +34,5 @@ export const ollama: ProviderProfile = {
   maxEmbeddingBatch: 256,
   tokenCount: undefined,
   hostPatterns: [/:11434$/],
-  unreachableHint:
-    'is Ollama running? Start it with `ollama serve` (and fetch the model once with `ollama pull <model>`)',
+  unreachableHint: 'start Ollama with `ollama serve`, and fetch the model once with `ollama pull <model>`',
 };

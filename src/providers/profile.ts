@@ -153,7 +153,10 @@ export interface ProviderProfile {
   readonly tokenCount: TokenCountEndpoint | undefined;
   /** Hosts (or `:port`) that identify this provider in a base URL, for inference. */
   readonly hostPatterns: readonly RegExp[];
-  /** What to tell the user when nothing listens at the base URL (a local server that is not started). */
+  /**
+   * What to do when nothing listens at the base URL (a local server that is not started): an imperative clause that
+   * ends a sentence, such as "start Ollama with `ollama serve`".
+   */
   readonly unreachableHint?: string;
   /** How this provider reports an empty balance or quota, which no retry can fix (docs/providers.md §8.3). */
   readonly balanceErrors?: BalanceErrorSignatures;

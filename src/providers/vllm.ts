@@ -27,5 +27,5 @@ export const vllm: ProviderProfile = {
     readCount: (answer) => field(answer, 'count'),
   },
   hostPatterns: [],
-  unreachableHint: 'is vLLM running? Start it with `vllm serve <model>`',
+  unreachableHint: 'start vLLM with `vllm serve <model>`',
 };

@@ -109,7 +109,7 @@ function unavailableInstruction(reason: string): string {
 function offError(): ProxyError {
   return new ProxyError(
     'UNSUPPORTED_FEATURE',
-    'Web search (googleSearch) is not available through this proxy: it is turned off (web_search.backend is "off"). To enable it, set web_search.backend to "searxng", "brave" or "tavily", or to "provider" for upstreams with their own search (see the README, "Web search").',
+    'Web search (googleSearch) is not available through this proxy: it is turned off (web_search.backend is "off"), so set web_search.backend to "searxng", "brave" or "tavily", or to "provider" for upstreams with their own search, to enable it.',
   );
 }
 
@@ -192,7 +192,7 @@ export function webSearchForTarget(
         : 'web_search.backend is not set, so only upstreams with their own search can answer it';
     throw new ProxyError(
       'UNSUPPORTED_FEATURE',
-      `Web search (googleSearch) is not available through this proxy for model ${model} on upstream ${upstream.name} (${upstream.profile.displayName}): it has no native web search and ${why}. To enable it, set web_search.backend to "searxng", "brave" or "tavily" (see the README, "Web search").`,
+      `Web search (googleSearch) is not available through this proxy for model ${model} on upstream ${upstream.name} (${upstream.profile.displayName}): it has no native web search and ${why}, so set web_search.backend to "searxng", "brave" or "tavily" to enable it.`,
     );
   }
   return {

@@ -32,7 +32,7 @@ function toProxyError(error: FastifyError | Error): ProxyError {
   return new ProxyError('INTERNAL', 'Internal error in gemini-proxy.');
 }
 
-/** `redact` is the redactor in force (a reload replaces it), applied last to the decoded message. */
+/** `redact` is the redactor in force (a reload replaces it), applied last to the decoded message and details. */
 export function installErrorHandlers(
   app: FastifyInstance,
   log: Logger,
@@ -40,9 +40,8 @@ export function installErrorHandlers(
 ): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const caught = toProxyError(error);
-    // An upstream may have echoed a key in any spelling; the message the client reads is decoded text.
-    const message = redact(caught.message);
-    const proxyError = message === caught.message ? caught : new ProxyError(caught.code, message, caught.details);
+    // An upstream may have echoed a key in any spelling; the message and details the client reads are decoded text.
+    const proxyError = caught.mapText(redact);
     if (proxyError.code === 'INTERNAL')
       log.error({ err: error, requestId: request.proxyInfo?.requestId }, 'unhandled error');
     if (reply.sent || reply.raw.headersSent) {

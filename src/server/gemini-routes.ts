@@ -54,7 +54,7 @@ async function admit(
   if (!decision.allowed) {
     throw new ProxyError(
       'CLIENT_RATE_LIMITED',
-      `Quota exceeded for ${decision.limit} per minute of client ${client}. Retry in ${Math.max(1, Math.ceil(decision.retryAfterSeconds))}s.`,
+      `Client ${client} is over its limit of ${decision.limit} per minute on this proxy: retry in ${Math.max(1, Math.ceil(decision.retryAfterSeconds))} s.`,
       [
         retryInfo(Math.max(1, decision.retryAfterSeconds)),
         errorInfo('CLIENT_RATE_LIMITED', { limit: `${decision.limit}_per_minute`, client }),

@@ -253,7 +253,7 @@ export async function runGenerate(
       // finish that looks like an ordinary end.
       failure = result.error.message;
       info.streamFailure = `${upstreamStatusOf(result.error)}: ${shortReason(result.error)}`;
-      run.channel.fail(result.error);
+      run.channel.fail(result.error.mapText(context.redact));
       return;
     }
     if (result.kind === 'done') {
@@ -271,12 +271,13 @@ export async function runGenerate(
     const error = run.timedOut
       ? new ProxyError(
           'UPSTREAM_TIMEOUT',
-          `the request took longer than server.request_timeout_seconds (${context.config.requestTimeoutSeconds} s)`,
+          `The request took longer than server.request_timeout_seconds allows (${context.config.requestTimeoutSeconds} s).`,
         )
-      : (result.error ?? new ProxyError('UPSTREAM_UNAVAILABLE', 'no upstream could take the request'));
+      : (result.error ?? new ProxyError('UPSTREAM_UNAVAILABLE', 'No upstream could take the request.'));
     failure = error.message;
     info.upstreamMessage = error.message;
-    run.channel.fail(error);
+    // Upstream text was redacted before it was classified; this pass also covers its details and network messages.
+    run.channel.fail(error.mapText(context.redact));
   } finally {
     run.close(failure);
     if (info.usage !== undefined) {

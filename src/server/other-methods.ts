@@ -1,7 +1,7 @@
 /**
  * countTokens and the two embedding methods.
  */
-import { ProxyError } from '../errors.js';
+import { ProxyError, quoteForMessage } from '../errors.js';
 import { geminiRequestToOpenAI } from '../translate/gemini-request-to-openai.js';
 import { tokenCountParts } from '../translate/count-tokens.js';
 import {
@@ -11,7 +11,7 @@ import {
   type EmbeddingInput,
 } from '../translate/embeddings.js';
 import { normalizeGenerateContentRequest } from '../translate/normalize-request.js';
-import { classifyUpstreamError } from '../upstream/upstream-errors.js';
+import { classifyUpstreamError, upstreamProtocolError } from '../upstream/upstream-errors.js';
 import { countTextsInSlices, loadTokenizer } from '../tokenizer.js';
 import { upstreamLabel, upstreamUrl } from '../upstream/endpoints.js';
 import { readBody } from '../upstream/client.js';
@@ -131,7 +131,8 @@ async function embedGroup(
         // [R-EMB-3]: an upstream without embeddings is a 404, never a 5xx.
         throw new ProxyError(
           'NOT_FOUND',
-          `models/${model} is not supported for embedContent by upstream ${upstreamLabel(target)}: ${error.message}`,
+          `models/${model} is not supported for embedContent by upstream ${upstreamLabel(target)} (${response.statusCode}).`,
+          error.details,
         );
       }
       throw error;
@@ -140,9 +141,11 @@ async function embedGroup(
       // Redacted first: a JSON.parse error quotes the start of the body, which may be an echoed key.
       vectors.push(...parseEmbeddingsResponse(JSON.parse(context.redact(text).trim()), batch.length));
     } catch (error) {
-      throw new ProxyError(
+      throw upstreamProtocolError(
+        upstreamLabel(target),
         'UPSTREAM_PROTOCOL',
-        `upstream ${upstreamLabel(target)} returned an unusable embeddings reply: ${error instanceof Error ? error.message : String(error)}`,
+        `Upstream ${upstreamLabel(target)} answered with an embeddings reply the proxy cannot read (${quoteForMessage(error instanceof Error ? error.message : String(error), 120)}).`,
+        context.redact(text),
       );
     }
   }

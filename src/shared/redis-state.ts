@@ -138,7 +138,7 @@ export class RedisState {
           if (this.options.rateLimitFailure === 'open') return { ok: true, level: Number.POSITIVE_INFINITY };
           throw new ProxyError(
             'UPSTREAM_UNAVAILABLE',
-            'rate limits cannot be checked right now (shared store unavailable); retry shortly',
+            'Rate limits cannot be checked right now because the shared store (Redis) is unavailable: retry shortly.',
           );
         },
       ),

@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors, request, util as undiciUtil, type Dispatcher } from 'undici';
-import { ProxyError, errorInfo } from '../errors.js';
+import { ProxyError, errorInfo, quoteForMessage } from '../errors.js';
 import { authHeaders, upstreamLabel, type UpstreamTarget } from './endpoints.js';
 
 export type { UpstreamTarget } from './endpoints.js';
@@ -132,7 +132,7 @@ export class UpstreamClient {
       });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     } catch (error) {
-      throw networkError(error, target);
+      throw networkError(error, target, stream);
     }
   }
 
@@ -205,7 +205,7 @@ export class UpstreamClient {
       });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     } catch (error) {
-      throw networkError(error, target);
+      throw networkError(error, target, false);
     }
   }
 
@@ -230,50 +230,72 @@ function errorCode(error: unknown): string {
 
 const TLS_FAILURE = /CERT|SSL|TLS|EPROTO|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME_MISMATCH|ALTNAME/;
 
+/** The base URL as a message may show it: no user name or password, no query (either may hold a credential). */
+export function displayBaseUrl(baseUrl: string): string {
+  try {
+    const url = new URL(baseUrl);
+    return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
 /**
- * Network-level failures. Timeouts → 504 and drops → 503, both retried by Gemini CLI. Nothing listening, an unknown
- * host and a failed TLS handshake will not heal by waiting: UPSTREAM_UNREACHABLE, which clients do not retry, with a
- * message that names the upstream and the fix (docs/gemini-contract.md §6.3).
+ * Network-level failures, each as one sentence that names the upstream and what to do ([R-ERR-8]). Timeouts → 504 and
+ * drops → 503, both retried by Gemini CLI. Nothing listening, an unknown host and a failed TLS handshake will not heal
+ * by waiting: UPSTREAM_UNREACHABLE, which clients do not retry (docs/gemini-contract.md §6.3). `stream` says which
+ * header timeout applied, when known.
  */
-export function networkError(error: unknown, target: UpstreamTarget): ProxyError {
+export function networkError(error: unknown, target: UpstreamTarget, stream?: boolean): ProxyError {
   if (error instanceof ProxyError) return error;
   const code = errorCode(error);
-  const where = `upstream ${upstreamLabel(target)} at ${target.baseUrl}`;
-  const metadata = { provider: target.provider, network_error: code || 'unknown' };
-  const timeout = (text: string): ProxyError =>
-    new ProxyError('UPSTREAM_TIMEOUT', `${where} ${text}`, [errorInfo('UPSTREAM_TIMEOUT', metadata)]);
+  const subject = `Upstream ${upstreamLabel(target)} at ${displayBaseUrl(target.baseUrl)}`;
+  const metadata: Record<string, string> = { provider: target.provider, network_error: code || 'unknown' };
+  const timeout = (text: string, seconds: number | undefined): ProxyError => {
+    const details = seconds === undefined ? metadata : { ...metadata, timeout_seconds: String(seconds) };
+    return new ProxyError('UPSTREAM_TIMEOUT', text, [errorInfo('UPSTREAM_TIMEOUT', details)]);
+  };
   const unreachable = (text: string): ProxyError =>
-    new ProxyError('UPSTREAM_UNREACHABLE', `${where} ${text}`, [errorInfo('UPSTREAM_UNREACHABLE', metadata)]);
+    new ProxyError('UPSTREAM_UNREACHABLE', text, [errorInfo('UPSTREAM_UNREACHABLE', metadata)]);
   if (error instanceof undiciErrors.HeadersTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT') {
-    const seconds = target.timeouts?.headersSeconds;
+    const setting = stream === false ? 'timeouts.upstream_unary_seconds' : 'timeouts.upstream_headers_seconds';
+    const seconds = stream === false ? target.timeouts?.unarySeconds : target.timeouts?.headersSeconds;
+    const within = seconds === undefined ? 'in time' : `in time (${seconds} s)`;
     return timeout(
-      `sent no response headers in time${seconds === undefined ? '' : ` (timeouts.upstream_headers_seconds ${seconds} s for streams, upstream_unary_seconds ${target.timeouts?.unarySeconds ?? '?'} s for unary calls)`}`,
+      stream === undefined
+        ? `${subject} sent no response headers in time: raise timeouts.upstream_headers_seconds (streams) or upstream_unary_seconds (unary calls) if it needs longer to start answering.`
+        : `${subject} sent no response headers ${within}: raise ${setting} if it needs longer to start answering.`,
+      seconds,
     );
   }
   if (error instanceof undiciErrors.BodyTimeoutError || code === 'UND_ERR_BODY_TIMEOUT') {
     const seconds = target.timeouts?.idleSeconds;
     return timeout(
-      `stopped sending data${seconds === undefined ? '' : ` for ${seconds} s (timeouts.upstream_idle_seconds)`}`,
+      `${subject} stopped sending data${seconds === undefined ? '' : ` for ${seconds} s`}: raise timeouts.upstream_idle_seconds if the model thinks silently for longer.`,
+      seconds,
     );
   }
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') return timeout('did not accept a connection in time');
-  if (code === 'ECONNREFUSED') {
-    const hint = target.profile.unreachableHint ?? 'is the server running, and is the base URL right?';
-    return unreachable(
-      `refused the connection: nothing listens there. ${hint[0]?.toUpperCase() ?? ''}${hint.slice(1)}`,
+  if (code === 'UND_ERR_CONNECT_TIMEOUT')
+    return timeout(
+      `${subject} did not accept a connection in time: check the base URL and the network.`,
+      target.timeouts?.connectSeconds,
     );
+  if (code === 'ECONNREFUSED') {
+    const hint = target.profile.unreachableHint ?? 'check that the server is running and that the base URL is right';
+    return unreachable(`${subject} refused the connection (nothing listens there): ${hint}.`);
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
-    return unreachable('could not be resolved: check the host name in the base URL');
+    return unreachable(`${subject} could not be resolved: check the host name in the base URL.`);
   if (TLS_FAILURE.test(code))
     return unreachable(
-      `failed the TLS handshake (${code}): check the URL scheme (http/https) and the server certificate`,
+      `${subject} failed the TLS handshake (${code}): check the URL scheme (http or https) and the server certificate.`,
     );
-  const reason =
-    code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
-      ? 'closed the connection unexpectedly'
-      : `is unreachable (${code || (error instanceof Error ? error.message : 'unknown error')})`;
-  return new ProxyError('UPSTREAM_UNAVAILABLE', `${where} ${reason}`, [
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET')
+    return new ProxyError('UPSTREAM_UNAVAILABLE', `${subject} closed the connection unexpectedly.`, [
+      errorInfo('UPSTREAM_CONNECTION_LOST', metadata),
+    ]);
+  const detail = code || (error instanceof Error ? quoteForMessage(error.message, 120) : '') || 'unknown error';
+  return new ProxyError('UPSTREAM_UNAVAILABLE', `${subject} is unreachable (${detail}).`, [
     errorInfo('UPSTREAM_CONNECTION_LOST', metadata),
   ]);
 }

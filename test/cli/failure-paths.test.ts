@@ -12,7 +12,15 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, describe, it, type TestContext } from 'node:test';
 import type { RequestRecord } from '../../src/server/context.js';
-import { describeRun, errorOutput, removeTemporaryDirectories, runCli, type CliRun } from '../support/gemini-cli.js';
+import { assertOneSentence } from '../support/error-sentence.js';
+import {
+  describeRun,
+  errorOutput,
+  parseErrorBody,
+  removeTemporaryDirectories,
+  runCli,
+  type CliRun,
+} from '../support/gemini-cli.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
 import { ScriptedUpstream, sseFromChunks, type Script } from '../support/scripted-upstream.js';
 
@@ -90,6 +98,21 @@ describe('Gemini CLI with default retry settings: bounded failure paths', { conc
       const result = await run(test, t);
       assert.equal(result.run.code, 144, `400 → exit 144\n${describeRun(result.run, test.upstream)}`);
       assert.match(result.message, /ollama serve/);
+      // [R-ERR-8]: the sentence the CLI prints, and the detail beside it.
+      const body = parseErrorBody(result.message);
+      assert.match(
+        body.error.message,
+        /^Upstream ollama at http:\/\/127\.0\.0\.1:\d+\/v1 refused the connection \(nothing listens there\): start Ollama with `ollama serve`/,
+      );
+      assertOneSentence(body.error.message);
+      assert.deepEqual(body.error.details, [
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason: 'UPSTREAM_UNREACHABLE',
+          domain: 'gemini-proxy',
+          metadata: { provider: 'ollama', network_error: 'ECONNREFUSED' },
+        },
+      ]);
       assert.equal(test.records.length, 1, 'the CLI did not retry');
       assert.ok(result.seconds < 10, `ended ${result.seconds} s after the first request`);
     } finally {
@@ -109,6 +132,15 @@ describe('Gemini CLI with default retry settings: bounded failure paths', { conc
       const result = await run(test, t);
       assert.equal(result.run.code, 147, `403 → exit 147\n${describeRun(result.run, test.upstream)}`);
       assert.match(result.message, /check the api_key configured for upstream/);
+      const body = parseErrorBody(result.message);
+      assertOneSentence(body.error.message, 'the 401 sentence', ['sk-upstream-key-0001']);
+      const info = body.error.details?.find((detail) => detail['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo');
+      assert.deepEqual(info?.['metadata'], {
+        provider: 'generic',
+        upstream_status: '401',
+        upstream_type: 'invalid_request_error',
+        upstream_code: 'invalid_api_key',
+      });
       assert.equal(test.upstream.received.length, 1);
       assert.ok(result.seconds < 10, `ended ${result.seconds} s after the first request`);
     } finally {
@@ -129,10 +161,12 @@ describe('Gemini CLI with default retry settings: bounded failure paths', { conc
         144,
         `the circuit-open answer is 400 → exit 144\n${describeRun(result.run, test.upstream)}`,
       );
+      const body = parseErrorBody(result.message);
       assert.match(
-        result.message,
-        /upstream generic 500 server_error: The server had an error while processing your request/,
+        body.error.message,
+        /^Upstream generic failed with a server error \(500: "The server had an error while processing your request"\); after \d+ failures in a row/,
       );
+      assertOneSentence(body.error.message);
       assert.ok(test.upstream.received.length <= 12, `${test.upstream.received.length} upstream calls`);
       assert.ok(result.seconds < 120, `ended ${result.seconds} s after the first request`);
     } finally {

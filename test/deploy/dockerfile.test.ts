@@ -1,5 +1,6 @@
 /**
- * No Docker engine or other OCI builder runs where these tests run, so deploy/Dockerfile is checked by structure:
+ * deploy/Dockerfile checked by structure, on every machine (test/deploy/image-build.test.ts builds it where a builder
+ * and the base image are available):
  * multi-stage, a slim runtime stage that runs as a non-root user, production dependencies only, no compiler toolchain
  * in the runtime stage, and every path it copies from the build context exists.
  */
@@ -81,5 +82,26 @@ describe('deploy/Dockerfile', () => {
       .flatMap((instruction) => instruction.argument.split(/\s+/).slice(0, -1));
     assert.ok(sources.length >= 3);
     for (const source of sources) assert.ok(existsSync(resolve(source)), `${source} is missing from the build context`);
+  });
+
+  it('.dockerignore keeps the build context to what the Dockerfile copies (no node_modules, dist, .git or keys)', () => {
+    const lines = readFileSync(resolve('.dockerignore'), 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    assert.equal(lines[0], '*', 'everything is excluded first');
+    const allowed = lines.slice(1).map((line) => line.replace(/^!/, ''));
+    const copied = all
+      .filter((instruction) => instruction.keyword === 'COPY' && !instruction.argument.startsWith('--from'))
+      .flatMap((instruction) => instruction.argument.split(/\s+/).slice(0, -1))
+      .map((source) => source.replace(/^\.\//, '').replace(/\/$/, ''));
+    for (const source of copied) assert.ok(allowed.includes(source), `${source} is not let through .dockerignore`);
+    for (const line of allowed)
+      assert.ok(copied.includes(line), `.dockerignore lets ${line} through, which is never copied`);
+  });
+
+  it('both stages start from the same Node 20 Debian image', () => {
+    const bases = stages.map((stage) => (stage[0]?.argument ?? '').replace(/\s+AS\s+\w+$/i, ''));
+    assert.deepEqual(bases, ['node:20-bookworm-slim', 'node:20-bookworm-slim']);
   });
 });

@@ -25,6 +25,7 @@ import {
   successOutput,
   type CliRun,
 } from '../support/gemini-cli.js';
+import { assertOneSentence } from '../support/error-sentence.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
 import { ScriptedUpstream, sseFromChunks, type ReceivedRequest, type Script } from '../support/scripted-upstream.js';
 import { pollUntil, waitFor } from '../support/wait.js';
@@ -128,7 +129,7 @@ const FAULTS: Fault[] = [
       status: 400,
       rpc: 'FAILED_PRECONDITION',
       reason: 'UPSTREAM_UNREACHABLE',
-      message: /refused the connection: nothing listens there/,
+      message: /refused the connection \(nothing listens there\)/,
     },
     unary: { kind: 'error', status: 400, rpc: 'FAILED_PRECONDITION', reason: 'UPSTREAM_UNREACHABLE' },
     cli: { kind: 'terminal', exit: 144, status: 400 },
@@ -372,7 +373,7 @@ const FAULTS: Fault[] = [
       status: 429,
       rpc: 'RESOURCE_EXHAUSTED',
       reason: 'UPSTREAM_RATE_LIMITED',
-      message: /retry after 86400 seconds/,
+      message: /; it asks to wait 86400 s\.$/,
     },
     unary: { kind: 'error', status: 429, rpc: 'RESOURCE_EXHAUSTED' },
     // RetryInfo "86400s" > 300 s: Gemini CLI classifies it as a terminal quota error.
@@ -723,6 +724,7 @@ function assertExpected(result: HttpResult, expect: Expect, mode: 'stream' | 'un
         assert.equal(info?.['reason'], expect.reason, context);
       }
       if (expect.message !== undefined) assert.match(error.message, expect.message, context);
+      assertOneSentence(error.message, context, [UPSTREAM_KEY]);
       break;
     }
     case 'late-error': {
@@ -732,6 +734,7 @@ function assertExpected(result: HttpResult, expect: Expect, mode: 'stream' | 'un
       assert.ok(parsed.tail?.error !== undefined, `no raw error object at the end: ${context}`);
       assert.equal(parsed.tail.error.code, expect.status, context);
       assert.equal(parsed.tail.error.status, expect.rpc, context);
+      assertOneSentence(parsed.tail.error.message, context, [UPSTREAM_KEY]);
       assert.equal(textOf(parsed.events), '', context);
       break;
     }
@@ -741,6 +744,7 @@ function assertExpected(result: HttpResult, expect: Expect, mode: 'stream' | 'un
       assert.ok(parsed.tail?.error !== undefined, `no raw error object at the end: ${context}`);
       assert.equal(parsed.tail.error.code, expect.status, context);
       assert.equal(parsed.tail.error.status, expect.rpc, context);
+      assertOneSentence(parsed.tail.error.message, context, [UPSTREAM_KEY]);
       assert.equal(textOf(parsed.events), expect.text, context);
       assert.ok(
         parsed.events.every((event) => event.candidates?.[0]?.finishReason === undefined),

@@ -251,11 +251,23 @@ describe('failover labels and the circuit-open answer', () => {
   });
 
   it('the short reason is one line of at most 80 characters', () => {
-    const error = new ProxyError('UPSTREAM_UNAVAILABLE', `upstream main (kimi) 503: ${'overloaded\n'.repeat(20)}`);
+    // The upstream's own words (ProxyError.logReason) when it answered with a body…
+    const error = new ProxyError(
+      'UPSTREAM_UNAVAILABLE',
+      'Upstream main (kimi) is overloaded or unavailable (503).',
+      [],
+      'overloaded\n'.repeat(20),
+    );
     const reason = shortReason(error);
     assert.ok(reason.length <= 80, reason);
     assert.ok(!reason.includes('\n'));
     assert.match(reason, /^overloaded overloaded/);
+    // …else the sentence without its "Upstream NAME at URL" subject and full stop.
+    const network = new ProxyError(
+      'UPSTREAM_UNAVAILABLE',
+      'Upstream main (kimi) at https://api.moonshot.ai/v1 closed the connection unexpectedly.',
+    );
+    assert.equal(shortReason(network), 'closed the connection unexpectedly');
   });
 
   it('open after a terminal-for-the-client failure (bad key): the same answer, without a call', () => {

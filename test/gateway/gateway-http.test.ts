@@ -287,7 +287,7 @@ describe('gateway: routes, retries, fallback, keys, breakers', () => {
     const opened = await post(`${proxy.url}/v1beta/models/only-primary:generateContent`);
     assert.equal(opened.status, 400, 'a status Gemini CLI does not retry');
     assert.match(opened.text, /FAILED_PRECONDITION/);
-    assert.match(opened.text, /upstream primary \(generic\) 503 server_error: overloaded/);
+    assert.match(opened.text, /Upstream primary \(generic\) is overloaded or unavailable \(503: \\"overloaded\\"\)/);
     assert.match(opened.text, /3 failures in a row for big on upstream primary/);
     const before = primary.received.length;
     assert.equal(before, 6);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RequestRecord } from '../../src/server/context.js';
+import Database from 'libsql';
 import { UsageStore, percentile } from '../../src/operator/usage-store.js';
 import { ScriptedUpstream } from '../support/scripted-upstream.js';
 import { completion, generate, startFileProxy, stream, tempDirectory } from '../support/operator.js';
@@ -32,6 +33,37 @@ function record(overrides: Partial<RequestRecord> & { time: string }): RequestRe
 }
 
 describe('usage store', () => {
+  it('writes on its own thread: queuing never waits for the database, even while another connection locks it', () => {
+    const path = join(tempDirectory('gp-usage-thread-'), 'usage.sqlite3');
+    const store = new UsageStore(path, { retentionDays: 0 });
+    const reader = new Database(path);
+    try {
+      const base = Date.UTC(2026, 0, 1, 12, 0, 0);
+      const count = (): number => (reader.prepare('SELECT COUNT(*) AS n FROM requests').get() as { n: number }).n;
+      // Another connection holds the write lock: an insert on this thread would wait out the 5 s busy timeout.
+      reader.exec('BEGIN IMMEDIATE');
+      const started = Date.now();
+      // 64 rows make a full batch, handed over at once.
+      for (let index = 0; index < 64; index += 1)
+        store.add(record({ time: new Date(base + index).toISOString(), requestId: `thread-${index}` }));
+      const queuing = Date.now() - started;
+      assert.ok(queuing < 2500, `queuing a full batch waited ${queuing} ms for the locked database`);
+      reader.exec('COMMIT');
+      // The writer thread finishes once the lock is gone; the event loop is held here, so only it can write.
+      const deadline = Date.now() + 20_000;
+      let seen = count();
+      while (seen < 64 && Date.now() < deadline) seen = count();
+      assert.equal(seen, 64, 'the writer thread did not write the batch');
+      // A flush makes the rows queued since then visible at once.
+      store.add(record({ time: new Date(base + 100).toISOString(), requestId: 'after' }));
+      store.flush();
+      assert.equal(count(), 65);
+    } finally {
+      reader.close();
+      store.close();
+    }
+  });
+
   it('keeps rows across close and reopen, and aggregates per model and bucket', () => {
     const path = join(tempDirectory('gp-usage-'), 'nested', 'usage.sqlite3');
     const base = Date.UTC(2026, 0, 1, 12, 0, 0);

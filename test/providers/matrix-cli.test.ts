@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { assertOneSentence } from '../support/error-sentence.js';
 import {
   describeRun,
   errorOutput,
@@ -248,6 +249,7 @@ describe('provider matrix through Gemini CLI 0.61.0', { concurrency: 3 }, () => 
           if (quota.httpStatus === 400) {
             const body = parseErrorBody(output.error?.message ?? '');
             assert.equal(body.error.status, quota.status);
+            assertOneSentence(body.error.message); // [R-ERR-8]: what the CLI prints
             assert.equal(
               body.error.details?.find((detail) => detail['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo')?.[
                 'reason'

@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { assertOneSentence } from '../support/error-sentence.js';
 import {
   PersonalityUpstream,
   contentText,
@@ -655,8 +656,9 @@ for (const entry of MATRIX) {
       assert.equal(retry?.['retryDelay'], expect.retryDelay, JSON.stringify(error));
       assert.match(
         error?.message ?? '',
-        new RegExp(`upstream ${entry.provider} ${String(entry.personality.quota.rejection.status)}`),
+        new RegExp(`^Upstream ${entry.provider} .*\\(${String(entry.personality.quota.rejection.status)}\\b`),
       );
+      assertOneSentence(error?.message ?? '');
       // A balance error is never retried; the gateway may retry a rate limit once (retries.attempts_per_target,
       // default 2) unless its Retry-After exceeds retries.max_delay_seconds.
       const calls = upstream.chats.length;

@@ -148,6 +148,20 @@ describe('context windows', () => {
     assert.equal(modelLimitsFor(overrides, 'kimi', 'kimi-k2-turbo-preview')?.contextWindow, 262_144);
   });
 
+  it('GLM vision and 1M models are matched before the families their names start with', () => {
+    const window = (model: string): number | undefined => presetModelLimits('zhipu', model)?.contextWindow;
+    assert.equal(window('glm-4.6v'), 131_072, 'GLM-4.6V is not GLM-4.6');
+    assert.equal(window('glm-4.5v'), 65_536, 'GLM-4.5V is not GLM-4.5');
+    assert.equal(window('glm-4.5-air'), 131_072);
+    assert.equal(window('glm-4.6'), 200_000);
+    assert.equal(window('glm-5.1'), 200_000);
+    assert.equal(window('glm-5.2'), 1_048_576);
+    assert.deepEqual(presetModelLimits('deepseek', 'deepseek-reasoner'), {
+      contextWindow: 131_072,
+      maxOutputTokens: 65_536,
+    });
+  });
+
   it('Ollama: prompt_tokens far below what the request holds is reported once per model', () => {
     assert.equal(truncationWarning('ollama', 'qwen3:8b', 13_000, 47_000), undefined, 'a normal ratio');
     const warning = truncationWarning('ollama', 'qwen3:8b', 4_096, 47_000);

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { RequestRecord } from '../../src/server/context.js';
+import { assertOneSentence } from '../support/error-sentence.js';
 import { startProxy, waitForAccessLine, type RunningProxy } from '../support/proxy.js';
 import { gate, waitFor } from '../support/wait.js';
 import { ScriptedUpstream, sseFromChunks, type Script } from '../support/scripted-upstream.js';
@@ -86,7 +87,20 @@ describe('circuit breakers and health per model', () => {
     assert.deepEqual(degraded.failing, ['default/small']);
     const opened = await post(small);
     assert.equal(opened.status, 400, 'the failure that opens the circuit is answered terminally');
-    assert.match(opened.text, /upstream generic 500 server_error: The server had an error/);
+    assert.match(
+      opened.text,
+      /Upstream generic failed with a server error \(500: \\"The server had an error.*; after 2 failures in a row for small/,
+    );
+    const openedError = (JSON.parse(opened.text) as { error: { message: string; details: unknown[] } }).error;
+    assertOneSentence(openedError.message);
+    assert.deepEqual(openedError.details, [
+      {
+        '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+        reason: 'UPSTREAM_CIRCUIT_OPEN',
+        domain: 'gemini-proxy',
+        metadata: { upstream: 'default', model: 'small', consecutive_failures: '2', cooldown_seconds: '3' },
+      },
+    ]);
     const callsForSmall = (): number =>
       upstream.received.filter((request) => (request.body as { model: string }).model === 'small').length;
     assert.equal(callsForSmall(), 2);
@@ -330,8 +344,9 @@ describe('first run with a local Ollama that is not running', () => {
       assert.equal(body.error.status, 'FAILED_PRECONDITION');
       assert.match(
         body.error.message,
-        /refused the connection: nothing listens there\. Is Ollama running\? Start it with `ollama serve`/,
+        /refused the connection \(nothing listens there\): start Ollama with `ollama serve`, and fetch the model once/,
       );
+      assertOneSentence(body.error.message);
       const line = await waitForAccessLine(proxy, /Upstream: default#0:ECONNREFUSED /);
       assert.doesNotMatch(line.split('Upstream: ')[1] ?? '', /→/, 'one attempt, not retried');
     } finally {

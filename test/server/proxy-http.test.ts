@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { ScriptedUpstream, sseFromChunks } from '../support/scripted-upstream.js';
+import { assertOneSentence } from '../support/error-sentence.js';
 import { accessLines, startProxy, waitForAccessLine, type RunningProxy } from '../support/proxy.js';
 import { WAIT_DEADLINE_MS, gate, waitFor } from '../support/wait.js';
 
@@ -507,7 +508,14 @@ describe('proxy over HTTP', () => {
         assert.equal(error.status, testCase.rpc, label);
         const retry = error.details?.find((detail) => detail['@type'] === 'type.googleapis.com/google.rpc.RetryInfo');
         assert.equal(retry?.['retryDelay'], testCase.retryDelay, label);
-        assert.match(error.message, /upstream generic/);
+        // [R-ERR-8]: one sentence naming the upstream and its status; the status and type again in ErrorInfo.
+        assert.match(error.message, new RegExp(`^Upstream generic .*\\(${testCase.status}\\b`), label);
+        assertOneSentence(error.message, label);
+        const info = error.details?.find((detail) => detail['@type'] === 'type.googleapis.com/google.rpc.ErrorInfo');
+        const metadata = info?.['metadata'] as Record<string, string> | undefined;
+        assert.equal(info?.['domain'], 'gemini-proxy', label);
+        assert.equal(metadata?.['upstream_status'], String(testCase.status), label);
+        assert.equal(metadata?.['provider'], 'generic', label);
       }
     }
   });
@@ -519,7 +527,11 @@ describe('proxy over HTTP', () => {
         const result = await call(`${dead.url}/v1beta/models/${path}`, { body: USER });
         assert.equal(result.status, 400, 'nothing listening will not heal by retrying: not a status clients retry');
         assert.equal(googleError(result).status, 'FAILED_PRECONDITION');
-        assert.match(googleError(result).message, /127\.0\.0\.1:9\/v1 refused the connection: nothing listens there/);
+        assert.match(
+          googleError(result).message,
+          /^Upstream generic at http:\/\/127\.0\.0\.1:9\/v1 refused the connection \(nothing listens there\): check that the server is running/,
+        );
+        assertOneSentence(googleError(result).message);
       }
     } finally {
       await dead.stop();

@@ -73,40 +73,7 @@
     $('#auth-message').hidden = true;
   }
 
-  // Formatting.
-  const integer = new Intl.NumberFormat();
-  function ms(value) {
-    if (value === undefined || value === null) return '–';
-    if (value < 1000) return `${Math.round(value)} ms`;
-    return `${(value / 1000).toFixed(value < 10000 ? 2 : 1)} s`;
-  }
-  function compact(value) {
-    if (value >= 1e6) return `${(value / 1e6).toFixed(1)}M`;
-    if (value >= 1e4) return `${Math.round(value / 1e3)}k`;
-    if (value >= 1e3) return `${(value / 1e3).toFixed(1)}k`;
-    return String(Math.round(value * 100) / 100);
-  }
-  function clock(iso) {
-    const date = new Date(iso);
-    return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-  }
-  function cell(row, text, className) {
-    const td = document.createElement('td');
-    if (className) td.className = className;
-    td.textContent = text;
-    row.appendChild(td);
-    return td;
-  }
-  function fact(list, label, value) {
-    const wrap = document.createElement('div');
-    const dt = document.createElement('dt');
-    dt.textContent = label;
-    const dd = document.createElement('dd');
-    dd.textContent = value === undefined || value === null || value === '' ? '–' : String(value);
-    dd.title = dd.textContent;
-    wrap.append(dt, dd);
-    list.appendChild(wrap);
-  }
+  const { integer, ms, clock, cell, fact } = window.GPFormat;
 
   function statusText(entry) {
     if (entry.clientClosed && entry.status === 499) return '499 closed';
@@ -343,81 +310,8 @@
             : `${upstream.provider}: no traffic yet`;
   }
 
-  // Usage charts and per-model totals.
-  function chartData(body) {
-    const buckets = [];
-    for (let bucket = body.from; bucket < body.to; bucket += body.bucketMs) buckets.push(bucket);
-    const index = new Map(buckets.map((bucket, position) => [bucket, position]));
-    const byModel = new Map(body.models.map((model) => [model, []]));
-    for (const point of body.points) {
-      const list = byModel.get(point.model);
-      if (list) list.push(point);
-    }
-    return { buckets, index, byModel };
-  }
-
-  function seriesOf(data, pick, emptyValue) {
-    return [...data.byModel.entries()].map(([model, points]) => {
-      const values = data.buckets.map(() => emptyValue);
-      for (const point of points) {
-        const position = data.index.get(point.bucket);
-        if (position !== undefined) values[position] = pick(point);
-      }
-      return { name: model || '(none)', values };
-    });
-  }
-
   function renderUsage() {
-    const body = state.usage;
-    if (!body) return;
-    const data = chartData(body);
-    const percentile = $('#percentile').value;
-    const charts = window.GPCharts;
-    charts.lineChart($('#chart-requests .plot'), {
-      label: 'requests',
-      buckets: data.buckets,
-      series: seriesOf(data, (p) => p.requests, 0),
-      format: compact,
-    });
-    charts.lineChart($('#chart-tokens .plot'), {
-      label: 'tokens',
-      buckets: data.buckets,
-      series: seriesOf(data, (p) => p.promptTokens + p.outputTokens + p.thoughtsTokens, 0),
-      format: compact,
-    });
-    charts.lineChart($('#chart-latency .plot'), {
-      label: 'latency',
-      buckets: data.buckets,
-      series: seriesOf(data, (p) => p[percentile], null),
-      format: ms,
-    });
-    charts.lineChart($('#chart-errors .plot'), {
-      label: 'errors',
-      buckets: data.buckets,
-      series: seriesOf(data, (p) => p.errors, 0),
-      format: compact,
-    });
-    $('#chart-latency figcaption').textContent = `Latency (${percentile.replace('Ms', '')})`;
-
-    const tbody = $('#totals tbody');
-    tbody.textContent = '';
-    for (const totals of body.totals) {
-      const row = document.createElement('tr');
-      cell(row, totals.model || '(none)');
-      cell(row, totals.upstreamModels.join(', ') || '–');
-      cell(row, integer.format(totals.requests), 'num');
-      cell(row, integer.format(totals.errors), 'num');
-      cell(row, integer.format(totals.promptTokens), 'num');
-      cell(row, integer.format(totals.outputTokens), 'num');
-      cell(row, integer.format(totals.thoughtsTokens), 'num');
-      cell(row, integer.format(totals.webSearches ?? 0), 'num');
-      cell(row, ms(totals.p50Ms), 'num');
-      cell(row, ms(totals.p95Ms), 'num');
-      tbody.appendChild(row);
-    }
-    $('#usage-note').textContent = body.persistent
-      ? `stored in SQLite${body.retentionDays > 0 ? `, kept ${body.retentionDays} days` : ''}`
-      : 'in memory only (usage store off): since the last start';
+    if (state.usage) window.GPUsage.render(state.usage, $('#percentile').value);
   }
 
   async function pollUsage() {

@@ -48,6 +48,43 @@
     return `${two(date.getMonth() + 1)}-${two(date.getDate())} ${hm}`;
   }
 
+  /** The value grid with its labels, the y axis, and up to five time labels under the plot. */
+  function drawAxes(svg, { ticks, buckets, spanMs, format, x, y, plotHeight }) {
+    for (const tick of ticks) {
+      el(
+        'line',
+        { class: tick === 0 ? 'axis' : 'grid', x1: PAD.left, x2: WIDTH - PAD.right, y1: y(tick), y2: y(tick) },
+        svg,
+      );
+      const label = el('text', { x: PAD.left - 6, y: y(tick) + 3, 'text-anchor': 'end' }, svg);
+      label.textContent = format(tick);
+    }
+    el('line', { class: 'axis', x1: PAD.left, x2: PAD.left, y1: PAD.top, y2: PAD.top + plotHeight }, svg);
+    const labelCount = Math.min(5, buckets.length);
+    for (let i = 0; i < labelCount; i += 1) {
+      const index = labelCount === 1 ? 0 : Math.round((i / (labelCount - 1)) * (buckets.length - 1));
+      const label = el(
+        'text',
+        { x: x(index), y: HEIGHT - 8, 'text-anchor': i === 0 ? 'start' : i === labelCount - 1 ? 'end' : 'middle' },
+        svg,
+      );
+      label.textContent = timeLabel(buckets[index], spanMs);
+    }
+  }
+
+  /** One colored name per series, in the palette's order. */
+  function legendFor(series) {
+    const legend = document.createElement('div');
+    legend.className = 'legend';
+    series.forEach((line, seriesIndex) => {
+      const item = document.createElement('span');
+      item.style.color = PALETTE[seriesIndex % PALETTE.length];
+      item.textContent = line.name;
+      legend.appendChild(item);
+    });
+    return legend;
+  }
+
   /**
    * options: { buckets: number[] (ms), series: [{ name, values: (number|null)[] }], format(value) → string,
    *            label: string (for the svg's aria-label) }
@@ -71,27 +108,8 @@
     const x = (index) => PAD.left + (buckets.length <= 1 ? plotWidth / 2 : (index / (buckets.length - 1)) * plotWidth);
     const y = (value) => PAD.top + plotHeight - (value / top) * plotHeight;
 
-    for (const tick of ticks) {
-      el(
-        'line',
-        { class: tick === 0 ? 'axis' : 'grid', x1: PAD.left, x2: WIDTH - PAD.right, y1: y(tick), y2: y(tick) },
-        svg,
-      );
-      const label = el('text', { x: PAD.left - 6, y: y(tick) + 3, 'text-anchor': 'end' }, svg);
-      label.textContent = format(tick);
-    }
-    el('line', { class: 'axis', x1: PAD.left, x2: PAD.left, y1: PAD.top, y2: PAD.top + plotHeight }, svg);
     const spanMs = buckets.length > 1 ? buckets[buckets.length - 1] - buckets[0] : 0;
-    const labelCount = Math.min(5, buckets.length);
-    for (let i = 0; i < labelCount; i += 1) {
-      const index = labelCount === 1 ? 0 : Math.round((i / (labelCount - 1)) * (buckets.length - 1));
-      const label = el(
-        'text',
-        { x: x(index), y: HEIGHT - 8, 'text-anchor': i === 0 ? 'start' : i === labelCount - 1 ? 'end' : 'middle' },
-        svg,
-      );
-      label.textContent = timeLabel(buckets[index], spanMs);
-    }
+    drawAxes(svg, { ticks, buckets, spanMs, format, x, y, plotHeight });
 
     const hasData = series.some((line) => line.values.some((value) => value !== null && value > 0));
     if (!hasData) {
@@ -131,15 +149,7 @@
       flush();
     });
 
-    const legend = document.createElement('div');
-    legend.className = 'legend';
-    series.forEach((line, seriesIndex) => {
-      const item = document.createElement('span');
-      item.style.color = PALETTE[seriesIndex % PALETTE.length];
-      item.textContent = line.name;
-      legend.appendChild(item);
-    });
-    container.appendChild(legend);
+    container.appendChild(legendFor(series));
     return svg;
   }
 

@@ -71,7 +71,9 @@ export function enumValue<T extends string>(
     if (match !== undefined) return match;
   }
   const allowed = [...numbered, ...named].filter((name): name is T => name !== undefined);
-  throw invalidRequest(`Invalid value at '${path}' (${JSON.stringify(value)}): expected one of ${allowed.join(', ')}.`);
+  // The value is shown when it is a scalar: an object or list would put JSON into the message ([R-ERR-8]).
+  const shown = typeof value === 'object' && value !== null ? '' : ` (${String(JSON.stringify(value)).slice(0, 80)})`;
+  throw invalidRequest(`Invalid value at '${path}'${shown}: expected one of ${allowed.join(', ')}.`);
 }
 
 /** Keys of `source` not in `known` (either spelling), reported under `path` as ignored. */
