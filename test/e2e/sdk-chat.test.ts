@@ -6,11 +6,11 @@
  * Also the routes and HTTP edges of the same issue: v1alpha, unknown routes with a bad body, relaxed JSON.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import * as sdk130 from '@google/genai';
 import * as sdkLatest from 'genai-latest';
-import { ScriptedUpstream, sseFromChunks } from '../support/scripted-upstream.js';
-import { startProxy, type RunningProxy } from '../support/proxy.js';
+import { sseFromChunks } from '../support/scripted-upstream.js';
+import { proxyOverUpstream } from '../support/proxy.js';
 
 interface ChatPart {
   text?: string;
@@ -54,21 +54,11 @@ interface UpstreamMessage {
 }
 
 describe('SDK chat history through the proxy', () => {
-  let upstream: ScriptedUpstream;
-  let proxy: RunningProxy;
-
-  before(async () => {
-    upstream = await new ScriptedUpstream().start();
-    proxy = await startProxy({
-      openai_base_url: upstream.baseUrl,
-      openai_api_key: 'sk-test',
-      default_openai_model: 'up-model',
-    });
+  const rig = proxyOverUpstream({
+    openai_api_key: 'sk-test',
+    default_openai_model: 'up-model',
   });
-  after(async () => {
-    await proxy.stop();
-    await upstream.stop();
-  });
+  const upstream = rig.upstream;
   beforeEach(() => upstream.reset());
 
   for (const client of CLIENTS) {
@@ -77,7 +67,7 @@ describe('SDK chat history through the proxy', () => {
         { kind: 'sse', writes: textStream(['Paris ', 'is the ', 'capital.']) },
         { kind: 'sse', writes: textStream(['About 2.1 million.']) },
       );
-      const chat = client.make(proxy.url).chats.create({ model: 'gemini-2.5-flash' });
+      const chat = client.make(rig.proxy.url).chats.create({ model: 'gemini-2.5-flash' });
       let first = '';
       for await (const chunk of await chat.sendMessageStream({ message: 'What is the capital of France?' }))
         first += chunk.text ?? '';
@@ -106,7 +96,7 @@ describe('SDK chat history through the proxy', () => {
 
   it('v1alpha is served like v1beta', async () => {
     upstream.enqueue({ kind: 'sse', writes: textStream(['hi']) });
-    const response = await fetch(`${proxy.url}/v1alpha/models/gemini-2.5-flash:streamGenerateContent?alt=sse`, {
+    const response = await fetch(`${rig.proxy.url}/v1alpha/models/gemini-2.5-flash:streamGenerateContent?alt=sse`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ contents: [{ parts: [{ text: 'hello' }] }] }),
@@ -116,14 +106,14 @@ describe('SDK chat history through the proxy', () => {
   });
 
   it('an unknown route answers 404 whatever its body; a known one names the JSON error position', async () => {
-    const unknown = await fetch(`${proxy.url}/v1beta/files/abc:upload`, {
+    const unknown = await fetch(`${rig.proxy.url}/v1beta/files/abc:upload`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{not json',
     });
     assert.equal(unknown.status, 404);
     assert.equal(((await unknown.json()) as { error: { status: string } }).error.status, 'NOT_FOUND');
-    const known = await fetch(`${proxy.url}/v1beta/models/m:generateContent`, {
+    const known = await fetch(`${rig.proxy.url}/v1beta/models/m:generateContent`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{"contents": [}',
@@ -143,7 +133,7 @@ describe('SDK chat history through the proxy', () => {
     // A curl sample with a trailing comma, an unquoted key, a numeric enum and a raw line break inside the prompt.
     const body =
       '{\n  contents: [{"parts": {"text": "Write a story\nabout a magic backpack."}},],\n  "safetySettings": [{category: 7, threshold: 4}],\n}';
-    const response = await fetch(`${proxy.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+    const response = await fetch(`${rig.proxy.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body,

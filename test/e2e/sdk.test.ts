@@ -12,8 +12,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import * as sdk130 from '@google/genai';
 import * as sdkLatest from 'genai-latest';
 import { GEMINI_CLI_MODEL_NAMES } from '../../src/config/model-mapping.js';
-import { ScriptedUpstream, sseFromChunks, type ReceivedRequest } from '../support/scripted-upstream.js';
-import { startProxy, type RunningProxy } from '../support/proxy.js';
+import { sseFromChunks, type ReceivedRequest } from '../support/scripted-upstream.js';
+import { proxyOverUpstream } from '../support/proxy.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // The slice of the SDK surface these tests use. Both real modules are checked against it by the compiler below.
@@ -267,30 +267,27 @@ function schemaTypes(schema: unknown): string[] {
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('real Gemini SDKs through the proxy', () => {
-  let upstream: ScriptedUpstream;
-  let proxy: RunningProxy;
+  const rig = proxyOverUpstream({
+    openai_api_key: 'sk-up',
+    default_openai_model: 'up-model',
+    model_mapping: {
+      'gemini-2.5-flash': 'up-flash',
+      'qwen3:8b': 'qwen3:8b-q4',
+      'gemini-embedding-001': 'text-embedding-3-small',
+    },
+    logging: { enable_access_logs: false },
+    // The error cases below must not open the circuit for the model every other test uses.
+    circuit_breaker: { failure_threshold: 1000 },
+    timeouts: { upstream_idle_seconds: 1 },
+  });
+  const upstream = rig.upstream;
   const sdkRequests: SdkRequest[] = [];
   const realFetch = globalThis.fetch;
 
-  before(async () => {
-    upstream = await new ScriptedUpstream().start();
-    proxy = await startProxy({
-      openai_base_url: upstream.baseUrl,
-      openai_api_key: 'sk-up',
-      default_openai_model: 'up-model',
-      model_mapping: {
-        'gemini-2.5-flash': 'up-flash',
-        'qwen3:8b': 'qwen3:8b-q4',
-        'gemini-embedding-001': 'text-embedding-3-small',
-      },
-      logging: { enable_access_logs: false },
-      // The error cases below must not open the circuit for the model every other test uses.
-      circuit_breaker: { failure_threshold: 1000 },
-      timeouts: { upstream_idle_seconds: 1 },
-    });
+  before(() => {
     const tap: typeof fetch = async (input, init) => {
       const url = new URL(input instanceof Request ? input.url : input.toString());
-      if (url.origin === new URL(proxy.url).origin) {
+      if (url.origin === new URL(rig.proxy.url).origin) {
         let body: unknown = init?.body;
         if (typeof body === 'string') {
           try {
@@ -311,10 +308,8 @@ describe('real Gemini SDKs through the proxy', () => {
     globalThis.fetch = tap;
   });
 
-  after(async () => {
+  after(() => {
     globalThis.fetch = realFetch;
-    await proxy.stop();
-    await upstream.stop();
   });
 
   beforeEach(() => {
@@ -326,7 +321,7 @@ describe('real Gemini SDKs through the proxy', () => {
     describe(sdk.label, () => {
       let client: { models: SdkModels };
       before(() => {
-        client = sdk.makeClient(proxy.url);
+        client = sdk.makeClient(rig.proxy.url);
       });
 
       it('is really that SDK version (x-goog-api-client)', async () => {

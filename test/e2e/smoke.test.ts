@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { ScriptedUpstream, sseFromChunks } from '../support/scripted-upstream.js';
-import { startProxy, type RunningProxy } from '../support/proxy.js';
+import { describe, it } from 'node:test';
+import { sseFromChunks } from '../support/scripted-upstream.js';
+import { proxyOverUpstream } from '../support/proxy.js';
 
 describe('smoke: text stream through the proxy', () => {
-  let upstream: ScriptedUpstream;
-  let proxy: RunningProxy;
-  before(async () => {
-    upstream = await new ScriptedUpstream().start();
-    proxy = await startProxy({
-      openai_base_url: upstream.baseUrl,
-      openai_api_key: 'sk-upstream-secret',
-      default_openai_model: 'up-model',
-    });
+  const rig = proxyOverUpstream({
+    openai_api_key: 'sk-upstream-secret',
+    default_openai_model: 'up-model',
   });
-  after(async () => {
-    await proxy.stop();
-    await upstream.stop();
-  });
+  const upstream = rig.upstream;
 
   it('streams SSE events SDK 1.30 can parse, ending with STOP and usage', async () => {
     upstream.enqueue({
@@ -30,7 +21,7 @@ describe('smoke: text stream through the proxy', () => {
         { id: 'c1', choices: [], usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } },
       ]),
     });
-    const response = await fetch(`${proxy.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`, {
+    const response = await fetch(`${rig.proxy.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),

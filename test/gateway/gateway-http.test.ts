@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { ScriptedUpstream, sseFromChunks, type Script } from '../support/scripted-upstream.js';
-import { accessLines, startProxy, waitForAccessLine, waitForAccessLines, type RunningProxy } from '../support/proxy.js';
+import {
+  accessLines,
+  proxyOverUpstream,
+  startProxy,
+  waitForAccessLine,
+  waitForAccessLines,
+  type RunningProxy,
+} from '../support/proxy.js';
 import { waitFor } from '../support/wait.js';
 
 const USER = { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] };
@@ -298,30 +305,21 @@ describe('gateway: routes, retries, fallback, keys, breakers', () => {
 });
 
 describe('gateway: client limits and request limits', () => {
-  let upstream: ScriptedUpstream;
-  let proxy: RunningProxy;
-  before(async () => {
-    upstream = await new ScriptedUpstream().start();
-    upstream.setFallback(OK_JSON);
-    proxy = await startProxy({
-      openai_base_url: upstream.baseUrl,
-      default_openai_model: 'm',
-      client_api_keys: [
-        { key: 'client-key-limited', name: 'alice', requests_per_minute: 2 },
-        { key: 'client-key-tokens', name: 'bob', tokens_per_minute: 1000 },
-        'client-key-free',
-      ],
-      server: { host: '127.0.0.1', port: 0, max_url_bytes: 1024, max_header_bytes: 4096, request_timeout_seconds: 2 },
-      retries: { attempts_per_target: 1 },
-    });
+  const rig = proxyOverUpstream({
+    default_openai_model: 'm',
+    client_api_keys: [
+      { key: 'client-key-limited', name: 'alice', requests_per_minute: 2 },
+      { key: 'client-key-tokens', name: 'bob', tokens_per_minute: 1000 },
+      'client-key-free',
+    ],
+    server: { host: '127.0.0.1', port: 0, max_url_bytes: 1024, max_header_bytes: 4096, request_timeout_seconds: 2 },
+    retries: { attempts_per_target: 1 },
   });
-  after(async () => {
-    await proxy.stop();
-    await upstream.stop();
-  });
+  const upstream = rig.upstream;
+  before(() => upstream.setFallback(OK_JSON));
 
   it('requests per minute: the third request is a 429 with RetryInfo; other keys are unaffected', async () => {
-    const url = `${proxy.url}/v1beta/models/m:generateContent`;
+    const url = `${rig.proxy.url}/v1beta/models/m:generateContent`;
     assert.equal((await post(url, USER, { 'x-goog-api-key': 'client-key-limited' })).status, 200);
     assert.equal((await post(url, USER, { 'x-goog-api-key': 'client-key-limited' })).status, 200);
     const limited = await post(url, USER, { 'x-goog-api-key': 'client-key-limited' });
@@ -339,7 +337,7 @@ describe('gateway: client limits and request limits', () => {
   });
 
   it('tokens per minute: the real usage is charged, and a request over the remaining budget is refused', async () => {
-    const url = `${proxy.url}/v1beta/models/m:generateContent`;
+    const url = `${rig.proxy.url}/v1beta/models/m:generateContent`;
     const big = { contents: [{ parts: [{ text: 'x'.repeat(3000) }] }] };
     upstream.enqueue({
       kind: 'json',
@@ -348,24 +346,24 @@ describe('gateway: client limits and request limits', () => {
         usage: { prompt_tokens: 880, completion_tokens: 20, total_tokens: 900 },
       },
     });
-    const before = accessLines(proxy).length;
+    const before = accessLines(rig.proxy).length;
     assert.equal((await post(url, big, { 'x-goog-api-key': 'client-key-tokens' })).status, 200);
     // The real usage is charged when the request closes, which is also when its access line is written.
-    await waitForAccessLines(proxy, before + 1);
+    await waitForAccessLines(rig.proxy, before + 1);
     const refused = await post(url, big, { 'x-goog-api-key': 'client-key-tokens' });
     assert.equal(refused.status, 429);
     assert.match(refused.text, /tokens per minute/);
   });
 
   it('an overlong URL is a 414 and an oversized header block a 431, both in the Gemini format', async () => {
-    const long = await post(`${proxy.url}/v1beta/models/${'m'.repeat(2000)}:generateContent`, USER, {
+    const long = await post(`${rig.proxy.url}/v1beta/models/${'m'.repeat(2000)}:generateContent`, USER, {
       'x-goog-api-key': 'client-key-free',
     });
     assert.equal(long.status, 414);
     assert.equal((long.json()['error'] as { code: number }).code, 414);
     const status = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const request = httpRequest(
-        `${proxy.url}/v1beta/models/m:generateContent`,
+        `${rig.proxy.url}/v1beta/models/m:generateContent`,
         { method: 'POST', headers: { 'x-big': 'y'.repeat(8000) } },
         (response) => {
           let body = '';
@@ -383,7 +381,7 @@ describe('gateway: client limits and request limits', () => {
   it('the request timeout ends a stalled request with 504 DEADLINE_EXCEEDED and aborts the upstream', async () => {
     upstream.enqueue({ kind: 'stall' });
     const started = Date.now();
-    const result = await post(`${proxy.url}/v1beta/models/m:generateContent`, USER, {
+    const result = await post(`${rig.proxy.url}/v1beta/models/m:generateContent`, USER, {
       'x-goog-api-key': 'client-key-free',
     });
     const took = Date.now() - started;

@@ -6,12 +6,13 @@
  * test-artifacts/dashboard.png; with UPDATE_DOCS_SCREENSHOT=1 it also replaces docs/dashboard.png.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, copyFileSync } from 'node:fs';
+import { mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import type { RequestRecord } from '../../src/server/context.js';
 import { UsageStore } from '../../src/operator/usage-store.js';
+import { launchChromium, pageProblems } from '../support/chromium.js';
 import { ScriptedUpstream } from '../support/scripted-upstream.js';
 import {
   BAD_KEY,
@@ -23,18 +24,6 @@ import {
   type FileProxy,
 } from '../support/operator.js';
 
-/** Debian's Chromium; the documented path on the machines this project runs on. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ADMIN_KEY = 'dashboard-admin-key';
 const UPSTREAM_KEY = 'sk-upstream-never-shown';
 
@@ -90,13 +79,8 @@ describe('dashboard in headless Chromium', () => {
   let proxy: FileProxy;
   let browser: BrowserContext;
   let requestId = '';
-  const problems: string[] = [];
 
   before(async () => {
-    assert.ok(
-      existsSync(CHROMIUM),
-      `${CHROMIUM} is missing: run scripts/install-test-deps.sh (apt-get install chromium)`,
-    );
     const directory = tempDirectory('gp-dashboard-');
     const database = join(directory, 'usage.sqlite3');
     seedHistory(database);
@@ -142,13 +126,7 @@ describe('dashboard in headless Chromium', () => {
     requestId = response.headers.get('x-request-id') ?? '';
     assert.match(requestId, /^[0-9a-f]{8}$/);
 
-    browser = await chromium.launchPersistentContext(tempDirectory('gp-chromium-profile-'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_FLAGS,
-      viewport: { width: 1440, height: 1000 },
-      timeout: 30_000,
-    });
+    browser = await launchChromium('gp-chromium-profile-', { width: 1440, height: 1000 });
   });
 
   after(async () => {
@@ -159,11 +137,8 @@ describe('dashboard in headless Chromium', () => {
 
   it('asks for the key, lists the request, opens its four stages, draws the charts', async () => {
     const page = await browser.newPage();
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !/status of 400/.test(message.text()))
-        problems.push(`console: ${message.text()}`);
-    });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    // The refused data calls before the key is given are this test's own 400s.
+    const problems = pageProblems(page, /status of 400/);
     await page.goto(`${proxy.url}/ui`);
     assert.equal(new URL(page.url()).pathname, '/ui/');
 

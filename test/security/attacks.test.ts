@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -16,6 +16,7 @@ import { globMatches } from '../../src/config/model-mapping.js';
 import { buildApp } from '../../src/app.js';
 import { startHotReload } from '../../src/operator/reload.js';
 import { ScriptedUpstream, type Script } from '../support/scripted-upstream.js';
+import { launchChromium, pageProblems } from '../support/chromium.js';
 import {
   completion,
   generate,
@@ -29,7 +30,6 @@ import { waitFor } from '../support/wait.js';
 import { errorOutput, removeTemporaryDirectories, runCli, successOutput } from '../support/gemini-cli.js';
 import { startProxyProcess } from '../fuzz/harness.js';
 import { countTextsInSlices, loadTokenizer } from '../../src/tokenizer.js';
-import { chromium } from 'playwright-core';
 
 interface Answer {
   status: number;
@@ -824,11 +824,6 @@ describe('positive controls: normal clients keep working', () => {
   });
 
   it('the dashboard in headless Chromium against a keyless proxy: same-origin calls pass the Host/Origin guard', async () => {
-    const CHROMIUM = '/usr/bin/chromium';
-    assert.ok(
-      existsSync(CHROMIUM),
-      `${CHROMIUM} is missing: run scripts/install-test-deps.sh (apt-get install chromium)`,
-    );
     const upstream = await new ScriptedUpstream().start();
     upstream.setFallback(completion('Hello from the upstream'));
     const proxy = await startFileProxy({
@@ -837,22 +832,7 @@ describe('positive controls: normal clients keep working', () => {
       default_openai_model: 'm',
       usage: { database: ':memory:' },
     });
-    const browser = await chromium.launchPersistentContext(tempDirectory('gp-sec-chromium-'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      // No background traffic: nothing may leave for the internet.
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      timeout: 30_000,
-    });
+    const browser = await launchChromium('gp-sec-chromium-');
     try {
       const made = await send(proxy.url, {
         path: '/v1beta/models/gemini-2.5-pro:generateContent',
@@ -861,11 +841,7 @@ describe('positive controls: normal clients keep working', () => {
       });
       const requestId = String(made.headers['x-request-id']);
       const page = await browser.newPage();
-      const problems: string[] = [];
-      page.on('console', (message) => {
-        if (message.type() === 'error') problems.push(message.text());
-      });
-      page.on('pageerror', (error) => problems.push(error.message));
+      const problems = pageProblems(page);
       await page.goto(`${proxy.url}/ui/`);
       await page
         .locator(`#requests tbody tr[data-request-id="${requestId}"]`)

@@ -4,13 +4,13 @@
  * the byte bound alone (no tokenizing) or by counting; Ollama's silent truncation is reported from prompt_tokens.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { modelLimitsFor, presetModelLimits } from '../../src/providers/context-windows.js';
 import { assertPromptFits, countPromptTokens, truncationWarning } from '../../src/server/context-window.js';
 import { loadTokenizer } from '../../src/tokenizer.js';
 import type { OpenAIChatRequest } from '../../src/translate/openai-types.js';
-import { startProxy, type RunningProxy } from '../support/proxy.js';
-import { ScriptedUpstream, sseFromChunks } from '../support/scripted-upstream.js';
+import { proxyOverUpstream } from '../support/proxy.js';
+import { sseFromChunks } from '../support/scripted-upstream.js';
 
 interface ModelResource {
   name: string;
@@ -45,36 +45,27 @@ function prose(words: number): string {
 }
 
 describe('context windows', () => {
-  let upstream: ScriptedUpstream;
-  let proxy: RunningProxy;
-  before(async () => {
-    upstream = await new ScriptedUpstream().start();
-    proxy = await startProxy({
-      provider: 'ollama',
-      openai_base_url: upstream.baseUrl,
-      model_mapping: { 'gemini-small': 'tiny-local', 'gemini-*': 'qwen3:8b' },
-      model_limits: { 'tiny-*': { context_window: 2048, max_output_tokens: 512 } },
-    });
+  const rig = proxyOverUpstream({
+    provider: 'ollama',
+    model_mapping: { 'gemini-small': 'tiny-local', 'gemini-*': 'qwen3:8b' },
+    model_limits: { 'tiny-*': { context_window: 2048, max_output_tokens: 512 } },
   });
-  after(async () => {
-    await proxy.stop();
-    await upstream.stop();
-  });
+  const upstream = rig.upstream;
 
   it("models.get and models.list report the mapped model's window and output limit", async () => {
-    const qwen = (await (await fetch(`${proxy.url}/v1beta/models/gemini-3.8-flash`)).json()) as ModelResource;
+    const qwen = (await (await fetch(`${rig.proxy.url}/v1beta/models/gemini-3.8-flash`)).json()) as ModelResource;
     assert.equal(qwen.inputTokenLimit, 40_960, 'the preset knows qwen3:8b');
     assert.equal(qwen.outputTokenLimit, 40_960, 'no published output limit: bounded by the window');
-    const small = (await (await fetch(`${proxy.url}/v1beta/models/gemini-small`)).json()) as ModelResource;
+    const small = (await (await fetch(`${rig.proxy.url}/v1beta/models/gemini-small`)).json()) as ModelResource;
     assert.deepEqual([small.inputTokenLimit, small.outputTokenLimit], [2048, 512], 'config model_limits');
-    const list = (await (await fetch(`${proxy.url}/v1beta/models`)).json()) as { models: ModelResource[] };
+    const list = (await (await fetch(`${rig.proxy.url}/v1beta/models`)).json()) as { models: ModelResource[] };
     const listed = list.models.find((model) => model.name === 'models/gemini-small');
     assert.deepEqual([listed?.inputTokenLimit, listed?.outputTokenLimit], [2048, 512]);
   });
 
   it('a prompt over the window: 400 INVALID_ARGUMENT naming both numbers, and the upstream is never called', async () => {
     upstream.reset();
-    const response = await fetch(`${proxy.url}/v1beta/models/gemini-small:streamGenerateContent?alt=sse`, {
+    const response = await fetch(`${rig.proxy.url}/v1beta/models/gemini-small:streamGenerateContent?alt=sse`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: prose(4000) }] }] }),
@@ -98,7 +89,7 @@ describe('context windows', () => {
       kind: 'sse',
       writes: sseFromChunks([{ choices: [{ index: 0, delta: { content: 'ok' }, finish_reason: 'stop' }] }]),
     });
-    const response = await fetch(`${proxy.url}/v1beta/models/gemini-small:streamGenerateContent?alt=sse`, {
+    const response = await fetch(`${rig.proxy.url}/v1beta/models/gemini-small:streamGenerateContent?alt=sse`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: prose(200) }] }] }),

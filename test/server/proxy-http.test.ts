@@ -7,10 +7,10 @@ import { readFileSync, readdirSync, mkdtempSync, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { ScriptedUpstream, sseFromChunks } from '../support/scripted-upstream.js';
 import { assertOneSentence } from '../support/error-sentence.js';
-import { accessLines, startProxy, waitForAccessLine, type RunningProxy } from '../support/proxy.js';
+import { accessLines, proxyOverUpstream, startProxy, waitForAccessLine, type RunningProxy } from '../support/proxy.js';
 import { WAIT_DEADLINE_MS, gate, waitFor } from '../support/wait.js';
 
 interface HttpResult {
@@ -84,15 +84,9 @@ function lastErrorObject(text: string): { code: number; status: string } {
 }
 
 describe('proxy over HTTP', () => {
-  let upstream: ScriptedUpstream;
-  let proxy: RunningProxy;
   const logDirectory = mkdtempSync(join(tmpdir(), 'gp-logs-'));
-  const base = (): string => `${proxy.url}/v1beta/models`;
-
-  before(async () => {
-    upstream = await new ScriptedUpstream().start();
-    proxy = await startProxy({
-      openai_base_url: upstream.baseUrl,
+  const rig = proxyOverUpstream(
+    {
       openai_api_key: 'sk-upstream-SECRET-1234',
       model_mapping: {
         'gemini-2.5-pro': 'big-model',
@@ -108,13 +102,11 @@ describe('proxy over HTTP', () => {
       retries: { attempts_per_target: 1 },
       // Failure cases must not open the circuit for the model every other test here uses.
       circuit_breaker: { failure_threshold: 1000 },
-    });
-  });
-  after(async () => {
-    await proxy.stop();
-    await upstream.stop();
-  });
-  afterEach(() => upstream.reset());
+    },
+    { resetEachTest: true },
+  );
+  const upstream = rig.upstream;
+  const base = (): string => `${rig.proxy.url}/v1beta/models`;
 
   it('generateContent: unary text, model mapped by pattern, modelVersion and responseId set', async () => {
     upstream.enqueue({
@@ -244,7 +236,7 @@ describe('proxy over HTTP', () => {
       ['GET', '/v1beta/files'],
       ['DELETE', '/v1beta/models/m'],
     ]) {
-      const result = await call(`${proxy.url}${path}`, {
+      const result = await call(`${rig.proxy.url}${path}`, {
         method: method ?? 'GET',
         ...(method === 'POST' ? { body: USER } : {}),
       });
@@ -277,8 +269,8 @@ describe('proxy over HTTP', () => {
     );
     const model = (await call(`${base()}/qwen3:8b`)).json() as { name: string; displayName: string };
     assert.equal(model.name, 'models/qwen3:8b');
-    assert.equal((await call(`${proxy.url}/v1/tunedModels`)).text, '{}');
-    assert.equal((await call(`${proxy.url}/v1/tunedModels/abc`)).status, 404);
+    assert.equal((await call(`${rig.proxy.url}/v1/tunedModels`)).text, '{}');
+    assert.equal((await call(`${rig.proxy.url}/v1/tunedModels/abc`)).status, 404);
   });
 
   it('countTokens: both body forms, never calls the upstream', async () => {
@@ -709,13 +701,13 @@ describe('proxy over HTTP', () => {
       walk(logDirectory);
       return found.sort();
     };
-    const known = accessLines(proxy).length;
+    const known = accessLines(rig.proxy).length;
     upstream.enqueue({ kind: 'sse', writes: TEXT_STREAM });
     await call(`${base()}/gemini-2.5-pro:streamGenerateContent?alt=sse&key=client-key-in-query`, {
       body: USER,
       headers: { 'x-goog-api-key': 'client-key-in-header' },
     });
-    const line = await waitForAccessLine(proxy, /Model: gemini-2\.5-pro → big-model \(stream\)/, known);
+    const line = await waitForAccessLine(rig.proxy, /Model: gemini-2\.5-pro → big-model \(stream\)/, known);
     const requestId = /ID: (\S+)/.exec(line)?.[1];
     // The trace is written after the response closed: wait for this request's file, complete.
     const trace = await waitFor(
@@ -737,13 +729,13 @@ describe('proxy over HTTP', () => {
     const everything =
       files()
         .map((file) => readFileSync(file, 'utf8'))
-        .join('\n') + proxy.logLines.join('\n');
+        .join('\n') + rig.proxy.logLines.join('\n');
     for (const secret of ['sk-upstream-SECRET-1234', 'client-key-in-query', 'client-key-in-header'])
       assert.ok(!everything.includes(secret), `${secret} leaked`);
   });
 
   it('health: the seed body plus upstream detail', async () => {
-    const health = (await call(`${proxy.url}/health`)).json();
+    const health = (await call(`${rig.proxy.url}/health`)).json();
     // The failure cases above make model m fail recently: liveness stays 200 and says so (failure-paths.test.ts
     // covers degraded → healthy).
     assert.equal(health['status'], 'degraded');

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { resolveConfig } from '../../src/config/load.js';
+import { after, before, beforeEach } from 'node:test';
 import { buildApp, type BuiltApp } from '../../src/app.js';
+import { ScriptedUpstream } from './scripted-upstream.js';
 import { waitFor } from './wait.js';
 
 export interface RunningProxy extends BuiltApp {
@@ -37,6 +39,45 @@ export async function startProxy(config: Record<string, unknown>): Promise<Runni
     url: `http://127.0.0.1:${port}`,
     logLines,
     stop: () => built.app.close(),
+  };
+}
+
+/** A scripted upstream with the real proxy in front of it, for the tests of one suite. */
+export interface ProxyRig {
+  /** Exists at once; its port and base URL are set when the suite starts. */
+  readonly upstream: ScriptedUpstream;
+  /** The running proxy; read it inside hooks and tests, once the suite has started. */
+  readonly proxy: RunningProxy;
+}
+
+/**
+ * The rig most suites need, with its hooks: before the suite's tests a scripted upstream starts and the proxy starts in
+ * front of it (`config`, with `openai_base_url` pointing at the upstream); after them both stop. With `resetEachTest`
+ * the upstream's queue, fallback and records are cleared before each test. Call it inside `describe`, before the
+ * suite's own hooks, which then see both running.
+ */
+export function proxyOverUpstream(
+  config: Record<string, unknown>,
+  options: { resetEachTest?: boolean } = {},
+): ProxyRig {
+  const upstream = new ScriptedUpstream();
+  let proxy: RunningProxy | undefined;
+  before(async () => {
+    await upstream.start();
+    proxy = await startProxy({ openai_base_url: upstream.baseUrl, ...config });
+  });
+  after(async () => {
+    await proxy?.stop();
+    await upstream.stop();
+  });
+  if (options.resetEachTest === true) beforeEach(() => upstream.reset());
+  return {
+    upstream,
+    get proxy(): RunningProxy {
+      if (proxy === undefined)
+        throw new Error('the proxy starts with the suite: read rig.proxy inside hooks and tests');
+      return proxy;
+    },
   };
 }
 
