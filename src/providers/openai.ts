@@ -12,6 +12,8 @@ import {
 export const REASONING_MODEL_OVERRIDES: Partial<ModelCapabilities> = {
   maxTokensParameter: 'max_completion_tokens',
   temperature: 'drop',
+  // "Unsupported parameter: 'top_p' is not supported with this model." (docs/providers.md §10.1)
+  acceptsTopP: false,
   thinking: 'reasoning-effort',
   // Reasoning models reject logprobs.
   logprobs: false,

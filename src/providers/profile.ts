@@ -73,6 +73,8 @@ export interface ModelCapabilities {
   /** `drop`: fixed-temperature models reject or ignore custom values; a range is clamped. */
   readonly temperature: 'any' | 'drop' | { readonly min: number; readonly max: number };
   readonly acceptsTopK: boolean;
+  /** False for models that refuse `top_p` (OpenAI's reasoning models: o-series, gpt-5); Gemini CLI always sends topP. */
+  readonly acceptsTopP: boolean;
   readonly streamUsage: boolean;
   readonly thinking: ThinkingControl;
   /** `<think>…</think>` (or ◁think▷) inside `content` is reasoning. */
@@ -180,6 +182,7 @@ export const OPENAI_LIKE_CAPABILITIES: ModelCapabilities = {
   maxTokensParameter: 'max_tokens',
   temperature: 'any',
   acceptsTopK: false,
+  acceptsTopP: true,
   streamUsage: true,
   thinking: 'none',
   thinkTags: false,

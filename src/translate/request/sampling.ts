@@ -16,7 +16,7 @@ export function applySampling(
     if (rule === 'any') body.temperature = config.temperature;
     else if (rule !== 'drop') body.temperature = Math.min(rule.max, Math.max(rule.min, config.temperature));
   }
-  if (config.topP !== undefined) body.top_p = config.topP;
+  if (config.topP !== undefined && capabilities.acceptsTopP) body.top_p = config.topP;
   if (config.topK !== undefined && capabilities.acceptsTopK) body.top_k = config.topK;
   if (config.maxOutputTokens !== undefined) body[capabilities.maxTokensParameter] = config.maxOutputTokens;
   if (config.stopSequences !== undefined && config.stopSequences.length > 0) {

@@ -2,7 +2,7 @@
  * OpenAI (docs/providers.md §10.1): role-only opening chunk, incremental arguments, usage on a trailing `choices:[]`
  * chunk only with include_usage, `obfuscation` and `service_tier` keys, reasoning hidden (only `reasoning_tokens`).
  * Rejects: unknown request arguments (`top_k`, other providers' thinking controls), tool names outside
- * `^[a-zA-Z0-9_-]+$`, `max_tokens` and temperature ≠ 1 on reasoning models, `reasoning_effort` on other models,
+ * `^[a-zA-Z0-9_-]+$`, `max_tokens`, `top_p` and temperature ≠ 1 on reasoning models, `reasoning_effort` on other models,
  * images on non-vision models, json_object without the word "json". Quota: 429 `insufficient_quota`.
  */
 import {
@@ -136,6 +136,15 @@ export function openAIRules(chat: ChatRequest, context: CheckContext): Problem |
         code: 'unsupported_parameter',
         message:
           "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+      };
+    }
+    if ('top_p' in chat.raw) {
+      return {
+        status: 400,
+        why: 'top_p',
+        param: 'top_p',
+        code: 'unsupported_parameter',
+        message: "Unsupported parameter: 'top_p' is not supported with this model.",
       };
     }
     const temperature = numberField(chat.raw, 'temperature');
