@@ -11,11 +11,12 @@
 // --no-access-log apply to every build. --profile writes a
 // --cpu-prof profile of every build (summarise with bench/profile-summary.mjs).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cpuMs, waitForHttp } from './proc.mjs';
 import { Pool } from 'undici';
 import { SMALL_REQUEST, buildCliRequest } from './requests.mjs';
 
@@ -43,36 +44,11 @@ process.on('exit', () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function cpuMs(pid) {
-  let ns = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // thread gone
-    }
-  }
-  return ns / 1e6;
-}
-
 function start(name, args, execArgv = []) {
   const out = openSync(join(work, `${name}.log`), 'w');
   const child = spawn(process.execPath, [...execArgv, ...args], { stdio: ['ignore', out, out, 'ipc'] });
   children.push(child);
   return child;
-}
-
-async function waitFor(port, path) {
-  for (let tries = 0; tries < 400; tries += 1) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}${path}`);
-      await response.arrayBuffer();
-      return;
-    } catch {
-      await new Promise((done) => setTimeout(done, 100));
-    }
-  }
-  throw new Error(`nothing on port ${port}`);
 }
 
 const upstream = start('upstream', [join(here, 'upstream.mjs'), '--port', '0', '--pacing-ms', '0']);
@@ -105,7 +81,7 @@ for (const [index, entry] of flags.build.entries()) {
   const child = start(`build-${index}`, [resolve(cli), '--config', config], execArgv);
   builds.push({ name: `${index}:${entry}`, child, port, cpu: 0, n: 0, wall: 0 });
 }
-for (const build of builds) await waitFor(build.port, '/health');
+for (const build of builds) await waitForHttp(build.port, '/health');
 
 const kind = flags.kind;
 const body = JSON.stringify(kind === 'cli' ? buildCliRequest() : SMALL_REQUEST);

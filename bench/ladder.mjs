@@ -16,11 +16,12 @@
 // and client API, `proxy_bare − stack` the price of gemini-proxy's own request path (validation, translation,
 // routing, retries, timeouts, the response channel).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cpuMs, waitForHttp } from './proc.mjs';
 import { Pool } from 'undici';
 import { SMALL_REQUEST } from './requests.mjs';
 
@@ -44,36 +45,11 @@ process.on('exit', () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function cpuMs(pid) {
-  let ns = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // thread gone
-    }
-  }
-  return ns / 1e6;
-}
-
 function start(name, args) {
   const out = openSync(join(work, `${name}.log`), 'w');
   const child = spawn(process.execPath, args, { stdio: ['ignore', out, out, 'ipc'] });
   children.push(child);
   return child;
-}
-
-async function waitFor(port) {
-  for (let tries = 0; tries < 400; tries += 1) {
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/`);
-      await response.arrayBuffer();
-      return;
-    } catch {
-      await new Promise((done) => setTimeout(done, 100));
-    }
-  }
-  throw new Error(`nothing on port ${port}`);
 }
 
 const upstream = start('upstream', [join(here, 'upstream.mjs'), '--port', '0', '--pacing-ms', '0']);
@@ -147,7 +123,7 @@ for (const [index, rung] of rungs.entries()) {
   rung.cpu = [];
   rung.latency = [];
 }
-for (const rung of rungs) await waitFor(rung.port);
+for (const rung of rungs) await waitForHttp(rung.port);
 
 function one(pool, request) {
   return new Promise((done, fail) => {

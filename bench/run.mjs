@@ -9,22 +9,14 @@
 // the OpenAI request gemini-proxy itself sends upstream (captured at the upstream), gemini-proxy receives the
 // equivalent Gemini request: the same upstream work for every target.
 import { execFileSync, fork, spawn } from 'node:child_process';
-import {
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-  existsSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { childPids, cpuMs } from './proc.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -147,40 +139,6 @@ function rssMb(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = /VmRSS:\s+(\d+)\s+kB/.exec(status);
   return match ? Number(match[1]) / 1024 : null;
-}
-
-function childPids(pid) {
-  const pids = [];
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      pids.push(
-        ...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
-      );
-    } catch {
-      // task gone
-    }
-  }
-  return pids;
-}
-
-/** CPU time (ms) a process and its children have used so far: the sum over all threads of /proc/…/schedstat. */
-function cpuMs(pid, withChildren = false) {
-  let ns = 0;
-  const pids = withChildren ? [pid, ...childPids(pid)] : [pid];
-  for (const one of pids) {
-    try {
-      for (const task of readdirSync(`/proc/${one}/task`)) {
-        try {
-          ns += Number(readFileSync(`/proc/${one}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
-        } catch {
-          // thread gone
-        }
-      }
-    } catch {
-      // process gone
-    }
-  }
-  return ns / 1e6;
 }
 
 let shuttingDown = false;
