@@ -55,7 +55,8 @@ function start(name, args) {
 const upstream = start('upstream', [join(here, 'upstream.mjs'), '--port', '0', '--pacing-ms', '0']);
 const upstreamPort = await new Promise((done) => upstream.once('message', (message) => done(message.port)));
 const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
-const basePort = 20000 + Math.floor(Math.random() * 2000) * 8;
+// Below the ephemeral range (32768+), where an outgoing connection could already hold the port.
+const basePort = 20000 + Math.floor(Math.random() * 1500) * 8;
 
 function proxyConfig(name, port, features) {
   const path = join(work, `${name}.json`);

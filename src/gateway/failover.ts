@@ -5,8 +5,8 @@
  * terminal and carries the failure that opened it. The caller supplies how to translate for a target and how to make
  * one attempt.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ERROR_KINDS, errorInfo, ProxyError, quoteForMessage, retryInfo, type ErrorCode } from '../errors.js';
+import { sleepUnlessCancelled, type CancelSignal } from '../upstream/cancel.js';
 import type { UpstreamTarget } from '../upstream/endpoints.js';
 import { decideAfterFailure, FAILURE_RULES, type RetrySettings } from './retry-policy.js';
 import type { RouteTarget } from './router.js';
@@ -22,7 +22,7 @@ export interface FailoverHooks<Request> {
   /** The client retries transient errors itself (see FailureState.clientRetries). */
   clientRetries: boolean;
   /** Aborted when the client leaves or the request deadline passes; cuts a backoff wait short. */
-  signal: AbortSignal;
+  signal: CancelSignal;
 }
 
 export type FailoverResult =
@@ -196,9 +196,7 @@ export async function runFailover<Request>(
       }
       if (decision.kind === 'next-target') continue targets;
       if (decision.kind === 'other-key') continue;
-      try {
-        await sleep(decision.delayMs, undefined, { signal: hooks.signal });
-      } catch {
+      if (!(await sleepUnlessCancelled(decision.delayMs, hooks.signal))) {
         if (hooks.clientGone()) return { kind: 'abandoned' };
         break targets;
       }

@@ -19,6 +19,7 @@ import {
   type UpstreamPost,
   type UpstreamReply,
 } from '../upstream/client.js';
+import type { CancelSignal } from '../upstream/cancel.js';
 import { upstreamLabel, type UpstreamTarget } from '../upstream/endpoints.js';
 import { classifyUpstreamError, upstreamProtocolError } from '../upstream/upstream-errors.js';
 import { UpstreamStreamPump, upstreamEventError } from './stream-pump.js';
@@ -45,7 +46,7 @@ export interface AttemptSetup {
   sink: ResponseSink;
   stream: boolean;
   heartbeatSeconds: number;
-  signal: AbortSignal;
+  signal: CancelSignal;
   redact: (text: string) => string;
   /** Raw upstream bodies and events, for the detailed log. */
   rawChunks: string[] | undefined;
@@ -178,7 +179,7 @@ async function pumpStream(
   try {
     for await (const chunk of body) {
       if (outcome !== undefined) continue; // draining after the end, so the pooled connection stays reusable
-      await sink.send(pump.push(chunk as Buffer), heartbeatSeconds);
+      await sink.send(pump.push(chunk), heartbeatSeconds);
       if (!pump.over) continue;
       outcome = await finishStream(setup, sink, pump, undefined);
       if (outcome.kind !== 'done') break;

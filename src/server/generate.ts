@@ -11,6 +11,7 @@ import { routerFor, type RouteTarget } from '../gateway/router.js';
 import { attemptFanOut } from '../gateway/fan-out.js';
 import { attemptUpstream } from '../gateway/upstream-attempt.js';
 import { responseCacheKey } from '../shared/response-cache.js';
+import { Cancellation } from '../upstream/cancel.js';
 import type { GenerateContentRequest, GenerateContentResponse } from '../translate/gemini-types.js';
 import { normalizeGenerateContentRequest } from '../translate/normalize-request.js';
 import { recordUpstreamOutcome, type ProxyContext, type RequestInfo } from './context.js';
@@ -84,7 +85,7 @@ function clientRetriesItself(userAgent: string | undefined): boolean {
 /** The client's side of one request: its response channel, the upstream abort, and the two timers. */
 class RequestRun {
   readonly channel: ResponseChannel;
-  readonly abort = new AbortController();
+  readonly abort = new Cancellation();
   readonly attempts: string[] = [];
   readonly rawChunks: string[] | undefined;
   readonly attemptLog: Array<{ url: string; status: number | string }> | undefined;

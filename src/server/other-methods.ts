@@ -14,6 +14,7 @@ import { normalizeGenerateContentRequest } from '../translate/normalize-request.
 import { classifyUpstreamError, upstreamProtocolError } from '../upstream/upstream-errors.js';
 import { countTextsInSlices, loadTokenizer } from '../tokenizer.js';
 import { upstreamLabel, upstreamUrl } from '../upstream/endpoints.js';
+import { Cancellation, NEVER_CANCELLED } from '../upstream/cancel.js';
 import { readBody } from '../upstream/client.js';
 import type { OpenAIChatRequest } from '../translate/openai-types.js';
 import { recordUpstreamOutcome, type ProxyContext, type RequestInfo } from './context.js';
@@ -74,7 +75,7 @@ async function countWithProvider(
   const base = target.baseUrl.replace(/\/+$/, '');
   const url = `${endpoint.relativeTo === 'origin' ? base.replace(/\/v1$/, '') : base}${endpoint.path}`;
   const payload = endpoint.payload(body);
-  const abort = new AbortController();
+  const abort = new Cancellation();
   const timer = setTimeout(() => abort.abort(), 5000);
   try {
     const response = await context.upstream.post(target, url, JSON.stringify(payload), abort.signal, false);
@@ -112,12 +113,11 @@ async function embedGroup(
       encoding_format: 'float',
     };
     if (dimensions !== undefined) payload['dimensions'] = dimensions;
-    const abort = new AbortController();
     const response = await context.upstream.post(
       target,
       upstreamUrl(target, 'embeddings', model),
       JSON.stringify(payload),
-      abort.signal,
+      NEVER_CANCELLED,
       false,
     );
     const text = await readBody(response.body);

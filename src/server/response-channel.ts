@@ -3,7 +3,6 @@
  * JSON — behind one interface: commit headers, send responses, heartbeat, fail, end. Each knows its own framing and
  * its own form of a late error (docs/gemini-contract.md §5, §6.5, §7).
  */
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { ProxyError } from '../errors.js';
 import type { GenerateContentResponse } from '../translate/gemini-types.js';
@@ -22,6 +21,19 @@ export function encodeJson(value: unknown): string {
 /** One SSE event exactly as SDK 1.30 parses it: `data: ` + one line of JSON + a blank line ([R-SSE-2]). */
 export function frameSseEvent(response: unknown): string {
   return `data: ${encodeJson(response)}\r\n\r\n`;
+}
+
+/** Resolves when the socket takes more, or the client left; leaves no listener behind (a slow stream waits often). */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 const ERROR_HEADERS = { 'content-type': 'application/json; charset=UTF-8' };
@@ -131,7 +143,7 @@ export class ResponseChannel {
       } else if (this.kind === 'json-array') text += `${this.elements++ === 0 ? '[' : ',\r\n'}${encodeJson(response)}`;
       else text += encodeJson(response);
     }
-    if (!this.write(text) && this.isOpen) await Promise.race([once(this.res, 'drain'), once(this.res, 'close')]);
+    if (!this.write(text) && this.isOpen) await drainedOrClosed(this.res);
   }
 
   /** Unary success: the whole body at once (after any heartbeat whitespace). */

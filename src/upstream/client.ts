@@ -1,12 +1,14 @@
 /**
- * The upstream HTTP client: one undici Agent per proxy (pooled keep-alive connections), `undici.request` (undici's own
- * benchmarks put it several times ahead of `fetch` on Node 20), our own header and idle timeouts, and network failures
- * turned into ProxyErrors that name the upstream but never its key.
+ * The upstream HTTP client: one undici Agent per proxy (pooled keep-alive connections), POSTs through undici's
+ * lowest-level `dispatch` (no Readable, abort-signal wrapper or promise chain per request; `undici.request` only for
+ * the rare GETs), our own header and idle timeouts, and network failures turned into ProxyErrors that name the
+ * upstream but never its key.
  */
-import { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors, request, util as undiciUtil, type Dispatcher } from 'undici';
 import { ProxyError, errorInfo, quoteForMessage } from '../errors.js';
 import { authHeaders, upstreamLabel, type UpstreamTarget } from './endpoints.js';
+import type { CancelSignal } from './cancel.js';
+import { UpstreamBody } from './stream-body.js';
 
 export type { UpstreamTarget } from './endpoints.js';
 
@@ -24,7 +26,7 @@ export interface UpstreamTimeouts {
 export interface UpstreamReply {
   statusCode: number;
   headers: Dispatcher.ResponseData['headers'];
-  body: Readable | Buffer;
+  body: UpstreamBody | Buffer;
 }
 
 export type UpstreamResponse = UpstreamReply;
@@ -37,16 +39,20 @@ export interface UpstreamGetResponse {
 }
 
 /** The body as text, however it came. */
-export async function readBody(body: Readable | Buffer): Promise<string> {
+export async function readBody(body: UpstreamBody | Buffer): Promise<string> {
   if (Buffer.isBuffer(body)) return body.toString('utf8');
   const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+  for await (const chunk of body) chunks.push(chunk);
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The body as a stream, however it came. */
-export function bodyStream(body: Readable | Buffer): Readable {
-  return Buffer.isBuffer(body) ? Readable.from([body]) : body;
+/** The body as a stream, however it came (a whole Buffer: Kimi's builtin search answers a stream in one piece). */
+export function bodyStream(body: UpstreamBody | Buffer): UpstreamBody {
+  if (!Buffer.isBuffer(body)) return body;
+  const whole = new UpstreamBody(() => undefined);
+  whole.push(body);
+  whole.end();
+  return whole;
 }
 
 /** Origin and path of an upstream URL, parsed once per distinct URL (a proxy talks to a handful). */
@@ -66,7 +72,7 @@ export type UpstreamPost = (
   target: UpstreamTarget,
   url: string,
   body: string,
-  signal: AbortSignal,
+  signal: CancelSignal,
   stream: boolean,
 ) => Promise<UpstreamReply>;
 
@@ -96,15 +102,14 @@ export class UpstreamClient {
   }
 
   /**
-   * POSTs JSON to a full URL (see endpoints.ts) with the target's credentials. A streamed call answers with undici's
-   * readable body; a unary one goes through undici's lowest-level `dispatch` and answers with the whole body in one
-   * Buffer: no Readable, promise chain or async iterator per request (bench/ladder.mjs measured the difference).
+   * POSTs JSON to a full URL (see endpoints.ts) with the target's credentials. A streamed call answers at the headers
+   * with an UpstreamBody; a unary one answers with the whole body in one Buffer.
    */
   async post(
     target: UpstreamTarget,
     url: string,
     body: string,
-    signal: AbortSignal,
+    signal: CancelSignal,
     stream: boolean,
   ): Promise<UpstreamResponse> {
     const headers: Record<string, string> = {
@@ -121,27 +126,23 @@ export class UpstreamClient {
             bodyTimeout: target.timeouts.idleSeconds * 1000,
           };
     try {
-      if (!stream) return await this.dispatchWhole(url, headers, body, signal, timeouts);
-      const response = await request(url, {
-        method: 'POST',
-        headers,
-        body,
-        signal,
-        dispatcher: this.agent,
-        ...timeouts,
-      });
-      return { statusCode: response.statusCode, headers: response.headers, body: response.body };
+      return await this.dispatchPost(url, headers, body, signal, timeouts, stream);
     } catch (error) {
       throw networkError(error, target, stream);
     }
   }
 
-  private dispatchWhole(
+  /**
+   * One POST through undici's `dispatch`. A unary call resolves when the body is complete, with the whole body in one
+   * Buffer; a streamed one resolves at the headers, with an UpstreamBody that the handler keeps feeding.
+   */
+  private dispatchPost(
     url: string,
     headers: Record<string, string>,
     body: string,
-    signal: AbortSignal,
+    signal: CancelSignal,
     timeouts: { headersTimeout?: number; bodyTimeout?: number },
+    stream: boolean,
   ): Promise<UpstreamResponse> {
     const abortReason = (): Error => {
       const reason: unknown = signal.reason;
@@ -154,6 +155,7 @@ export class UpstreamClient {
       let statusCode = 0;
       let rawHeaders: Buffer[] = [];
       const chunks: Buffer[] = [];
+      let streamed: UpstreamBody | undefined;
       const onAbort = (): void => abort?.(abortReason());
       signal.addEventListener('abort', onAbort, { once: true });
       const settle = (): void => signal.removeEventListener('abort', onAbort);
@@ -164,17 +166,26 @@ export class UpstreamClient {
             abort = abortRequest;
             if (signal.aborted) abortRequest(abortReason());
           },
-          onHeaders(code: number, raw: Buffer[]): boolean {
+          onHeaders(code: number, raw: Buffer[], resume: () => void): boolean {
             statusCode = code;
             rawHeaders = raw;
+            if (!stream) return true;
+            streamed = new UpstreamBody((reason) => abort?.(reason));
+            streamed.setResume(resume);
+            resolve({ statusCode, headers: undiciUtil.parseHeaders(rawHeaders), body: streamed });
             return true;
           },
           onData(chunk: Buffer): boolean {
+            if (streamed !== undefined) return streamed.push(chunk);
             chunks.push(chunk);
             return true;
           },
           onComplete(): void {
             settle();
+            if (streamed !== undefined) {
+              streamed.end();
+              return;
+            }
             resolve({
               statusCode,
               headers: undiciUtil.parseHeaders(rawHeaders),
@@ -183,7 +194,8 @@ export class UpstreamClient {
           },
           onError(error: Error): void {
             settle();
-            reject(error);
+            if (streamed !== undefined) streamed.fail(error);
+            else reject(error);
           },
         },
       );
