@@ -18,7 +18,7 @@ import { recordUpstreamOutcome, type ProxyContext, type RequestInfo } from './co
 import { truncationWarning } from './context-window.js';
 import { randomBase64url } from './random-ids.js';
 import { prepareWebSearch, type PreparedWebSearch } from '../search/web-search.js';
-import { ResponseChannel, type ChannelKind } from './response-channel.js';
+import { ResponseChannel, type ChannelKind, type ChannelOwner } from './response-channel.js';
 import { rememberReasoning, translateForTarget, type TargetRequest } from './target-request.js';
 
 export interface PreparedGenerate {
@@ -83,7 +83,7 @@ function clientRetriesItself(userAgent: string | undefined): boolean {
 }
 
 /** The client's side of one request: its response channel, the upstream abort, and the two timers. */
-class RequestRun {
+class RequestRun implements ChannelOwner {
   readonly channel: ResponseChannel;
   readonly abort = new Cancellation();
   readonly attempts: string[] = [];
@@ -107,7 +107,7 @@ class RequestRun {
     readonly kind: ChannelKind,
   ) {
     const { timeouts } = context.config;
-    this.channel = new ResponseChannel(res, kind, info.trace !== undefined);
+    this.channel = new ResponseChannel(res, kind, info.trace !== undefined, this);
     this.userAgent = res.req.headers['user-agent'];
     this.rawChunks = info.trace === undefined ? undefined : [];
     this.attemptLog = info.trace === undefined ? undefined : [];
@@ -118,7 +118,10 @@ class RequestRun {
       this.timedOut = true;
       this.abort.abort();
     }, context.config.requestTimeoutSeconds * 1000);
-    this.channel.beforeEnd = () => this.finalizeInfo();
+  }
+
+  beforeEnd(): void {
+    this.finalizeInfo();
   }
 
   /** Copies what the logs need into the request info; runs right before the response ends (and again at the end). */

@@ -55,6 +55,76 @@ export function bodyStream(body: UpstreamBody | Buffer): UpstreamBody {
   return whole;
 }
 
+function abortReasonOf(signal: CancelSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new undiciErrors.RequestAbortedError();
+}
+
+/**
+ * undici's handler for one POST, as a class: its methods live on the prototype instead of being fresh closures per
+ * request. Per-request closures stored where long-lived code calls them kept whole requests alive through young
+ * GCs (see ResponseChannel's owner); this path makes none but the abort listener.
+ */
+class PostExchange {
+  private abortRequest: ((reason?: Error) => void) | undefined;
+  private statusCode = 0;
+  private rawHeaders: Buffer[] = [];
+  private readonly chunks: Buffer[] = [];
+  private streamed: UpstreamBody | undefined;
+  private readonly onAbort = (): void => this.abortRequest?.(abortReasonOf(this.signal));
+
+  constructor(
+    private readonly signal: CancelSignal,
+    private readonly stream: boolean,
+    private readonly resolve: (reply: UpstreamResponse) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    signal.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  onConnect(abortRequest: (reason?: Error) => void): void {
+    this.abortRequest = abortRequest;
+    if (this.signal.aborted) abortRequest(abortReasonOf(this.signal));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    this.statusCode = statusCode;
+    this.rawHeaders = rawHeaders;
+    if (!this.stream) return true;
+    const streamed = new UpstreamBody((reason) => this.abortRequest?.(reason));
+    streamed.setResume(resume);
+    this.streamed = streamed;
+    this.resolve({ statusCode, headers: undiciUtil.parseHeaders(rawHeaders), body: streamed });
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.streamed !== undefined) return this.streamed.push(chunk);
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    this.signal.removeEventListener('abort', this.onAbort);
+    if (this.streamed !== undefined) {
+      this.streamed.end();
+      return;
+    }
+    const { chunks } = this;
+    this.resolve({
+      statusCode: this.statusCode,
+      headers: undiciUtil.parseHeaders(this.rawHeaders),
+      body: chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks),
+    });
+  }
+
+  onError(error: Error): void {
+    this.signal.removeEventListener('abort', this.onAbort);
+    if (this.streamed !== undefined) this.streamed.fail(error);
+    else this.reject(error);
+  }
+}
+
 /** Origin and path of an upstream URL, parsed once per distinct URL (a proxy talks to a handful). */
 const parsedUrls = new Map<string, { origin: string; path: string }>();
 function originAndPath(url: string): { origin: string; path: string } {
@@ -144,60 +214,12 @@ export class UpstreamClient {
     timeouts: { headersTimeout?: number; bodyTimeout?: number },
     stream: boolean,
   ): Promise<UpstreamResponse> {
-    const abortReason = (): Error => {
-      const reason: unknown = signal.reason;
-      return reason instanceof Error ? reason : new undiciErrors.RequestAbortedError();
-    };
-    if (signal.aborted) return Promise.reject(abortReason());
+    if (signal.aborted) return Promise.reject(abortReasonOf(signal));
     const { origin, path } = originAndPath(url);
     return new Promise<UpstreamResponse>((resolve, reject) => {
-      let abort: ((reason?: Error) => void) | undefined;
-      let statusCode = 0;
-      let rawHeaders: Buffer[] = [];
-      const chunks: Buffer[] = [];
-      let streamed: UpstreamBody | undefined;
-      const onAbort = (): void => abort?.(abortReason());
-      signal.addEventListener('abort', onAbort, { once: true });
-      const settle = (): void => signal.removeEventListener('abort', onAbort);
       this.agent.dispatch(
         { origin, path, method: 'POST', headers, body, ...timeouts },
-        {
-          onConnect(abortRequest: (reason?: Error) => void): void {
-            abort = abortRequest;
-            if (signal.aborted) abortRequest(abortReason());
-          },
-          onHeaders(code: number, raw: Buffer[], resume: () => void): boolean {
-            statusCode = code;
-            rawHeaders = raw;
-            if (!stream) return true;
-            streamed = new UpstreamBody((reason) => abort?.(reason));
-            streamed.setResume(resume);
-            resolve({ statusCode, headers: undiciUtil.parseHeaders(rawHeaders), body: streamed });
-            return true;
-          },
-          onData(chunk: Buffer): boolean {
-            if (streamed !== undefined) return streamed.push(chunk);
-            chunks.push(chunk);
-            return true;
-          },
-          onComplete(): void {
-            settle();
-            if (streamed !== undefined) {
-              streamed.end();
-              return;
-            }
-            resolve({
-              statusCode,
-              headers: undiciUtil.parseHeaders(rawHeaders),
-              body: chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks),
-            });
-          },
-          onError(error: Error): void {
-            settle();
-            if (streamed !== undefined) streamed.fail(error);
-            else reject(error);
-          },
-        },
+        new PostExchange(signal, stream, resolve, reject),
       );
     });
   }
