@@ -7,7 +7,8 @@
 //                       [--n 2000] [--rounds 5] [--concurrency 4] [--lean] [--no-access-log] [--profile <dir>]
 //
 // --build may repeat (A/B); each entry is a cli.js, optionally followed by #lean (operator features and access log
-// off) or #quiet (access log off), e.g. --build dist/src/cli.js --build dist/src/cli.js#quiet. --lean and
+// off), #quiet (access log off) or #off=usage,metrics,dashboard (those operator features off, the access log on),
+// e.g. --build dist/src/cli.js --build dist/src/cli.js#quiet --build 'dist/src/cli.js#off=metrics'. --lean and
 // --no-access-log apply to every build. --profile writes a
 // --cpu-prof profile of every build (summarise with bench/profile-summary.mjs).
 import { spawn } from 'node:child_process';
@@ -59,12 +60,15 @@ for (const [index, entry] of flags.build.entries()) {
   const [cli, variant] = entry.split('#');
   const lean = flags.lean || variant === 'lean';
   const quiet = lean || flags['no-access-log'] || variant === 'quiet';
+  const off = new Set(
+    lean ? ['usage', 'metrics', 'dashboard'] : variant?.startsWith('off=') ? variant.slice(4).split(',') : [],
+  );
   const port = 19500 + index + Math.floor(Math.random() * 400) * 4;
   const config = join(work, `config-${index}.json`);
   writeFileSync(
     config,
     JSON.stringify({
-      ...(lean ? { usage: { enabled: false }, metrics: { enabled: false }, dashboard: { enabled: false } } : {}),
+      ...Object.fromEntries([...off].map((feature) => [feature, { enabled: false }])),
       openai_base_url: `http://127.0.0.1:${upstreamPort}/v1`,
       openai_api_key: 'sk-bench-upstream',
       default_openai_model: 'bench-model',

@@ -1,11 +1,13 @@
 /**
- * Prometheus metrics (prom-client) fed by the request event: requests, latency and time-to-first-chunk histograms,
- * tokens by model and upstream, upstream errors by class, open streams, config reloads, plus prom-client's process
- * metrics. One registry per app, so several proxies in one process (tests) do not collide.
+ * Prometheus metrics fed by the request event: requests, latency and time-to-first-chunk histograms, tokens by model
+ * and upstream (these four per request, in prom-text.ts), upstream errors by class, open streams, config reloads, web
+ * searches and prom-client's process metrics (prom-client). One registry per app, so several proxies in one process
+ * (tests) do not collide.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RequestRecord } from '../server/context.js';
 import { capLabel } from '../server/model-label.js';
+import { CounterFamily, HistogramFamily } from './prom-text.js';
 
 /** Distinct values a label may take before the rest are counted as "other" (model names come from clients). */
 const MAX_LABEL_VALUES = 200;
@@ -32,10 +34,10 @@ export class ProxyMetrics {
   readonly registry = new Registry();
   private readonly models: LabelLimiter;
   private readonly upstreamModels = new LabelLimiter();
-  private readonly requests: Counter<'model' | 'upstream_model' | 'provider' | 'status' | 'stream'>;
-  private readonly duration: Histogram<'model' | 'upstream_model' | 'provider' | 'stream'>;
-  private readonly firstChunk: Histogram<'model' | 'upstream_model' | 'provider'>;
-  private readonly tokens: Counter<'model' | 'upstream_model' | 'provider' | 'type'>;
+  private readonly requests: CounterFamily;
+  private readonly duration: HistogramFamily;
+  private readonly firstChunk: HistogramFamily;
+  private readonly tokens: CounterFamily;
   private readonly upstreamErrors: Counter<'provider' | 'class'>;
   private readonly reloads: Counter<'result'>;
   private readonly webSearches: Counter<'backend' | 'outcome'>;
@@ -47,32 +49,28 @@ export class ProxyMetrics {
   constructor(openStreams: () => number, servedModel: (name: string) => boolean = () => false) {
     this.models = new LabelLimiter(servedModel);
     const registers = [this.registry];
-    this.requests = new Counter({
-      name: 'gemini_proxy_requests_total',
-      help: 'Finished Gemini API requests, by Gemini model, upstream model, provider, HTTP status and streaming.',
-      labelNames: ['model', 'upstream_model', 'provider', 'status', 'stream'],
-      registers,
-    });
-    this.duration = new Histogram({
-      name: 'gemini_proxy_request_duration_seconds',
-      help: 'Time from request arrival to the end of the response (whole stream for streaming requests).',
-      labelNames: ['model', 'upstream_model', 'provider', 'stream'],
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600],
-      registers,
-    });
-    this.firstChunk = new Histogram({
-      name: 'gemini_proxy_time_to_first_chunk_seconds',
-      help: 'Time from request arrival to the first content byte sent to the client.',
-      labelNames: ['model', 'upstream_model', 'provider'],
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 45, 60],
-      registers,
-    });
-    this.tokens = new Counter({
-      name: 'gemini_proxy_tokens_total',
-      help: 'Tokens reported for finished requests: type="prompt" (in), "output" (out, thoughts excluded), "thoughts".',
-      labelNames: ['model', 'upstream_model', 'provider', 'type'],
-      registers,
-    });
+    this.requests = new CounterFamily(
+      'gemini_proxy_requests_total',
+      'Finished Gemini API requests, by Gemini model, upstream model, provider, HTTP status and streaming.',
+      ['model', 'upstream_model', 'provider', 'status', 'stream'],
+    );
+    this.duration = new HistogramFamily(
+      'gemini_proxy_request_duration_seconds',
+      'Time from request arrival to the end of the response (whole stream for streaming requests).',
+      ['model', 'upstream_model', 'provider', 'stream'],
+      [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600],
+    );
+    this.firstChunk = new HistogramFamily(
+      'gemini_proxy_time_to_first_chunk_seconds',
+      'Time from request arrival to the first content byte sent to the client.',
+      ['model', 'upstream_model', 'provider'],
+      [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 45, 60],
+    );
+    this.tokens = new CounterFamily(
+      'gemini_proxy_tokens_total',
+      'Tokens reported for finished requests: type="prompt" (in), "output" (out, thoughts excluded), "thoughts".',
+      ['model', 'upstream_model', 'provider', 'type'],
+    );
     this.upstreamErrors = new Counter({
       name: 'gemini_proxy_upstream_errors_total',
       help: 'Failed upstream calls by provider and error class (UPSTREAM_RATE_LIMITED, UPSTREAM_TIMEOUT, …).',
@@ -107,14 +105,13 @@ export class ProxyMetrics {
     const upstreamModel = this.upstreamModels.value(record.upstreamModel);
     const provider = record.provider;
     const stream = record.stream ? 'true' : 'false';
-    this.requests.inc({ model, upstream_model: upstreamModel, provider, status: String(record.status), stream });
-    this.duration.observe({ model, upstream_model: upstreamModel, provider, stream }, record.durationMs / 1000);
+    this.requests.inc([model, upstreamModel, provider, String(record.status), stream]);
+    this.duration.observe([model, upstreamModel, provider, stream], record.durationMs / 1000);
     if (record.firstChunkMs !== undefined)
-      this.firstChunk.observe({ model, upstream_model: upstreamModel, provider }, record.firstChunkMs / 1000);
-    const labels = { model, upstream_model: upstreamModel, provider };
-    if (record.promptTokens > 0) this.tokens.inc({ ...labels, type: 'prompt' }, record.promptTokens);
-    if (record.outputTokens > 0) this.tokens.inc({ ...labels, type: 'output' }, record.outputTokens);
-    if (record.thoughtsTokens > 0) this.tokens.inc({ ...labels, type: 'thoughts' }, record.thoughtsTokens);
+      this.firstChunk.observe([model, upstreamModel, provider], record.firstChunkMs / 1000);
+    if (record.promptTokens > 0) this.tokens.inc([model, upstreamModel, provider, 'prompt'], record.promptTokens);
+    if (record.outputTokens > 0) this.tokens.inc([model, upstreamModel, provider, 'output'], record.outputTokens);
+    if (record.thoughtsTokens > 0) this.tokens.inc([model, upstreamModel, provider, 'thoughts'], record.thoughtsTokens);
     if (record.upstreamError !== undefined) this.upstreamErrors.inc({ provider, class: record.upstreamError });
     if (record.webSearch !== undefined)
       this.webSearches.inc({ backend: record.webSearch.backend, outcome: record.webSearch.outcome });
@@ -124,7 +121,9 @@ export class ProxyMetrics {
     this.reloads.inc({ result: ok ? 'success' : 'failure' });
   }
 
+  /** The request families first, then prom-client's registry: the order they were declared in before. */
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const own = [this.requests, this.duration, this.firstChunk, this.tokens].map((family) => family.render());
+    return { contentType: this.registry.contentType, body: `${own.join('\n\n')}\n\n${await this.registry.metrics()}` };
   }
 }
