@@ -7,7 +7,7 @@
 //
 // Rungs (small unary request; every server answers the same upstream):
 //   floor         bench/floor.mjs: node:http + undici dispatch, bytes forwarded unchanged (OpenAI body)
-//   stack         bench/stack-floor.mjs: Fastify 5 + undici.request with an AbortSignal, the Gemini body parsed, a
+//   stack         bench/stack-floor.mjs: Fastify 5 + undici dispatch (as gemini-proxy), the Gemini body parsed, a
 //                 one-message Chat Completions body built, the answer parsed and a minimal Gemini answer sent
 //   proxy_bare    gemini-proxy with every optional feature off: no access log, metrics, dashboard or usage store
 //   proxy_access  the same plus the access log (to a file, as shipped)

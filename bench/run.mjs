@@ -909,7 +909,7 @@ async function main() {
         "cpu_percent_of_one_core_at_c64 = during each target's counting windows at concurrency 64: CPU time of the target (all its processes), of the upstream and of the load generator, in % of one core; the load generator is not the bottleneck while its share stays well below 100 %",
         'cpu_us_per_request = CPU time of the serving process (all threads, /proc/<pid>/task/*/schedstat) during a phase divided by the requests it served in that phase (warm-up batches included)',
         'all processes (load generator, upstream, targets) share the same machine',
-        'ladder = bench/ladder.mjs, run after the other phases with its own servers: CPU µs per small request at c=8 and p50 at c=1 of floor → stack (Fastify + undici.request, bench/stack-floor.mjs) → proxy with every optional feature off → + access log → as shipped; each difference between neighbouring rungs is what one layer costs',
+        'ladder = bench/ladder.mjs, run after the other phases with its own servers: CPU µs per small request at c=8 and p50 at c=1 of floor → stack (Fastify + undici dispatch, bench/stack-floor.mjs) → proxy with every optional feature off → + access log → as shipped; each difference between neighbouring rungs is what one layer costs',
       ],
     },
   };
