@@ -60,6 +60,21 @@ function abortReasonOf(signal: CancelSignal): Error {
   return reason instanceof Error ? reason : new undiciErrors.RequestAbortedError();
 }
 
+/** An answer whose headers are parsed only when read: a successful call rarely needs them. */
+class DispatchReply implements UpstreamReply {
+  private parsed: UpstreamReply['headers'] | undefined;
+
+  constructor(
+    readonly statusCode: number,
+    private readonly rawHeaders: Buffer[],
+    readonly body: UpstreamBody | Buffer,
+  ) {}
+
+  get headers(): UpstreamReply['headers'] {
+    return (this.parsed ??= undiciUtil.parseHeaders(this.rawHeaders));
+  }
+}
+
 /**
  * undici's handler for one POST, as a class: its methods live on the prototype instead of being fresh closures per
  * request. Per-request closures stored where long-lived code calls them kept whole requests alive through young
@@ -94,7 +109,7 @@ class PostExchange {
     const streamed = new UpstreamBody((reason) => this.abortRequest?.(reason));
     streamed.setResume(resume);
     this.streamed = streamed;
-    this.resolve({ statusCode, headers: undiciUtil.parseHeaders(rawHeaders), body: streamed });
+    this.resolve(new DispatchReply(statusCode, rawHeaders, streamed));
     return true;
   }
 
@@ -111,11 +126,13 @@ class PostExchange {
       return;
     }
     const { chunks } = this;
-    this.resolve({
-      statusCode: this.statusCode,
-      headers: undiciUtil.parseHeaders(this.rawHeaders),
-      body: chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks),
-    });
+    this.resolve(
+      new DispatchReply(
+        this.statusCode,
+        this.rawHeaders,
+        chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks),
+      ),
+    );
   }
 
   onError(error: Error): void {
