@@ -12,12 +12,11 @@
 // --no-access-log apply to every build. --profile writes a
 // --cpu-prof profile of every build (summarise with bench/profile-summary.mjs).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, openSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuMs, waitForHttp } from './proc.mjs';
+import { benchWorkspace, cpuMs, postJson, waitForHttp } from './proc.mjs';
 import { Pool } from 'undici';
 import { SMALL_REQUEST, buildCliRequest } from './requests.mjs';
 
@@ -38,12 +37,7 @@ const { values: flags } = parseArgs({
 const N = Number(flags.n);
 const ROUNDS = Number(flags.rounds);
 const C = Number(flags.concurrency);
-const work = mkdtempSync(join(tmpdir(), 'gemini-proxy-cost-'));
-const children = [];
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-});
+const { work, children } = benchWorkspace('gemini-proxy-cost-');
 
 function start(name, args, execArgv = []) {
   const out = openSync(join(work, `${name}.log`), 'w');
@@ -92,29 +86,7 @@ const body = JSON.stringify(kind === 'cli' ? buildCliRequest() : SMALL_REQUEST);
 const path =
   kind === 'stream' ? '/v1beta/models/bench:streamGenerateContent?alt=sse' : '/v1beta/models/bench:generateContent';
 
-function one(pool) {
-  return new Promise((done, fail) => {
-    let status = 0;
-    pool.dispatch(
-      { method: 'POST', path, headers: { 'content-type': 'application/json' }, body },
-      {
-        onConnect() {},
-        onHeaders(code) {
-          status = code;
-          return true;
-        },
-        onData() {
-          return true;
-        },
-        onComplete() {
-          if (status === 200) done();
-          else fail(new Error(`status ${status}`));
-        },
-        onError: fail,
-      },
-    );
-  });
-}
+const one = (pool) => postJson(pool, path, body);
 
 for (let round = 0; round <= ROUNDS; round += 1) {
   const shift = round % builds.length;

@@ -6,13 +6,13 @@
 // Each build runs alone with --trace-gc --trace-gc-nvp behind bench/upstream.mjs, one small Gemini request at a time;
 // the figures count only the scavenges after the warm-up. bench/floor.mjs runs first as the reference.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { waitForHttp } from './proc.mjs';
+import { benchWorkspace, postJson, waitForHttp } from './proc.mjs';
 import { SMALL_REQUEST } from './requests.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -25,12 +25,7 @@ const { values: flags } = parseArgs({
 });
 const N = Number(flags.n);
 const WARMUP = Number(flags.warmup);
-const work = mkdtempSync(join(tmpdir(), 'gemini-proxy-gc-'));
-const children = [];
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-  rmSync(work, { recursive: true, force: true });
-});
+const { work, children } = benchWorkspace('gemini-proxy-gc-');
 
 function spawnNode(args, withIpc) {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit', ...(withIpc ? ['ipc'] : [])] });
@@ -43,30 +38,6 @@ function spawnNode(args, withIpc) {
 const upstream = spawnNode([join(here, 'upstream.mjs'), '--port', '0', '--pacing-ms', '0'], true);
 const upstreamPort = await new Promise((done) => upstream.once('message', (message) => done(message.port)));
 const openAiBody = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'Say hello.' }] });
-
-function one(pool, path, body) {
-  return new Promise((done, fail) => {
-    let status = 0;
-    pool.dispatch(
-      { method: 'POST', path, headers: { 'content-type': 'application/json' }, body },
-      {
-        onConnect() {},
-        onHeaders(code) {
-          status = code;
-          return true;
-        },
-        onData() {
-          return true;
-        },
-        onComplete() {
-          if (status === 200) done();
-          else fail(new Error(`status ${status}`));
-        },
-        onError: fail,
-      },
-    );
-  });
-}
 
 /** Scavenges and mark-compacts in a --trace-gc-nvp text. */
 function summarise(trace) {
@@ -85,10 +56,10 @@ function summarise(trace) {
 
 async function measure(name, child, port, path, body) {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 });
-  for (let index = 0; index < WARMUP; index += 1) await one(pool, path, body);
+  for (let index = 0; index < WARMUP; index += 1) await postJson(pool, path, body);
   await new Promise((done) => setTimeout(done, 100));
   const mark = child.trace.length;
-  for (let index = 0; index < N; index += 1) await one(pool, path, body);
+  for (let index = 0; index < N; index += 1) await postJson(pool, path, body);
   await new Promise((done) => setTimeout(done, 200));
   await pool.close();
   const result = { name, ...summarise(child.trace.slice(mark)) };

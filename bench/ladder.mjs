@@ -16,12 +16,12 @@
 // and client API, `proxy_bare − stack` the price of gemini-proxy's own request path (validation, translation,
 // routing, retries, timeouts, the response channel).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, openSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuMs, waitForHttp } from './proc.mjs';
+import { benchWorkspace, cpuMs, postJson, waitForHttp } from './proc.mjs';
 import { Pool } from 'undici';
 import { SMALL_REQUEST } from './requests.mjs';
 
@@ -38,12 +38,7 @@ const { values: flags } = parseArgs({
 const N = Number(flags.n);
 const ROUNDS = Number(flags.rounds);
 const C = Number(flags.concurrency);
-const work = mkdtempSync(join(tmpdir(), 'gemini-proxy-ladder-'));
-const children = [];
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGTERM');
-  rmSync(work, { recursive: true, force: true });
-});
+const { work, children } = benchWorkspace('gemini-proxy-ladder-');
 
 function start(name, args) {
   const out = openSync(join(work, `${name}.log`), 'w');
@@ -126,30 +121,7 @@ for (const [index, rung] of rungs.entries()) {
 }
 for (const rung of rungs) await waitForHttp(rung.port);
 
-function one(pool, request) {
-  return new Promise((done, fail) => {
-    let status = 0;
-    const started = performance.now();
-    pool.dispatch(
-      { method: 'POST', path: request.path, headers: { 'content-type': 'application/json' }, body: request.body },
-      {
-        onConnect() {},
-        onHeaders(code) {
-          status = code;
-          return true;
-        },
-        onData() {
-          return true;
-        },
-        onComplete() {
-          if (status === 200) done(performance.now() - started);
-          else fail(new Error(`status ${status}`));
-        },
-        onError: fail,
-      },
-    );
-  });
-}
+const one = (pool, request) => postJson(pool, request.path, request.body);
 
 async function batch(rung, concurrency, count) {
   const pool = new Pool(`http://127.0.0.1:${rung.port}`, { connections: concurrency, pipelining: 1 });

@@ -1,6 +1,9 @@
-// What the benchmarks read about their server processes from /proc (Linux): CPU time over all threads, child pids,
-// and waiting until a server answers HTTP. Shared by bench/run.mjs, bench/cost.mjs and bench/ladder.mjs.
-import { readFileSync, readdirSync } from 'node:fs';
+// What the benchmarks share about their server processes: CPU time over all threads and child pids from /proc
+// (Linux), waiting until a server answers HTTP, one JSON POST through an undici pool, and a work directory whose
+// child processes are stopped on exit. Used by bench/run.mjs, bench/cost.mjs, bench/ladder.mjs and bench/gc.mjs.
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export function childPids(pid) {
   const pids = [];
@@ -48,4 +51,41 @@ export async function waitForHttp(port, path = '/') {
     }
   }
   throw new Error(`nothing on port ${port}`);
+}
+
+/** One JSON POST through undici's `dispatch`, body read and dropped; resolves with its duration in ms, fails unless 200. */
+export function postJson(pool, path, body) {
+  return new Promise((done, fail) => {
+    let status = 0;
+    const started = performance.now();
+    pool.dispatch(
+      { method: 'POST', path, headers: { 'content-type': 'application/json' }, body },
+      {
+        onConnect() {},
+        onHeaders(code) {
+          status = code;
+          return true;
+        },
+        onData() {
+          return true;
+        },
+        onComplete() {
+          if (status === 200) done(performance.now() - started);
+          else fail(new Error(`status ${status}`));
+        },
+        onError: fail,
+      },
+    );
+  });
+}
+
+/** A temporary directory, and a list of child processes that are stopped (and the directory removed) on exit. */
+export function benchWorkspace(prefix) {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  const children = [];
+  process.on('exit', () => {
+    for (const child of children) child.kill('SIGTERM');
+    rmSync(work, { recursive: true, force: true });
+  });
+  return { work, children };
 }

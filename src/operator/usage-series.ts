@@ -3,9 +3,8 @@
  * web searches and latency percentiles; per model, the totals over the whole range.
  */
 
-export interface SeriesPoint {
-  /** Bucket start, ms since the epoch. */
-  bucket: number;
+/** What a chart point and a model's totals both count. */
+interface UsageCounts {
   model: string;
   requests: number;
   errors: number;
@@ -16,20 +15,16 @@ export interface SeriesPoint {
   webSearches: number;
   p50Ms: number;
   p95Ms: number;
+}
+
+export interface SeriesPoint extends UsageCounts {
+  /** Bucket start, ms since the epoch. */
+  bucket: number;
   p99Ms: number;
 }
 
-export interface ModelTotals {
-  model: string;
+export interface ModelTotals extends UsageCounts {
   upstreamModels: string[];
-  requests: number;
-  errors: number;
-  promptTokens: number;
-  outputTokens: number;
-  thoughtsTokens: number;
-  webSearches: number;
-  p50Ms: number;
-  p95Ms: number;
 }
 
 export interface UsageSeries {

@@ -101,7 +101,7 @@ class PostExchange {
   private timer: NodeJS.Timeout | undefined;
   /** Set when a timeout fired before undici handed over its abort function. */
   private pendingAbort: Error | undefined;
-  private headersSeen = false;
+  /** 0 until the response headers came. */
   private statusCode = 0;
   private rawHeaders: Buffer[] = [];
   private readonly chunks: Buffer[] = [];
@@ -121,7 +121,7 @@ class PostExchange {
 
   timedOut(): void {
     this.timer = undefined;
-    const error = this.headersSeen ? new undiciErrors.BodyTimeoutError() : new undiciErrors.HeadersTimeoutError();
+    const error = this.statusCode !== 0 ? new undiciErrors.BodyTimeoutError() : new undiciErrors.HeadersTimeoutError();
     if (this.abortRequest === undefined) this.pendingAbort = error;
     else this.abortRequest(error);
   }
@@ -140,7 +140,6 @@ class PostExchange {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     this.statusCode = statusCode;
     this.rawHeaders = rawHeaders;
-    this.headersSeen = true;
     this.stopTimer();
     if (this.timeouts.idleMs > 0) this.timer = setTimeout(postTimedOut, this.timeouts.idleMs, this);
     if (!this.stream) return true;
