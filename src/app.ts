@@ -1,6 +1,6 @@
 /**
- * The composition root: the shared context, the HTTP core, and the route plugins in the order their hooks must run
- * (the operator's request hook is global, so it is registered before the routes it observes).
+ * The composition root: the shared context, the HTTP core, the operator features (fed through the context's request
+ * tracker and listeners) and the route plugins.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';

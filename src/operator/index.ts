@@ -1,10 +1,11 @@
 /**
  * Installs the operator features on a built app: the usage store, Prometheus metrics, the live request list and the
- * dashboard, all fed by the request event (`context.requestListeners`). Registered once by buildApp (src/app.ts), before the route plugins.
+ * dashboard, all fed by the request event (`context.requestListeners`) and the request tracker
+ * (`context.requestTracker`). Installed once by buildApp (src/app.ts).
  */
-import type { FastifyInstance, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import type { ResolvedConfig } from '../config/load.js';
-import type { ProxyContext, RequestInfo, RequestRecord } from '../server/context.js';
+import type { ProxyContext, RequestInfo, RequestRecord, RequestTracker } from '../server/context.js';
 import { allowOperator } from './access.js';
 import { registerDashboard } from './dashboard.js';
 import { LiveRequests } from './live.js';
@@ -12,7 +13,6 @@ import { ProxyMetrics } from './metrics.js';
 import { UsageStore } from './usage-store.js';
 import { fileModes } from '../shared/private-files.js';
 import { routerFor } from '../gateway/router.js';
-import { sharedPlugin } from '../server/shared-plugin.js';
 
 /** Header the dashboard's own internal /health call carries, so it leaves no access-log line. */
 const INTERNAL_HEADER = 'x-gemini-proxy-dashboard';
@@ -49,30 +49,29 @@ function openStore(context: ProxyContext): { store: UsageStore; persistent: bool
 }
 
 /**
- * The request hook in front of every route: the operator's own pages and the dashboard's internal calls leave no
- * access-log line (`quiet`), and open requests are tracked for the open-streams gauge while metrics are on.
+ * At arrival, the operator's own pages and the dashboard's internal calls are marked to leave no access-log line
+ * (`quiet`), and open requests are tracked for the open-streams gauge while metrics are on.
  */
-function trackRequests(
+function requestTracker(
   context: ProxyContext,
   inFlight: Set<RequestInfo>,
   operatorPrefixes: readonly string[],
-): onRequestHookHandler {
-  return (request, reply, next) => {
-    const info = request.proxyInfo;
-    if (info !== undefined && info !== null) {
-      const path = request.url.split('?')[0] ?? '';
+): RequestTracker {
+  return {
+    arrived(info, path, headers) {
       if (
-        operatorPrefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`)) ||
-        request.headers[INTERNAL_HEADER] === '1'
+        operatorPrefixes.some(
+          (prefix) => path.startsWith(prefix) && (path.length === prefix.length || path[prefix.length] === '/'),
+        ) ||
+        headers[INTERNAL_HEADER] === '1'
       )
         info.quiet = true;
       // Only the open-streams gauge reads inFlight.
-      if (context.config.operator.metrics.enabled) {
-        inFlight.add(info);
-        reply.raw.once('close', () => inFlight.delete(info));
-      }
-    }
-    next();
+      if (context.config.operator.metrics.enabled) inFlight.add(info);
+    },
+    closed(info) {
+      inFlight.delete(info);
+    },
   };
 }
 
@@ -151,8 +150,8 @@ export function installOperator(app: FastifyInstance, context: ProxyContext): Op
   const basePath = context.config.basePath;
   const operatorPrefixes: readonly string[] =
     basePath === '' ? ['/ui', '/metrics'] : ['/ui', '/metrics', `${basePath}/ui`, `${basePath}/metrics`];
-  const routes = sharedPlugin<Record<never, never>>((scope, _options, done) => {
-    scope.addHook('onRequest', trackRequests(context, inFlight, operatorPrefixes));
+  context.requestTracker = requestTracker(context, inFlight, operatorPrefixes);
+  const routes: FastifyPluginCallback = (scope, _options, done) => {
     registerDashboard(
       scope,
       { context, live, usage: () => usage, startedAt, reloads, internalHeader: INTERNAL_HEADER },
@@ -161,8 +160,7 @@ export function installOperator(app: FastifyInstance, context: ProxyContext): Op
     const metricsPaths = basePath === '' ? ['/metrics'] : ['/metrics', `${basePath}/metrics`];
     for (const path of metricsPaths) registerMetricsRoute(scope, context, metrics, path);
     done();
-  });
-  // Registered before the other route plugins, so its request hook applies to them too.
+  };
   void app.register(routes);
 
   return {

@@ -39,6 +39,18 @@ export interface ProxyContext {
   redact: (text: string) => string;
   /** Called once per finished request, after the response closed; must not throw or block. */
   requestListeners: RequestListener[];
+  /**
+   * The operator's bookkeeping at both ends of every request (quiet paths, open requests), called from the request
+   * lifecycle's own hook and close handler, so that it costs no second hook and no second close listener.
+   */
+  requestTracker: RequestTracker | undefined;
+}
+
+export interface RequestTracker {
+  /** A request arrived (after the browser guard and the URL limit); `path` is its URL without the query. */
+  arrived(info: RequestInfo, path: string, headers: Readonly<Record<string, string | string[] | undefined>>): void;
+  /** Its response closed (finished or not). */
+  closed(info: RequestInfo): void;
 }
 
 /** Per-request facts for the access log line, the detailed log and the `request` event. */

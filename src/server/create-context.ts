@@ -46,6 +46,7 @@ export function createProxyContext(config: ResolvedConfig, log: Logger): ProxyCo
       : undefined,
     redis,
     requestListeners: [],
+    requestTracker: undefined,
     redact: createRedactor([...secrets, config.operator.adminApiKey]),
     log,
     detailedLog: config.logging.detailed

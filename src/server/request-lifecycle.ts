@@ -38,6 +38,7 @@ export function installRequestLifecycle(app: FastifyInstance, context: ProxyCont
         .send(encodeJson({ error: { ...error.toGoogleStatus().error, code: 414 } }));
       return;
     }
+    context.requestTracker?.arrived(info, request.url.split('?')[0] ?? '', request.headers);
     reply.raw.once('close', () => requestClosed(context, info, request, reply));
     done();
   });
@@ -45,6 +46,7 @@ export function installRequestLifecycle(app: FastifyInstance, context: ProxyCont
 
 function requestClosed(context: ProxyContext, info: RequestInfo, request: FastifyRequest, reply: FastifyReply): void {
   const { log, detailedLog } = context;
+  context.requestTracker?.closed(info);
   const outcome: ResponseOutcome = {
     method: request.method,
     url: request.url,

@@ -142,8 +142,21 @@ describe('/metrics', () => {
       samples.some((sample) => sample.name === 'process_cpu_user_seconds_total'),
       'process metrics are included',
     );
-    // Scrapes and dashboard calls leave no info-level access-log line.
+    // Scrapes and dashboard calls leave no info-level access-log line; a path that only starts like one does.
     assert.ok(!proxy.logLines.some((line) => line.includes('"level":30') && line.includes('GET /metrics')));
+    await fetch(`${proxy.url}/health`, { headers: { 'x-gemini-proxy-dashboard': '1' } });
+    await fetch(`${proxy.url}/metricsx`);
+    await fetch(`${proxy.url}/health?plain`);
+    await waitFor(
+      () => proxy.logLines.some((line) => line.includes('GET /health?plain')),
+      'the access line of the plain /health call',
+    );
+    const infoLines = proxy.logLines.filter((line) => line.includes('"level":30'));
+    assert.ok(
+      infoLines.some((line) => line.includes('GET /metricsx')),
+      'a look-alike path is logged',
+    );
+    assert.ok(!infoLines.some((line) => line.includes('GET /health - ')), 'the dashboard-internal call is not');
   });
 
   it('shows a stream in progress in the open-streams gauge', async () => {

@@ -42,6 +42,18 @@ describe('batched stdout logging', () => {
     assert.match(output, /"msg":"only line"/);
   });
 
+  it('writes a later lone line too, after an earlier batch went out', { timeout: 60_000 }, async () => {
+    // The flush timer is armed by the first line after a flush: the second line needs a timer of its own.
+    const { output, exited } = await runChild(
+      `log.info('first line');
+setInterval(() => {}, 1000);
+setTimeout(() => log.info('second line'), 300);`,
+      (text) => text.includes('second line'),
+    );
+    assert.equal(exited, false, 'the second line arrived while the process was still running');
+    assert.match(output, /"msg":"first line"[^]*"msg":"second line"/);
+  });
+
   it('loses no line when the process exits right after logging', { timeout: 60_000 }, async () => {
     const { output, exited } = await runChild(
       `for (let i = 0; i < 500; i += 1) log.info('line ' + i); process.exit(0);`,
