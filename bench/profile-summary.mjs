@@ -9,6 +9,7 @@
 //   node bench/profile-summary.mjs <file.cpuprofile>… [--top 25]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { phaseSamples } from './phases.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -26,35 +27,6 @@ const inclusiveOurs = new Map();
 let total = 0;
 let idle = 0;
 
-/** Request phases, by the innermost frame on the stack that matches (first match in this order wins per frame). */
-const PHASES = [
-  ['access log line (format, pino, stdout write)', (f) => /server\/access-line|\/pino\/|sonic-boom/.test(f.url)],
-  [
-    'request event: record, metrics, live list, usage store',
-    (f) => /request-record|operator\/(metrics|live|usage-store)|prom-client|libsql/.test(f.url),
-  ],
-  ['operator request hook', (f) => /operator\/index/.test(f.url)],
-  ['request lifecycle (id, close handler)', (f) => /request-lifecycle/.test(f.url)],
-  ['body: JSON parse and checks', (f) => /json-body|request-edges/.test(f.url)],
-  ['normalise the Gemini request', (f) => /translate\/normalize/.test(f.url)],
-  [
-    'translate to Chat Completions',
-    (f) => /translate\/(request\/|gemini-request-to-openai|schema|tool-names)/.test(f.url),
-  ],
-  ['prepare target, serialise upstream body', (f) => /target-request|server\/generate/.test(f.url)],
-  [
-    'translate the answer back',
-    (f) =>
-      /openai-stream-to-gemini|think-tags|finish-reason|translate\/usage|multi-candidate|logprobs|grounding/.test(
-        f.url,
-      ),
-  ],
-  ['write the response (channel, node:http)', (f) => /response-channel/.test(f.url)],
-  ['upstream call (undici) and gateway', (f) => /upstream\/client|gateway\/|undici/.test(f.url)],
-  ['routing, auth, dispatch', (f) => /gemini-routes|gemini-path|client-keys/.test(f.url)],
-  ['Fastify', (f) => /fastify|find-my-way|avvio|light-my-request/.test(f.url)],
-  ['node:http server (parse, headers)', (f) => /_http_server|_http_common|_http_incoming/.test(f.url)],
-];
 const samplesByPhase = new Map();
 let busySamples = 0;
 
@@ -87,33 +59,14 @@ for (const file of positionals) {
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
-  const phaseOf = new Map();
-  const phase = (id) => {
-    let found = phaseOf.get(id);
-    if (found !== undefined) return found;
-    found = 'other (startup, timers, GC, native)';
-    for (let current = id; current !== undefined; current = parent.get(current)) {
-      const hit = PHASES.find(([, test]) => test(nodes.get(current).callFrame));
-      if (hit !== undefined) {
-        found = hit[0];
-        break;
-      }
-    }
-    const own = nodes.get(id).callFrame.functionName;
-    if (found.startsWith('other') && own === '(garbage collector)') found = 'garbage collector';
-    phaseOf.set(id, found);
-    return found;
-  };
+  const phases = phaseSamples(profile);
+  busySamples += phases.busy;
+  for (const [key, count] of phases.counts) samplesByPhase.set(key, (samplesByPhase.get(key) ?? 0) + count);
   profile.samples.forEach((id, index) => {
     const delta = (profile.timeDeltas[index] ?? 0) / 1000;
     const node = nodes.get(id);
     const frame = node.callFrame;
     total += delta;
-    if (frame.functionName !== '(idle)') {
-      busySamples += 1;
-      const key = phase(id);
-      samplesByPhase.set(key, (samplesByPhase.get(key) ?? 0) + 1);
-    }
     if (
       frame.functionName === '(idle)' ||
       frame.functionName === '(program)' ||

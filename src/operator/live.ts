@@ -118,7 +118,8 @@ export class LiveRequests {
     this.seq += 1;
     entry.seq = this.seq;
     this.entries.push(entry);
-    if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
+    // shift() trims an array's front in place; splice(0, 1) moved all 500 entries every request.
+    while (this.entries.length > this.capacity) this.entries.shift();
   }
 
   /** Entries with a number above `after`, oldest first, at most `limit` (the newest ones); only `client`'s when given. */

@@ -194,6 +194,23 @@ function originAndPath(url: string): { origin: string; path: string } {
   return found;
 }
 
+const encoder = new TextEncoder();
+let scratch: Uint8Array | undefined;
+const SCRATCH_BYTES = 512 * 1024;
+
+/**
+ * A request body's UTF-8 bytes. undici would call Buffer.from on a string body, which for a large body holding any
+ * non-Latin-1 character (Gemini CLI's system prompt does) takes twice as long as TextEncoder.encodeInto: 75 vs 39 µs
+ * for the bench's 49.5 KB CLI request, copy included. Small bodies, and bodies that do not fit the scratch space,
+ * keep Buffer.from.
+ */
+export function utf8Body(text: string): Buffer {
+  if (text.length < 4096 || text.length > SCRATCH_BYTES) return Buffer.from(text);
+  scratch ??= new Uint8Array(SCRATCH_BYTES);
+  const { read, written } = encoder.encodeInto(text, scratch);
+  return read === text.length ? Buffer.from(scratch.subarray(0, written)) : Buffer.from(text);
+}
+
 /** One POST to an upstream: UpstreamClient.post, or a loop around it (Kimi's builtin web search, src/search/). */
 export type UpstreamPost = (
   target: UpstreamTarget,
@@ -282,7 +299,7 @@ export class UpstreamClient {
     return new Promise<UpstreamResponse>((resolve, reject) => {
       this.agent.dispatch(
         // undici's own header and body timers off: PostExchange keeps one native timer instead.
-        { origin, path, method: 'POST', headers, body, headersTimeout: 0, bodyTimeout: 0 },
+        { origin, path, method: 'POST', headers, body: utf8Body(body), headersTimeout: 0, bodyTimeout: 0 },
         new PostExchange(signal, stream, timeouts, resolve, reject),
       );
     });

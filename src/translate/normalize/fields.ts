@@ -80,7 +80,9 @@ export function enumValue<T extends string>(
 export function unknownKeys(source: Raw, known: ReadonlySet<string>, path: string): string[] {
   const out: string[] = [];
   for (const key of Object.keys(source)) {
-    const camel = key.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+    // Most keys are known camelCase names: no conversion for them.
+    if (known.has(key)) continue;
+    const camel = key.includes('_') ? key.replace(/_([a-z])/g, (_match, letter: string) => letter.toUpperCase()) : key;
     if (!known.has(camel)) out.push(path === '' ? camel : `${path}.${camel}`);
   }
   return out;

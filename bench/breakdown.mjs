@@ -1,0 +1,248 @@
+// Where gemini-proxy's added latency goes, request phase by request phase, against the floor.
+//
+// For each request kind (small, the 49.5 KB Gemini CLI request), the floor (bench/floor.mjs) and gemini-proxy (shipped
+// defaults, or --lean) run side by side behind bench/upstream.mjs, each under `--cpu-prof`, and serve the same
+// requests one at a time in interleaved batches, as `npm run bench` measures latency (so each server's caches are as
+// cold as there). Measured per request: the client's wall-clock p50 (also straight to the upstream, "direct"), the
+// CPU time of each server's main thread (schedstat), and, from the profile samples taken inside the measured
+// window, the share of that main-thread time in each request phase (bench/phases.mjs). The µs per phase are those
+// shares times the measured main-thread CPU time. The added p50 and the added CPU time differ: the work done after
+// the response is sent (access line, request event) overlaps the client's next step, and other threads and waits to
+// be scheduled hold no phase. The CPU time comes from a pass without the profiler (its 1 ms sampling signal wakes an
+// idle thread and adds CPU time of its own), the shares from a second, profiled pass. The floor and the proxy get exactly the same upstream
+// request bytes (captured from the proxy first).
+//
+//   node bench/breakdown.mjs [--kinds small,cli] [--rounds 20] [--batch 100] [--lean] [--json <file>]
+import { spawn } from 'node:child_process';
+import { openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { benchWorkspace, waitForHttp } from './proc.mjs';
+import { phaseSamples } from './phases.mjs';
+import { SMALL_REQUEST, buildCliRequest } from './requests.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: flags } = parseArgs({
+  options: {
+    kinds: { type: 'string', default: 'small,cli' },
+    rounds: { type: 'string', default: '20' },
+    batch: { type: 'string', default: '100' },
+    warmup: { type: 'string', default: '20' },
+    lean: { type: 'boolean', default: false },
+    json: { type: 'string' },
+  },
+});
+const ROUNDS = Number(flags.rounds);
+const BATCH = Number(flags.batch);
+const WARMUP = Number(flags.warmup);
+const { work, children } = benchWorkspace('gemini-proxy-breakdown-');
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+
+function start(name, args, execArgv = []) {
+  const out = openSync(join(work, `${name}.log`), 'w');
+  const child = spawn(process.execPath, [...execArgv, ...args], { stdio: ['ignore', out, out, 'ipc'] });
+  children.push(child);
+  return child;
+}
+const ready = (child) => new Promise((done) => child.once('message', (message) => done(message.port)));
+const stopped = (child) =>
+  new Promise((done) => {
+    child.once('exit', done);
+    child.kill('SIGTERM');
+  });
+
+/** CPU time (µs) of a process's main thread so far. */
+function mainThreadUs(pid) {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
+}
+
+/** One POST through undici's dispatch, body read and dropped; resolves with its wall time in µs. */
+function exchange(pool, path, body) {
+  return new Promise((done, fail) => {
+    let status = 0;
+    const started = nowUs();
+    pool.dispatch(
+      { method: 'POST', path, headers: { 'content-type': 'application/json' }, body },
+      {
+        onConnect() {},
+        onHeaders(code) {
+          status = code;
+          return true;
+        },
+        onData() {
+          return true;
+        },
+        onComplete() {
+          if (status === 200) done(nowUs() - started);
+          else fail(new Error(`status ${status} from ${path}`));
+        },
+        onError: fail,
+      },
+    );
+  });
+}
+
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+};
+
+/** Serves the interleaved batches once; with `profiled`, under --cpu-prof (whose 1 ms sampling signal wakes an idle
+ * thread and so adds CPU time of its own: the profiled pass gives only the shares, the other the times). */
+async function servePass(kind, profiled) {
+  const tag = `${kind}-${profiled ? 'profiled' : 'timed'}`;
+  const upstream = start(`upstream-${tag}`, [join(here, 'upstream.mjs'), '--port', '0', '--pacing-ms', '0']);
+  const upstreamPort = await ready(upstream);
+  const profiles = join(work, `profiles-${tag}`);
+  const cpuProf = (name) =>
+    profiled ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  const floor = start(
+    `floor-${tag}`,
+    [join(here, 'floor.mjs'), '--port', '0', '--upstream', `http://127.0.0.1:${upstreamPort}`],
+    cpuProf('floor'),
+  );
+  const floorPort = await ready(floor);
+  const proxyPort = 19900 + Math.floor(Math.random() * 90);
+  const config = join(work, `config-${tag}`, 'config.json');
+  const off = flags.lean
+    ? { usage: { enabled: false }, metrics: { enabled: false }, dashboard: { enabled: false } }
+    : {};
+  (await import('node:fs')).mkdirSync(dirname(config), { recursive: true });
+  writeFileSync(
+    config,
+    JSON.stringify({
+      ...off,
+      openai_base_url: `http://127.0.0.1:${upstreamPort}/v1`,
+      openai_api_key: 'sk-bench-upstream',
+      default_openai_model: 'bench-model',
+      server: { host: '127.0.0.1', port: proxyPort, log_level: 'info' },
+      logging: {
+        enable_detailed_logs: false,
+        enable_access_logs: !flags.lean,
+        log_directory: join(work, `logs-${tag}`),
+      },
+    }),
+  );
+  const proxy = start(`proxy-${tag}`, [join(here, '..', 'dist/src/cli.js'), '--config', config], cpuProf('proxy'));
+  await waitForHttp(proxyPort, '/health');
+
+  const geminiBody = JSON.stringify(kind === 'cli' ? buildCliRequest() : SMALL_REQUEST);
+  const geminiPath = '/v1beta/models/bench:generateContent';
+  const pools = {
+    direct: new Pool(`http://127.0.0.1:${upstreamPort}`, { connections: 1 }),
+    floor: new Pool(`http://127.0.0.1:${floorPort}`, { connections: 1 }),
+    proxy: new Pool(`http://127.0.0.1:${proxyPort}`, { connections: 1 }),
+  };
+  await exchange(pools.proxy, geminiPath, geminiBody);
+  const last = await pools.direct.request({ method: 'GET', path: '/__last' });
+  const openaiBody = await last.body.text();
+  const targets = {
+    direct: { pool: pools.direct, path: '/v1/chat/completions', body: openaiBody },
+    floor: { pool: pools.floor, path: '/v1/chat/completions', body: openaiBody, pid: floor.pid },
+    proxy: { pool: pools.proxy, path: geminiPath, body: geminiBody, pid: proxy.pid },
+  };
+  const names = Object.keys(targets);
+  // The JIT needs a few thousand requests before a server's code is optimised: warm every target up first.
+  for (const name of names)
+    for (let index = 0; index < 3000; index += 1)
+      await exchange(targets[name].pool, targets[name].path, targets[name].body);
+  const result = Object.fromEntries(names.map((name) => [name, { wall: [], cpuUs: 0, requests: 0, windows: [] }]));
+  for (let round = 0; round <= ROUNDS; round += 1) {
+    for (const name of [...names.slice(round % 3), ...names.slice(0, round % 3)]) {
+      const target = targets[name];
+      for (let index = 0; index < WARMUP; index += 1) await exchange(target.pool, target.path, target.body);
+      const from = nowUs();
+      const cpuBefore = target.pid === undefined ? 0 : mainThreadUs(target.pid);
+      const wall = [];
+      for (let index = 0; index < BATCH; index += 1) wall.push(await exchange(target.pool, target.path, target.body));
+      const cpu = target.pid === undefined ? 0 : mainThreadUs(target.pid) - cpuBefore;
+      if (process.env.BREAKDOWN_DEBUG)
+        process.stderr.write(
+          `${kind} round ${round} ${name}: p50 ${percentile(wall, 50).toFixed(0)} µs, cpu ${(cpu / BATCH).toFixed(0)} µs\n`,
+        );
+      if (round === 0) continue; // JIT warm-up
+      const entry = result[name];
+      entry.wall.push(...wall);
+      entry.cpuUs += cpu;
+      entry.requests += BATCH;
+      entry.windows.push([from, nowUs()]);
+    }
+  }
+  for (const pool of Object.values(pools)) await pool.close();
+  await Promise.all([stopped(floor), stopped(proxy), stopped(upstream)]);
+  return { result, names, profiles };
+}
+
+async function measureKind(kind) {
+  const timed = await servePass(kind, false);
+  const { result: sampled, profiles } = await servePass(kind, true);
+  const { result, names } = timed;
+  const rows = new Map();
+  const summary = {};
+  for (const name of ['floor', 'proxy']) {
+    const file = readdirSync(profiles).find((entry) => entry.startsWith(name));
+    const profile = JSON.parse(readFileSync(join(profiles, file), 'utf8'));
+    const counts = new Map();
+    let busy = 0;
+    for (const [from, to] of sampled[name].windows) {
+      const part = phaseSamples(profile, { from, to, separateWrites: true });
+      busy += part.busy;
+      for (const [phase, count] of part.counts) counts.set(phase, (counts.get(phase) ?? 0) + count);
+    }
+    const cpuPerRequest = result[name].cpuUs / result[name].requests;
+    summary[name] = { cpu_us: cpuPerRequest, busy_samples: busy };
+    for (const [phase, count] of counts) {
+      const row = rows.get(phase) ?? { floor: 0, proxy: 0 };
+      row[name] = (count / busy) * cpuPerRequest;
+      rows.set(phase, row);
+    }
+  }
+  const p50 = Object.fromEntries(names.map((name) => [name, percentile(result[name].wall, 50)]));
+  return {
+    kind,
+    requests_per_target: result.proxy.requests,
+    p50_us: p50,
+    added_p50_over_floor_us: p50.proxy - p50.floor,
+    main_thread_cpu_us: { floor: summary.floor.cpu_us, proxy: summary.proxy.cpu_us },
+    busy_samples: { floor: summary.floor.busy_samples, proxy: summary.proxy.busy_samples },
+    phases: [...rows.entries()]
+      .map(([phase, row]) => ({ phase, floor_us: row.floor, proxy_us: row.proxy, added_us: row.proxy - row.floor }))
+      .sort((a, b) => b.added_us - a.added_us),
+  };
+}
+
+const kinds = flags.kinds.split(',');
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const report = {
+  date: new Date().toISOString(),
+  variant: flags.lean ? 'lean' : 'shipped',
+  load_start: load(),
+  kinds: [],
+};
+for (const kind of kinds) report.kinds.push(await measureKind(kind));
+report.load_end = load();
+
+const us = (value) => value.toFixed(0).padStart(7);
+for (const entry of report.kinds) {
+  process.stdout.write(
+    `\n${entry.kind} request, concurrency 1, ${entry.requests_per_target} requests per target (${report.variant})\n` +
+      `p50 µs: direct ${us(entry.p50_us.direct)}, floor ${us(entry.p50_us.floor)}, proxy ${us(entry.p50_us.proxy)}` +
+      ` -> proxy over the floor ${us(entry.added_p50_over_floor_us)}\n` +
+      `main-thread CPU µs per request: floor ${us(entry.main_thread_cpu_us.floor)}, proxy ${us(entry.main_thread_cpu_us.proxy)}` +
+      ` -> ${us(entry.main_thread_cpu_us.proxy - entry.main_thread_cpu_us.floor)} more\n\n` +
+      `| phase (main thread) | floor µs | proxy µs | added µs |\n|---|--:|--:|--:|\n`,
+  );
+  for (const row of entry.phases)
+    process.stdout.write(`| ${row.phase} | ${us(row.floor_us)} | ${us(row.proxy_us)} | ${us(row.added_us)} |\n`);
+  const cpuGap = entry.main_thread_cpu_us.proxy - entry.main_thread_cpu_us.floor;
+  process.stdout.write(
+    `| **main-thread CPU, all phases** | ${us(entry.main_thread_cpu_us.floor)} | ${us(entry.main_thread_cpu_us.proxy)} | ${us(cpuGap)} |\n` +
+      `| added p50 minus added CPU (work after the response is sent overlaps the client; other threads; scheduling) | | | ${us(entry.added_p50_over_floor_us - cpuGap)} |\n` +
+      `| **added p50 over the floor** | | | ${us(entry.added_p50_over_floor_us)} |\n`,
+  );
+}
+process.stdout.write(`\nload average ${report.load_start} at start, ${report.load_end} at end\n`);
+if (flags.json !== undefined) writeFileSync(flags.json, `${JSON.stringify(report, null, 2)}\n`);
+process.exit(0);
