@@ -1,10 +1,10 @@
 // Where gemini-proxy's added latency goes, request phase by request phase, against the floor.
 //
-// For each request kind (small, the 49.5 KB Gemini CLI request), the floor (bench/floor.mjs) and gemini-proxy (shipped
+// For each request kind (small, the 49.5 KB Gemini CLI request, a stream of 64 chunks 1 ms apart), the floor (bench/floor.mjs) and gemini-proxy (shipped
 // defaults, or --lean) run side by side behind bench/upstream.mjs, each under `--cpu-prof`, and serve the same
 // requests one at a time in interleaved batches, as `npm run bench` measures latency (so each server's caches are as
 // cold as there). Measured per request: the client's wall-clock p50 (also straight to the upstream, "direct"), the
-// CPU time of each server's main thread (schedstat), and, from the profile samples taken inside the measured
+// time to the first body byte, the CPU time of each server's main thread (schedstat), and, from the profile samples taken inside the measured
 // window, the share of that main-thread time in each request phase (bench/phases.mjs). The µs per phase are those
 // shares times the measured main-thread CPU time. The added p50 and the added CPU time differ: the work done after
 // the response is sent (access line, request event) overlaps the client's next step, and other threads and waits to
@@ -12,7 +12,7 @@
 // idle thread and adds CPU time of its own), the shares from a second, profiled pass. The floor and the proxy get exactly the same upstream
 // request bytes (captured from the proxy first).
 //
-//   node bench/breakdown.mjs [--kinds small,cli] [--rounds 20] [--batch 100] [--lean] [--json <file>]
+//   node bench/breakdown.mjs [--kinds small,cli,stream] [--rounds 20] [--batch 100] [--jit-warmup N] [--lean] [--json <file>]
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
@@ -31,6 +31,7 @@ const { values: flags } = parseArgs({
     batch: { type: 'string', default: '100' },
     warmup: { type: 'string', default: '20' },
     lean: { type: 'boolean', default: false },
+    'jit-warmup': { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -58,10 +59,12 @@ function mainThreadUs(pid) {
   return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
 }
 
-/** One POST through undici's dispatch, body read and dropped; resolves with its wall time in µs. */
+/** One POST through undici's dispatch, body read and dropped; resolves with its wall time in µs and the time to the
+ * first body byte (`first`). */
 function exchange(pool, path, body) {
   return new Promise((done, fail) => {
     let status = 0;
+    let first = 0;
     const started = nowUs();
     pool.dispatch(
       { method: 'POST', path, headers: { 'content-type': 'application/json' }, body },
@@ -72,10 +75,11 @@ function exchange(pool, path, body) {
           return true;
         },
         onData() {
+          if (first === 0) first = nowUs() - started;
           return true;
         },
         onComplete() {
-          if (status === 200) done(nowUs() - started);
+          if (status === 200) done({ total: nowUs() - started, first });
           else fail(new Error(`status ${status} from ${path}`));
         },
         onError: fail,
@@ -93,7 +97,13 @@ const percentile = (values, p) => {
  * thread and so adds CPU time of its own: the profiled pass gives only the shares, the other the times). */
 async function servePass(kind, profiled) {
   const tag = `${kind}-${profiled ? 'profiled' : 'timed'}`;
-  const upstream = start(`upstream-${tag}`, [join(here, 'upstream.mjs'), '--port', '0', '--pacing-ms', '0']);
+  const upstream = start(`upstream-${tag}`, [
+    join(here, 'upstream.mjs'),
+    '--port',
+    '0',
+    '--pacing-ms',
+    kind === 'stream' ? '1' : '0',
+  ]);
   const upstreamPort = await ready(upstream);
   const profiles = join(work, `profiles-${tag}`);
   const cpuProf = (name) =>
@@ -129,7 +139,8 @@ async function servePass(kind, profiled) {
   await waitForHttp(proxyPort, '/health');
 
   const geminiBody = JSON.stringify(kind === 'cli' ? buildCliRequest() : SMALL_REQUEST);
-  const geminiPath = '/v1beta/models/bench:generateContent';
+  const geminiPath =
+    kind === 'stream' ? '/v1beta/models/bench:streamGenerateContent?alt=sse' : '/v1beta/models/bench:generateContent';
   const pools = {
     direct: new Pool(`http://127.0.0.1:${upstreamPort}`, { connections: 1 }),
     floor: new Pool(`http://127.0.0.1:${floorPort}`, { connections: 1 }),
@@ -144,11 +155,15 @@ async function servePass(kind, profiled) {
     proxy: { pool: pools.proxy, path: geminiPath, body: geminiBody, pid: proxy.pid },
   };
   const names = Object.keys(targets);
-  // The JIT needs a few thousand requests before a server's code is optimised: warm every target up first.
+  // The JIT needs a few thousand requests before a server's code is optimised: warm every target up first (a paced
+  // stream runs its per-chunk code 64 times a request, and takes 70 ms).
+  const warmupRequests = Number(flags['jit-warmup'] ?? (kind === 'stream' ? 300 : 3000));
   for (const name of names)
-    for (let index = 0; index < 3000; index += 1)
+    for (let index = 0; index < warmupRequests; index += 1)
       await exchange(targets[name].pool, targets[name].path, targets[name].body);
-  const result = Object.fromEntries(names.map((name) => [name, { wall: [], cpuUs: 0, requests: 0, windows: [] }]));
+  const result = Object.fromEntries(
+    names.map((name) => [name, { wall: [], first: [], cpuUs: 0, requests: 0, windows: [] }]),
+  );
   for (let round = 0; round <= ROUNDS; round += 1) {
     for (const name of [...names.slice(round % 3), ...names.slice(0, round % 3)]) {
       const target = targets[name];
@@ -156,7 +171,12 @@ async function servePass(kind, profiled) {
       const from = nowUs();
       const cpuBefore = target.pid === undefined ? 0 : mainThreadUs(target.pid);
       const wall = [];
-      for (let index = 0; index < BATCH; index += 1) wall.push(await exchange(target.pool, target.path, target.body));
+      const first = [];
+      for (let index = 0; index < BATCH; index += 1) {
+        const timing = await exchange(target.pool, target.path, target.body);
+        wall.push(timing.total);
+        first.push(timing.first);
+      }
       const cpu = target.pid === undefined ? 0 : mainThreadUs(target.pid) - cpuBefore;
       if (process.env.BREAKDOWN_DEBUG)
         process.stderr.write(
@@ -165,6 +185,7 @@ async function servePass(kind, profiled) {
       if (round === 0) continue; // JIT warm-up
       const entry = result[name];
       entry.wall.push(...wall);
+      entry.first.push(...first);
       entry.cpuUs += cpu;
       entry.requests += BATCH;
       entry.windows.push([from, nowUs()]);
@@ -200,10 +221,13 @@ async function measureKind(kind) {
     }
   }
   const p50 = Object.fromEntries(names.map((name) => [name, percentile(result[name].wall, 50)]));
+  const firstP50 = Object.fromEntries(names.map((name) => [name, percentile(result[name].first, 50)]));
   return {
     kind,
     requests_per_target: result.proxy.requests,
     p50_us: p50,
+    first_byte_p50_us: firstP50,
+    added_first_byte_p50_over_floor_us: firstP50.proxy - firstP50.floor,
     added_p50_over_floor_us: p50.proxy - p50.floor,
     main_thread_cpu_us: { floor: summary.floor.cpu_us, proxy: summary.proxy.cpu_us },
     busy_samples: { floor: summary.floor.busy_samples, proxy: summary.proxy.busy_samples },
@@ -230,6 +254,8 @@ for (const entry of report.kinds) {
     `\n${entry.kind} request, concurrency 1, ${entry.requests_per_target} requests per target (${report.variant})\n` +
       `p50 µs: direct ${us(entry.p50_us.direct)}, floor ${us(entry.p50_us.floor)}, proxy ${us(entry.p50_us.proxy)}` +
       ` -> proxy over the floor ${us(entry.added_p50_over_floor_us)}\n` +
+      `first body byte p50 µs: direct ${us(entry.first_byte_p50_us.direct)}, floor ${us(entry.first_byte_p50_us.floor)}, proxy ${us(entry.first_byte_p50_us.proxy)}` +
+      ` -> proxy over the floor ${us(entry.added_first_byte_p50_over_floor_us)}\n` +
       `main-thread CPU µs per request: floor ${us(entry.main_thread_cpu_us.floor)}, proxy ${us(entry.main_thread_cpu_us.proxy)}` +
       ` -> ${us(entry.main_thread_cpu_us.proxy - entry.main_thread_cpu_us.floor)} more\n\n` +
       `| phase (main thread) | floor µs | proxy µs | added µs |\n|---|--:|--:|--:|\n`,

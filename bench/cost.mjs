@@ -8,7 +8,8 @@
 //
 // --build may repeat (A/B); each entry is a cli.js, optionally followed by #lean (operator features and access log
 // off), #quiet (access log off) or #off=usage,metrics,dashboard (those operator features off, the access log on),
-// e.g. --build dist/src/cli.js --build dist/src/cli.js#quiet --build 'dist/src/cli.js#off=metrics'. --lean and
+// or #node=<flag>[+<flag>…] (extra node flags for that build, shipped config), e.g. --build dist/src/cli.js
+// --build dist/src/cli.js#quiet --build 'dist/src/cli.js#off=metrics' --build 'dist/src/cli.js#node=--max-semi-space-size=4'. --lean and
 // --no-access-log apply to every build. --profile writes a
 // --cpu-prof profile of every build (summarise with bench/profile-summary.mjs).
 import { spawn } from 'node:child_process';
@@ -72,6 +73,7 @@ for (const [index, entry] of flags.build.entries()) {
   );
   const execArgv = [
     ...flags['node-args'].split(' ').filter(Boolean),
+    ...(variant?.startsWith('node=') ? variant.slice(5).split('+') : []),
     ...(flags.profile === undefined
       ? []
       : ['--cpu-prof', `--cpu-prof-dir=${resolve(flags.profile)}`, `--cpu-prof-name=build-${index}.cpuprofile`]),

@@ -65,7 +65,9 @@ const PLAN = quick
       floorLatency: { rounds: 10, batch: 100, warmup: 20 },
       floorRps: { rounds: 3, seconds: 2, warmupSeconds: 0.5, concurrency: 64 },
       openStreams: 1000,
-      warmupRequests: 1000,
+      // gemini-proxy's main-thread CPU per small request settles after about 4,000 requests on this VM (1,000 after
+      // start: ~1.5x its settled figure), the floor's after about 1,000; bench/breakdown.mjs --jit-warmup shows it.
+      warmupRequests: 5000,
       settleMs: 1000,
     };
 
@@ -453,36 +455,46 @@ async function main() {
     `request sizes: Gemini ${JSON.stringify(setup.request_bytes)}; upstream ${JSON.stringify(setup.upstream_request_bytes)}`,
   );
 
-  // Warm-up (JIT, pools), then idle RSS.
-  const warm = Math.max(1, Math.floor(PLAN.warmupRequests / 100));
+  // Warm-up (JIT, pools), then idle RSS. The p50 of every 1,000 warm-up requests is kept: how fast each target
+  // settles after start (the launcher starts a proxy for each Gemini CLI run).
   const variantNames = variants.map((variant) => variant.name);
-  await call('latency', {
-    names: withRef([
-      'direct',
-      'floor',
-      ...variantNames,
-      'proxy',
-      'proxy_no_access_log',
-      'proxy_lean',
-      'proxy_workers_2',
-      'proxy_semi_space_2',
-    ]),
-    kind: 'small',
-    rounds: warm,
-    batch: 100,
-    warmup: 0,
-  });
+  const warmNames = withRef([
+    'direct',
+    'floor',
+    ...variantNames,
+    'proxy',
+    'proxy_no_access_log',
+    'proxy_lean',
+    'proxy_workers_2',
+    'proxy_semi_space_2',
+  ]);
+  const warmupCurve = [];
+  for (let done = 0; done < PLAN.warmupRequests;) {
+    const windowRequests = Math.min(1000, PLAN.warmupRequests - done);
+    const window = await call('latency', {
+      names: warmNames,
+      kind: 'small',
+      rounds: Math.max(1, Math.floor(windowRequests / 100)),
+      batch: Math.min(100, windowRequests),
+      warmup: 0,
+    });
+    done += windowRequests;
+    warmupCurve.push({
+      after_requests: done,
+      p50_ms: Object.fromEntries(warmNames.map((name) => [name, round3(window[name].p50)])),
+    });
+  }
   await call('latency', {
     names: withRef(['direct', 'floor', 'proxy', 'proxy_semi_space_2']),
     kind: 'cli',
-    rounds: 1,
-    batch: quick ? 20 : 50,
+    rounds: quick ? 1 : 3,
+    batch: quick ? 20 : 100,
     warmup: 0,
   });
   await call('stream', {
     names: withRef(['direct', 'floor', 'proxy', 'proxy_semi_space_2']),
     rounds: 1,
-    batch: 3,
+    batch: quick ? 3 : 20,
     warmup: 0,
     chunks: CHUNKS,
   });
@@ -869,6 +881,7 @@ async function main() {
   const results = {
     ...proxyFigures,
     over_floor: overFloor,
+    warmup_curve: warmupCurve,
     floor_validation: floorValidation,
     workers,
     access_log_off: noAccessLog,
@@ -1014,6 +1027,13 @@ function printTable(results, hasRef) {
     `access log, usage database, metrics and dashboard off: added p50 ${fmt(leanFigures.added_p50_small_ms)} ms, p99 ${fmt(leanFigures.added_p99_small_ms)} ms, ${fmt(leanFigures.rps_one_worker, 1)} req/s, idle RSS ${fmt(leanFigures.rss_idle_mb, 1)} MB\n`,
   );
   if (!hasRef) process.stdout.write(`reference: ${ref.error}\n`);
+  const curve = results.warmup_curve ?? [];
+  if (curve.length > 0)
+    process.stdout.write(
+      `warm-up, p50 ms of each 1,000 small requests after start (direct / floor / proxy): ${curve
+        .map((entry) => `${fmt(entry.p50_ms.direct)} / ${fmt(entry.p50_ms.floor)} / ${fmt(entry.p50_ms.proxy)}`)
+        .join(', ')}\n`,
+    );
   const validation = results.floor_validation;
   if (validation.designs !== undefined) {
     process.stdout.write(
