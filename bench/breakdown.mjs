@@ -106,8 +106,8 @@ async function servePass(kind, profiled) {
   ]);
   const upstreamPort = await ready(upstream);
   const profiles = join(work, `profiles-${tag}`);
-  const cpuProf = (name) =>
-    profiled ? ['--cpu-prof', `--cpu-prof-dir=${profiles}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  // One folder per server: every thread writes its own profile there (gemini-proxy's usage writer is a thread).
+  const cpuProf = (name) => (profiled ? ['--cpu-prof', `--cpu-prof-dir=${join(profiles, name)}`] : []);
   const floor = start(
     `floor-${tag}`,
     [join(here, 'floor.mjs'), '--port', '0', '--upstream', `http://127.0.0.1:${upstreamPort}`],
@@ -164,15 +164,19 @@ async function servePass(kind, profiled) {
   const result = Object.fromEntries(
     names.map((name) => [name, { wall: [], first: [], cpuUs: 0, requests: 0, windows: [] }]),
   );
-  for (let round = 0; round <= ROUNDS; round += 1) {
+  // A paced stream takes ~70 ms: fewer and smaller batches, as npm run bench measures streams (10 rounds of 15).
+  const rounds = kind === 'stream' ? Math.min(ROUNDS, 10) : ROUNDS;
+  const batch = kind === 'stream' ? Math.min(BATCH, 15) : BATCH;
+  const warmup = kind === 'stream' ? Math.min(WARMUP, 3) : WARMUP;
+  for (let round = 0; round <= rounds; round += 1) {
     for (const name of [...names.slice(round % 3), ...names.slice(0, round % 3)]) {
       const target = targets[name];
-      for (let index = 0; index < WARMUP; index += 1) await exchange(target.pool, target.path, target.body);
+      for (let index = 0; index < warmup; index += 1) await exchange(target.pool, target.path, target.body);
       const from = nowUs();
       const cpuBefore = target.pid === undefined ? 0 : mainThreadUs(target.pid);
       const wall = [];
       const first = [];
-      for (let index = 0; index < BATCH; index += 1) {
+      for (let index = 0; index < batch; index += 1) {
         const timing = await exchange(target.pool, target.path, target.body);
         wall.push(timing.total);
         first.push(timing.first);
@@ -180,14 +184,14 @@ async function servePass(kind, profiled) {
       const cpu = target.pid === undefined ? 0 : mainThreadUs(target.pid) - cpuBefore;
       if (process.env.BREAKDOWN_DEBUG)
         process.stderr.write(
-          `${kind} round ${round} ${name}: p50 ${percentile(wall, 50).toFixed(0)} µs, cpu ${(cpu / BATCH).toFixed(0)} µs\n`,
+          `${kind} round ${round} ${name}: p50 ${percentile(wall, 50).toFixed(0)} µs, cpu ${(cpu / batch).toFixed(0)} µs\n`,
         );
       if (round === 0) continue; // JIT warm-up
       const entry = result[name];
       entry.wall.push(...wall);
       entry.first.push(...first);
       entry.cpuUs += cpu;
-      entry.requests += BATCH;
+      entry.requests += batch;
       entry.windows.push([from, nowUs()]);
     }
   }
@@ -203,8 +207,10 @@ async function measureKind(kind) {
   const rows = new Map();
   const summary = {};
   for (const name of ['floor', 'proxy']) {
-    const file = readdirSync(profiles).find((entry) => entry.startsWith(name));
-    const profile = JSON.parse(readFileSync(join(profiles, file), 'utf8'));
+    // The main thread's profile: CPU.<date>.<time>.<pid>.<thread id 0>.<sequence>.cpuprofile
+    const file = readdirSync(join(profiles, name)).find((entry) => /\.\d+\.0\.\d+\.cpuprofile$/.test(entry));
+    if (file === undefined) throw new Error(`no main-thread profile of ${name} in ${join(profiles, name)}`);
+    const profile = JSON.parse(readFileSync(join(profiles, name, file), 'utf8'));
     const counts = new Map();
     let busy = 0;
     for (const [from, to] of sampled[name].windows) {

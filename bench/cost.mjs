@@ -10,10 +10,10 @@
 // off), #quiet (access log off) or #off=usage,metrics,dashboard (those operator features off, the access log on),
 // or #node=<flag>[+<flag>…] (extra node flags for that build, shipped config), e.g. --build dist/src/cli.js
 // --build dist/src/cli.js#quiet --build 'dist/src/cli.js#off=metrics' --build 'dist/src/cli.js#node=--max-semi-space-size=4'. --lean and
-// --no-access-log apply to every build. --profile writes a
-// --cpu-prof profile of every build (summarise with bench/profile-summary.mjs).
+// --no-access-log apply to every build. --profile writes a --cpu-prof profile of every build's main thread to
+// <dir>/build-N.cpuprofile (summarise with bench/profile-summary.mjs, draw with bench/flamegraph.mjs).
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync, openSync } from 'node:fs';
+import { copyFileSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -76,7 +76,8 @@ for (const [index, entry] of flags.build.entries()) {
     ...(variant?.startsWith('node=') ? variant.slice(5).split('+') : []),
     ...(flags.profile === undefined
       ? []
-      : ['--cpu-prof', `--cpu-prof-dir=${resolve(flags.profile)}`, `--cpu-prof-name=build-${index}.cpuprofile`]),
+      : // Each thread writes its own profile (the usage writer is a thread); the main thread's is copied out below.
+        ['--cpu-prof', `--cpu-prof-dir=${join(resolve(flags.profile), `build-${index}`)}`]),
   ];
   const child = start(`build-${index}`, [resolve(cli), '--config', config], execArgv);
   builds.push({ name: `${index}:${entry}`, child, port, cpu: 0, n: 0, wall: 0 });
@@ -126,4 +127,12 @@ await Promise.all(
       }),
   ),
 );
+if (flags.profile !== undefined) {
+  for (const [index] of builds.entries()) {
+    const dir = join(resolve(flags.profile), `build-${index}`);
+    // CPU.<date>.<time>.<pid>.<thread id>.<sequence>.cpuprofile: thread 0 is the main thread.
+    const main = readdirSync(dir).find((name) => /\.\d+\.0\.\d+\.cpuprofile$/.test(name));
+    if (main !== undefined) copyFileSync(join(dir, main), join(resolve(flags.profile), `build-${index}.cpuprofile`));
+  }
+}
 process.exit(0);
