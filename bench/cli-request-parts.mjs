@@ -35,7 +35,7 @@ const translated = geminiRequestToOpenAI(normalized, {
 const upstreamBody = JSON.stringify(translated.body);
 process.stdout.write(
   `request ${bytes.length} bytes, upstream body ${Buffer.byteLength(upstreamBody)} bytes, ` +
-    `${/[^\x00-\xff]/.test(text) ? 'two-byte' : 'one-byte'} text, Node ${process.version}\n`,
+    `${[...text].some((character) => character.charCodeAt(0) > 0xff) ? 'two-byte' : 'one-byte'} text, Node ${process.version}\n`,
 );
 time('UTF-8 decode (Buffer.toString)', () => bytes.toString('utf8'));
 time('JSON.parse', () => JSON.parse(text));
