@@ -79,7 +79,7 @@ function exchange(pool, path, body) {
           return true;
         },
         onComplete() {
-          if (status === 200) done({ total: nowUs() - started, first });
+          if (status === 200) done({ total: nowUs() - started, first, started });
           else fail(new Error(`status ${status} from ${path}`));
         },
         onError: fail,
@@ -107,7 +107,15 @@ async function servePass(kind, profiled) {
   const upstreamPort = await ready(upstream);
   const profiles = join(work, `profiles-${tag}`);
   // One folder per server: every thread writes its own profile there (gemini-proxy's usage writer is a thread).
-  const cpuProf = (name) => (profiled ? ['--cpu-prof', `--cpu-prof-dir=${join(profiles, name)}`] : []);
+  // Streams sample every 100 µs: their first-chunk windows are short, and only the samples inside them are split.
+  const cpuProf = (name) =>
+    profiled
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${join(profiles, name)}`,
+          ...(kind === 'stream' ? ['--cpu-prof-interval=100'] : []),
+        ]
+      : [];
   const floor = start(
     `floor-${tag}`,
     [join(here, 'floor.mjs'), '--port', '0', '--upstream', `http://127.0.0.1:${upstreamPort}`],
@@ -162,7 +170,7 @@ async function servePass(kind, profiled) {
     for (let index = 0; index < warmupRequests; index += 1)
       await exchange(targets[name].pool, targets[name].path, targets[name].body);
   const result = Object.fromEntries(
-    names.map((name) => [name, { wall: [], first: [], cpuUs: 0, requests: 0, windows: [] }]),
+    names.map((name) => [name, { wall: [], first: [], cpuUs: 0, requests: 0, windows: [], firstWindows: [] }]),
   );
   // A paced stream takes ~70 ms: fewer and smaller batches, as npm run bench measures streams (10 rounds of 15).
   const rounds = kind === 'stream' ? Math.min(ROUNDS, 10) : ROUNDS;
@@ -176,10 +184,12 @@ async function servePass(kind, profiled) {
       const cpuBefore = target.pid === undefined ? 0 : mainThreadUs(target.pid);
       const wall = [];
       const first = [];
+      const firstWindows = [];
       for (let index = 0; index < batch; index += 1) {
         const timing = await exchange(target.pool, target.path, target.body);
         wall.push(timing.total);
         first.push(timing.first);
+        firstWindows.push([timing.started, timing.started + timing.first]);
       }
       const cpu = target.pid === undefined ? 0 : mainThreadUs(target.pid) - cpuBefore;
       if (process.env.BREAKDOWN_DEBUG)
@@ -190,6 +200,7 @@ async function servePass(kind, profiled) {
       const entry = result[name];
       entry.wall.push(...wall);
       entry.first.push(...first);
+      entry.firstWindows.push(...firstWindows);
       entry.cpuUs += cpu;
       entry.requests += batch;
       entry.windows.push([from, nowUs()]);
@@ -226,6 +237,24 @@ async function measureKind(kind) {
       rows.set(phase, row);
     }
   }
+  // Streams: what the main thread did between each request's start and its first body byte, in µs per request from
+  // the samples inside those windows (sample count x the profile's mean sampling interval).
+  const firstChunk = new Map();
+  if (kind === 'stream') {
+    for (const name of ['floor', 'proxy']) {
+      const file = readdirSync(join(profiles, name)).find((entry) => /\.\d+\.0\.\d+\.cpuprofile$/.test(entry));
+      const profile = JSON.parse(readFileSync(join(profiles, name, file), 'utf8'));
+      const intervalUs = (profile.endTime - profile.startTime) / profile.samples.length;
+      for (const [from, to] of sampled[name].firstWindows) {
+        const part = phaseSamples(profile, { from, to, separateWrites: true });
+        for (const [phase, count] of part.counts) {
+          const row = firstChunk.get(phase) ?? { floor: 0, proxy: 0 };
+          row[name] += (count * intervalUs) / sampled[name].firstWindows.length;
+          firstChunk.set(phase, row);
+        }
+      }
+    }
+  }
   const p50 = Object.fromEntries(names.map((name) => [name, percentile(result[name].wall, 50)]));
   const firstP50 = Object.fromEntries(names.map((name) => [name, percentile(result[name].first, 50)]));
   return {
@@ -240,6 +269,18 @@ async function measureKind(kind) {
     phases: [...rows.entries()]
       .map(([phase, row]) => ({ phase, floor_us: row.floor, proxy_us: row.proxy, added_us: row.proxy - row.floor }))
       .sort((a, b) => b.added_us - a.added_us),
+    ...(kind === 'stream'
+      ? {
+          until_first_chunk_phases: [...firstChunk.entries()]
+            .map(([phase, row]) => ({
+              phase,
+              floor_us: row.floor,
+              proxy_us: row.proxy,
+              added_us: row.proxy - row.floor,
+            }))
+            .sort((a, b) => b.added_us - a.added_us),
+        }
+      : {}),
   };
 }
 
@@ -273,6 +314,20 @@ for (const entry of report.kinds) {
     `| **main-thread CPU, all phases** | ${us(entry.main_thread_cpu_us.floor)} | ${us(entry.main_thread_cpu_us.proxy)} | ${us(cpuGap)} |\n` +
       `| added p50 minus added CPU (work after the response is sent overlaps the client; other threads; scheduling) | | | ${us(entry.added_p50_over_floor_us - cpuGap)} |\n` +
       `| **added p50 over the floor** | | | ${us(entry.added_p50_over_floor_us)} |\n`,
+  );
+}
+for (const entry of report.kinds) {
+  if (entry.until_first_chunk_phases === undefined) continue;
+  process.stdout.write(
+    `\n${entry.kind}: main thread from each request's start to its first body byte, µs per request from profile samples\n\n` +
+      `| phase (until the first chunk) | floor µs | proxy µs | added µs |\n|---|--:|--:|--:|\n`,
+  );
+  const rows = entry.until_first_chunk_phases;
+  for (const row of rows)
+    process.stdout.write(`| ${row.phase} | ${us(row.floor_us)} | ${us(row.proxy_us)} | ${us(row.added_us)} |\n`);
+  const sum = (key) => rows.reduce((total, row) => total + row[key], 0);
+  process.stdout.write(
+    `| **all phases** | ${us(sum('floor_us'))} | ${us(sum('proxy_us'))} | ${us(sum('added_us'))} |\n`,
   );
 }
 process.stdout.write(`\nload average ${report.load_start} at start, ${report.load_end} at end\n`);
