@@ -19,7 +19,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { benchWorkspace, waitForHttp } from './proc.mjs';
+import { benchWorkspace, nowUs, timedPost, waitForHttp } from './proc.mjs';
 import { phaseSamples } from './phases.mjs';
 import { SMALL_REQUEST, buildCliRequest } from './requests.mjs';
 
@@ -39,7 +39,6 @@ const ROUNDS = Number(flags.rounds);
 const BATCH = Number(flags.batch);
 const WARMUP = Number(flags.warmup);
 const { work, children } = benchWorkspace('gemini-proxy-breakdown-');
-const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 function start(name, args, execArgv = []) {
   const out = openSync(join(work, `${name}.log`), 'w');
@@ -57,35 +56,6 @@ const stopped = (child) =>
 /** CPU time (µs) of a process's main thread so far. */
 function mainThreadUs(pid) {
   return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1000;
-}
-
-/** One POST through undici's dispatch, body read and dropped; resolves with its wall time in µs and the time to the
- * first body byte (`first`). */
-function exchange(pool, path, body) {
-  return new Promise((done, fail) => {
-    let status = 0;
-    let first = 0;
-    const started = nowUs();
-    pool.dispatch(
-      { method: 'POST', path, headers: { 'content-type': 'application/json' }, body },
-      {
-        onConnect() {},
-        onHeaders(code) {
-          status = code;
-          return true;
-        },
-        onData() {
-          if (first === 0) first = nowUs() - started;
-          return true;
-        },
-        onComplete() {
-          if (status === 200) done({ total: nowUs() - started, first, started });
-          else fail(new Error(`status ${status} from ${path}`));
-        },
-        onError: fail,
-      },
-    );
-  });
 }
 
 const percentile = (values, p) => {
@@ -154,7 +124,7 @@ async function servePass(kind, profiled) {
     floor: new Pool(`http://127.0.0.1:${floorPort}`, { connections: 1 }),
     proxy: new Pool(`http://127.0.0.1:${proxyPort}`, { connections: 1 }),
   };
-  await exchange(pools.proxy, geminiPath, geminiBody);
+  await timedPost(pools.proxy, geminiPath, geminiBody);
   const last = await pools.direct.request({ method: 'GET', path: '/__last' });
   const openaiBody = await last.body.text();
   const targets = {
@@ -168,7 +138,7 @@ async function servePass(kind, profiled) {
   const warmupRequests = Number(flags['jit-warmup'] ?? (kind === 'stream' ? 300 : 3000));
   for (const name of names)
     for (let index = 0; index < warmupRequests; index += 1)
-      await exchange(targets[name].pool, targets[name].path, targets[name].body);
+      await timedPost(targets[name].pool, targets[name].path, targets[name].body);
   const result = Object.fromEntries(
     names.map((name) => [name, { wall: [], first: [], cpuUs: 0, requests: 0, windows: [], firstWindows: [] }]),
   );
@@ -179,14 +149,14 @@ async function servePass(kind, profiled) {
   for (let round = 0; round <= rounds; round += 1) {
     for (const name of [...names.slice(round % 3), ...names.slice(0, round % 3)]) {
       const target = targets[name];
-      for (let index = 0; index < warmup; index += 1) await exchange(target.pool, target.path, target.body);
+      for (let index = 0; index < warmup; index += 1) await timedPost(target.pool, target.path, target.body);
       const from = nowUs();
       const cpuBefore = target.pid === undefined ? 0 : mainThreadUs(target.pid);
       const wall = [];
       const first = [];
       const firstWindows = [];
       for (let index = 0; index < batch; index += 1) {
-        const timing = await exchange(target.pool, target.path, target.body);
+        const timing = await timedPost(target.pool, target.path, target.body);
         wall.push(timing.total);
         first.push(timing.first);
         firstWindows.push([timing.started, timing.started + timing.first]);
